@@ -1,0 +1,77 @@
+// maunet/core/shape.hpp: the shape of a tensor, a short list of extents.
+//
+// Row-major: the last extent varies fastest. Images are NCHW (batch, channel, height, width).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "maunet/core/errors.hpp"
+
+namespace maunet {
+
+using Index = std::ptrdiff_t;
+
+class Shape {
+public:
+    Shape() = default;
+    Shape(std::initializer_list<Index> extents) : dims_(extents) { validate(); }
+    explicit Shape(std::vector<Index> extents) : dims_(std::move(extents)) { validate(); }
+    template <class It>
+    Shape(It first, It last) : dims_(first, last) { validate(); }
+
+    std::size_t rank() const { return dims_.size(); }
+    Index operator[](std::size_t axis) const { return dims_[axis]; }
+    Index& operator[](std::size_t axis) { return dims_[axis]; }
+    // Extent of `axis`, counting from the back when negative (-1 is the last axis).
+    Index dim(int axis) const {
+        const int r = static_cast<int>(rank());
+        const int a = axis < 0 ? axis + r : axis;
+        require(a >= 0 && a < r, "Shape::dim: axis ", axis, " out of range for rank ", r);
+        return dims_[static_cast<std::size_t>(a)];
+    }
+    // Number of elements (1 for rank 0, a scalar).
+    Index numel() const {
+        Index n = 1;
+        for (Index d : dims_) n *= d;
+        return n;
+    }
+    const std::vector<Index>& dims() const { return dims_; }
+    auto begin() const { return dims_.begin(); }
+    auto end() const { return dims_.end(); }
+
+    // Row-major strides in elements.
+    std::vector<Index> strides() const {
+        std::vector<Index> s(dims_.size(), 1);
+        for (std::size_t i = dims_.size(); i-- > 1;) s[i - 1] = s[i] * dims_[i];
+        return s;
+    }
+
+    friend bool operator==(const Shape& a, const Shape& b) { return a.dims_ == b.dims_; }
+    friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
+
+    std::string str() const {
+        std::ostringstream os;
+        os << *this;
+        return os.str();
+    }
+    friend std::ostream& operator<<(std::ostream& os, const Shape& s) {
+        os << '[';
+        for (std::size_t i = 0; i < s.dims_.size(); ++i) os << (i ? ", " : "") << s.dims_[i];
+        return os << ']';
+    }
+
+private:
+    void validate() const {
+        for (Index d : dims_)
+            require(d >= 0, "Shape: extents must be >= 0, found ", d);
+    }
+    std::vector<Index> dims_;
+};
+
+}  // namespace maunet

@@ -1,0 +1,85 @@
+// maunet/core/threading.hpp: the one thread setting that controls every parallel region.
+//
+// set_num_threads(n) sets maunet's own loops (OpenMP when the build has it), Eigen's GEMM and,
+// with the BLAS backend, the BLAS library's threads. Loops use static scheduling, so a fixed
+// thread count gives a fixed partition of work and bit-identical results from run to run.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include <Eigen/Core>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "maunet/core/errors.hpp"
+
+#if defined(MAUNET_USE_BLAS)
+extern "C" void openblas_set_num_threads(int);
+#endif
+
+namespace maunet {
+
+namespace detail {
+inline std::atomic<int>& thread_setting() {
+    static std::atomic<int> n{0};  // 0 = not chosen yet: use default_num_threads()
+    return n;
+}
+}  // namespace detail
+
+// The hardware's thread count, or 1 if the build has no OpenMP.
+inline int max_hardware_threads() {
+#if defined(_OPENMP)
+    return std::max(1, omp_get_num_procs());
+#else
+    return 1;
+#endif
+}
+
+// Threads used by maunet's parallel regions.
+inline int num_threads() {
+    const int n = detail::thread_setting().load();
+    return n > 0 ? n : max_hardware_threads();
+}
+
+// Sets the number of threads for maunet's loops, Eigen and the BLAS backend. n >= 1.
+inline void set_num_threads(int n) {
+    require(n >= 1, "set_num_threads: expected a thread count >= 1, got ", n);
+    detail::thread_setting().store(n);
+#if defined(_OPENMP)
+    omp_set_num_threads(n);
+#endif
+    Eigen::setNbThreads(n);
+#if defined(MAUNET_USE_BLAS)
+    openblas_set_num_threads(n);
+#endif
+}
+
+// Runs fn(i) for i in [begin, end) across num_threads() threads with a static partition.
+// fn must not throw (an exception cannot cross an OpenMP region); callers validate first.
+template <class Fn>
+void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
+#if defined(_OPENMP)
+    const int threads = num_threads();
+    if (threads > 1 && end - begin > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+        return;
+    }
+#endif
+    for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+}
+
+// True inside a maunet parallel region (kernels then run their inner GEMMs single-threaded).
+inline bool in_parallel_region() {
+#if defined(_OPENMP)
+    return omp_in_parallel() != 0;
+#else
+    return false;
+#endif
+}
+
+}  // namespace maunet
