@@ -202,8 +202,10 @@ namespace autograd {
 
 // Records an op: wraps `value` in a new Var and, when grad mode is on and an input requires a
 // gradient, attaches a Node with `backward`. Every differentiable op ends with this call.
+// `inputs` is a vector here so that ops with a run-time number of inputs (concat) can record;
+// the initializer_list overload below serves the usual `{x, y}` call.
 template <class T>
-Var<T> record(const char* op, Tensor<T> value, std::initializer_list<Var<T>> inputs, BackwardFn<T> backward) {
+Var<T> record(const char* op, Tensor<T> value, const std::vector<Var<T>>& inputs, BackwardFn<T> backward) {
     Var<T> out(std::move(value), false);
     if (!is_grad_enabled()) return out;
     bool any = false;
@@ -220,6 +222,10 @@ Var<T> record(const char* op, Tensor<T> value, std::initializer_list<Var<T>> inp
     out.data_ptr()->requires_grad = true;
     out.data_ptr()->creator = std::move(node);
     return out;
+}
+template <class T>
+Var<T> record(const char* op, Tensor<T> value, std::initializer_list<Var<T>> inputs, BackwardFn<T> backward) {
+    return record<T>(op, std::move(value), std::vector<Var<T>>(inputs), std::move(backward));
 }
 
 // The tape of `root`: every node it depends on, oldest first. Iterative (no recursion), so a
