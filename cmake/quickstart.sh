@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The two quick-start commands of README.md:
+#   bash cmake/quickstart.sh demo   installs what is missing, builds, runs the end-to-end demo
+#   bash cmake/quickstart.sh test   installs what is missing, builds, runs the whole test suite
+# Extra arguments after `demo` go to `maunet demo` (e.g. --json results.json).
+# Environment: BUILD_DIR (default build), JOBS (default: all cores), CI=true turns warnings into errors.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+what=${1:-}
+shift || true
+build=${BUILD_DIR:-build}
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+
+# Debian 12 / Ubuntu 22.04+ package names. The core needs the first line; the rest enable the
+# command-line tool, NetCDF, PNG quicklooks, the BLAS backend, tests and benchmarks.
+packages=(g++ cmake make libeigen3-dev libxtensor-dev xtl-dev libxsimd-dev
+          libxtensor-blas-dev libopenblas-dev catch2 libbenchmark-dev
+          libnetcdf-dev netcdf-bin libcli11-dev nlohmann-json3-dev libstb-dev)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "quickstart: installing ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+configure() {
+  local werror=OFF
+  [ "${CI:-}" = "true" ] && werror=ON
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMAUNET_WARNINGS_AS_ERRORS=$werror "$@"
+}
+
+case "$what" in
+  demo)
+    install_missing
+    configure -DMAUNET_BUILD_TESTS=OFF -DMAUNET_BUILD_BENCHMARKS=OFF
+    cmake --build "$build" --target maunet_cli -j "$jobs"
+    "$build/examples/maunet" demo "$@"
+    ;;
+  test)
+    install_missing
+    configure
+    cmake --build "$build" -j "$jobs"
+    ctest --test-dir "$build" --output-on-failure -j "$jobs"
+    ;;
+  *)
+    echo "usage: bash cmake/quickstart.sh demo|test [demo options]" >&2
+    exit 2
+    ;;
+esac

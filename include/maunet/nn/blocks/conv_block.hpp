@@ -1,0 +1,43 @@
+// maunet/nn/blocks/conv_block.hpp: ConvBlock(c_in, c_out) = 3x3 conv -> [BN] -> ReLU -> 3x3 conv
+// -> [BN] -> ReLU, zero "same" padding (MODELS.md, Building blocks).
+#pragma once
+
+#include <memory>
+
+#include "maunet/autograd/ops/activation.hpp"
+#include "maunet/nn/layers/batch_norm.hpp"
+#include "maunet/nn/layers/conv.hpp"
+
+namespace maunet::nn {
+
+template <class T>
+class ConvBlock : public Module<T> {
+public:
+    ConvBlock(Index in_channels, Index out_channels, Rng& rng, bool batch_norm = false) {
+        const Conv2dOptions same{1, 1};
+        // With batch norm the conv bias is redundant (BN subtracts the mean), as in PyTorch U-Nets.
+        conv1_ = &this->register_module("conv1",
+                                        std::make_unique<Conv2d<T>>(in_channels, out_channels, 3, rng, same, !batch_norm));
+        if (batch_norm) bn1_ = &this->register_module("bn1", std::make_unique<BatchNorm2d<T>>(out_channels));
+        conv2_ = &this->register_module("conv2",
+                                        std::make_unique<Conv2d<T>>(out_channels, out_channels, 3, rng, same, !batch_norm));
+        if (batch_norm) bn2_ = &this->register_module("bn2", std::make_unique<BatchNorm2d<T>>(out_channels));
+    }
+
+    Var<T> forward(const Var<T>& x, const ForwardMode& mode) const {
+        Var<T> h = conv1_->forward(x);
+        if (bn1_) h = bn1_->forward(h, mode);
+        h = relu(h);
+        h = conv2_->forward(h);
+        if (bn2_) h = bn2_->forward(h, mode);
+        return relu(h);
+    }
+
+private:
+    Conv2d<T>* conv1_ = nullptr;
+    Conv2d<T>* conv2_ = nullptr;
+    BatchNorm2d<T>* bn1_ = nullptr;
+    BatchNorm2d<T>* bn2_ = nullptr;
+};
+
+}  // namespace maunet::nn

@@ -1,0 +1,116 @@
+// maunet/nn/module.hpp: Module, the base of every layer, block and model.
+//
+// A module owns named parameters (trainable leaves), named buffers (state that is saved but
+// not trained, such as batch-norm running statistics) and named children. Names compose with
+// dots exactly as PyTorch's state_dict names the same structure ("encoder.0.conv1.weight"),
+// so weights can be exchanged by name. Each module has its own forward() with the signature
+// it needs (a layer takes x, an UpSamplerUnit takes x and the skip tensor); the base class
+// only manages state, mode and counting.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "maunet/autograd/variable.hpp"
+#include "maunet/core/errors.hpp"
+#include "maunet/core/random.hpp"
+
+namespace maunet::nn {
+
+// How a forward pass runs: training (dropout on, batch norm on batch statistics, running
+// statistics updated) or inference; and the engine dropout draws from. Forward functions are
+// const: in inference they only read the module, so one model can serve many threads.
+struct ForwardMode {
+    bool training = false;
+    Rng* rng = nullptr;  // required when training with dropout
+};
+
+template <class T>
+class Module {
+public:
+    Module() = default;
+    virtual ~Module() = default;
+    Module(const Module&) = delete;
+    Module& operator=(const Module&) = delete;
+
+    // Every parameter of this module and its children, in registration order, with its
+    // dotted name. Var is a handle: the returned Vars share the module's storage.
+    std::vector<std::pair<std::string, Var<T>>> named_parameters() const {
+        std::vector<std::pair<std::string, Var<T>>> out;
+        collect_parameters("", out);
+        return out;
+    }
+    std::vector<Var<T>> parameters() const {
+        std::vector<Var<T>> out;
+        for (auto& [name, p] : named_parameters()) out.push_back(p);
+        return out;
+    }
+    // Buffers (saved, not trained) with their dotted names; pointers into the modules.
+    std::vector<std::pair<std::string, Tensor<T>*>> named_buffers() {
+        std::vector<std::pair<std::string, Tensor<T>*>> out;
+        collect_buffers("", out);
+        return out;
+    }
+    // Number of trainable scalars.
+    Index num_parameters() const {
+        Index n = 0;
+        for (auto& [name, p] : named_parameters()) n += p.value().numel();
+        return n;
+    }
+
+    // Training mode turns dropout on and makes batch norm use batch statistics.
+    void train(bool on = true) {
+        training_ = on;
+        for (auto& [name, child] : children_) child->train(on);
+    }
+    void eval() { train(false); }
+    bool is_training() const { return training_; }
+
+    void zero_grad() {
+        for (auto& [name, p] : named_parameters()) p.zero_grad();
+    }
+    // Stops (or restarts) gradients for every parameter: a frozen teacher.
+    void set_requires_grad(bool on) {
+        for (auto& [name, p] : named_parameters()) p.set_requires_grad(on);
+    }
+
+    std::vector<std::pair<std::string, Module*>> children() const {
+        std::vector<std::pair<std::string, Module*>> out;
+        for (auto& [name, child] : children_) out.emplace_back(name, child.get());
+        return out;
+    }
+
+protected:
+    Var<T>& register_parameter(std::string name, Tensor<T> value) {
+        params_.emplace_back(std::move(name), Var<T>::parameter(std::move(value)));
+        return params_.back().second;
+    }
+    // Registers state that the module owns elsewhere (it must live as long as the module).
+    void register_buffer(std::string name, Tensor<T>* buffer) { buffers_.emplace_back(std::move(name), buffer); }
+    template <class M>
+    M& register_module(std::string name, std::unique_ptr<M> child) {
+        M& ref = *child;
+        child->train(training_);
+        children_.emplace_back(std::move(name), std::move(child));
+        return ref;
+    }
+
+private:
+    void collect_parameters(const std::string& prefix, std::vector<std::pair<std::string, Var<T>>>& out) const {
+        for (const auto& [name, p] : params_) out.emplace_back(prefix + name, p);
+        for (const auto& [name, child] : children_) child->collect_parameters(prefix + name + ".", out);
+    }
+    void collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, Tensor<T>*>>& out) {
+        for (auto& [name, b] : buffers_) out.emplace_back(prefix + name, b);
+        for (auto& [name, child] : children_) child->collect_buffers(prefix + name + ".", out);
+    }
+
+    bool training_ = true;
+    std::vector<std::pair<std::string, Var<T>>> params_;
+    std::vector<std::pair<std::string, Tensor<T>*>> buffers_;
+    std::vector<std::pair<std::string, std::unique_ptr<Module>>> children_;
+};
+
+}  // namespace maunet::nn
