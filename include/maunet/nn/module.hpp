@@ -53,6 +53,11 @@ public:
         collect_buffers("", out);
         return out;
     }
+    std::vector<std::pair<std::string, const Tensor<T>*>> named_buffers() const {
+        std::vector<std::pair<std::string, const Tensor<T>*>> out;
+        for (auto& [name, b] : const_cast<Module*>(this)->named_buffers()) out.emplace_back(name, b);
+        return out;
+    }
     // Number of trainable scalars.
     Index num_parameters() const {
         Index n = 0;
