@@ -1,0 +1,171 @@
+// maunet/autograd/ops/conv2d.hpp: 2-d convolution (cross-correlation, as in PyTorch) with zero
+// padding, any kernel size and stride.
+//
+// Shapes: x [N, C_in, H, W], w [C_out, C_in, kH, kW], b [C_out] (optional), y [N, C_out, H_out, W_out]
+// with H_out = (H + 2p - kH)/s + 1, W_out = (W + 2p - kW)/s + 1 (integer division).
+//
+// Forward:
+//   y[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] x[n,c, s*i+u-p, s*j+v-p]      (x = 0 outside the image)
+// With col_n = im2col(x_n) [C_in*kH*kW, H_out*W_out] (see im2col.hpp) and w viewed as the matrix
+// W [C_out, C_in*kH*kW], this is one GEMM per image:  Y_n = W col_n + b 1^T.
+//
+// Backward, with G = dL/dy:
+//   dL/db[o]       = sum_{n,i,j} G[n,o,i,j]
+//   dL/dw[o,c,u,v] = sum_{n,i,j} G[n,o,i,j] x[n,c, s*i+u-p, s*j+v-p]   ->  dW = sum_n G_n col_n^T
+//   dL/dx[n,c,h,w] = sum over (o,u,v,i,j) with h = s*i+u-p and w = s*j+v-p of G[n,o,i,j] w[o,c,u,v]
+//                                                                       ->  dx_n = col2im(W^T G_n)
+// The last line: every x[n,c,h,w] appears in y once per window position (i,j) and kernel tap (u,v)
+// that reads it, so its gradient collects G times the weight of that tap; writing W^T G_n first
+// gives one column entry per (c,u,v,i,j), and col2im adds each onto the pixel (h,w) it came from.
+//
+// Threads: the batch is cut into min(num_threads(), N) contiguous chunks, run with parallel_for;
+// each chunk owns its column buffers (allocated once per call) and, for dW, its own partial sum.
+// The partial sums are added in chunk order, so a fixed thread count gives bit-identical results.
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+#include "maunet/autograd/ops/im2col.hpp"
+#include "maunet/autograd/variable.hpp"
+#include "maunet/core/gemm.hpp"
+#include "maunet/core/threading.hpp"
+
+namespace maunet {
+
+struct Conv2dOptions {
+    Index stride = 1;
+    Index padding = 0;
+};
+
+namespace detail {
+
+inline bool has_zero_extent(const Shape& s) {
+    return std::any_of(s.begin(), s.end(), [](Index d) { return d == 0; });
+}
+
+// Checks conv2d's arguments and returns the geometry of the window sweep over one input image.
+inline ConvGeometry conv2d_geometry(const Shape& x, const Shape& w, const Shape* bias, const Conv2dOptions& opt) {
+    require_shape(x.rank() == 4, "conv2d: input must have rank 4 [N, C_in, H, W], got shape ", x);
+    require_shape(w.rank() == 4, "conv2d: weight must have rank 4 [C_out, C_in, kH, kW], got shape ", w);
+    require_shape(!has_zero_extent(x), "conv2d: input ", x, " is empty");
+    require_shape(!has_zero_extent(w), "conv2d: weight ", w, " is empty");
+    require_shape(x[1] == w[1], "conv2d: input ", x, " has ", x[1], " channels, weight ", w, " expects ", w[1]);
+    if (bias)
+        require_shape(*bias == Shape{w[0]}, "conv2d: bias has shape ", *bias, ", expected [", w[0],
+                      "] (one value per output channel of weight ", w, ")");
+    require(opt.stride >= 1, "conv2d: stride must be >= 1, got ", opt.stride);
+    require(opt.padding >= 0, "conv2d: padding must be >= 0, got ", opt.padding);
+    const Index ph = x[2] + 2 * opt.padding, pw = x[3] + 2 * opt.padding;
+    require(w[2] <= ph && w[3] <= pw, "conv2d: kernel ", w[2], "x", w[3], " is larger than the padded input ", ph,
+            "x", pw, " (input ", x, ", padding ", opt.padding, ")");
+    ConvGeometry g;
+    g.channels = x[1];
+    g.height = x[2];
+    g.width = x[3];
+    g.kernel_h = w[2];
+    g.kernel_w = w[3];
+    g.stride = opt.stride;
+    g.padding = opt.padding;
+    g.out_h = (ph - w[2]) / opt.stride + 1;
+    g.out_w = (pw - w[3]) / opt.stride + 1;
+    return g;
+}
+
+// A 1x1 kernel with stride 1 and no padding reads every pixel once: col_n is x_n itself.
+inline bool is_pointwise(const ConvGeometry& g) {
+    return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0;
+}
+
+// Number of batch chunks run in parallel.
+inline Index batch_chunks(Index batch) { return std::max<Index>(1, std::min<Index>(num_threads(), batch)); }
+
+}  // namespace detail
+
+// y = conv2d(x, weight, bias): see the top of this file. Pass Var<T>() as bias for none.
+template <class T>
+Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dOptions opt = {}) {
+    const Tensor<T>& xv = x.value();
+    const Tensor<T>& wv = weight.value();
+    const bool has_bias = bias.defined();
+    const detail::ConvGeometry g =
+        detail::conv2d_geometry(xv.shape(), wv.shape(), has_bias ? &bias.shape() : nullptr, opt);
+    const Index N = xv.dim(0), C_out = wv.dim(0);
+    const Index Kc = g.col_rows(), P = g.col_cols(), in_size = g.image_size();
+    const bool pointwise = detail::is_pointwise(g);
+
+    Tensor<T> y(Shape{N, C_out, g.out_h, g.out_w});
+    const Index chunks = detail::batch_chunks(N);
+    std::vector<T> cols(pointwise ? 0 : static_cast<std::size_t>(chunks * Kc * P));
+    const T* x_data = xv.data();
+    const T* w_data = wv.data();
+    const T* b_data = has_bias ? bias.value().data() : nullptr;
+    T* y_data = y.data();
+    parallel_for(0, chunks, [&](std::ptrdiff_t k) {
+        Index lo, hi;
+        detail::chunk_range(N, chunks, k, lo, hi);
+        T* col = pointwise ? nullptr : cols.data() + k * Kc * P;
+        for (Index n = lo; n < hi; ++n) {
+            const T* x_n = x_data + n * in_size;
+            T* y_n = y_data + n * C_out * P;
+            if (!pointwise) detail::im2col(x_n, g, col);
+            if (b_data) detail::fill_channels(y_n, b_data, C_out, P);
+            // Y_n = W col_n (+ b already in Y_n)
+            gemm<T>(false, false, C_out, P, Kc, T(1), w_data, Kc, pointwise ? x_n : col, P, b_data ? T(1) : T(0), y_n,
+                    P);
+        }
+    });
+
+    auto backward = [g, N, C_out, has_bias](const autograd::BackwardContext<T>& ctx) {
+        const Index Kc = g.col_rows(), P = g.col_cols(), in_size = g.image_size();
+        const bool pointwise = detail::is_pointwise(g);
+        const T* g_data = ctx.grad_output().data();
+        const T* x_data = ctx.input(0).data();
+        const T* w_data = ctx.input(1).data();
+        if (has_bias && ctx.needs_grad(2)) detail::add_channel_sums(g_data, N, C_out, P, ctx.grad(2).data());
+        const bool need_x = ctx.needs_grad(0), need_w = ctx.needs_grad(1);
+        if (!need_x && !need_w) return;
+
+        // Grad buffers are fetched (and zero-allocated on first use) before the parallel region.
+        T* dx_data = need_x ? ctx.grad(0).data() : nullptr;
+        T* dw_data = need_w ? ctx.grad(1).data() : nullptr;
+        const Index chunks = detail::batch_chunks(N);
+        const bool need_col = need_w && !pointwise, need_dcol = need_x && !pointwise;
+        std::vector<T> cols(need_col ? static_cast<std::size_t>(chunks * Kc * P) : 0);
+        std::vector<T> dcols(need_dcol ? static_cast<std::size_t>(chunks * Kc * P) : 0);
+        // Chunk 0 adds into dW directly; chunks 1.. into their own partial sums, added after.
+        std::vector<T> dw_partial(need_w ? static_cast<std::size_t>((chunks - 1) * C_out * Kc) : 0, T(0));
+        parallel_for(0, chunks, [&](std::ptrdiff_t k) {
+            Index lo, hi;
+            detail::chunk_range(N, chunks, k, lo, hi);
+            T* col = need_col ? cols.data() + k * Kc * P : nullptr;
+            T* dcol = need_dcol ? dcols.data() + k * Kc * P : nullptr;
+            T* dw = need_w ? (k == 0 ? dw_data : dw_partial.data() + (k - 1) * C_out * Kc) : nullptr;
+            for (Index n = lo; n < hi; ++n) {
+                const T* x_n = x_data + n * in_size;
+                const T* g_n = g_data + n * C_out * P;
+                if (need_w) {  // dW += G_n col_n^T
+                    if (!pointwise) detail::im2col(x_n, g, col);
+                    gemm<T>(false, true, C_out, Kc, P, T(1), g_n, P, pointwise ? x_n : col, P, T(1), dw, Kc);
+                }
+                if (need_x) {  // dx_n += col2im(W^T G_n)
+                    T* dx_n = dx_data + n * in_size;
+                    if (pointwise) {
+                        gemm<T>(true, false, Kc, P, C_out, T(1), w_data, Kc, g_n, P, T(1), dx_n, P);
+                    } else {
+                        gemm<T>(true, false, Kc, P, C_out, T(1), w_data, Kc, g_n, P, T(0), dcol, P);
+                        detail::col2im_add(dcol, g, dx_n);
+                    }
+                }
+            }
+        });
+        for (Index k = 1; need_w && k < chunks; ++k) {
+            const T* part = dw_partial.data() + (k - 1) * C_out * Kc;
+            for (Index i = 0; i < C_out * Kc; ++i) dw_data[i] += part[i];
+        }
+    };
+    if (has_bias) return autograd::record<T>("conv2d", std::move(y), {x, weight, bias}, std::move(backward));
+    return autograd::record<T>("conv2d", std::move(y), {x, weight}, std::move(backward));
+}
+
+}  // namespace maunet

@@ -1,0 +1,123 @@
+// maunet/autograd/ops/im2col.hpp: the column matrix of a convolution and its adjoint, shared by
+// conv2d and conv_transpose2d.
+//
+// For one image x [C, H, W], a kernel kH x kW, stride s and zero padding p, the output grid is
+// H_out = (H + 2p - kH)/s + 1 by W_out = (W + 2p - kW)/s + 1, and
+//
+//   im2col:  col[(c*kH + u)*kW + v, i*W_out + j] = x[c, s*i + u - p, s*j + v - p]   (0 outside x)
+//
+// a [C*kH*kW, H_out*W_out] row-major matrix, so a convolution is one GEMM: W [C_out, C*kH*kW]
+// times col. col2im_add is the adjoint (transpose) of im2col: it scatters every entry of a
+// column matrix back onto the pixel it was read from, adding (+=) where windows overlap, and
+// drops the entries that came from the padding.
+#pragma once
+
+#include <algorithm>
+
+#include "maunet/core/shape.hpp"
+
+namespace maunet::detail {
+
+// The geometry of one convolution window sweep over one image.
+struct ConvGeometry {
+    Index channels = 0, height = 0, width = 0;  // the image, [C, H, W]
+    Index kernel_h = 0, kernel_w = 0;
+    Index stride = 1, padding = 0;
+    Index out_h = 0, out_w = 0;  // the grid of window positions
+
+    Index col_rows() const { return channels * kernel_h * kernel_w; }
+    Index col_cols() const { return out_h * out_w; }
+    Index image_size() const { return channels * height * width; }
+};
+
+// The output positions j in [0, out_size) whose input index j*stride + offset lies in
+// [0, in_size): a contiguous range [lo, hi), empty when hi <= lo.
+inline void valid_output_range(Index offset, Index stride, Index in_size, Index out_size, Index& lo, Index& hi) {
+    lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+    hi = in_size - 1 - offset < 0 ? 0 : (in_size - 1 - offset) / stride + 1;
+    lo = std::min(lo, out_size);
+    hi = std::clamp(hi, lo, out_size);
+}
+
+// col = im2col(image); image is [C, H, W], col is [C*kH*kW, H_out*W_out], both row-major.
+template <class T>
+void im2col(const T* image, const ConvGeometry& g, T* col) {
+    const Index s = g.stride;
+    for (Index c = 0; c < g.channels; ++c) {
+        const T* plane = image + c * g.height * g.width;
+        for (Index u = 0; u < g.kernel_h; ++u) {
+            Index i_lo, i_hi;
+            valid_output_range(u - g.padding, s, g.height, g.out_h, i_lo, i_hi);
+            for (Index v = 0; v < g.kernel_w; ++v) {
+                Index j_lo, j_hi;
+                valid_output_range(v - g.padding, s, g.width, g.out_w, j_lo, j_hi);
+                T* row = col + ((c * g.kernel_h + u) * g.kernel_w + v) * g.out_h * g.out_w;
+                std::fill(row, row + i_lo * g.out_w, T(0));
+                for (Index i = i_lo; i < i_hi; ++i) {
+                    T* out = row + i * g.out_w;
+                    const T* in = plane + (s * i + u - g.padding) * g.width;  // input row h = s*i + u - p
+                    const Index w0 = v - g.padding;                              // input column of j = 0
+                    std::fill(out, out + j_lo, T(0));
+                    if (s == 1) {
+                        std::copy(in + (j_lo + w0), in + (j_hi + w0), out + j_lo);
+                    } else {
+                        for (Index j = j_lo; j < j_hi; ++j) out[j] = in[s * j + w0];
+                    }
+                    std::fill(out + j_hi, out + g.out_w, T(0));
+                }
+                std::fill(row + i_hi * g.out_w, row + g.out_h * g.out_w, T(0));
+            }
+        }
+    }
+}
+
+// image += col2im(col): the adjoint of im2col, scatter-add of every column entry onto its pixel.
+template <class T>
+void col2im_add(const T* col, const ConvGeometry& g, T* image) {
+    const Index s = g.stride;
+    for (Index c = 0; c < g.channels; ++c) {
+        T* plane = image + c * g.height * g.width;
+        for (Index u = 0; u < g.kernel_h; ++u) {
+            Index i_lo, i_hi;
+            valid_output_range(u - g.padding, s, g.height, g.out_h, i_lo, i_hi);
+            for (Index v = 0; v < g.kernel_w; ++v) {
+                Index j_lo, j_hi;
+                valid_output_range(v - g.padding, s, g.width, g.out_w, j_lo, j_hi);
+                const T* row = col + ((c * g.kernel_h + u) * g.kernel_w + v) * g.out_h * g.out_w;
+                for (Index i = i_lo; i < i_hi; ++i) {
+                    const T* in = row + i * g.out_w;
+                    T* out = plane + (s * i + u - g.padding) * g.width;  // input row h = s*i + u - p
+                    const Index w0 = v - g.padding;
+                    for (Index j = j_lo; j < j_hi; ++j) out[s * j + w0] += in[j];
+                }
+            }
+        }
+    }
+}
+
+// y[o, p] = b[o] for an image y [C, P] (P pixels): the bias term before a GEMM with beta = 1.
+template <class T>
+void fill_channels(T* y, const T* b, Index channels, Index pixels) {
+    for (Index o = 0; o < channels; ++o) std::fill(y + o * pixels, y + (o + 1) * pixels, b[o]);
+}
+
+// db[o] += sum_{n, p} g[n, o, p] for g [N, C, P]: the bias gradient, in a fixed order.
+template <class T>
+void add_channel_sums(const T* g, Index batch, Index channels, Index pixels, T* db) {
+    for (Index n = 0; n < batch; ++n)
+        for (Index o = 0; o < channels; ++o) {
+            const T* row = g + (n * channels + o) * pixels;
+            T s = 0;
+            for (Index q = 0; q < pixels; ++q) s += row[q];
+            db[o] += s;
+        }
+}
+
+// Splits [0, n) into `parts` contiguous chunks of near-equal size; chunk k is [lo, hi).
+inline void chunk_range(Index n, Index parts, Index k, Index& lo, Index& hi) {
+    const Index base = n / parts, extra = n % parts;
+    lo = k * base + std::min(k, extra);
+    hi = lo + base + (k < extra ? 1 : 0);
+}
+
+}  // namespace maunet::detail

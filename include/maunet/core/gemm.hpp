@@ -1,0 +1,133 @@
+// maunet/core/gemm.hpp: the one matrix multiply behind matmul and the convolutions.
+//
+//   gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
+//       C = alpha * op(A) * op(B) + beta * C
+// on ROW-MAJOR raw pointers, like cblas_?gemm(CblasRowMajor, ...). op(A) is M x K: A is
+// stored M x K (lda >= K) when trans_a is false, K x M (lda >= M) when it is true; likewise
+// op(B) is K x N and C is M x N (ldc >= N). lda, ldb, ldc are row strides in elements, so
+// a block of a larger matrix is passed by pointing at its first element. As in BLAS, beta == 0
+// overwrites C without reading it (NaN in C does not leak into the result).
+//
+// Backends:
+// - default: Eigen. The operands are Eigen::Map's with an OuterStride over the caller's
+//   memory (no copies) and Eigen's GEMM kernel does the work.
+// - MAUNET_USE_BLAS (CMake option of the same name): cblas_sgemm / cblas_dgemm. The CBLAS
+//   declarations come from the header xtensor-blas itself uses (xflens/cxxblas/drivers/cblas.h),
+//   not from OpenBLAS's <cblas.h>: the two declare the same enums and cannot meet in one
+//   translation unit, and a program that uses maunet may well include xtensor-blas.
+//
+// Threads. Kernels call gemm both outside and inside maunet's parallel regions (a convolution
+// runs one GEMM per image, parallel over the batch). Nothing here changes a global thread
+// setting (Eigen::setNbThreads and openblas_set_num_threads are process-wide and would race):
+// - Eigen: its GEMM threads itself with OpenMP up to Eigen::nbThreads() (set by
+//   maunet::set_num_threads), but checks omp_get_num_threads() > 1 and runs single-threaded
+//   when called from inside an active parallel team (Eigen/src/Core/products/Parallelizer.h).
+//   So a GEMM inside parallel_for never oversubscribes, and a GEMM outside one uses all threads.
+// - BLAS: OpenBLAS built with pthreads (Debian's default) does not know about OpenMP teams and
+//   would start its own threads from every OpenMP thread. So inside a maunet parallel region
+//   (in_parallel_region()) gemm takes the Eigen path, single-threaded as above; outside one it
+//   calls the BLAS, which threads with openblas_set_num_threads (maunet::set_num_threads).
+#pragma once
+
+#include <algorithm>
+#include <limits>
+#include <type_traits>
+
+#include <Eigen/Core>
+
+#include "maunet/core/errors.hpp"
+#include "maunet/core/shape.hpp"
+#include "maunet/core/threading.hpp"
+
+#if defined(MAUNET_USE_BLAS)
+#include "xflens/cxxblas/drivers/cblas.h"
+#endif
+
+namespace maunet {
+
+namespace detail {
+
+template <class T>
+using RowMajorMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using StridedConstMap = Eigen::Map<const RowMajorMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+template <class T>
+using StridedMap = Eigen::Map<RowMajorMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+// C += alpha * op(A) * op(B) with Eigen; C has already been scaled by beta.
+template <class T>
+void gemm_eigen_accumulate(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const T* A, Index lda,
+                           const T* B, Index ldb, T* C, Index ldc) {
+    StridedMap<T> c(C, M, N, Eigen::OuterStride<>(ldc));
+    // Stored shapes: A is M x K or K x M, B is K x N or N x K.
+    StridedConstMap<T> a(A, trans_a ? K : M, trans_a ? M : K, Eigen::OuterStride<>(lda));
+    StridedConstMap<T> b(B, trans_b ? N : K, trans_b ? K : N, Eigen::OuterStride<>(ldb));
+    if (!trans_a && !trans_b)
+        c.noalias() += alpha * (a * b);
+    else if (trans_a && !trans_b)
+        c.noalias() += alpha * (a.transpose() * b);
+    else if (!trans_a && trans_b)
+        c.noalias() += alpha * (a * b.transpose());
+    else
+        c.noalias() += alpha * (a.transpose() * b.transpose());
+}
+
+template <class T>
+void scale_matrix(Index M, Index N, T beta, T* C, Index ldc) {
+    if (beta == T(1)) return;
+    StridedMap<T> c(C, M, N, Eigen::OuterStride<>(ldc));
+    if (beta == T(0))
+        c.setZero();
+    else
+        c *= beta;
+}
+
+}  // namespace detail
+
+// C = alpha * op(A) * op(B) + beta * C on row-major matrices; see the top of this file.
+// Throws ArgumentError for negative sizes or leading dimensions shorter than a row.
+template <class T>
+void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const T* A, Index lda, const T* B,
+          Index ldb, T beta, T* C, Index ldc) {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "gemm: T must be float or double");
+    require(M >= 0 && N >= 0 && K >= 0, "gemm: expected sizes M, N, K >= 0, got M=", M, ", N=", N, ", K=", K);
+    const Index a_cols = trans_a ? M : K;
+    const Index b_cols = trans_b ? K : N;
+    require(lda >= std::max<Index>(1, a_cols), "gemm: lda must be >= ", std::max<Index>(1, a_cols),
+            " (the stored row length of A), got ", lda);
+    require(ldb >= std::max<Index>(1, b_cols), "gemm: ldb must be >= ", std::max<Index>(1, b_cols),
+            " (the stored row length of B), got ", ldb);
+    require(ldc >= std::max<Index>(1, N), "gemm: ldc must be >= ", std::max<Index>(1, N),
+            " (the row length of C), got ", ldc);
+    if (M == 0 || N == 0) return;
+    detail::scale_matrix(M, N, beta, C, ldc);
+    if (K == 0 || alpha == T(0)) return;
+
+#if defined(MAUNET_USE_BLAS)
+    constexpr Index int_max = std::numeric_limits<int>::max();
+    const bool fits_int = std::max({M, N, K, lda, ldb, ldc}) <= int_max;
+    if (fits_int && !in_parallel_region()) {
+        // C was scaled above, so the BLAS call accumulates with beta = 1.
+        const auto ta = trans_a ? CblasTrans : CblasNoTrans;
+        const auto tb = trans_b ? CblasTrans : CblasNoTrans;
+        const auto i = [](Index v) { return static_cast<int>(v); };
+        if constexpr (std::is_same_v<T, float>)
+            cblas_sgemm(CblasRowMajor, ta, tb, i(M), i(N), i(K), alpha, A, i(lda), B, i(ldb), 1.0f, C, i(ldc));
+        else
+            cblas_dgemm(CblasRowMajor, ta, tb, i(M), i(N), i(K), alpha, A, i(lda), B, i(ldb), 1.0, C, i(ldc));
+        return;
+    }
+#endif
+    detail::gemm_eigen_accumulate(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+}
+
+// The name of the active backend, for benchmarks and logs: "eigen" or "blas".
+inline const char* gemm_backend() {
+#if defined(MAUNET_USE_BLAS)
+    return "blas";
+#else
+    return "eigen";
+#endif
+}
+
+}  // namespace maunet
