@@ -1,0 +1,168 @@
+// maunet/autograd/ops/pooling.hpp: 2-d max and average pooling of NCHW images.
+//
+// Windows of k x k cells moved by a stride s (s = 0 means s = k), no padding, and the output
+// size of PyTorch with ceil_mode = false:
+//   H' = (H - k) / s + 1,   W' = (W - k) / s + 1          (integer division: floor)
+// The window of output cell (i, j) of plane (n, c) covers rows i*s .. i*s+k-1 and columns
+// j*s .. j*s+k-1 of that plane; cells beyond the last full window are not read.
+//
+// Forward and backward, with g = dL/dy[n,c,i,j] and W the window of (i, j):
+//   max:  y[i,j] = x[a],  a = the first cell of W in row-major order holding max_{q in W} x[q]
+//                              (first max wins on ties, as PyTorch; a NaN in W wins and propagates)
+//         dL/dx[a] += g                    (a is kept from the forward pass, not searched again)
+//   avg:  y[i,j] = (1/k^2) sum_{q in W} x[q]
+//         dL/dx[q] += g / k^2  for every q in W
+// When s < k the windows overlap and a cell collects gradient from several outputs: +=.
+//
+// Threads: parallel_for over the N*C planes; a plane is read and written by one thread only,
+// so results do not depend on the thread count.
+#pragma once
+
+#include <cmath>
+#include <vector>
+
+#include "maunet/autograd/variable.hpp"
+#include "maunet/core/threading.hpp"
+
+namespace maunet {
+
+namespace detail {
+
+// The sweep of k x k windows over the planes of an NCHW input.
+struct PoolGeometry {
+    Index batch = 0, channels = 0, height = 0, width = 0;  // input [N, C, H, W]
+    Index kernel = 1, stride = 1;
+    Index out_height = 0, out_width = 0;  // H', W'
+
+    Index planes() const { return batch * channels; }
+    Index in_plane() const { return height * width; }
+    Index out_plane() const { return out_height * out_width; }
+    Shape output_shape() const { return Shape{batch, channels, out_height, out_width}; }
+};
+
+// Checks a pooling op's arguments (op names it in messages) and returns its geometry.
+inline PoolGeometry pool_geometry(const char* op, const Shape& x, Index kernel, Index stride) {
+    require_shape(x.rank() == 4, op, ": expected an NCHW input of rank 4, got shape ", x);
+    require(kernel >= 1, op, ": kernel must be >= 1, got ", kernel);
+    require(stride >= 0, op, ": stride must be >= 1 (or 0, meaning stride = kernel), got ", stride);
+    require(kernel <= x[2] && kernel <= x[3], op, ": kernel ", kernel, " is larger than the input's ", x[2], "x",
+            x[3], " spatial extent (input shape ", x, ")");
+    PoolGeometry g;
+    g.batch = x[0];
+    g.channels = x[1];
+    g.height = x[2];
+    g.width = x[3];
+    g.kernel = kernel;
+    g.stride = stride == 0 ? kernel : stride;
+    g.out_height = (g.height - kernel) / g.stride + 1;
+    g.out_width = (g.width - kernel) / g.stride + 1;
+    return g;
+}
+
+// What one pass over a window gives: its largest value, the offset of that value in the
+// plane (the first one on ties) and its mean.
+template <class T>
+struct WindowStats {
+    T max;
+    Index argmax;
+    T mean;
+};
+
+// Scans the window of output cell (i, j) of one plane (a pointer to its first cell).
+template <class T>
+WindowStats<T> window_stats(const T* plane, const PoolGeometry& g, Index i, Index j) {
+    const Index r0 = i * g.stride, c0 = j * g.stride;
+    Index best = r0 * g.width + c0;
+    T best_value = plane[best];
+    T sum = 0;
+    for (Index r = r0; r < r0 + g.kernel; ++r) {
+        const T* row = plane + r * g.width;
+        for (Index c = c0; c < c0 + g.kernel; ++c) {
+            const T v = row[c];
+            sum += v;
+            // Strictly greater: the first maximum wins. A NaN replaces any number, then stays.
+            if (v > best_value || (std::isnan(v) && !std::isnan(best_value))) {
+                best_value = v;
+                best = r * g.width + c;
+            }
+        }
+    }
+    return {best_value, best, sum / static_cast<T>(g.kernel * g.kernel)};
+}
+
+// dL/dx[q] += share for every cell q of the window of (i, j), in one plane of dL/dx.
+template <class T>
+void spread_over_window(T* grad_plane, const PoolGeometry& g, Index i, Index j, T share) {
+    const Index r0 = i * g.stride, c0 = j * g.stride;
+    for (Index r = r0; r < r0 + g.kernel; ++r) {
+        T* row = grad_plane + r * g.width;
+        for (Index c = c0; c < c0 + g.kernel; ++c) row[c] += share;
+    }
+}
+
+}  // namespace detail
+
+// Max pooling with a k x k window and stride s (0: s = k), no padding. x [N, C, H, W] ->
+// [N, C, (H-k)/s+1, (W-k)/s+1].
+template <class T>
+Var<T> max_pool2d(const Var<T>& x, Index kernel, Index stride = 0) {
+    const detail::PoolGeometry g = detail::pool_geometry("max_pool2d", x.shape(), kernel, stride);
+    const Tensor<T>& xv = x.value();
+    Tensor<T> y(g.output_shape());
+    // The arg-max of every window, as an offset into x; kept only when a backward will run.
+    const bool keep_argmax = is_grad_enabled() && x.requires_grad();
+    std::vector<Index> argmax(keep_argmax ? static_cast<std::size_t>(y.numel()) : 0);
+    parallel_for(0, g.planes(), [&](Index p) {
+        const T* xp = xv.data() + p * g.in_plane();
+        T* yp = y.data() + p * g.out_plane();
+        for (Index i = 0; i < g.out_height; ++i)
+            for (Index j = 0; j < g.out_width; ++j) {
+                const auto w = detail::window_stats(xp, g, i, j);
+                const Index o = i * g.out_width + j;
+                yp[o] = w.max;
+                if (keep_argmax) argmax[static_cast<std::size_t>(p * g.out_plane() + o)] = p * g.in_plane() + w.argmax;
+            }
+    });
+    return autograd::record<T>(
+        "max_pool2d", std::move(y), {x}, [g, argmax = std::move(argmax)](const autograd::BackwardContext<T>& ctx) {
+            if (!ctx.needs_grad(0)) return;
+            const T* gy = ctx.grad_output().data();
+            T* gx = ctx.grad(0).data();
+            // dL/dx[a] += g: each window hands its gradient to its arg-max cell.
+            parallel_for(0, g.planes(), [&](Index p) {
+                for (Index o = p * g.out_plane(); o < (p + 1) * g.out_plane(); ++o)
+                    gx[argmax[static_cast<std::size_t>(o)]] += gy[o];
+            });
+        });
+}
+
+// Average pooling with a k x k window and stride s (0: s = k), no padding. x [N, C, H, W] ->
+// [N, C, (H-k)/s+1, (W-k)/s+1].
+template <class T>
+Var<T> avg_pool2d(const Var<T>& x, Index kernel, Index stride = 0) {
+    const detail::PoolGeometry g = detail::pool_geometry("avg_pool2d", x.shape(), kernel, stride);
+    const Tensor<T>& xv = x.value();
+    Tensor<T> y(g.output_shape());
+    parallel_for(0, g.planes(), [&](Index p) {
+        const T* xp = xv.data() + p * g.in_plane();
+        T* yp = y.data() + p * g.out_plane();
+        for (Index i = 0; i < g.out_height; ++i)
+            for (Index j = 0; j < g.out_width; ++j) yp[i * g.out_width + j] = detail::window_stats(xp, g, i, j).mean;
+    });
+    return autograd::record<T>("avg_pool2d", std::move(y), {x}, [g](const autograd::BackwardContext<T>& ctx) {
+        if (!ctx.needs_grad(0)) return;
+        const T* gy = ctx.grad_output().data();
+        T* gx = ctx.grad(0).data();
+        const T inv_area = T(1) / static_cast<T>(g.kernel * g.kernel);
+        // dL/dx[q] += g / k^2 for every q of the window.
+        parallel_for(0, g.planes(), [&](Index p) {
+            const T* gyp = gy + p * g.out_plane();
+            T* gxp = gx + p * g.in_plane();
+            for (Index i = 0; i < g.out_height; ++i)
+                for (Index j = 0; j < g.out_width; ++j)
+                    detail::spread_over_window(gxp, g, i, j, gyp[i * g.out_width + j] * inv_area);
+        });
+    });
+}
+
+}  // namespace maunet
