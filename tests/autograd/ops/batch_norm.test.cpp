@@ -217,3 +217,26 @@ TEST_CASE("batch_norm2d errors", "[ops][batch_norm][errors]") {
     CHECK_THROWS_WITH(batch_norm2d(Var<float>(Tensor<float>(Shape{1, 3, 1, 1})), g3, b3, state, true),
                       Catch::Contains("training needs more than one value per channel"));
 }
+
+TEST_CASE("batch_norm2d gives the same bits for any thread count", "[ops][batch_norm]") {
+    const Tensor<double> x = random(Shape{3, 5, 6, 7}, 20);
+    const Tensor<double> gamma = random(Shape{5}, 21, 0.5, 1.5), beta = random(Shape{5}, 22);
+    auto run = [&](int threads, Tensor<double>& y, Tensor<double>& gx, Tensor<double>& state_var) {
+        set_num_threads(threads);
+        BatchNormState<double> state;
+        Var<double> xv = Var<double>::parameter(x);
+        Var<double> out = batch_norm2d(xv, Var<double>(gamma), Var<double>(beta), state, true);
+        y = out.value();
+        out.backward(random(x.shape(), 23));
+        gx = xv.grad();
+        state_var = state.running_var;
+    };
+    Tensor<double> y1, g1, v1, y2, g2, v2;
+    const int previous = num_threads();
+    run(1, y1, g1, v1);
+    run(2, y2, g2, v2);
+    set_num_threads(previous);
+    CHECK(std::equal(y1.begin(), y1.end(), y2.begin()));
+    CHECK(std::equal(g1.begin(), g1.end(), g2.begin()));
+    CHECK(std::equal(v1.begin(), v1.end(), v2.begin()));
+}
