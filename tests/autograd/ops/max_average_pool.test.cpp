@@ -6,6 +6,7 @@
 
 #include "maunet/autograd/ops/elementwise.hpp"
 #include "maunet/autograd/ops/max_average_pool.hpp"
+#include "maunet/core/threading.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace maunet;
@@ -230,4 +231,22 @@ TEST_CASE("max_average_pool2d rejects bad arguments with a clear message", "[ops
                       Catch::Contains("kernel 7 is larger than the input's 6x6 spatial extent"));
     Var<float> flat(Tensor<float>(Shape{3, 6, 6}));
     CHECK_THROWS_AS(max_average_pool2d(flat, PoolMode::mean), ShapeError);
+}
+
+TEST_CASE("max_average_pool2d learned gives bit-identical results for 1 and 2 threads", "[ops][max_average_pool]") {
+    Rng rng(17);
+    const Tensor<double> xv = Tensor<double>::uniform(Shape{4, 3, 9, 7}, rng);
+    const Tensor<double> wv = Tensor<double>::uniform(Shape{3}, rng);
+    const Tensor<double> seed = Tensor<double>::uniform(Shape{4, 3, 4, 3}, rng);
+    auto run = [&](int threads) {
+        set_num_threads(threads);
+        Var<double> x(xv, true), w(wv, true);
+        Var<double> y = max_average_pool2d(x, PoolMode::learned, w, 3, 2);
+        y.backward(seed);
+        return std::vector<Tensor<double>>{y.value(), x.grad(), w.grad()};
+    };
+    const int before = num_threads();
+    const auto one = run(1), two = run(2);
+    set_num_threads(before);
+    for (std::size_t i = 0; i < one.size(); ++i) CHECK(max_abs_diff(one[i], two[i]) == 0.0);
 }
