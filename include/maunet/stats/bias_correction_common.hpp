@@ -30,8 +30,8 @@
 // Implementation: fit() stores, for every cell, the valid (wet-day transformed) calibration
 // values sorted within each day-of-year bucket (memory ~ the calibration data). apply() runs a
 // parallel_for over cells; each cell slides its window over the days of the year, updating
-// the sorted window sample by one sorted difference and one sorted merge per day (linear
-// time), builds the quantile tables, and corrects each value by binary search.
+// the sorted window sample by erasing the leaving day's values and inserting the entering
+// day's (binary search and a short move each), builds the quantile tables, and corrects each value by binary search.
 // Randomness (wet-day frequency adaptation) comes from one Rng per cell seeded from
 // (seed, cell index): results do not depend on the thread count.
 #pragma once
@@ -164,11 +164,22 @@ CellSamples<T> collect_samples(const Tensor<T>& x, const std::vector<int>& bucke
     s.buckets = buckets;
     s.values.resize(static_cast<std::size_t>(s.cells));
     s.offsets.resize(static_cast<std::size_t>(s.cells));
-    const T* data = x.data();
+    // Transpose to [cell, time] in 64 x 64 tiles first: reading a cell's series straight from
+    // [time, H, W] would touch one cache line per value.
+    const Index cells = s.cells, tile = 64;
+    std::vector<T> by_cell(static_cast<std::size_t>(cells * time));
+    const T* src = x.data();
+    parallel_for(0, (cells + tile - 1) / tile, [&](Index cb) {
+        const Index c0 = cb * tile, c1 = std::min(cells, c0 + tile);
+        for (Index t0 = 0; t0 < time; t0 += tile)
+            for (Index t = t0; t < std::min(time, t0 + tile); ++t)
+                for (Index c = c0; c < c1; ++c) by_cell[static_cast<std::size_t>(c * time + t)] = src[t * cells + c];
+    });
     parallel_for(0, s.cells, [&](Index c) {
+        const T* data = by_cell.data() + c * time;
         std::vector<Index> count(static_cast<std::size_t>(buckets) + 1, 0);
         for (Index t = 0; t < time; ++t)
-            if (!std::isnan(data[t * s.cells + c])) ++count[static_cast<std::size_t>(bucket_of_time[t]) + 1];
+            if (!std::isnan(data[t])) ++count[static_cast<std::size_t>(bucket_of_time[t]) + 1];
         auto& off = s.offsets[static_cast<std::size_t>(c)];
         off.assign(count.begin(), count.end());
         for (std::size_t b = 1; b < off.size(); ++b) off[b] += off[b - 1];
@@ -176,7 +187,7 @@ CellSamples<T> collect_samples(const Tensor<T>& x, const std::vector<int>& bucke
         vals.resize(static_cast<std::size_t>(off.back()));
         std::vector<Index> next(off.begin(), off.end() - 1);
         for (Index t = 0; t < time; ++t) {
-            const T v = data[t * s.cells + c];
+            const T v = data[t];
             if (std::isnan(v)) continue;
             auto& pos = next[static_cast<std::size_t>(bucket_of_time[t])];
             vals[static_cast<std::size_t>(pos++)] =
@@ -209,7 +220,7 @@ public:
             const auto [b, e] = bucket(centre + k);
             sorted_.insert(sorted_.end(), b, e);
         }
-        std::sort(sorted_.begin(), sorted_.end());
+        if (half_width_ > 0) std::sort(sorted_.begin(), sorted_.end());  // one bucket is sorted already
     }
     const std::vector<T>& sorted() const { return sorted_; }
 
@@ -219,13 +230,14 @@ private:
         const int m = ((b % buckets_) + buckets_) % buckets_;
         return {vals_.begin() + off_[static_cast<std::size_t>(m)], vals_.begin() + off_[static_cast<std::size_t>(m) + 1]};
     }
+    // Moves the centre one bucket forward: each value of the leaving bucket is found by
+    // binary search and erased, each value of the entering bucket inserted at its place
+    // (buckets hold a few values per year, the moves are short memmoves).
     void advance() {
         const auto [rb, re] = bucket(centre_ - half_width_);
-        scratch_.clear();
-        std::set_difference(sorted_.begin(), sorted_.end(), rb, re, std::back_inserter(scratch_));
+        for (auto it = rb; it != re; ++it) sorted_.erase(std::lower_bound(sorted_.begin(), sorted_.end(), *it));
         const auto [ab, ae] = bucket(centre_ + half_width_ + 1);
-        sorted_.clear();
-        std::merge(scratch_.begin(), scratch_.end(), ab, ae, std::back_inserter(sorted_));
+        for (auto it = ab; it != ae; ++it) sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), *it), *it);
         ++centre_;
     }
 
@@ -234,7 +246,7 @@ private:
     int buckets_;
     int half_width_;
     int centre_ = -1;
-    std::vector<T> sorted_, scratch_;
+    std::vector<T> sorted_;
 };
 
 // Calibration data shared by the three methods: grid, calendar and per-cell samples.
