@@ -1,0 +1,271 @@
+// maunet/train/dataset.hpp: an in-memory dataset of samples, its train/val/test split, and a
+// deterministic data loader with random patch sampling.
+//
+// Determinism: every random choice comes from maunet::Rng seeded from (seed, epoch) for the
+// shuffle and from (seed, epoch, position in the epoch) for a patch, so batch b of epoch e is
+// a pure function of the seed and the dataset, whatever order batches are asked for in and
+// however many threads run.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <utility>
+#include <vector>
+
+#include "maunet/core/errors.hpp"
+#include "maunet/core/random.hpp"
+#include "maunet/core/tensor.hpp"
+#include "maunet/train/sample.hpp"
+
+namespace maunet::train {
+
+namespace detail {
+// Mixes two 64-bit values into one seed (splitmix64 finaliser of a ^ rotated b).
+inline std::uint64_t mix_seed(std::uint64_t a, std::uint64_t b) {
+    std::uint64_t z = a ^ (b * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+// 0, 1, ..., n-1 shuffled by Fisher-Yates with `rng` (for i = n-1 down to 1: swap i with a
+// uniform j in [0, i]).
+inline std::vector<std::size_t> shuffled_indices(std::size_t n, Rng& rng) {
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    for (std::size_t i = n; i-- > 1;) {
+        const auto j = static_cast<std::size_t>(rng.below(i + 1));
+        std::swap(order[i], order[j]);
+    }
+    return order;
+}
+}  // namespace detail
+
+template <class T>
+class Dataset;
+
+template <class T>
+struct DatasetSplit {
+    Dataset<T> train, val, test;
+};
+
+// Samples of one grid: every sample has the same input, target and mask shapes.
+template <class T>
+class Dataset {
+public:
+    Dataset() = default;
+    explicit Dataset(std::vector<Sample<T>> samples) {
+        for (auto& s : samples) add(std::move(s));
+    }
+
+    // Appends a sample; throws ShapeError if its shapes differ from the first sample's.
+    void add(Sample<T> s) {
+        validate_sample(s, "Dataset::add");
+        if (!samples_.empty()) {
+            const Sample<T>& f = samples_.front();
+            require_shape(s.input.shape() == f.input.shape(), "Dataset::add: sample input has shape ",
+                          s.input.shape(), ", the dataset's samples have ", f.input.shape());
+        }
+        samples_.push_back(std::move(s));
+    }
+
+    std::size_t size() const { return samples_.size(); }
+    bool empty() const { return samples_.empty(); }
+    const Sample<T>& operator[](std::size_t i) const { return samples_[i]; }
+    const Sample<T>& at(std::size_t i) const {
+        require(i < samples_.size(), "Dataset::at: index ", i, " out of range for ", samples_.size(), " samples");
+        return samples_[i];
+    }
+    const std::vector<Sample<T>>& samples() const { return samples_; }
+
+    // The shape of every sample: channels, height, width (throws on an empty dataset).
+    Index channels() const { return front("channels").channels(); }
+    Index height() const { return front("height").height(); }
+    Index width() const { return front("width").width(); }
+
+    // Every sample stacked in order (for fitting transforms on a split).
+    Batch<T> stacked() const {
+        front("stacked");
+        std::vector<std::size_t> all(samples_.size());
+        std::iota(all.begin(), all.end(), std::size_t{0});
+        return stack(samples_, all);
+    }
+
+    // A random split by whole samples: round(fraction_train * n) samples for training,
+    // round(fraction_val * n) for validation, the rest for testing. The permutation comes from
+    // `seed`; each part keeps the original order of its samples.
+    DatasetSplit<T> split(double fraction_train, double fraction_val, std::uint64_t seed) const {
+        Rng rng(seed);
+        return split_by(detail::shuffled_indices(samples_.size(), rng), fraction_train, fraction_val, "split");
+    }
+    // The same counts without shuffling: the first samples train, the next validate, the last
+    // test (a chronological split, which keeps neighbouring days of a time series together).
+    DatasetSplit<T> split_in_order(double fraction_train, double fraction_val) const {
+        std::vector<std::size_t> order(samples_.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        return split_by(order, fraction_train, fraction_val, "split_in_order");
+    }
+
+private:
+    const Sample<T>& front(const char* what) const {
+        require(!samples_.empty(), "Dataset::", what, ": the dataset is empty");
+        return samples_.front();
+    }
+    DatasetSplit<T> split_by(std::vector<std::size_t> order, double ft, double fv, const char* who) const {
+        require(std::isfinite(ft) && ft > 0.0 && ft <= 1.0, "Dataset::", who,
+                ": expected fraction_train in (0, 1], got ", ft);
+        require(std::isfinite(fv) && fv >= 0.0 && fv <= 1.0, "Dataset::", who,
+                ": expected fraction_val in [0, 1], got ", fv);
+        require(ft + fv <= 1.0 + 1e-12, "Dataset::", who, ": fraction_train + fraction_val = ", ft + fv,
+                " exceeds 1");
+        const std::size_t n = samples_.size();
+        const auto n_train = std::min(n, static_cast<std::size_t>(std::llround(ft * static_cast<double>(n))));
+        const auto n_val = std::min(n - n_train, static_cast<std::size_t>(std::llround(fv * static_cast<double>(n))));
+        require(n_train >= 1, "Dataset::", who, ": fraction_train ", ft, " of ", n,
+                " samples leaves no training sample");
+        DatasetSplit<T> parts;
+        const auto fill = [&](Dataset& part, std::size_t from, std::size_t to) {
+            std::vector<std::size_t> idx(order.begin() + static_cast<std::ptrdiff_t>(from),
+                                         order.begin() + static_cast<std::ptrdiff_t>(to));
+            std::sort(idx.begin(), idx.end());
+            for (std::size_t i : idx) part.samples_.push_back(samples_[i]);
+        };
+        fill(parts.train, 0, n_train);
+        fill(parts.val, n_train, n_train + n_val);
+        fill(parts.test, n_train + n_val, n);
+        return parts;
+    }
+
+    std::vector<Sample<T>> samples_;
+};
+
+// The p x p window at (top, left) of a sample's input, target and mask.
+template <class T>
+Sample<T> crop_sample(const Sample<T>& s, Index top, Index left, Index p) {
+    validate_sample(s, "crop_sample");
+    require(p >= 1 && top >= 0 && left >= 0 && top + p <= s.height() && left + p <= s.width(), "crop_sample: window ",
+            p, " x ", p, " at (", top, ", ", left, ") does not fit the field ", s.height(), " x ", s.width());
+    const auto crop = [&](const Tensor<T>& x) {
+        const Index c = x.dim(0), h = x.dim(1), w = x.dim(2);
+        Tensor<T> out(Shape{c, p, p});
+        for (Index k = 0; k < c; ++k)
+            for (Index i = 0; i < p; ++i) {
+                const T* row = x.data() + (k * h + top + i) * w + left;
+                std::copy(row, row + p, out.data() + (k * p + i) * p);
+            }
+        return out;
+    };
+    return Sample<T>{crop(s.input), crop(s.target), crop(s.mask)};
+}
+
+struct LoaderOptions {
+    Index batch_size = 8;
+    bool shuffle = true;
+    bool drop_last = false;
+    // 0: whole fields. Otherwise square patches of this side, drawn uniformly inside the field.
+    Index patch_size = 0;
+    // A patch whose mask has a valid fraction below this is redrawn, at most max_patch_retries
+    // times; if none reaches it, the best patch drawn is kept.
+    double min_valid_fraction = 0.0;
+    int max_patch_retries = 10;
+    std::uint64_t seed = 0;
+};
+
+// Batches of a dataset, epoch by epoch. Holds a reference: the dataset must outlive it.
+template <class T>
+class DataLoader {
+public:
+    DataLoader(const Dataset<T>& data, LoaderOptions options) : data_(&data), options_(options) {
+        require(!data.empty(), "DataLoader: the dataset is empty");
+        require(options.batch_size >= 1, "DataLoader: expected a batch size >= 1, got ", options.batch_size);
+        require(options.patch_size >= 0, "DataLoader: expected patch_size >= 0 (0 = whole fields), got ",
+                options.patch_size);
+        require(options.patch_size <= data.height() && options.patch_size <= data.width(), "DataLoader: patch_size ",
+                options.patch_size, " is larger than the field ", data.height(), " x ", data.width());
+        require(std::isfinite(options.min_valid_fraction) && options.min_valid_fraction >= 0.0 &&
+                    options.min_valid_fraction <= 1.0,
+                "DataLoader: expected min_valid_fraction in [0, 1], got ", options.min_valid_fraction);
+        require(options.max_patch_retries >= 0, "DataLoader: expected max_patch_retries >= 0, got ",
+                options.max_patch_retries);
+        require(num_batches() >= 1, "DataLoader: drop_last with batch size ", options.batch_size, " and only ",
+                data.size(), " samples leaves no batch");
+    }
+    DataLoader(const Dataset<T>&&, LoaderOptions) = delete;  // would dangle
+
+    const LoaderOptions& options() const { return options_; }
+    std::size_t num_batches() const {
+        const std::size_t n = data_->size(), b = static_cast<std::size_t>(options_.batch_size);
+        return options_.drop_last ? n / b : (n + b - 1) / b;
+    }
+
+    // The order samples are visited in during `epoch` (identity without shuffle).
+    std::vector<std::size_t> order(long epoch) const {
+        if (!options_.shuffle) {
+            std::vector<std::size_t> o(data_->size());
+            std::iota(o.begin(), o.end(), std::size_t{0});
+            return o;
+        }
+        Rng rng(detail::mix_seed(options_.seed, static_cast<std::uint64_t>(epoch)));
+        return detail::shuffled_indices(data_->size(), rng);
+    }
+
+    // Batch `b` of `epoch`: whole samples, or one random patch of each.
+    Batch<T> batch(long epoch, std::size_t b) const {
+        require(b < num_batches(), "DataLoader::batch: batch ", b, " out of range for ", num_batches(),
+                " batches per epoch");
+        const std::vector<std::size_t> o = order(epoch);
+        const std::size_t bs = static_cast<std::size_t>(options_.batch_size);
+        const std::size_t first = b * bs, last = std::min(o.size(), first + bs);
+        std::vector<std::size_t> indices(o.begin() + static_cast<std::ptrdiff_t>(first),
+                                         o.begin() + static_cast<std::ptrdiff_t>(last));
+        if (options_.patch_size == 0) return stack(data_->samples(), indices);
+        std::vector<Sample<T>> patches;
+        patches.reserve(indices.size());
+        for (std::size_t k = 0; k < indices.size(); ++k) {
+            Rng rng(detail::mix_seed(detail::mix_seed(options_.seed ^ 0x7061746368ULL /* "patch" */,
+                                                      static_cast<std::uint64_t>(epoch)),
+                                     first + k));
+            patches.push_back(random_patch((*data_)[indices[k]], rng));
+        }
+        std::vector<std::size_t> rows(patches.size());
+        std::iota(rows.begin(), rows.end(), std::size_t{0});
+        Batch<T> out = stack(patches, rows);
+        out.indices = std::move(indices);
+        return out;
+    }
+
+    // Every batch of an epoch, in order.
+    std::vector<Batch<T>> epoch_batches(long epoch) const {
+        std::vector<Batch<T>> out;
+        for (std::size_t b = 0; b < num_batches(); ++b) out.push_back(batch(epoch, b));
+        return out;
+    }
+
+private:
+    Sample<T> random_patch(const Sample<T>& s, Rng& rng) const {
+        const Index p = options_.patch_size, h = s.height(), w = s.width();
+        Index best_top = 0, best_left = 0;
+        double best_fraction = -1.0;
+        for (int attempt = 0; attempt <= options_.max_patch_retries; ++attempt) {
+            const auto top = static_cast<Index>(rng.below(static_cast<std::uint64_t>(h - p + 1)));
+            const auto left = static_cast<Index>(rng.below(static_cast<std::uint64_t>(w - p + 1)));
+            double valid = 0.0;
+            for (Index i = 0; i < p; ++i)
+                for (Index j = 0; j < p; ++j) valid += s.mask[(top + i) * w + left + j] != T(0) ? 1.0 : 0.0;
+            const double fraction = valid / static_cast<double>(p * p);
+            if (fraction > best_fraction) {
+                best_fraction = fraction;
+                best_top = top;
+                best_left = left;
+            }
+            if (fraction >= options_.min_valid_fraction) break;
+        }
+        return crop_sample(s, best_top, best_left, p);
+    }
+
+    const Dataset<T>* data_;
+    LoaderOptions options_;
+};
+
+}  // namespace maunet::train

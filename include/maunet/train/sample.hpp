@@ -1,0 +1,102 @@
+// maunet/train/sample.hpp: one training example and a batch of them.
+//
+// A Sample is one field on the target grid: the network input [C_in, H, W] (precipitation,
+// already regridded to the target grid for downscaling, plus optional static predictors),
+// the target [1, H, W] and the mask [1, H, W] (1 where the cell is valid and enters the
+// loss, 0 where it is missing). A Batch stacks N samples: [N, C_in, H, W], [N, 1, H, W],
+// [N, 1, H, W], plus the indices of the samples it came from.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "maunet/core/errors.hpp"
+#include "maunet/core/tensor.hpp"
+
+namespace maunet::train {
+
+template <class T>
+struct Sample {
+    Tensor<T> input;   // [C_in, H, W]
+    Tensor<T> target;  // [1, H, W]
+    Tensor<T> mask;    // [1, H, W], 1 valid, 0 missing
+
+    Index channels() const { return input.dim(0); }
+    Index height() const { return input.dim(1); }
+    Index width() const { return input.dim(2); }
+};
+
+template <class T>
+struct Batch {
+    Tensor<T> input;   // [N, C_in, H, W]
+    Tensor<T> target;  // [N, 1, H, W]
+    Tensor<T> mask;    // [N, 1, H, W]
+    std::vector<std::size_t> indices;  // the sample each row came from
+
+    Index size() const { return input.dim(0); }
+};
+
+// Checks the ranks and shapes of a sample; `who` names the caller in the message.
+template <class T>
+void validate_sample(const Sample<T>& s, const char* who) {
+    require_shape(s.input.rank() == 3 && s.input.dim(0) >= 1, who, ": sample input must be [C_in, H, W], found ",
+                  s.input.shape());
+    const Shape expected{1, s.input.dim(1), s.input.dim(2)};
+    require_shape(s.target.shape() == expected, who, ": sample target has shape ", s.target.shape(),
+                  ", expected [1, H, W] matching input ", s.input.shape());
+    require_shape(s.mask.shape() == expected, who, ": sample mask has shape ", s.mask.shape(),
+                  ", expected [1, H, W] matching input ", s.input.shape());
+}
+
+// A sample whose mask is 1 where the target and every input channel are finite, 0 elsewhere.
+template <class T>
+Sample<T> make_sample(Tensor<T> input, Tensor<T> target) {
+    require_shape(input.rank() == 3 && target.rank() == 3, "make_sample: expected input [C_in, H, W] and target "
+                  "[1, H, W], found ", input.shape(), " and ", target.shape());
+    Sample<T> s{std::move(input), std::move(target), Tensor<T>()};
+    s.mask = Tensor<T>(Shape{1, s.target.dim(1), s.target.dim(2)});
+    validate_sample(s, "make_sample");
+    const Index plane = s.target.dim(1) * s.target.dim(2);
+    for (Index j = 0; j < plane; ++j) {
+        bool ok = std::isfinite(s.target[j]);
+        for (Index c = 0; c < s.input.dim(0) && ok; ++c) ok = std::isfinite(s.input[c * plane + j]);
+        s.mask[j] = ok ? T(1) : T(0);
+    }
+    return s;
+}
+
+// Stacks samples[indices[0]], samples[indices[1]], ... into one batch. All must have the same
+// shapes; indices must be in range and not empty.
+template <class T>
+Batch<T> stack(const std::vector<Sample<T>>& samples, const std::vector<std::size_t>& indices) {
+    require(!indices.empty(), "stack: expected at least one sample index, got none");
+    for (std::size_t i : indices)
+        require(i < samples.size(), "stack: sample index ", i, " is out of range for ", samples.size(), " samples");
+    const Sample<T>& first = samples[indices[0]];
+    validate_sample(first, "stack");
+    for (std::size_t i : indices) {
+        const Sample<T>& s = samples[i];
+        require_shape(s.input.shape() == first.input.shape() && s.target.shape() == first.target.shape() &&
+                          s.mask.shape() == first.mask.shape(),
+                      "stack: sample ", i, " has input ", s.input.shape(), ", target ", s.target.shape(), " and mask ",
+                      s.mask.shape(), "; sample ", indices[0], " has ", first.input.shape(), ", ",
+                      first.target.shape(), " and ", first.mask.shape());
+    }
+    const auto n = static_cast<Index>(indices.size());
+    const Index c = first.input.dim(0), h = first.input.dim(1), w = first.input.dim(2);
+    Batch<T> b{Tensor<T>(Shape{n, c, h, w}), Tensor<T>(Shape{n, 1, h, w}), Tensor<T>(Shape{n, 1, h, w}), indices};
+    const auto copy = [](const Tensor<T>& from, Tensor<T>& to, Index row) {
+        std::copy(from.begin(), from.end(), to.begin() + row * from.numel());
+    };
+    for (Index r = 0; r < n; ++r) {
+        const Sample<T>& s = samples[indices[static_cast<std::size_t>(r)]];
+        copy(s.input, b.input, r);
+        copy(s.target, b.target, r);
+        copy(s.mask, b.mask, r);
+    }
+    return b;
+}
+
+}  // namespace maunet::train

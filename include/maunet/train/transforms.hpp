@@ -1,0 +1,358 @@
+// maunet/train/transforms.hpp: the normalisations between physical units and the network.
+//
+// Precipitation is heavy-tailed; the network sees it after log1p and a z-score:
+//     forward:  y = (log1p(max(x, 0)) - mean) / std
+//     inverse:  x = max(expm1(y * std + mean), 0)          (never negative, as the design asks)
+// Static predictors (elevation, a land fraction) get the z-score alone:
+//     forward:  y = (x - mean) / std,   inverse: x = y * std + mean
+// mean and std are fitted on the TRAINING split only, over cells that are valid in the mask
+// and finite, after the log1p where it applies (population std, divisor n). std is floored
+// (std_floor, default 1e-6) so a constant channel does not divide by zero.
+//
+// Missing cells stay NaN through forward(); fill_missing() then replaces them (with 0, the
+// training mean in normalised space) and returns the mask that keeps them out of the loss.
+//
+// PrecipTransform treats every element of a tensor as one variable (targets of any shape);
+// ChannelTransform has one (log1p on/off, mean, std) per channel of [C, H, W] or [N, C, H, W]
+// tensors (network inputs). Both save to and load from (name, value) pairs for checkpoints.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "maunet/core/errors.hpp"
+#include "maunet/core/tensor.hpp"
+#include "maunet/train/sample.hpp"
+
+namespace maunet::train {
+
+using TransformParameters = std::vector<std::pair<std::string, double>>;
+
+// The fitted map of one variable.
+struct ChannelScaling {
+    bool log1p = false;
+    double mean = 0.0;
+    double stddev = 1.0;
+
+    double forward(double x) const {
+        if (std::isnan(x)) return x;
+        const double u = log1p ? std::log1p(x > 0.0 ? x : 0.0) : x;
+        return (u - mean) / stddev;
+    }
+    double inverse(double y) const {
+        if (std::isnan(y)) return y;
+        const double u = y * stddev + mean;
+        if (!log1p) return u;
+        const double x = std::expm1(u);
+        return x > 0.0 ? x : 0.0;
+    }
+};
+
+namespace detail {
+
+inline void check_std_floor(const char* who, double std_floor) {
+    require(std::isfinite(std_floor) && std_floor > 0.0, who, ": expected std_floor > 0, got ", std_floor);
+}
+
+// Running mean and variance (Welford) in double.
+struct Moments {
+    double count = 0.0, mean = 0.0, m2 = 0.0;
+    void add(double u) {
+        count += 1.0;
+        const double d = u - mean;
+        mean += d / count;
+        m2 += d * (u - mean);
+    }
+    double stddev() const { return count > 0.0 ? std::sqrt(m2 / count) : 0.0; }
+};
+
+// Looks up `key` in parsed parameters or throws naming it.
+inline double lookup(const std::map<std::string, double>& p, const std::string& key, const char* who) {
+    auto it = p.find(key);
+    require(it != p.end(), who, "::from_parameters: missing parameter '", key, "'");
+    return it->second;
+}
+
+inline std::map<std::string, double> to_map(const TransformParameters& params, const char* who) {
+    std::map<std::string, double> m;
+    for (const auto& [k, v] : params)
+        require(m.emplace(k, v).second, who, "::from_parameters: parameter '", k, "' appears more than once");
+    return m;
+}
+
+inline ChannelScaling read_scaling(const std::map<std::string, double>& p, const std::string& prefix,
+                                   const char* who) {
+    ChannelScaling s;
+    const double flag = lookup(p, prefix + "log1p", who);
+    require(flag == 0.0 || flag == 1.0, who, "::from_parameters: '", prefix, "log1p' must be 0 or 1, found ", flag);
+    s.log1p = flag == 1.0;
+    s.mean = lookup(p, prefix + "mean", who);
+    s.stddev = lookup(p, prefix + "std", who);
+    require(std::isfinite(s.mean), who, "::from_parameters: '", prefix, "mean' must be finite, found ", s.mean);
+    require(std::isfinite(s.stddev) && s.stddev > 0.0, who, "::from_parameters: '", prefix,
+            "std' must be finite and > 0, found ", s.stddev);
+    return s;
+}
+
+inline void write_scaling(TransformParameters& out, const std::string& prefix, const ChannelScaling& s) {
+    out.emplace_back(prefix + "log1p", s.log1p ? 1.0 : 0.0);
+    out.emplace_back(prefix + "mean", s.mean);
+    out.emplace_back(prefix + "std", s.stddev);
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- PrecipTransform
+// log1p + z-score over all elements of a tensor (one variable).
+template <class T>
+class PrecipTransform {
+public:
+    explicit PrecipTransform(double std_floor = 1e-6) : std_floor_(std_floor) {
+        detail::check_std_floor("PrecipTransform", std_floor);
+        scaling_.log1p = true;
+    }
+
+    // Fits mean and std of log1p(max(x, 0)) over cells with mask != 0 and a finite value.
+    // `mask` has the shape of `values`, or is empty (every finite cell counts).
+    void fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
+        const bool masked = !mask.empty();
+        require_shape(!masked || mask.shape() == values.shape(), "PrecipTransform::fit: values have shape ",
+                      values.shape(), " but mask has shape ", mask.shape());
+        detail::Moments m;
+        for (Index i = 0; i < values.numel(); ++i) {
+            const double x = static_cast<double>(values[i]);
+            if ((masked && mask[i] == T(0)) || !std::isfinite(x)) continue;
+            m.add(std::log1p(x > 0.0 ? x : 0.0));
+        }
+        require(m.count > 0.0, "PrecipTransform::fit: expected at least one valid, finite cell, found none among ",
+                values.numel());
+        scaling_.mean = m.mean;
+        scaling_.stddev = std::max(m.stddev(), std_floor_);
+        fitted_ = true;
+    }
+
+    Tensor<T> forward(const Tensor<T>& x) const {
+        Tensor<T> y(x);
+        forward_inplace(y);
+        return y;
+    }
+    Tensor<T> inverse(const Tensor<T>& y) const {
+        Tensor<T> x(y);
+        inverse_inplace(x);
+        return x;
+    }
+    void forward_inplace(Tensor<T>& x) const {
+        check_fitted("forward");
+        for (T& v : x) v = static_cast<T>(scaling_.forward(static_cast<double>(v)));
+    }
+    void inverse_inplace(Tensor<T>& y) const {
+        check_fitted("inverse");
+        for (T& v : y) v = static_cast<T>(scaling_.inverse(static_cast<double>(v)));
+    }
+
+    bool fitted() const { return fitted_; }
+    double mean() const { return scaling_.mean; }
+    double stddev() const { return scaling_.stddev; }
+    double std_floor() const { return std_floor_; }
+    const ChannelScaling& scaling() const { return scaling_; }
+
+    // "<prefix>log1p" (always 1), "<prefix>mean", "<prefix>std", "<prefix>std_floor".
+    TransformParameters parameters(const std::string& prefix = "") const {
+        check_fitted("parameters");
+        TransformParameters out;
+        detail::write_scaling(out, prefix, scaling_);
+        out.emplace_back(prefix + "std_floor", std_floor_);
+        return out;
+    }
+    static PrecipTransform from_parameters(const TransformParameters& params, const std::string& prefix = "") {
+        const auto p = detail::to_map(params, "PrecipTransform");
+        PrecipTransform t(detail::lookup(p, prefix + "std_floor", "PrecipTransform"));
+        t.scaling_ = detail::read_scaling(p, prefix, "PrecipTransform");
+        require(t.scaling_.log1p, "PrecipTransform::from_parameters: '", prefix,
+                "log1p' must be 1 for a precipitation transform");
+        t.fitted_ = true;
+        return t;
+    }
+
+private:
+    void check_fitted(const char* what) const {
+        require(fitted_, "PrecipTransform::", what, ": the transform is not fitted; call fit() on the training "
+                         "split (or from_parameters()) first");
+    }
+    double std_floor_;
+    ChannelScaling scaling_;
+    bool fitted_ = false;
+};
+
+// ---------------------------------------------------------------- ChannelTransform
+// One scaling per channel of [C, H, W] or [N, C, H, W] tensors.
+template <class T>
+class ChannelTransform {
+public:
+    ChannelTransform() = default;
+    // use_log1p[c] selects log1p for channel c (precipitation) or the plain z-score (static
+    // predictors). Not fitted yet.
+    explicit ChannelTransform(std::vector<bool> use_log1p, double std_floor = 1e-6) : std_floor_(std_floor) {
+        detail::check_std_floor("ChannelTransform", std_floor);
+        require(!use_log1p.empty(), "ChannelTransform: expected at least one channel, got none");
+        scalings_.resize(use_log1p.size());
+        for (std::size_t c = 0; c < use_log1p.size(); ++c) scalings_[c].log1p = use_log1p[c];
+    }
+
+    Index channels() const { return static_cast<Index>(scalings_.size()); }
+    bool fitted() const { return fitted_; }
+    double std_floor() const { return std_floor_; }
+    const ChannelScaling& channel(Index c) const {
+        require(c >= 0 && c < channels(), "ChannelTransform::channel: channel ", c, " out of range for ", channels(),
+                " channels");
+        return scalings_[static_cast<std::size_t>(c)];
+    }
+
+    // Fits each channel over its cells with mask != 0 and a finite value. values: [C, H, W] or
+    // [N, C, H, W]; mask: empty (all cells), one plane shared by the channels ([1, H, W] or
+    // [N, 1, H, W]) or the shape of values.
+    void fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
+        const Layout l = layout(values, "fit");
+        const bool masked = !mask.empty();
+        bool shared = false;
+        if (masked) {
+            Shape plane_shape = values.shape();
+            plane_shape[values.rank() - 3] = 1;
+            shared = mask.shape() == plane_shape;
+            require_shape(shared || mask.shape() == values.shape(), "ChannelTransform::fit: values have shape ",
+                          values.shape(), " but mask has shape ", mask.shape(), "; expected ", plane_shape, " or ",
+                          values.shape());
+        }
+        std::vector<detail::Moments> moments(scalings_.size());
+        for (Index n = 0; n < l.batch; ++n)
+            for (Index c = 0; c < l.channels; ++c) {
+                const T* v = values.data() + (n * l.channels + c) * l.plane;
+                const T* m = masked ? mask.data() + (shared ? n : n * l.channels + c) * l.plane : nullptr;
+                const ChannelScaling& s = scalings_[static_cast<std::size_t>(c)];
+                for (Index j = 0; j < l.plane; ++j) {
+                    const double x = static_cast<double>(v[j]);
+                    if ((m && m[j] == T(0)) || !std::isfinite(x)) continue;
+                    moments[static_cast<std::size_t>(c)].add(s.log1p ? std::log1p(x > 0.0 ? x : 0.0) : x);
+                }
+            }
+        for (std::size_t c = 0; c < moments.size(); ++c)
+            require(moments[c].count > 0.0, "ChannelTransform::fit: channel ", c,
+                    " has no valid, finite cell to fit on");
+        for (std::size_t c = 0; c < moments.size(); ++c) {
+            scalings_[c].mean = moments[c].mean;
+            scalings_[c].stddev = std::max(moments[c].stddev(), std_floor_);
+        }
+        fitted_ = true;
+    }
+
+    Tensor<T> forward(const Tensor<T>& x) const {
+        Tensor<T> y(x);
+        forward_inplace(y);
+        return y;
+    }
+    Tensor<T> inverse(const Tensor<T>& y) const {
+        Tensor<T> x(y);
+        inverse_inplace(x);
+        return x;
+    }
+    void forward_inplace(Tensor<T>& x) const { apply(x, true, "forward"); }
+    void inverse_inplace(Tensor<T>& y) const { apply(y, false, "inverse"); }
+
+    // "<prefix>channels", "<prefix>std_floor", and per channel c "<prefix>c<c>.log1p",
+    // "<prefix>c<c>.mean", "<prefix>c<c>.std".
+    TransformParameters parameters(const std::string& prefix = "") const {
+        check_fitted("parameters");
+        TransformParameters out;
+        out.emplace_back(prefix + "channels", static_cast<double>(scalings_.size()));
+        out.emplace_back(prefix + "std_floor", std_floor_);
+        for (std::size_t c = 0; c < scalings_.size(); ++c)
+            detail::write_scaling(out, prefix + "c" + std::to_string(c) + ".", scalings_[c]);
+        return out;
+    }
+    static ChannelTransform from_parameters(const TransformParameters& params, const std::string& prefix = "") {
+        const auto p = detail::to_map(params, "ChannelTransform");
+        const double channels = detail::lookup(p, prefix + "channels", "ChannelTransform");
+        require(channels >= 1.0 && channels <= 1e6 && channels == std::floor(channels),
+                "ChannelTransform::from_parameters: '", prefix, "channels' must be a whole number >= 1, found ",
+                channels);
+        ChannelTransform t(std::vector<bool>(static_cast<std::size_t>(channels), false),
+                           detail::lookup(p, prefix + "std_floor", "ChannelTransform"));
+        for (std::size_t c = 0; c < t.scalings_.size(); ++c)
+            t.scalings_[c] = detail::read_scaling(p, prefix + "c" + std::to_string(c) + ".", "ChannelTransform");
+        t.fitted_ = true;
+        return t;
+    }
+
+private:
+    struct Layout {
+        Index batch, channels, plane;
+    };
+    Layout layout(const Tensor<T>& x, const char* what) const {
+        require_shape(x.rank() == 3 || x.rank() == 4, "ChannelTransform::", what,
+                      ": expected [C, H, W] or [N, C, H, W], found ", x.shape());
+        const Index c = x.dim(-3);
+        require_shape(c == channels(), "ChannelTransform::", what, ": tensor ", x.shape(), " has ", c,
+                      " channels, the transform has ", channels());
+        return Layout{x.rank() == 4 ? x.dim(0) : 1, c, x.dim(-2) * x.dim(-1)};
+    }
+    void apply(Tensor<T>& x, bool forward, const char* what) const {
+        check_fitted(what);
+        const Layout l = layout(x, what);
+        for (Index n = 0; n < l.batch; ++n)
+            for (Index c = 0; c < l.channels; ++c) {
+                T* v = x.data() + (n * l.channels + c) * l.plane;
+                const ChannelScaling& s = scalings_[static_cast<std::size_t>(c)];
+                for (Index j = 0; j < l.plane; ++j) {
+                    const double u = static_cast<double>(v[j]);
+                    v[j] = static_cast<T>(forward ? s.forward(u) : s.inverse(u));
+                }
+            }
+    }
+    void check_fitted(const char* what) const {
+        require(fitted_, "ChannelTransform::", what, ": the transform is not fitted; call fit() on the training "
+                         "split (or from_parameters()) first");
+    }
+
+    double std_floor_ = 1e-6;
+    std::vector<ChannelScaling> scalings_;
+    bool fitted_ = false;
+};
+
+// ---------------------------------------------------------------- missing cells
+// Replaces every non-finite element of x by `value` and returns a mask of x's shape: 1 where
+// x was finite, 0 where it was not.
+template <class T>
+Tensor<T> fill_missing(Tensor<T>& x, T value) {
+    Tensor<T> mask(x.shape());
+    for (Index i = 0; i < x.numel(); ++i) {
+        const bool ok = std::isfinite(x[i]);
+        mask[i] = ok ? T(1) : T(0);
+        if (!ok) x[i] = value;
+    }
+    return mask;
+}
+
+// The sample as the network sees it: input through `input_transform`, target through
+// `target_transform`, missing cells filled with 0, and a mask that is 0 wherever the given
+// mask is 0, the transformed target is missing, or any input channel is missing.
+template <class T>
+Sample<T> normalize_sample(const Sample<T>& s, const ChannelTransform<T>& input_transform,
+                           const PrecipTransform<T>& target_transform) {
+    validate_sample(s, "normalize_sample");
+    Sample<T> out{input_transform.forward(s.input), target_transform.forward(s.target), s.mask};
+    const Tensor<T> input_ok = fill_missing(out.input, T(0));
+    const Tensor<T> target_ok = fill_missing(out.target, T(0));
+    const Index plane = s.height() * s.width();
+    for (Index j = 0; j < plane; ++j) {
+        bool ok = out.mask[j] != T(0) && target_ok[j] != T(0);
+        for (Index c = 0; c < s.channels() && ok; ++c) ok = input_ok[c * plane + j] != T(0);
+        out.mask[j] = ok ? T(1) : T(0);
+    }
+    return out;
+}
+
+}  // namespace maunet::train

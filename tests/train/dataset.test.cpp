@@ -1,0 +1,179 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "maunet/train/dataset.hpp"
+
+using namespace maunet;
+using namespace maunet::train;
+
+namespace {
+// n fields of 2 x H x W whose values encode (field, channel, row, col); target = -input
+// channel 0; the mask is 0 on the left half of field 0 and 1 elsewhere.
+Dataset<float> make_data(int n, Index h = 8, Index w = 10) {
+    Dataset<float> d;
+    for (int f = 0; f < n; ++f) {
+        Sample<float> s{Tensor<float>(Shape{2, h, w}), Tensor<float>(Shape{1, h, w}), Tensor<float>(Shape{1, h, w}, 1)};
+        for (Index c = 0; c < 2; ++c)
+            for (Index i = 0; i < h; ++i)
+                for (Index j = 0; j < w; ++j)
+                    s.input(c, i, j) = static_cast<float>(f * 100000 + c * 10000 + i * 100 + j);
+        for (Index i = 0; i < h; ++i)
+            for (Index j = 0; j < w; ++j) {
+                s.target(0, i, j) = -s.input(0, i, j);
+                if (f == 0 && j < w / 2) s.mask(0, i, j) = 0;
+            }
+        d.add(std::move(s));
+    }
+    return d;
+}
+int field_of(const Batch<float>& b, Index row) { return static_cast<int>(b.input(row, 0, 0, 0)) / 100000; }
+}  // namespace
+
+TEST_CASE("split is deterministic, by whole fields, and disjoint", "[train][dataset]") {
+    const auto data = make_data(20);
+    const auto a = data.split(0.7, 0.15, 11), b = data.split(0.7, 0.15, 11), c = data.split(0.7, 0.15, 12);
+    CHECK(a.train.size() == 14);
+    CHECK(a.val.size() == 3);
+    CHECK(a.test.size() == 3);
+    std::multiset<int> seen;
+    std::vector<int> first_train, other_seed;
+    for (const auto* part : {&a.train, &a.val, &a.test})
+        for (const auto& s : part->samples()) seen.insert(static_cast<int>(s.input[0]) / 100000);
+    CHECK(seen.size() == 20);
+    CHECK(std::set<int>(seen.begin(), seen.end()).size() == 20);  // each field exactly once
+    for (std::size_t i = 0; i < a.train.size(); ++i) {
+        CHECK(a.train[i].input[0] == b.train[i].input[0]);
+        first_train.push_back(static_cast<int>(a.train[i].input[0]));
+        other_seed.push_back(static_cast<int>(c.train[i].input[0]));
+    }
+    CHECK(std::is_sorted(first_train.begin(), first_train.end()));  // original order kept
+    CHECK(first_train != other_seed);
+
+    const auto ordered = data.split_in_order(0.5, 0.25);
+    CHECK(ordered.train[0].input[0] == 0.0f);
+    CHECK(ordered.val[0].input[0] == 10 * 100000.0f);
+    CHECK(ordered.test.size() == 5);
+}
+
+TEST_CASE("DataLoader: same seed same order, every sample once per epoch", "[train][dataset]") {
+    const auto data = make_data(11);
+    LoaderOptions o;
+    o.batch_size = 3;
+    o.seed = 5;
+    DataLoader<float> loader(data, o), again(data, o);
+    CHECK(loader.num_batches() == 4);
+    for (long epoch = 0; epoch < 3; ++epoch) {
+        std::vector<int> visited;
+        for (std::size_t b = 0; b < loader.num_batches(); ++b) {
+            const Batch<float> batch = loader.batch(epoch, b);
+            const Batch<float> same = again.batch(epoch, b);
+            CHECK(batch.size() == (b + 1 < loader.num_batches() ? 3 : 2));
+            for (Index r = 0; r < batch.size(); ++r) {
+                visited.push_back(field_of(batch, r));
+                CHECK(field_of(same, r) == field_of(batch, r));
+                CHECK(static_cast<int>(batch.indices[static_cast<std::size_t>(r)]) == field_of(batch, r));
+            }
+        }
+        std::vector<int> sorted = visited;
+        std::sort(sorted.begin(), sorted.end());
+        std::vector<int> expected(11);
+        for (int i = 0; i < 11; ++i) expected[static_cast<std::size_t>(i)] = i;
+        CHECK(sorted == expected);
+    }
+    CHECK(loader.order(0) != loader.order(1));  // reshuffled per epoch
+
+    o.drop_last = true;
+    DataLoader<float> dropping(data, o);
+    CHECK(dropping.num_batches() == 3);
+    CHECK(dropping.epoch_batches(0).back().size() == 3);
+    o.shuffle = false;
+    DataLoader<float> plain(data, o);
+    CHECK(field_of(plain.batch(7, 1), 0) == 3);
+}
+
+TEST_CASE("DataLoader patches line up input, target and mask", "[train][dataset]") {
+    const auto data = make_data(4, 9, 13);
+    LoaderOptions o;
+    o.batch_size = 4;
+    o.patch_size = 5;
+    o.seed = 2;
+    DataLoader<float> loader(data, o);
+    std::set<std::pair<Index, Index>> corners;
+    for (long epoch = 0; epoch < 5; ++epoch) {
+        const Batch<float> b = loader.batch(epoch, 0);
+        REQUIRE(b.input.shape() == Shape{4, 2, 5, 5});
+        REQUIRE(b.target.shape() == Shape{4, 1, 5, 5});
+        for (Index r = 0; r < 4; ++r) {
+            const auto code = static_cast<int>(b.input(r, 0, 0, 0));
+            const int field = code / 100000;
+            const Index top = (code % 10000) / 100, left = code % 100;
+            CHECK(static_cast<int>(b.indices[static_cast<std::size_t>(r)]) == field);
+            CHECK(top + 5 <= 9);
+            CHECK(left + 5 <= 13);
+            corners.insert({top, left});
+            for (Index i = 0; i < 5; ++i)
+                for (Index j = 0; j < 5; ++j) {
+                    const float in0 = static_cast<float>(field * 100000 + (top + i) * 100 + left + j);
+                    CHECK(b.input(r, 0, i, j) == in0);
+                    CHECK(b.input(r, 1, i, j) == in0 + 10000.0f);
+                    CHECK(b.target(r, 0, i, j) == -in0);
+                    CHECK(b.mask(r, 0, i, j) == ((field == 0 && left + j < 6) ? 0.0f : 1.0f));
+                }
+        }
+    }
+    CHECK(corners.size() > 5);  // patches move around
+}
+
+TEST_CASE("DataLoader rejects patches with too few valid cells", "[train][dataset]") {
+    // Field 0 has its left half (columns 0-4 of 10) masked; a 4 x 4 patch is fully valid only
+    // with left >= 5. With a threshold of 1 and enough retries every patch is fully valid.
+    auto data = make_data(1, 8, 10);
+    LoaderOptions o;
+    o.batch_size = 1;
+    o.patch_size = 4;
+    o.min_valid_fraction = 1.0;
+    o.max_patch_retries = 200;
+    DataLoader<float> loader(data, o);
+    for (long epoch = 0; epoch < 30; ++epoch) {
+        const Batch<float> b = loader.batch(epoch, 0);
+        for (float m : b.mask) CHECK(m == 1.0f);
+    }
+    // Without retries some patches overlap the masked half.
+    o.max_patch_retries = 0;
+    DataLoader<float> greedy(data, o);
+    double masked = 0;
+    for (long epoch = 0; epoch < 30; ++epoch)
+        for (float m : greedy.batch(epoch, 0).mask) masked += m == 0.0f;
+    CHECK(masked > 0);
+}
+
+TEST_CASE("dataset and loader errors", "[train][dataset][errors]") {
+    auto data = make_data(3);
+    LoaderOptions o;
+    o.patch_size = 11;
+    CHECK_THROWS_WITH(DataLoader<float>(data, o), Catch::Contains("patch_size 11 is larger than the field 8 x 10"));
+    o.patch_size = 0;
+    o.batch_size = 0;
+    CHECK_THROWS_WITH(DataLoader<float>(data, o), Catch::Contains("batch size >= 1, got 0"));
+    o.batch_size = 4;
+    o.drop_last = true;
+    CHECK_THROWS_WITH(DataLoader<float>(data, o), Catch::Contains("leaves no batch"));
+    o.drop_last = false;
+    o.min_valid_fraction = 1.5;
+    CHECK_THROWS_WITH(DataLoader<float>(data, o), Catch::Contains("min_valid_fraction in [0, 1]"));
+    o.min_valid_fraction = 0.0;
+    DataLoader<float> loader(data, o);
+    CHECK_THROWS_WITH(loader.batch(0, 1), Catch::Contains("batch 1 out of range for 1"));
+    Dataset<float> empty;
+    CHECK_THROWS_WITH(DataLoader<float>(empty, o), Catch::Contains("the dataset is empty"));
+    CHECK_THROWS_WITH(empty.stacked(), Catch::Contains("the dataset is empty"));
+
+    CHECK_THROWS_WITH(data.split(0.0, 0.5, 1), Catch::Contains("fraction_train in (0, 1]"));
+    CHECK_THROWS_WITH(data.split(0.8, 0.5, 1), Catch::Contains("exceeds 1"));
+    CHECK_THROWS_WITH(data.split(0.1, 0.2, 1), Catch::Contains("leaves no training sample"));
+    CHECK_THROWS_WITH(data.add(make_data(1, 8, 9)[0]), Catch::Contains("sample input has shape [2, 8, 9]"));
+    CHECK_THROWS_AS(data.add(make_data(1, 8, 9)[0]), ShapeError);
+    CHECK_THROWS_WITH(crop_sample(data[0], 5, 0, 4), Catch::Contains("does not fit the field 8 x 10"));
+}
