@@ -8,32 +8,14 @@
 
 namespace maunet::io {
 
-inline const char* to_string(PoolMode m) {
-    switch (m) {
-        case PoolMode::mean: return "mean";
-        case PoolMode::concat: return "concat";
-        case PoolMode::learned: return "learned";
-        case PoolMode::max: return "max";
-        case PoolMode::avg: return "avg";
-    }
-    return "?";
-}
-inline const char* to_string(nn::UpsampleMode m) {
-    switch (m) {
-        case nn::UpsampleMode::mean: return "mean";
-        case nn::UpsampleMode::transposed: return "transposed";
-        case nn::UpsampleMode::resize_conv: return "resize_conv";
-    }
-    return "?";
-}
 inline PoolMode pool_mode_from_string(const std::string& s) {
     for (PoolMode m : {PoolMode::mean, PoolMode::concat, PoolMode::learned, PoolMode::max, PoolMode::avg})
-        if (s == to_string(m)) return m;
+        if (s == maunet::to_string(m)) return m;
     throw ArgumentError("pool mode '" + s + "' is not one of mean, concat, learned, max, avg");
 }
 inline nn::UpsampleMode upsample_mode_from_string(const std::string& s) {
     for (auto m : {nn::UpsampleMode::mean, nn::UpsampleMode::transposed, nn::UpsampleMode::resize_conv})
-        if (s == to_string(m)) return m;
+        if (s == nn::to_string(m)) return m;
     throw ArgumentError("upsample mode '" + s + "' is not one of mean, transposed, resize_conv");
 }
 
@@ -50,8 +32,8 @@ inline Json to_json(const nn::UNetConfig& c) {
         .set("dropout_bottleneck", c.dropout_bottleneck)
         .set("residual", c.residual)
         .set("residual_channel", c.residual_channel)
-        .set("pool_mode", to_string(c.pool_mode))
-        .set("upsample_mode", to_string(c.upsample_mode))
+        .set("pool_mode", maunet::to_string(c.pool_mode))
+        .set("upsample_mode", nn::to_string(c.upsample_mode))
         .set("batch_norm", c.batch_norm);
     return j;
 }

@@ -17,6 +17,15 @@ namespace maunet::nn {
 
 enum class UpsampleMode { mean, transposed, resize_conv };
 
+inline const char* to_string(UpsampleMode mode) {
+    switch (mode) {
+        case UpsampleMode::mean: return "mean";
+        case UpsampleMode::transposed: return "transposed";
+        case UpsampleMode::resize_conv: return "resize_conv";
+    }
+    return "?";
+}
+
 template <class T>
 class UpSamplerUnit : public Module<T> {
 public:
