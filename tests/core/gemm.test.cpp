@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "maunet/core/gemm.hpp"
@@ -127,4 +128,12 @@ TEST_CASE("gemm rejects negative sizes and short leading dimensions", "[core][ge
                       Catch::Contains("ldb must be >= 4"));
     CHECK_THROWS_WITH(gemm<double>(false, false, 2, 3, 4, 1.0, p, 4, p, 3, 0.0, buf.data(), 2),
                       Catch::Contains("ldc must be >= 3"));
+}
+
+TEST_CASE("gemm reports the backend the build selected", "[core][gemm]") {
+#if defined(MAUNET_USE_BLAS)
+    CHECK(std::string(gemm_backend()) == "blas");
+#else
+    CHECK(std::string(gemm_backend()) == "eigen");
+#endif
 }
