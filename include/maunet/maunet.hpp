@@ -16,3 +16,46 @@
 
 #include "maunet/autograd/variable.hpp"
 #include "maunet/autograd/ops/elementwise.hpp"
+#include "maunet/autograd/ops/activation.hpp"
+#include "maunet/autograd/ops/batch_norm.hpp"
+#include "maunet/autograd/ops/conv2d.hpp"
+#include "maunet/autograd/ops/conv_transpose2d.hpp"
+#include "maunet/autograd/ops/dropout.hpp"
+#include "maunet/autograd/ops/loss.hpp"
+#include "maunet/autograd/ops/matmul.hpp"
+#include "maunet/autograd/ops/max_average_pool.hpp"
+#include "maunet/autograd/ops/pooling.hpp"
+#include "maunet/autograd/ops/reduction.hpp"
+#include "maunet/autograd/ops/shape_ops.hpp"
+#include "maunet/autograd/ops/upsample.hpp"
+
+#include "maunet/nn/models/unet.hpp"
+
+#include "maunet/optim/adam.hpp"
+#include "maunet/optim/clip.hpp"
+#include "maunet/optim/schedule.hpp"
+#include "maunet/optim/sgd.hpp"
+
+#include "maunet/train/dataset.hpp"
+#include "maunet/train/synthetic.hpp"
+#include "maunet/train/trainer.hpp"
+#include "maunet/train/transforms.hpp"
+
+#include "maunet/stats/linear_scaling.hpp"
+#include "maunet/stats/quantile_delta_mapping.hpp"
+#include "maunet/stats/quantile_mapping.hpp"
+#include "maunet/stats/regrid.hpp"
+
+#include "maunet/metrics/report.hpp"
+
+#include "maunet/io/checkpoint.hpp"
+#include "maunet/io/npy.hpp"
+#include "maunet/io/npz.hpp"
+
+#include "maunet/pipeline/compare.hpp"
+#include "maunet/pipeline/precip_model.hpp"
+#include "maunet/pipeline/train_model.hpp"
+
+#if defined(MAUNET_HAVE_NETCDF)
+#include "maunet/io/netcdf.hpp"
+#endif

@@ -1,0 +1,12 @@
+// examples/cli/commands.hpp: each subcommand of the `maunet` tool registers itself here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace maunet::cli {
+
+void add_demo_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+
+}  // namespace maunet::cli

@@ -1,0 +1,220 @@
+// maunet/train/trainer.hpp: supervised training of a UNet-family model.
+//
+// One epoch: for every batch of the training loader, zero the gradients, run the model in
+// training mode, compute the loss, backpropagate, clip the gradient norm, set the learning
+// rate from the schedule, step the optimizer. Then the validation loss (inference mode, whole
+// fields). The weights with the best validation loss are kept and restored at the end; training
+// stops early after `patience` epochs without improvement. A non-finite loss stops training
+// with NumericalError after restoring the last good weights (those of the last finished
+// epoch), so a diverging run never hands back NaN weights.
+//
+// The loss is pluggable: the distiller (train/distiller.hpp) trains through this same loop
+// with its own loss and extra trainable parameters (the feature adapters).
+#pragma once
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "maunet/autograd/ops/loss.hpp"
+#include "maunet/io/atomic_file.hpp"
+#include "maunet/nn/models/unet.hpp"
+#include "maunet/optim/adam.hpp"
+#include "maunet/optim/clip.hpp"
+#include "maunet/optim/schedule.hpp"
+#include "maunet/train/dataset.hpp"
+#include "maunet/train/progress.hpp"
+
+namespace maunet::train {
+
+enum class LossKind { mse, mae };
+
+struct TrainerOptions {
+    int epochs = 30;
+    double learning_rate = 1e-3;
+    double weight_decay = 0.0;  // > 0 selects AdamW (decoupled decay), else Adam
+    bool cosine_schedule = true;  // cosine decay to min_lr over all steps, else constant
+    double min_lr = 0.0;
+    long warmup_steps = 0;
+    double clip_grad_norm = 1.0;  // 0 disables clipping
+    int patience = 0;             // early stopping: epochs without improvement; 0 = never stop early
+    LossKind loss = LossKind::mse;
+    LoaderOptions loader;         // batch size, patches, shuffling seed
+    std::uint64_t seed = 1;       // dropout's engine
+    std::string history_path;     // CSV of the epochs (written atomically after each), optional
+    std::string label = "train";  // prefix of progress lines
+    ProgressStyle progress = ProgressStyle::automatic;
+};
+
+struct EpochRecord {
+    int epoch = 0;
+    double train_loss = 0, val_loss = 0, lr = 0, seconds = 0;
+};
+
+struct TrainResult {
+    std::vector<EpochRecord> history;
+    int best_epoch = 0;
+    double best_val_loss = std::numeric_limits<double>::infinity();
+    bool stopped_early = false;
+    double seconds = 0;
+};
+
+template <class T>
+class Trainer {
+public:
+    // loss(model, batch, mode) -> scalar loss of the model on the batch in normalised space.
+    using LossFn = std::function<Var<T>(const nn::UNet<T>&, const Batch<T>&, const nn::ForwardMode&)>;
+
+    Trainer(nn::UNet<T>& model, TrainerOptions options) : model_(model), options_(std::move(options)) {
+        require(options_.epochs >= 1, "Trainer: epochs must be >= 1, got ", options_.epochs);
+        require(options_.learning_rate > 0, "Trainer: learning_rate must be > 0, got ", options_.learning_rate);
+        require(options_.clip_grad_norm >= 0, "Trainer: clip_grad_norm must be >= 0, got ", options_.clip_grad_norm);
+        require(options_.patience >= 0, "Trainer: patience must be >= 0, got ", options_.patience);
+        loss_ = supervised_loss(options_.loss);
+    }
+
+    // Replaces the training loss (the validation loss stays the supervised one).
+    void set_loss(LossFn loss) { loss_ = std::move(loss); }
+    // Extra trainable parameters optimised with the model's (e.g. distillation adapters).
+    void add_parameters(const std::vector<Var<T>>& extra) { extra_.insert(extra_.end(), extra.begin(), extra.end()); }
+
+    static LossFn supervised_loss(LossKind kind) {
+        return [kind](const nn::UNet<T>& model, const Batch<T>& b, const nn::ForwardMode& mode) {
+            Var<T> pred = model.forward(Var<T>(b.input), mode);
+            return kind == LossKind::mae ? mae_loss(pred, Var<T>(b.target), b.mask)
+                                         : mse_loss(pred, Var<T>(b.target), b.mask);
+        };
+    }
+
+    // Mean supervised loss of the model over a dataset, in inference mode.
+    double evaluate_loss(const Dataset<T>& data) const {
+        NoGradGuard no_grad;
+        LoaderOptions lo;
+        lo.batch_size = options_.loader.batch_size;
+        lo.shuffle = false;
+        DataLoader<T> loader(data, lo);
+        const LossFn loss = supervised_loss(options_.loss);
+        double total = 0, weight = 0;
+        for (std::size_t b = 0; b < loader.num_batches(); ++b) {
+            const Batch<T> batch = loader.batch(0, b);
+            double valid = 0;
+            for (Index i = 0; i < batch.mask.numel(); ++i) valid += batch.mask[i];
+            total += double(loss(model_, batch, nn::ForwardMode{false, nullptr}).value().item()) * valid;
+            weight += valid;
+        }
+        return weight > 0 ? total / weight : 0.0;
+    }
+
+    TrainResult fit(const Dataset<T>& train, const Dataset<T>& val) {
+        DataLoader<T> loader(train, options_.loader);
+        std::vector<Var<T>> params = model_.parameters();
+        params.insert(params.end(), extra_.begin(), extra_.end());
+        std::unique_ptr<optim::Optimizer<T>> opt;
+        if (options_.weight_decay > 0)
+            opt = std::make_unique<optim::AdamW<T>>(params, options_.learning_rate, 0.9, 0.999, 1e-8, options_.weight_decay);
+        else
+            opt = std::make_unique<optim::Adam<T>>(params, options_.learning_rate);
+        const long steps_per_epoch = static_cast<long>(loader.num_batches());
+        const long total_steps = steps_per_epoch * options_.epochs;
+        std::unique_ptr<optim::LRSchedule> schedule;
+        if (options_.cosine_schedule)
+            schedule = std::make_unique<optim::CosineLR>(options_.learning_rate, total_steps, options_.min_lr,
+                                                         options_.warmup_steps);
+        else
+            schedule = std::make_unique<optim::ConstantLR>(options_.learning_rate);
+
+        Rng rng(options_.seed);
+        Progress progress(options_.progress);
+        progress.start(options_.label, total_steps);
+        TrainResult result;
+        std::vector<Tensor<T>> best = snapshot(params), last_good = best;
+        int since_best = 0;
+        long step = 0;
+        for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
+            model_.train();
+            double sum = 0;
+            for (long b = 0; b < steps_per_epoch; ++b, ++step) {
+                const Batch<T> batch = loader.batch(epoch, static_cast<std::size_t>(b));
+                opt->zero_grad();
+                Var<T> loss = loss_(model_, batch, nn::ForwardMode{true, &rng});
+                const double value = loss.value().item();
+                if (!std::isfinite(value)) {
+                    restore(params, last_good);
+                    model_.eval();
+                    throw NumericalError(maunet::detail::cat(
+                        options_.label, ": the loss became ", value, " at epoch ", epoch, ", step ", b + 1,
+                        "; the weights of epoch ", epoch - 1,
+                        " were restored. Lower the learning rate or check the data for non-finite values."));
+                }
+                loss.backward();
+                if (options_.clip_grad_norm > 0) optim::clip_grad_norm(params, static_cast<T>(options_.clip_grad_norm));
+                opt->set_lr(schedule->lr_at(step));
+                opt->step();
+                sum += value;
+                progress.step(step + 1, epoch, options_.epochs, sum / double(b + 1));
+            }
+            model_.eval();
+            EpochRecord rec;
+            rec.epoch = epoch;
+            rec.train_loss = sum / double(steps_per_epoch);
+            rec.val_loss = val.empty() ? rec.train_loss : evaluate_loss(val);
+            rec.lr = opt->lr();
+            rec.seconds = progress.seconds();
+            result.history.push_back(rec);
+            last_good = snapshot(params);
+            const bool improved = rec.val_loss < result.best_val_loss;
+            if (improved) {
+                result.best_val_loss = rec.val_loss;
+                result.best_epoch = epoch;
+                best = last_good;
+                since_best = 0;
+            } else {
+                ++since_best;
+            }
+            progress.epoch(epoch, options_.epochs, rec.train_loss, rec.val_loss, rec.lr, improved);
+            if (!options_.history_path.empty()) write_history(options_.history_path, result.history);
+            if (options_.patience > 0 && since_best >= options_.patience) {
+                result.stopped_early = true;
+                progress.message(maunet::detail::cat("early stop: no improvement for ", options_.patience, " epochs"));
+                break;
+            }
+        }
+        restore(params, best);
+        model_.eval();
+        result.seconds = progress.seconds();
+        return result;
+    }
+
+    const TrainerOptions& options() const { return options_; }
+
+private:
+    static std::vector<Tensor<T>> snapshot(const std::vector<Var<T>>& params) {
+        std::vector<Tensor<T>> out;
+        out.reserve(params.size());
+        for (const auto& p : params) out.push_back(p.value());
+        return out;
+    }
+    static void restore(std::vector<Var<T>>& params, const std::vector<Tensor<T>>& values) {
+        for (std::size_t i = 0; i < params.size(); ++i) params[i].mutable_value() = values[i];
+    }
+    static void write_history(const std::string& path, const std::vector<EpochRecord>& history) {
+        io::write_stream_atomically(path, [&](std::ostream& out) {
+            out << "epoch,train_loss,val_loss,lr,seconds\n";
+            out.precision(9);
+            for (const auto& r : history)
+                out << r.epoch << ',' << r.train_loss << ',' << r.val_loss << ',' << r.lr << ',' << r.seconds << '\n';
+        });
+    }
+
+    nn::UNet<T>& model_;
+    TrainerOptions options_;
+    LossFn loss_;
+    std::vector<Var<T>> extra_;
+};
+
+}  // namespace maunet::train
