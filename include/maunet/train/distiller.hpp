@@ -1,0 +1,192 @@
+// maunet/train/distiller.hpp: knowledge distillation from a trained teacher (MAUNet) into a
+// student (MAUNet-Light), then knowledge refinement (MODELS.md, Losses).
+//
+// Distillation loss for a batch with observations y, mask m, student output s = S(x) and
+// teacher output t = T(x) (teacher frozen, in eval mode, run without recording a graph):
+//
+//   L = a * MSE_m(s, y) + (1 - a) * MSE_m(s, t) + b * sum_l MSE(A_l(f_l^S), f_l^T)
+//
+// where f_l are the features at the chosen levels (0 = bottleneck, 1..L = decoder levels,
+// deepest first) and A_l a trainable 1x1 convolution from the student's width to the
+// teacher's. Gradients: dL/ds = 2/|m| * m * (a (s - y) + (1 - a)(s - t)); t is a constant (the
+// teacher's forward ran under NoGradGuard, so no node links it to the teacher's weights), hence
+// the teacher receives no gradient and does not change. The adapters receive gradients only
+// from the hint term; they exist only during distillation and are not part of the saved
+// student. With a = 1 and b = 0 the teacher is not even run: the loss, and so every step, is
+// exactly that of plain supervised training.
+//
+// Refinement (our reading of MAUNet-Light_KR): after distillation, train the student on the
+// observations alone (a = 1, b = 0) at refine_lr_factor (1/10) of the learning rate, keeping
+// the weights with the best validation loss.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "maunet/nn/layers/conv.hpp"
+#include "maunet/train/trainer.hpp"
+
+namespace maunet::train {
+
+struct DistillerOptions {
+    double alpha = 0.5;             // a: weight of the observation term
+    double hint_weight = 0.0;       // b: weight of the feature hints (0 = off)
+    std::vector<int> hint_levels;   // feature indices (0 = bottleneck, 1.. decoder levels); empty = all
+    bool cache_teacher = true;      // keep teacher outputs per training field (whole-field batches only)
+    TrainerOptions trainer;         // epochs, learning rate, loader, ... of the distillation stage
+    int refine_epochs = 0;          // knowledge refinement epochs after distillation (0 = none)
+    double refine_lr_factor = 0.1;  // refinement learning rate = this * trainer.learning_rate
+};
+
+struct DistillResult {
+    TrainResult distillation;
+    TrainResult refinement;  // empty history when refine_epochs == 0
+};
+
+template <class T>
+class Distiller {
+public:
+    // The teacher is frozen for the distiller's lifetime (requires_grad off, eval mode) and
+    // restored to trainable afterwards.
+    Distiller(nn::UNet<T>& teacher, nn::UNet<T>& student, DistillerOptions options)
+        : teacher_(teacher), student_(student), options_(std::move(options)) {
+        require(options_.alpha >= 0 && options_.alpha <= 1, "Distiller: alpha must be in [0, 1], got ", options_.alpha);
+        require(options_.hint_weight >= 0, "Distiller: hint_weight must be >= 0, got ", options_.hint_weight);
+        require(options_.refine_epochs >= 0, "Distiller: refine_epochs must be >= 0, got ", options_.refine_epochs);
+        require(options_.refine_lr_factor > 0, "Distiller: refine_lr_factor must be > 0, got ", options_.refine_lr_factor);
+        const auto& tc = teacher.config();
+        const auto& sc = student.config();
+        require(tc.in_channels == sc.in_channels && tc.out_channels == sc.out_channels,
+                "Distiller: teacher and student must have the same input and output channels, got ", tc.in_channels,
+                "->", tc.out_channels, " and ", sc.in_channels, "->", sc.out_channels);
+        if (options_.hint_weight > 0) {
+            require(tc.levels == sc.levels, "Distiller: feature hints need the same number of levels, got ", tc.levels,
+                    " (teacher) and ", sc.levels, " (student)");
+            if (options_.hint_levels.empty())
+                for (int l = 0; l <= tc.levels; ++l) options_.hint_levels.push_back(l);
+            Rng rng(options_.trainer.seed ^ 0xADA9ULL);
+            for (int l : options_.hint_levels) {
+                require(l >= 0 && l <= tc.levels, "Distiller: hint level ", l, " is not in [0, ", tc.levels, "]");
+                adapters_.push_back(std::make_unique<nn::Conv2d<T>>(feature_width(sc, l), feature_width(tc, l), 1, rng));
+            }
+        }
+    }
+
+    // Channels of feature l: 0 is the bottleneck (width L), l >= 1 the decoder level L - l.
+    static Index feature_width(const nn::UNetConfig& c, int l) { return c.width(l == 0 ? c.levels : c.levels - l); }
+
+    // Trainable adapter parameters (empty without hints).
+    std::vector<Var<T>> adapter_parameters() const {
+        std::vector<Var<T>> out;
+        for (const auto& a : adapters_)
+            for (auto& p : a->parameters()) out.push_back(p);
+        return out;
+    }
+
+    // The distillation loss of the student on one batch (normalised space).
+    Var<T> loss(const nn::UNet<T>& student, const Batch<T>& batch, const nn::ForwardMode& mode) {
+        const Var<T> target(batch.target);
+        const bool need_teacher = options_.alpha < 1;
+        const bool hints = options_.hint_weight > 0;
+        std::vector<Var<T>> student_features;
+        Var<T> s = student.forward(Var<T>(batch.input), mode, hints ? &student_features : nullptr);
+        Var<T> total = mse_loss(s, target, batch.mask);
+        if (!need_teacher && !hints) return total;  // exactly plain training
+        if (options_.alpha != 1) total = total * static_cast<T>(options_.alpha);
+
+        Tensor<T> teacher_out;
+        std::vector<Var<T>> teacher_features;
+        if (hints || !cached(batch, teacher_out)) {
+            NoGradGuard no_grad;
+            teacher_out = teacher_.forward(Var<T>(batch.input), nn::ForwardMode{false, nullptr},
+                                           hints ? &teacher_features : nullptr)
+                              .value();
+            store(batch, teacher_out);
+        }
+        if (need_teacher)
+            total = total + mse_loss(s, Var<T>(teacher_out), batch.mask) * static_cast<T>(1 - options_.alpha);
+        if (hints) {
+            for (std::size_t k = 0; k < adapters_.size(); ++k) {
+                const auto l = static_cast<std::size_t>(options_.hint_levels[k]);
+                Var<T> mapped = adapters_[k]->forward(student_features[l]);
+                total = total + mse_loss(mapped, teacher_features[l]) * static_cast<T>(options_.hint_weight);
+            }
+        }
+        return total;
+    }
+
+    // Distillation, then refinement; the student ends with its best validation weights.
+    DistillResult fit(const Dataset<T>& train, const Dataset<T>& val) {
+        cache_.clear();
+        DistillResult result;
+        {
+            Freeze freeze(teacher_);
+            Trainer<T> trainer(student_, options_.trainer);
+            trainer.set_loss([this](const nn::UNet<T>& s, const Batch<T>& b, const nn::ForwardMode& m) {
+                return loss(s, b, m);
+            });
+            trainer.add_parameters(adapter_parameters());
+            result.distillation = trainer.fit(train, val);
+        }
+        cache_.clear();
+        if (options_.refine_epochs > 0) {
+            TrainerOptions refine = options_.trainer;
+            refine.epochs = options_.refine_epochs;
+            refine.learning_rate *= options_.refine_lr_factor;
+            refine.min_lr *= options_.refine_lr_factor;
+            refine.label = options_.trainer.label + "-refine";
+            Trainer<T> trainer(student_, refine);
+            result.refinement = trainer.fit(train, val);
+        }
+        return result;
+    }
+
+    const DistillerOptions& options() const { return options_; }
+
+private:
+    // Frozen for the scope: no gradients for the teacher's weights, eval mode; the previous
+    // requires_grad setting is restored afterwards.
+    struct Freeze {
+        explicit Freeze(nn::UNet<T>& t) : teacher(t), was_trainable(t.parameters().front().requires_grad()) {
+            teacher.set_requires_grad(false);
+            teacher.eval();
+        }
+        ~Freeze() { teacher.set_requires_grad(was_trainable); }
+        nn::UNet<T>& teacher;
+        bool was_trainable;
+    };
+
+    bool cacheable(const Batch<T>& b) const {
+        return options_.cache_teacher && options_.trainer.loader.patch_size == 0 && !b.indices.empty();
+    }
+    bool cached(const Batch<T>& b, Tensor<T>& out) const {
+        if (!cacheable(b)) return false;
+        for (std::size_t i : b.indices)
+            if (!cache_.count(i)) return false;
+        const Index plane = b.target.numel() / b.target.dim(0);
+        out = Tensor<T>(b.target.shape());
+        for (std::size_t k = 0; k < b.indices.size(); ++k) {
+            const Tensor<T>& t = cache_.at(b.indices[k]);
+            std::copy(t.begin(), t.end(), out.begin() + static_cast<Index>(k) * plane);
+        }
+        return true;
+    }
+    void store(const Batch<T>& b, const Tensor<T>& out) {
+        if (!cacheable(b)) return;
+        const Index plane = out.numel() / out.dim(0);
+        for (std::size_t k = 0; k < b.indices.size(); ++k) {
+            Tensor<T> t(Shape{1, out.dim(1), out.dim(2), out.dim(3)});
+            std::copy(out.begin() + static_cast<Index>(k) * plane, out.begin() + static_cast<Index>(k + 1) * plane, t.begin());
+            cache_[b.indices[k]] = std::move(t);
+        }
+    }
+
+    nn::UNet<T>& teacher_;
+    nn::UNet<T>& student_;
+    DistillerOptions options_;
+    std::vector<std::unique_ptr<nn::Conv2d<T>>> adapters_;
+    std::map<std::size_t, Tensor<T>> cache_;
+};
+
+}  // namespace maunet::train
