@@ -1,7 +1,10 @@
-// `maunet demo`: the end-to-end job on built-in synthetic data. Trains the MAUNet teacher, a
-// MAUNet-Light and a U-Net on the downscaling task (coarse, biased fields regridded bicubically
-// to the fine grid -> the fine observed field), then scores every method and bicubic
-// interpolation on held-out fields and prints a table (and --json FILE).
+// `maunet demo`: the end-to-end job on built-in synthetic data, for both tasks:
+//   downscaling      coarse biased fields, regridded bicubically to the fine grid -> fine truth
+//   bias correction  biased fields on the fine grid -> truth
+// For each task it trains the MAUNet teacher, MAUNet-Light alone, MAUNet-Light by knowledge
+// distillation (KD) and then by KD + knowledge refinement (KR), and the U-Net baseline, and
+// scores them with the classical reference (bicubic interpolation; the raw biased input) on
+// held-out fields. Prints one table per task and writes --json FILE (one object per method).
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -9,6 +12,7 @@
 #include <maunet/pipeline/compare.hpp>
 #include <maunet/pipeline/train_model.hpp>
 #include <maunet/stats/regrid.hpp>
+#include <maunet/train/distiller.hpp>
 #include <maunet/train/synthetic.hpp>
 
 #include "cli/commands.hpp"
@@ -18,57 +22,61 @@ namespace {
 
 struct DemoSettings {
     Index size = 64;
-    int fields = 80;
-    int epochs = 12;
+    int fields = 64;
+    int epochs = 10;
+    int refine_epochs = 4;
     int width = 16;
     int levels = 3;
     int batch = 8;
     double lr = 2e-3;
+    double alpha = 0.5;
     int threads = 0;
     std::uint64_t seed = 7;
+    std::string task = "both";
     std::string json;
     bool full = false;
     bool quiet = false;
 };
 
-void run_demo(DemoSettings s) {
-    if (s.full) {
-        s.size = 128, s.fields = 160, s.epochs = 40, s.width = 32, s.levels = 4;
-    }
-    if (s.threads > 0) set_num_threads(s.threads);
-    std::printf("maunet demo: %d synthetic fields of %ld x %ld, 4x downscaling; models: levels %d, base width %d; "
-                "%d epochs; %d threads\n",
-                s.fields, static_cast<long>(s.size), static_cast<long>(s.size), s.levels, s.width, s.epochs,
-                num_threads());
+using Model = pipeline::PrecipModel<float>;
 
-    train::SyntheticConfig sc;
-    sc.height = sc.width = s.size;
-    sc.num_fields = s.fields;
-    sc.seed = s.seed;
-    sc.sea_fraction = 0.1;  // a corner without observations exercises the masks
-    const auto data = train::generate_synthetic<float>(sc);
+// Inference time per field (batch 1), the median of a few runs.
+double ms_per_field(const Model& m, const Tensor<float>& inputs) {
+    Tensor<float> one(Shape{1, inputs.dim(1), inputs.dim(2), inputs.dim(3)});
+    std::copy(inputs.begin(), inputs.begin() + one.numel(), one.begin());
+    return pipeline::median_ms([&] { (void)m.predict(one); });
+}
+
+void run_task(const DemoSettings& s, pipeline::Task task, const train::SyntheticData<float>& data,
+              std::vector<pipeline::MethodResult>& all_results) {
+    const bool downscaling = task == pipeline::Task::downscaling;
+    const char* task_name = pipeline::to_string(task);
     const auto bicubic = [](const Tensor<float>& coarse, Index H, Index W) {
         return stats::regrid_bicubic(coarse, H, W, /*clamp_negative=*/true);
     };
-    const auto all = train::downscaling_dataset<float>(data, false, bicubic);
-    const auto split = all.split(0.7, 0.15, s.seed);
+    const auto dataset = downscaling ? train::downscaling_dataset<float>(data, false, bicubic)
+                                     : train::bias_correction_dataset<float>(data);
+    const auto split = dataset.split(0.7, 0.15, s.seed);
     const train::Batch<float> test = split.test.stacked();
-    std::printf("split: %zu training, %zu validation, %zu test fields\n", split.train.size(), split.val.size(),
-                split.test.size());
+    std::printf("\n== %s: %zu training, %zu validation, %zu test fields\n", task_name, split.train.size(),
+                split.val.size(), split.test.size());
 
-    // PSNR and SSIM need the data range: that of the held-out observations.
-    double range = 0;
+    double range = 0;  // PSNR and SSIM use the range of the held-out observations
     for (Index i = 0; i < test.target.numel(); ++i)
         if (test.mask[i] != 0 && std::isfinite(test.target[i])) range = std::max(range, double(test.target[i]));
 
     std::vector<pipeline::MethodResult> results;
-    {
-        // Bicubic interpolation of the coarse field: the network's own input channel.
-        const Index H = s.size, W = s.size;
-        const auto& coarse = data.fields.front().coarse_biased;
-        const double ms = pipeline::median_ms([&] { (void)stats::regrid_bicubic(coarse, H, W, true); });
-        results.push_back(pipeline::score_method<float>("bicubic interpolation", "downscaling", 0, ms, test.input,
-                                                        test.target, test.mask, range));
+    auto score = [&](const std::string& name, Index params, double ms, const Tensor<float>& pred) {
+        results.push_back(pipeline::score_method<float>(name, task_name, params, ms, pred, test.target, test.mask, range));
+    };
+    if (downscaling) {
+        const Index factor = data.config.factor;
+        const Tensor<float>& coarse = data.fields.front().coarse_biased;
+        score("bicubic interpolation", 0,
+              pipeline::median_ms([&] { (void)stats::regrid_bicubic(coarse, coarse.dim(1) * factor, coarse.dim(2) * factor, true); }),
+              test.input);
+    } else {
+        score("raw biased input", 0, 0.0, test.input);
     }
 
     train::TrainerOptions opts;
@@ -76,30 +84,81 @@ void run_demo(DemoSettings s) {
     opts.learning_rate = s.lr;
     opts.loader.batch_size = s.batch;
     opts.loader.seed = s.seed;
-    opts.patience = 0;
+    opts.seed = s.seed;
     opts.progress = s.quiet ? train::ProgressStyle::quiet : train::ProgressStyle::automatic;
-
-    for (nn::UNetConfig cfg : {nn::UNetConfig::maunet(), nn::UNetConfig::maunet_light(), nn::UNetConfig::unet()}) {
-        cfg.levels = s.levels;
-        cfg.base_width = s.width;
-        cfg.residual = true;  // every network corrects its bicubic input: the comparison isolates the blocks
-        opts.label = cfg.architecture;
+    auto config = [&](nn::UNetConfig c) {
+        c.levels = s.levels;
+        c.base_width = s.width;
+        c.residual = true;  // every network corrects its input field; the comparison isolates the blocks
+        return c;
+    };
+    const Index factor = downscaling ? data.config.factor : 1;
+    auto train_plain = [&](nn::UNetConfig c, const std::string& label) {
+        opts.label = std::string(task_name) + "/" + label;
         Rng init(s.seed + 1);
         train::TrainResult tr;
-        const auto model = pipeline::train_precip_model<float>(cfg, pipeline::Task::downscaling, sc.factor,
-                                                               split.train, split.val, opts, init, &tr);
-        const Tensor<float> pred = model.predict(test.input);
-        Tensor<float> field(Shape{1, test.input.dim(1), test.input.dim(2), test.input.dim(3)});
-        std::copy(test.input.begin(), test.input.begin() + field.numel(), field.begin());
-        const double ms = pipeline::median_ms([&] { (void)model.predict(field); });
-        results.push_back(pipeline::score_method<float>(cfg.architecture, "downscaling", model.net().num_parameters(), ms,
-                                                        pred, test.target, test.mask, range));
-        std::printf("%s: best validation loss %.5f at epoch %d, %.1f s\n", cfg.architecture.c_str(), tr.best_val_loss,
-                    tr.best_epoch, tr.seconds);
-    }
+        Model m = pipeline::train_precip_model<float>(config(c), task, factor, split.train, split.val, opts, init, &tr);
+        score(label, m.net().num_parameters(), ms_per_field(m, test.input), m.predict(test.input));
+        return m;
+    };
 
-    std::printf("\nheld-out fields (mm/day; PSNR and SSIM with data range %.2f):\n%s", range,
+    Model teacher = train_plain(nn::UNetConfig::maunet(), "MAUNet (teacher)");
+    train_plain(nn::UNetConfig::maunet_light(), "MAUNet-Light alone");
+
+    // Knowledge distillation into a fresh student that sees the data as the teacher does.
+    Rng init(s.seed + 1);
+    Model student(config(nn::UNetConfig::maunet_light()), init, task, factor);
+    student.copy_transforms_from(teacher);
+    const auto train_set = student.normalize(split.train), val_set = student.normalize(split.val);
+    train::DistillerOptions d;
+    d.alpha = s.alpha;
+    d.trainer = opts;
+    d.trainer.label = std::string(task_name) + "/MAUNet-Light KD";
+    train::Distiller<float>(teacher.net(), student.net(), d).fit(train_set, val_set);
+    score("MAUNet-Light KD", student.net().num_parameters(), ms_per_field(student, test.input), student.predict(test.input));
+    // Knowledge refinement continues from the distilled weights: observations only, lr / 10.
+    train::TrainerOptions refine = opts;
+    refine.epochs = s.refine_epochs;
+    refine.learning_rate = s.lr * d.refine_lr_factor;
+    refine.label = std::string(task_name) + "/MAUNet-Light KD+KR";
+    train::Trainer<float>(student.net(), refine).fit(train_set, val_set);
+    score("MAUNet-Light KD+KR", student.net().num_parameters(), ms_per_field(student, test.input),
+          student.predict(test.input));
+
+    train_plain(nn::UNetConfig::unet(), "U-Net");
+
+    std::printf("\n%s, held-out fields (mm/day; PSNR and SSIM with data range %.2f):\n%s", task_name, range,
                 pipeline::format_table(results).c_str());
+    const double t_rmse = results[1].report.rmse, s_rmse = results[4].report.rmse;
+    std::printf("MAUNet-Light KD+KR: %.1f%% of the teacher's parameters, RMSE %+.1f%% vs the teacher, %.2fx its speed\n",
+                100.0 * double(results[4].parameters) / double(results[1].parameters), 100.0 * (s_rmse / t_rmse - 1.0),
+                results[1].ms_per_field / results[4].ms_per_field);
+    all_results.insert(all_results.end(), results.begin(), results.end());
+}
+
+void run_demo(DemoSettings s) {
+    if (s.full) {
+        s.size = 128, s.fields = 160, s.epochs = 40, s.refine_epochs = 10, s.width = 32, s.levels = 4;
+    }
+    if (s.threads > 0) set_num_threads(s.threads);
+    std::printf("maunet demo: %d synthetic fields of %ld x %ld (4x coarsening for downscaling); networks: levels %d, "
+                "base width %d; %d epochs (+%d refinement); %d threads\n",
+                s.fields, static_cast<long>(s.size), static_cast<long>(s.size), s.levels, s.width, s.epochs,
+                s.refine_epochs, num_threads());
+    train::SyntheticConfig sc;
+    sc.height = sc.width = s.size;
+    sc.num_fields = s.fields;
+    sc.seed = s.seed;
+    sc.sea_fraction = 0.1;  // a corner without observations exercises the masks
+    const auto data = train::generate_synthetic<float>(sc);
+
+    std::vector<pipeline::MethodResult> results;
+    const auto started = std::chrono::steady_clock::now();
+    if (s.task == "both" || s.task == "downscaling") run_task(s, pipeline::Task::downscaling, data, results);
+    if (s.task == "both" || s.task == "bias_correction") run_task(s, pipeline::Task::bias_correction, data, results);
+    require(!results.empty(), "demo: --task must be both, downscaling or bias_correction, got '", s.task, "'");
+    std::printf("\ndemo finished in %.0f s\n",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!s.json.empty()) {
         const std::string text = pipeline::to_json(results).dump(2) + "\n";
         io::write_stream_atomically(s.json, [&](std::ostream& out) { out << text; });
@@ -110,22 +169,26 @@ void run_demo(DemoSettings s) {
 }  // namespace
 
 void add_demo_command(CLI::App& app) {
-    auto settings = std::make_shared<DemoSettings>();
-    CLI::App* cmd = app.add_subcommand("demo", "train MAUNet, MAUNet-Light and U-Net on synthetic data and compare them "
-                                               "with bicubic interpolation on held-out fields");
-    cmd->add_option("--size", settings->size, "field height and width (a multiple of 4)")->capture_default_str();
-    cmd->add_option("--fields", settings->fields, "number of synthetic fields")->capture_default_str();
-    cmd->add_option("--epochs", settings->epochs, "training epochs per model")->capture_default_str();
-    cmd->add_option("--width", settings->width, "base width F of the networks")->capture_default_str();
-    cmd->add_option("--levels", settings->levels, "U-Net levels L")->capture_default_str();
-    cmd->add_option("--batch", settings->batch, "batch size")->capture_default_str();
-    cmd->add_option("--lr", settings->lr, "learning rate (Adam, cosine decay)")->capture_default_str();
-    cmd->add_option("--threads", settings->threads, "threads (0 = all cores)")->capture_default_str();
-    cmd->add_option("--seed", settings->seed, "seed of the data and of every random choice")->capture_default_str();
-    cmd->add_option("--json", settings->json, "also write the results table to this JSON file");
-    cmd->add_flag("--full", settings->full, "larger and longer: 128 x 128, 160 fields, L = 4, F = 32, 40 epochs");
-    cmd->add_flag("--quiet", settings->quiet, "no progress output");
-    cmd->callback([settings] { run_demo(*settings); });
+    auto s = std::make_shared<DemoSettings>();
+    CLI::App* cmd = app.add_subcommand(
+        "demo", "train MAUNet, MAUNet-Light (alone, distilled, distilled + refined) and U-Net on synthetic data, for "
+                "downscaling and bias correction, and compare them with the classical references on held-out fields");
+    cmd->add_option("--task", s->task, "both, downscaling or bias_correction")->capture_default_str();
+    cmd->add_option("--size", s->size, "field height and width (a multiple of 4)")->capture_default_str();
+    cmd->add_option("--fields", s->fields, "number of synthetic fields")->capture_default_str();
+    cmd->add_option("--epochs", s->epochs, "training epochs per model")->capture_default_str();
+    cmd->add_option("--refine-epochs", s->refine_epochs, "knowledge-refinement epochs")->capture_default_str();
+    cmd->add_option("--width", s->width, "base width F of the networks")->capture_default_str();
+    cmd->add_option("--levels", s->levels, "U-Net levels L")->capture_default_str();
+    cmd->add_option("--batch", s->batch, "batch size")->capture_default_str();
+    cmd->add_option("--lr", s->lr, "learning rate (Adam, cosine decay)")->capture_default_str();
+    cmd->add_option("--alpha", s->alpha, "distillation weight a of the observation term")->capture_default_str();
+    cmd->add_option("--threads", s->threads, "threads (0 = all cores)")->capture_default_str();
+    cmd->add_option("--seed", s->seed, "seed of the data and of every random choice")->capture_default_str();
+    cmd->add_option("--json", s->json, "also write the results to this JSON file");
+    cmd->add_flag("--full", s->full, "larger and longer: 128 x 128, 160 fields, L = 4, F = 32, 40 + 10 epochs");
+    cmd->add_flag("--quiet", s->quiet, "no progress output");
+    cmd->callback([s] { run_demo(*s); });
 }
 
 }  // namespace maunet::cli

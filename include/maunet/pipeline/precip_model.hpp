@@ -68,6 +68,17 @@ public:
     }
     bool fitted() const { return input_transform_.fitted() && target_transform_.fitted(); }
 
+    // Uses another model's fitted transforms (a student distilled from a teacher must see the
+    // data exactly as the teacher does, so the teacher's outputs are valid targets).
+    void copy_transforms_from(const PrecipModel& other) {
+        require(other.fitted(), "PrecipModel::copy_transforms_from: the other model's transforms are not fitted");
+        require(other.input_transform_.channels() == input_transform_.channels(),
+                "PrecipModel::copy_transforms_from: the other model has ", other.input_transform_.channels(),
+                " input channels, this one ", input_transform_.channels());
+        input_transform_ = other.input_transform_;
+        target_transform_ = other.target_transform_;
+    }
+
     // The samples as the network sees them (normalised, NaN filled, mask tightened).
     train::Dataset<T> normalize(const train::Dataset<T>& raw) const {
         require(fitted(), "PrecipModel::normalize: fit_transforms() first");
