@@ -1,0 +1,94 @@
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+
+#include "maunet/pipeline/compare.hpp"
+#include "maunet/pipeline/train_model.hpp"
+#include "maunet/train/synthetic.hpp"
+#include "support/gradcheck.hpp"
+
+using namespace maunet;
+
+namespace {
+train::SyntheticData<float> small_data() {
+    train::SyntheticConfig sc;
+    sc.height = sc.width = 16;
+    sc.num_fields = 10;
+    sc.seed = 11;
+    sc.sea_fraction = 0.2;
+    return train::generate_synthetic<float>(sc);
+}
+nn::UNetConfig small() {
+    nn::UNetConfig c = nn::UNetConfig::maunet_light();
+    c.levels = 2;
+    c.base_width = 4;
+    return c;
+}
+}  // namespace
+
+TEST_CASE("a PrecipModel predicts in physical units: non-negative, NaN where input is missing", "[pipeline]") {
+    const auto data = small_data();
+    const auto raw = train::bias_correction_dataset(data);
+    const auto split = raw.split(0.6, 0.2, 1);
+    train::TrainerOptions o;
+    o.epochs = 2;
+    o.progress = train::ProgressStyle::quiet;
+    Rng rng(1);
+    auto model = pipeline::train_precip_model<float>(small(), pipeline::Task::bias_correction, 1, split.train, split.val,
+                                                     o, rng);
+    Tensor<float> x = split.test.stacked().input;
+    x[3] = std::numeric_limits<float>::quiet_NaN();
+    const Tensor<float> y = model.predict(x);
+    REQUIRE(y.shape() == Shape{x.dim(0), 1, 16, 16});
+    CHECK(std::isnan(y[3]));
+    for (Index i = 0; i < y.numel(); ++i)
+        if (i != 3) REQUIRE((std::isfinite(y[i]) && y[i] >= 0.0f));
+}
+
+TEST_CASE("a saved PrecipModel reloads with its task, transforms and identical predictions", "[pipeline][io]") {
+    const auto data = small_data();
+    const auto raw = train::bias_correction_dataset(data);
+    train::TrainerOptions o;
+    o.epochs = 1;
+    o.progress = train::ProgressStyle::quiet;
+    Rng rng(2);
+    auto model = pipeline::train_precip_model<float>(small(), pipeline::Task::downscaling, 4, raw, train::Dataset<float>(),
+                                                     o, rng);
+    const Tensor<float> x = raw.stacked().input;
+    Tensor<float> one(Shape{1, 1, 16, 16});
+    std::copy(x.begin(), x.begin() + one.numel(), one.begin());
+    const std::string path = "precip_model_test.ckpt";
+    model.save(path, &one);
+    const auto loaded = pipeline::PrecipModel<float>::load(path);
+    std::remove(path.c_str());
+    CHECK(loaded.task() == pipeline::Task::downscaling);
+    CHECK(loaded.factor() == 4);
+    CHECK(loaded.target_transform().mean() == model.target_transform().mean());
+    CHECK(maunet::testing::max_abs_diff(loaded.predict(x), model.predict(x)) == 0.0);
+}
+
+TEST_CASE("the comparison table and JSON carry every method and the named scores", "[pipeline]") {
+    Tensor<float> obs(Shape{1, 1, 12, 12}), pred(Shape{1, 1, 12, 12});
+    for (Index i = 0; i < obs.numel(); ++i) obs[i] = float(i % 7), pred[i] = float(i % 7) + 1.0f;
+    std::vector<pipeline::MethodResult> rows;
+    rows.push_back(pipeline::score_method<float>("shifted", "downscaling", 10, 1.5, pred, obs, Tensor<float>(), 6.0));
+    CHECK(rows[0].report.rmse == Approx(1.0));
+    CHECK(rows[0].report.bias == Approx(1.0));
+    const std::string table = pipeline::format_table(rows);
+    CHECK(table.find("shifted") != std::string::npos);
+    const io::Json j = pipeline::to_json(rows);
+    const auto& row = j.as_array().at(0);
+    for (const char* key : {"name", "task", "parameters", "rmse", "mae", "bias", "r", "psnr", "ssim", "p99_error",
+                            "ms_per_field"})
+        CHECK(row.contains(key));
+    CHECK(row.at("parameters").as_number() == 10);
+}
+
+TEST_CASE("PrecipModel errors say what is missing", "[pipeline][errors]") {
+    Rng rng(3);
+    pipeline::PrecipModel<float> m(small(), rng);
+    CHECK_THROWS_WITH(m.predict(Tensor<float>(Shape{1, 1, 8, 8})), Catch::Contains("not fitted"));
+    CHECK_THROWS_WITH(pipeline::task_from_string("nowcasting"), Catch::Contains("is not one of downscaling"));
+    CHECK_THROWS_WITH(pipeline::PrecipModel<float>(small(), rng, pipeline::Task::downscaling, 0),
+                      Catch::Contains("factor must be >= 1"));
+}
