@@ -21,11 +21,17 @@
 // Threads: the batch is cut into min(num_threads(), N) contiguous chunks, run with parallel_for;
 // each chunk owns its column buffers (allocated once per call) and, for dW, its own partial sum.
 // The partial sums are added in chunk order, so a fixed thread count gives bit-identical results.
+//
+// Fast path: stride 1 with padding p <= min(kH, kW) - 1 (not the plain 1x1) runs the im2col-free
+// direct kernels of conv_direct.hpp for the forward pass, dx and dW (results equal to the GEMM path
+// up to rounding; bit-identical for any thread count) where they beat the GEMM (large images;
+// see direct_conv_applies). detail::conv_path() forces one path or the other (tests use both).
 #pragma once
 
 #include <algorithm>
 #include <vector>
 
+#include "maunet/autograd/ops/conv_direct.hpp"
 #include "maunet/autograd/ops/im2col.hpp"
 #include "maunet/autograd/variable.hpp"
 #include "maunet/core/gemm.hpp"
@@ -95,13 +101,19 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
     const bool pointwise = detail::is_pointwise(g);
 
     Tensor<T> y(Shape{N, C_out, g.out_h, g.out_w});
-    const Index chunks = detail::batch_chunks(N);
-    std::vector<T> cols(pointwise ? 0 : static_cast<std::size_t>(chunks * Kc * P));
     const T* x_data = xv.data();
     const T* w_data = wv.data();
     const T* b_data = has_bias ? bias.value().data() : nullptr;
     T* y_data = y.data();
-    parallel_for(0, chunks, [&](std::ptrdiff_t k) {
+    const bool direct = detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, false);
+    const bool direct_backward =
+        detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, true);
+    const Index chunks = direct ? 1 : detail::batch_chunks(N);
+    std::vector<T> cols(pointwise || direct ? 0 : static_cast<std::size_t>(chunks * Kc * P));
+    if (direct)
+        detail::direct_conv(x_data, N, g.channels, g.height, g.width, w_data, C_out, g.kernel_h, g.kernel_w,
+                            g.padding, g.padding, false, b_data, y_data, false);
+    else parallel_for(0, chunks, [&](std::ptrdiff_t k) {
         Index lo, hi;
         detail::chunk_range(N, chunks, k, lo, hi);
         T* col = pointwise ? nullptr : cols.data() + k * Kc * P;
@@ -116,7 +128,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
         }
     });
 
-    auto backward = [g, N, C_out, has_bias](const autograd::BackwardContext<T>& ctx) {
+    auto backward = [g, N, C_out, has_bias, direct = direct_backward](const autograd::BackwardContext<T>& ctx) {
         const Index Kc = g.col_rows(), P = g.col_cols(), in_size = g.image_size();
         const bool pointwise = detail::is_pointwise(g);
         const T* g_data = ctx.grad_output().data();
@@ -129,6 +141,17 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
         // Grad buffers are fetched (and zero-allocated on first use) before the parallel region.
         T* dx_data = need_x ? ctx.grad(0).data() : nullptr;
         T* dw_data = need_w ? ctx.grad(1).data() : nullptr;
+        if (direct) {
+            // dx = correlation of G padded by k-1-p with the flipped, transposed weight; dW direct.
+            if (need_x)
+                detail::direct_conv(g_data, N, C_out, g.out_h, g.out_w, w_data, g.channels, g.kernel_h, g.kernel_w,
+                                    g.kernel_h - 1 - g.padding, g.kernel_w - 1 - g.padding, true,
+                                    static_cast<const T*>(nullptr), dx_data, true);
+            if (need_w)
+                detail::direct_conv_weight_grad(x_data, N, g.channels, g.height, g.width, g_data, C_out, g.kernel_h,
+                                                g.kernel_w, g.padding, dw_data);
+            return;
+        }
         const Index chunks = detail::batch_chunks(N);
         const bool need_col = need_w && !pointwise, need_dcol = need_x && !pointwise;
         std::vector<T> cols(need_col ? static_cast<std::size_t>(chunks * Kc * P) : 0);
