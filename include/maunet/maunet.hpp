@@ -2,7 +2,7 @@
 //
 // Layers, bottom to top (each includes only those below it): core, autograd, nn, optim,
 // train, stats, metrics, io. The optional NetCDF reader and writer (maunet/io/netcdf.hpp)
-// is included only when the build links maunet::netcdf.
+// is included only when the build links maunet::netcdf, the PNG writer when stb is installed.
 #pragma once
 
 #include "maunet/version.hpp"
@@ -48,7 +48,10 @@
 
 #include "maunet/metrics/report.hpp"
 
+#include "maunet/io/atomic_file.hpp"
+#include "maunet/io/cf_time.hpp"
 #include "maunet/io/checkpoint.hpp"
+#include "maunet/io/json.hpp"
 #include "maunet/io/npy.hpp"
 #include "maunet/io/npz.hpp"
 
@@ -56,6 +59,12 @@
 #include "maunet/pipeline/precip_model.hpp"
 #include "maunet/pipeline/train_model.hpp"
 
+#include "maunet/train/distiller.hpp"
+
+// Optional parts: NetCDF when the build links maunet::netcdf, PNG when stb is installed.
 #if defined(MAUNET_HAVE_NETCDF)
 #include "maunet/io/netcdf.hpp"
+#endif
+#if __has_include(<stb/stb_image_write.h>)
+#include "maunet/io/png.hpp"
 #endif
