@@ -8,5 +8,12 @@ namespace maunet::cli {
 void add_demo_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_distill_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
+void add_regrid_command(CLI::App& app);
+void add_bc_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_plot_command(CLI::App& app);
 
 }  // namespace maunet::cli

@@ -16,6 +16,15 @@ int main(int argc, char** argv) {
     maunet::cli::add_demo_command(app);
     maunet::cli::add_info_command(app);
     maunet::cli::add_bench_command(app);
+#ifdef MAUNET_CLI_DATA_COMMANDS
+    maunet::cli::add_train_command(app);
+    maunet::cli::add_distill_command(app);
+    maunet::cli::add_predict_command(app);
+    maunet::cli::add_regrid_command(app);
+    maunet::cli::add_bc_command(app);
+    maunet::cli::add_eval_command(app);
+    maunet::cli::add_plot_command(app);
+#endif
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

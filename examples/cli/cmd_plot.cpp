@@ -1,0 +1,114 @@
+// `maunet plot`: a PNG quicklook of one time step (io/png.hpp), or with --compare several
+// files side by side with one shared colour scale. North is drawn up: the row order is taken
+// from the latitude (1-D y or 2-D lat) when the file has one, else row 0 is taken as south.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <maunet/io/png.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/data_io.hpp"
+
+namespace maunet::cli {
+namespace {
+
+struct PlotSettings {
+    std::string in, var, out, title;
+    std::vector<std::string> compare, titles;
+    Index time = 0;
+    double vmax = std::numeric_limits<double>::quiet_NaN();
+    int scale = 0;
+    bool crop = false;
+};
+
+// Time step `k` of `variable` in `path`, as a [1, y, x] field with its metadata.
+Field read_step(const std::string& path, const std::string& variable, Index k) {
+    if (is_npy(path)) {
+        Field all = load_field(path, variable);
+        require(k >= 0 && k < all.num_times(), "plot: --time ", k, " is out of range; '", path, "' has ",
+                all.num_times(), " time steps");
+        all.data = Tensor<float>(Shape{1, all.ny(), all.nx()},
+                                 std::vector<float>(all.data.begin() + k * all.ny() * all.nx(),
+                                                    all.data.begin() + (k + 1) * all.ny() * all.nx()));
+        return all;
+    }
+    const io::NetcdfReader<float> reader(path, variable);
+    require(k >= 0 && k < reader.num_times(), "plot: --time ", k, " is out of range; '", path, "' (variable '",
+            variable, "') has ", reader.num_times(), " time steps");
+    return reader.read(k, 1);
+}
+
+bool south_first(const Field& f) {
+    if (f.y.size() >= 2) return f.y.back() > f.y.front();
+    if (f.curvilinear() && f.ny() >= 2) return f.lat2d[(f.ny() - 1) * f.nx()] > f.lat2d[0];
+    return true;
+}
+
+std::string when(const Field& f) {
+    if (f.time.empty() || f.time_units.empty()) return {};
+    try {
+        return io::to_string(io::civil_times(f).front());
+    } catch (const Error&) {
+        return {};
+    }
+}
+
+void run_plot(const PlotSettings& s) {
+    std::vector<std::string> files = s.compare;
+    if (!s.in.empty()) files.insert(files.begin(), s.in);
+    require(!files.empty(), "plot: give --in FILE or --compare FILE FILE ...");
+    require(s.titles.empty() || s.titles.size() == files.size(), "plot: ", s.titles.size(), " --titles for ",
+            files.size(), " files");
+    std::vector<Field> fields;
+    for (const auto& f : files) fields.push_back(read_step(f, s.var, s.time));
+    Index h = fields[0].ny(), w = fields[0].nx();
+    for (const auto& f : fields) h = std::min(h, f.ny()), w = std::min(w, f.nx());
+    std::vector<Tensor<float>> planes;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        const Field& f = fields[i];
+        require_shape(s.crop || (f.ny() == fields[0].ny() && f.nx() == fields[0].nx()), "plot: '", files[i],
+                      "' has a ", f.ny(), " x ", f.nx(), " grid but '", files[0], "' has ", fields[0].ny(), " x ",
+                      fields[0].nx(), " (--crop draws the first rows and columns common to all)");
+        planes.push_back(pipeline::crop_rows_cols(f.data, h, w).reshaped(Shape{h, w}));
+    }
+    io::QuicklookOptions o;
+    o.units = fields[0].units;
+    o.vmax = s.vmax;
+    o.north_up = south_first(fields[0]);
+    o.scale = s.scale > 0 ? s.scale : static_cast<int>(std::max<Index>(1, std::min<Index>(8, 480 / std::max(h, w))));
+    const std::string stamp = when(fields[0]);
+    o.title = s.title.empty() ? fields[0].variable + (stamp.empty() ? "" : " " + stamp) : s.title;
+    if (files.size() == 1) {
+        io::write_quicklook_png(s.out, planes[0], o);
+    } else {
+        std::vector<std::string> titles = s.titles;
+        if (titles.empty())
+            for (const auto& f : files) titles.push_back(f.substr(f.find_last_of('/') + 1));
+        io::write_side_by_side_png(s.out, planes, titles, o);
+    }
+    std::printf("wrote %s (%zu panel(s), %ld x %ld, time step %ld%s%s)\n", s.out.c_str(), planes.size(),
+                static_cast<long>(h), static_cast<long>(w), static_cast<long>(s.time), stamp.empty() ? "" : ", ",
+                stamp.c_str());
+}
+
+}  // namespace
+
+void add_plot_command(CLI::App& app) {
+    auto s = std::make_shared<PlotSettings>();
+    CLI::App* cmd = app.add_subcommand("plot", "draw one time step of a field (or several side by side) as a PNG");
+    cmd->add_option("--in", s->in, "field file: NetCDF or .npy [time, y, x]");
+    cmd->add_option("--compare", s->compare, "several field files drawn side by side with one colour scale");
+    cmd->add_option("--var", s->var, "variable (NetCDF; the same in every file)");
+    cmd->add_option("--time", s->time, "time step, 0-based")->capture_default_str();
+    cmd->add_option("--out", s->out, "PNG file to write")->required();
+    cmd->add_option("--vmax", s->vmax, "top of the colour scale (default: 99th percentile of the values drawn)");
+    cmd->add_option("--title", s->title, "title (default: variable and date)");
+    cmd->add_option("--titles", s->titles, "panel titles for --compare (default: file names)");
+    cmd->add_option("--scale", s->scale, "pixels per grid cell (default: fit about 480 pixels)");
+    cmd->add_flag("--crop", s->crop, "draw the first rows and columns common to all files when grids differ");
+    cmd->callback([s] { run_plot(*s); });
+}
+
+}  // namespace maunet::cli

@@ -1,0 +1,306 @@
+// `maunet train` and `maunet distill`: train a model on a field file (or on the built-in
+// synthetic data) and save it with its transforms and a self-test (PrecipModel::save).
+//
+// Data (one sample per time step; samples split chronologically, the last --val-fraction of
+// the time steps validate):
+//   downscaling, no --biased     perfect-model setting: the observations, cropped to a multiple
+//                                of --factor, are coarsened by a NaN-aware block mean
+//                                (stats::block_mean) and regridded bicubically back to the fine
+//                                grid: that is the input; the observations are the target
+//   downscaling, --biased B      B is a coarse product on the grid coarsened by --factor, with the
+//                                same time steps; its bicubic regridding is the input
+//   bias_correction, no --biased the same smoothed input as the perfect-model downscaling, as a
+//                                stand-in biased product on the fine grid (model factor 1)
+//   bias_correction, --biased B  B on the observations' grid is the input
+//   no --in                      the synthetic fields of `maunet demo` (train/synthetic.hpp)
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <maunet/pipeline/apply_model.hpp>
+#include <maunet/pipeline/compare.hpp>
+#include <maunet/pipeline/train_model.hpp>
+#include <maunet/train/distiller.hpp>
+#include <maunet/train/synthetic.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/data_io.hpp"
+
+namespace maunet::cli {
+namespace {
+
+struct DataSettings {
+    std::string in, var, biased, biased_var;
+    std::string task = "downscaling";
+    Index factor = 4;
+    double val_fraction = 0.25;
+    Index synthetic_size = 64;
+    int synthetic_fields = 48;
+};
+
+struct TrainSettings {
+    DataSettings data;
+    std::string model = "maunet", out, history;
+    int epochs = 20, width = 16, levels = 3, threads = 0;
+    Index batch = 4, patch = 0;
+    double lr = 2e-3;
+    std::uint64_t seed = 7;
+    bool quiet = false;
+};
+
+struct DistillSettings {
+    TrainSettings train;
+    std::string teacher;
+    double alpha = 0.5, hint_weight = 0.0;
+    int refine_epochs = 5;
+};
+
+struct Prepared {
+    train::DatasetSplit<float> split;
+    std::string description;
+};
+
+Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, std::uint64_t seed) {
+    require(d.val_fraction >= 0.0 && d.val_fraction < 1.0, "expected --val-fraction in [0, 1), got ", d.val_fraction);
+    require(factor >= 1, "expected --factor >= 1, got ", factor);
+    const bool downscaling = task == pipeline::Task::downscaling;
+    train::Dataset<float> all;
+    std::string description;
+    if (d.in.empty()) {
+        require(d.biased.empty(), "--biased needs --in (the observations)");
+        train::SyntheticConfig sc;
+        sc.height = sc.width = d.synthetic_size;
+        sc.num_fields = d.synthetic_fields;
+        sc.factor = downscaling ? factor : 4;
+        sc.seed = seed;
+        const auto data = train::generate_synthetic<float>(sc);
+        const auto bicubic = [](const Tensor<float>& coarse, Index H, Index W) {
+            return stats::regrid_bicubic(coarse, H, W, /*clamp_negative=*/true);
+        };
+        all = downscaling ? train::downscaling_dataset<float>(data, false, bicubic)
+                          : train::bias_correction_dataset<float>(data);
+        description = std::to_string(sc.num_fields) + " synthetic fields of " + std::to_string(sc.height) + " x " +
+                      std::to_string(sc.width);
+    } else {
+        Field obs = load_field(d.in, d.var);
+        Tensor<float> input;  // [T, 1, H, W]
+        if (!d.biased.empty()) {
+            const Field biased = load_field(d.biased, d.biased_var);
+            require_shape(biased.num_times() == obs.num_times(), "'", d.biased, "' (variable '", biased.variable,
+                          "') has ", biased.num_times(), " time steps but '", d.in, "' (variable '", obs.variable,
+                          "') has ", obs.num_times());
+            const Index f = downscaling ? factor : 1;
+            require_shape(biased.ny() * f <= obs.ny() && biased.nx() * f <= obs.nx(), "the grid of '", d.biased,
+                          "' (", biased.ny(), " x ", biased.nx(), ") refined by ", f, " does not fit the ", obs.ny(),
+                          " x ", obs.nx(), " grid of '", d.in, "'");
+            obs.data = pipeline::crop_rows_cols(obs.data, biased.ny() * f, biased.nx() * f);
+            input = pipeline::model_input(biased.data, task, f);
+            description = "'" + d.biased + "' -> '" + d.in + "'";
+        } else {
+            const Index h = obs.ny() / factor * factor, w = obs.nx() / factor * factor;
+            require(h >= factor && w >= factor, "the ", obs.ny(), " x ", obs.nx(), " grid of '", d.in,
+                    "' is smaller than one block of the factor ", factor);
+            obs.data = pipeline::crop_rows_cols(obs.data, h, w);
+            input = pipeline::model_input(stats::block_mean(obs.data, factor), pipeline::Task::downscaling, factor);
+            description = "'" + d.in + "' (variable " + obs.variable + ") coarsened " + std::to_string(factor) +
+                          "x and regridded bicubically (perfect model)";
+        }
+        const Index T = obs.data.dim(0), H = obs.data.dim(1), W = obs.data.dim(2);
+        for (Index t = 0; t < T; ++t) {
+            Tensor<float> x(Shape{1, H, W}), y(Shape{1, H, W});
+            std::copy(input.begin() + t * H * W, input.begin() + (t + 1) * H * W, x.begin());
+            std::copy(obs.data.begin() + t * H * W, obs.data.begin() + (t + 1) * H * W, y.begin());
+            all.add(train::make_sample(std::move(x), std::move(y)));
+        }
+        description += ", " + std::to_string(T) + " time steps of " + std::to_string(H) + " x " + std::to_string(W);
+    }
+    require(all.size() >= 2, "training needs at least 2 time steps, found ", all.size());
+    Prepared p;
+    const double val = d.val_fraction;
+    p.split = all.split_in_order(1.0 - val, val);
+    require(!p.split.val.empty() || val == 0.0, "--val-fraction ", val, " of ", all.size(),
+            " time steps leaves no validation step");
+    p.description = description;
+    return p;
+}
+
+train::TrainerOptions trainer_options(const TrainSettings& s, const std::string& label) {
+    train::TrainerOptions o;
+    require(s.epochs >= 1, "expected --epochs >= 1, got ", s.epochs);
+    require(s.batch >= 1, "expected --batch >= 1, got ", s.batch);
+    require(s.patch >= 0, "expected --patch >= 0, got ", s.patch);
+    o.epochs = s.epochs;
+    o.learning_rate = s.lr;
+    o.loader.batch_size = s.batch;
+    o.loader.patch_size = s.patch;
+    o.loader.min_valid_fraction = s.patch > 0 ? 0.5 : 0.0;
+    o.loader.seed = s.seed;
+    o.seed = s.seed;
+    o.history_path = s.history;
+    o.label = label;
+    o.progress = s.quiet ? train::ProgressStyle::quiet : train::ProgressStyle::automatic;
+    return o;
+}
+
+// Scores the model and the model's own input (the interpolation it starts from) on the
+// validation fields, prints the table, and saves the model with one validation field as
+// its self-test.
+void report_and_save(const pipeline::PrecipModel<float>& model, const train::DatasetSplit<float>& split,
+                     const std::string& out) {
+    const train::Dataset<float>& held = split.val.empty() ? split.train : split.val;
+    const train::Batch<float> b = held.stacked();
+    double range = 0;
+    for (Index i = 0; i < b.target.numel(); ++i)
+        if (b.mask[i] != 0 && std::isfinite(b.target[i])) range = std::max(range, double(b.target[i]));
+    if (range <= 0) range = 1;
+    const char* task = pipeline::to_string(model.task());
+    std::vector<pipeline::MethodResult> rows;
+    rows.push_back(pipeline::score_method<float>(model.task() == pipeline::Task::downscaling ? "bicubic (input)"
+                                                                                           : "raw input",
+                                                 task, 0, 0.0, b.input, b.target, b.mask, range));
+    rows.push_back(pipeline::score_method<float>(model.net().config().architecture, task,
+                                                 model.net().num_parameters(), 0.0, model.predict(b.input), b.target,
+                                                 b.mask, range));
+    std::printf("\n%s fields (%zu), data range %.3g:\n%s", split.val.empty() ? "training" : "validation", held.size(),
+                range, pipeline::format_table(rows).c_str());
+    Tensor<float> selftest(Shape{1, b.input.dim(1), b.input.dim(2), b.input.dim(3)});
+    std::copy(b.input.begin(), b.input.begin() + selftest.numel(), selftest.begin());
+    model.save(out, &selftest);
+    std::printf("saved %s (%s, %s, factor %ld, %ld parameters)\n", out.c_str(),
+                model.net().config().architecture.c_str(), task, static_cast<long>(model.factor()),
+                static_cast<long>(model.net().num_parameters()));
+}
+
+nn::UNetConfig network_config(const TrainSettings& s) {
+    nn::UNetConfig c;
+    if (s.model == "maunet") c = nn::UNetConfig::maunet();
+    else if (s.model == "maunet-light") c = nn::UNetConfig::maunet_light();
+    else if (s.model == "unet") c = nn::UNetConfig::unet();
+    else throw ArgumentError("--model '" + s.model + "' is not one of maunet, maunet-light, unet");
+    c.levels = s.levels;
+    c.base_width = s.width;
+    c.residual = true;  // the network corrects its input field, as in `maunet demo`
+    return c;
+}
+
+void run_train(const TrainSettings& s) {
+    if (s.threads > 0) set_num_threads(s.threads);
+    const pipeline::Task task = pipeline::task_from_string(s.data.task);
+    const Index factor = task == pipeline::Task::downscaling ? s.data.factor : 1;
+    const nn::UNetConfig config = network_config(s);
+    config.validate();
+    const Prepared p = prepare_data(s.data, task, s.data.factor, s.seed);
+    std::printf("maunet train: %s %s, %s; %zu training / %zu validation fields; %d threads\n", s.model.c_str(),
+                pipeline::to_string(task), p.description.c_str(), p.split.train.size(), p.split.val.size(),
+                num_threads());
+    Rng init(s.seed + 1);
+    train::TrainResult result;
+    const auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val,
+                                                           trainer_options(s, s.model), init, &result);
+    std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
+                result.best_val_loss, result.seconds);
+    report_and_save(model, p.split, s.out);
+}
+
+void run_distill(const DistillSettings& d) {
+    const TrainSettings& s = d.train;
+    if (s.threads > 0) set_num_threads(s.threads);
+    auto teacher = pipeline::PrecipModel<float>::load(d.teacher);
+    const pipeline::Task task = teacher.task();
+    const Index factor = teacher.factor();
+    nn::UNetConfig config = teacher.net().config();
+    config.architecture = "maunet-light";
+    config.width_multiplier = std::sqrt(0.6);
+    const Prepared p = prepare_data(s.data, task, task == pipeline::Task::downscaling ? factor : s.data.factor, s.seed);
+    std::printf("maunet distill: teacher %s (%s, %ld parameters) -> maunet-light student, %s; %zu training / %zu "
+                "validation fields\n",
+                d.teacher.c_str(), pipeline::to_string(task), static_cast<long>(teacher.net().num_parameters()),
+                p.description.c_str(), p.split.train.size(), p.split.val.size());
+    Rng init(s.seed + 1);
+    pipeline::PrecipModel<float> student(config, init, task, factor);
+    student.copy_transforms_from(teacher);
+    const auto train_set = student.normalize(p.split.train);
+    const auto val_set = p.split.val.empty() ? train::Dataset<float>() : student.normalize(p.split.val);
+    train::DistillerOptions o;
+    o.alpha = d.alpha;
+    o.hint_weight = d.hint_weight;
+    o.refine_epochs = d.refine_epochs;
+    o.trainer = trainer_options(s, "distill");
+    o.cache_teacher = s.patch == 0;
+    const train::DistillResult r = train::Distiller<float>(teacher.net(), student.net(), o).fit(train_set, val_set);
+    std::printf("distillation: best epoch %d, validation loss %.5f; refinement: %zu epochs, best validation loss %.5f\n",
+                r.distillation.best_epoch, r.distillation.best_val_loss, r.refinement.history.size(),
+                r.refinement.best_val_loss);
+    report_and_save(student, p.split, s.out);
+}
+
+void add_data_options(CLI::App* cmd, DataSettings& d, bool with_task) {
+    cmd->add_option("--in", d.in, "observations: NetCDF file or .npy [time, y, x] (default: synthetic fields)");
+    cmd->add_option("--var", d.var, "variable of --in (NetCDF)");
+    cmd->add_option("--biased", d.biased,
+                    "input product (coarse grid for downscaling, the observations' grid for bias correction); "
+                    "default: --in coarsened by --factor and regridded bicubically (perfect model)");
+    cmd->add_option("--biased-var", d.biased_var, "variable of --biased (NetCDF)");
+    if (with_task) {
+        cmd->add_option("--task", d.task, "downscaling or bias_correction")->capture_default_str();
+        cmd->add_option("--factor", d.factor, "downscaling factor; also the coarsening of the perfect-model input")
+            ->capture_default_str();
+    } else {
+        cmd->add_option("--factor", d.factor,
+                        "coarsening of the perfect-model input for a bias-correction teacher (a downscaling "
+                        "teacher uses its own factor)")
+            ->capture_default_str();
+    }
+    cmd->add_option("--val-fraction", d.val_fraction, "share of the time steps, the last ones, held out for validation")
+        ->capture_default_str();
+    cmd->add_option("--synthetic-size", d.synthetic_size, "side of the synthetic fields (without --in)")
+        ->capture_default_str();
+    cmd->add_option("--synthetic-fields", d.synthetic_fields, "number of synthetic fields (without --in)")
+        ->capture_default_str();
+}
+
+void add_training_options(CLI::App* cmd, TrainSettings& s, bool with_architecture) {
+    if (with_architecture) {
+        cmd->add_option("--model", s.model, "maunet, maunet-light or unet")->capture_default_str();
+        cmd->add_option("--width", s.width, "base width F (channels of the first level)")->capture_default_str();
+        cmd->add_option("--levels", s.levels, "number of downsamplings L")->capture_default_str();
+    }
+    cmd->add_option("--out", s.out, "model file to write")->required();
+    cmd->add_option("--epochs", s.epochs, "training epochs")->capture_default_str();
+    cmd->add_option("--lr", s.lr, "learning rate (Adam, cosine decay)")->capture_default_str();
+    cmd->add_option("--batch", s.batch, "batch size")->capture_default_str();
+    cmd->add_option("--patch", s.patch, "side of random training patches (0: whole fields)")->capture_default_str();
+    cmd->add_option("--seed", s.seed, "random seed")->capture_default_str();
+    cmd->add_option("--threads", s.threads, "threads (0: all cores)")->capture_default_str();
+    cmd->add_option("--history", s.history, "CSV file of the epochs (written after each)");
+    cmd->add_flag("--quiet", s.quiet, "no progress output");
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+    auto s = std::make_shared<TrainSettings>();
+    CLI::App* cmd = app.add_subcommand("train", "train a model on a field file (or synthetic data) and save it");
+    add_data_options(cmd, s->data, true);
+    add_training_options(cmd, *s, true);
+    cmd->callback([s] { run_train(*s); });
+}
+
+void add_distill_command(CLI::App& app) {
+    auto d = std::make_shared<DistillSettings>();
+    CLI::App* cmd = app.add_subcommand(
+        "distill", "distill a trained MAUNet teacher into a MAUNet-Light student (KD, then knowledge refinement)");
+    cmd->add_option("--teacher", d->teacher, "teacher model file (task and factor come from it)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    add_data_options(cmd, d->train.data, false);
+    add_training_options(cmd, d->train, false);
+    cmd->add_option("--alpha", d->alpha, "weight of the observations in the distillation loss")->capture_default_str();
+    cmd->add_option("--hint-weight", d->hint_weight, "weight of the feature hints (0: off)")->capture_default_str();
+    cmd->add_option("--refine-epochs", d->refine_epochs, "knowledge refinement epochs after distillation")
+        ->capture_default_str();
+    cmd->callback([d] { run_distill(*d); });
+}
+
+}  // namespace maunet::cli

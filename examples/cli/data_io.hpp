@@ -1,0 +1,138 @@
+// examples/cli/data_io.hpp: how the data commands of `maunet` read and write fields.
+//
+// A field is an io::GridField<float>: data [time, y, x] with NaN for missing cells, plus the
+// grid and time metadata when it came from NetCDF.
+//   .npy   a float array [time, y, x] or [y, x] (one time step); NaN = missing; no coordinates
+//          and no time axis (written outputs get time 0, 1, ... in days since 1970-01-01)
+//   other  CF-NetCDF through io::NetcdfReader / io::NetcdfWriter (see io/netcdf.hpp)
+// Errors are maunet::Error with the file and the variable in the message.
+#pragma once
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+#include <maunet/io/netcdf.hpp>
+#include <maunet/io/npy.hpp>
+#include <maunet/pipeline/field_stream.hpp>
+
+namespace maunet::cli {
+
+using Field = io::GridField<float>;
+
+inline bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+inline bool is_npy(const std::string& path) { return ends_with(path, ".npy"); }
+
+// The command line of this process (for the `history` attribute of written files).
+inline std::string command_line() {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string out;
+    for (char c : raw) out += c == '\0' ? ' ' : c;
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out.empty() ? std::string("maunet") : out;
+}
+
+// The metadata of `variable` in `path` (grid, names, time axis; data [1, y, x] stands for the
+// shape) and its number of time steps, without reading the data.
+inline Field field_layout(const std::string& path, const std::string& variable, Index* num_times = nullptr) {
+    if (is_npy(path)) {
+        const Tensor<float> t = io::load_npy<float>(path);
+        require_shape(t.rank() == 2 || t.rank() == 3, "'", path, "' holds an array of shape ", t.shape(),
+                      "; expected [time, y, x] or [y, x]");
+        Field f;
+        f.variable = variable.empty() ? "pr" : variable;
+        if (num_times) *num_times = t.rank() == 3 ? t.dim(0) : 1;
+        return pipeline::with_shape(f, t.dim(-2), t.dim(-1));
+    }
+    const io::NetcdfReader<float> reader(path, variable);
+    if (num_times) *num_times = reader.num_times();
+    Field g = pipeline::with_shape(reader.metadata(), reader.ny(), reader.nx());
+    g.time = reader.times();
+    return g;
+}
+
+// The whole field (all time steps) of `variable` in `path`.
+inline Field load_field(const std::string& path, const std::string& variable) {
+    if (is_npy(path)) {
+        Tensor<float> t = io::load_npy<float>(path);
+        require_shape(t.rank() == 2 || t.rank() == 3, "'", path, "' holds an array of shape ", t.shape(),
+                      "; expected [time, y, x] or [y, x]");
+        Field f;
+        f.variable = variable.empty() ? "pr" : variable;
+        if (t.rank() == 2) t.reshape(Shape{1, t.dim(0), t.dim(1)});
+        f.data = std::move(t);
+        return f;
+    }
+    return io::NetcdfReader<float>(path, variable).read_all();
+}
+
+// Writes a whole field: .npy (the data alone) or CF-NetCDF (time 0, 1, ... when it has none).
+inline void save_field(const std::string& path, Field field, io::NetcdfWriterOptions options = {}) {
+    if (is_npy(path)) {
+        io::save_npy(path, field.data);
+        return;
+    }
+    if (field.time.empty() || field.time_units.empty()) {
+        field.time.clear();
+        for (Index t = 0; t < field.num_times(); ++t) field.time.push_back(static_cast<double>(t));
+        field.time_units = pipeline::kDefaultTimeUnits;
+        field.calendar = "standard";
+    }
+    options.command = command_line();
+    io::write_netcdf(path, field, std::move(options));
+}
+
+// A one-line progress bar on a terminal (stderr), nothing otherwise.
+class ChunkProgress {
+public:
+    explicit ChunkProgress(std::string label) : label_(std::move(label)), on_(::isatty(::fileno(stderr)) != 0) {}
+    void operator()(Index done, Index total) const {
+        if (!on_) return;
+        const int width = 30;
+        const int filled = total > 0 ? static_cast<int>(width * double(done) / double(total)) : width;
+        std::string bar(static_cast<std::size_t>(filled), '#');
+        bar.resize(width, '.');
+        std::fprintf(stderr, "\r%s [%s] %ld/%ld time steps", label_.c_str(), bar.c_str(), static_cast<long>(done),
+                     static_cast<long>(total));
+        if (done >= total) std::fprintf(stderr, "\n");
+        std::fflush(stderr);
+    }
+
+private:
+    std::string label_;
+    bool on_;
+};
+
+// Applies fn (data [n, y, x] -> [n, y', x'] on out_grid) to `variable` of `in_path` and writes
+// `out_path`: NetCDF to NetCDF streams `chunk` time steps at a time (pipeline::map_netcdf);
+// when either side is .npy the whole field passes at once. Returns the time steps written.
+inline Index transform_file(const std::string& in_path, const std::string& variable, const std::string& out_path,
+                            const Field& out_grid, Index chunk,
+                            const std::function<Tensor<float>(const Tensor<float>&)>& fn,
+                            std::vector<std::pair<std::string, std::string>> attributes, const std::string& label) {
+    io::NetcdfWriterOptions options;
+    options.command = command_line();
+    options.global_attributes = std::move(attributes);
+    const ChunkProgress progress(label);
+    if (!is_npy(in_path) && !is_npy(out_path))
+        return pipeline::map_netcdf<float>(in_path, variable, out_path, out_grid, chunk, fn, std::move(options),
+                                           [&](Index done, Index total) { progress(done, total); });
+    Field field = load_field(in_path, variable);
+    Field out = out_grid;
+    out.data = fn(field.data);
+    out.time = field.time;
+    progress(out.num_times(), out.num_times());
+    save_field(out_path, std::move(out), std::move(options));
+    return field.num_times();
+}
+
+}  // namespace maunet::cli

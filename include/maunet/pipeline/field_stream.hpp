@@ -1,0 +1,140 @@
+// maunet/pipeline/field_stream.hpp: NetCDF in, NetCDF out, a chunk of time steps at a time
+// (needs netCDF: link maunet::netcdf). Used by `maunet predict` and `maunet regrid`.
+//
+// Grids (io::GridField metadata: names, units, coordinates, time attributes; data ignored):
+//   refined_grid(g, f)   the grid refined by f: 1-D coordinates by refine_coordinates, 2-D
+//                        lat/lon by refine_coordinates_2d (pipeline/grid_coordinates.hpp)
+//   coarsened_grid(g, f) the grid coarsened by f (block means of the coordinates); the rows
+//                        and columns beyond the last whole block are dropped
+//   cropped_grid(g, h, w) the first h rows and w columns
+//   crop_rows_cols(x, h, w) the same crop of the data [time, H, W]
+//
+// map_netcdf(in, variable, out, out_grid, chunk, fn, options, progress) reads `chunk` time
+// steps of `variable` at a time, calls fn(data [n, H, W]) -> [n, H', W'] on out_grid's shape,
+// and appends the result with the same time values, units and calendar. A file without a time
+// coordinate gets time = 0, 1, ... in "days since 1970-01-01 00:00:00" (the writer needs an
+// axis). At most one chunk of input and one of output are in memory at any time. The output
+// appears only when everything has been written (io::NetcdfWriter is atomic).
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include "maunet/io/netcdf.hpp"
+#include "maunet/pipeline/grid_coordinates.hpp"
+
+namespace maunet::pipeline {
+
+inline constexpr const char* kDefaultTimeUnits = "days since 1970-01-01 00:00:00";
+
+// The first h rows and w columns of data [time, H, W].
+template <class T>
+Tensor<T> crop_rows_cols(const Tensor<T>& x, Index h, Index w) {
+    require_shape(x.rank() == 3, "crop_rows_cols: expected data [time, y, x], got ", x.shape());
+    require(h >= 1 && w >= 1 && h <= x.dim(1) && w <= x.dim(2), "crop_rows_cols: cannot crop ", x.shape(), " to ", h,
+            " x ", w);
+    if (h == x.dim(1) && w == x.dim(2)) return x;
+    Tensor<T> out(Shape{x.dim(0), h, w});
+    for (Index t = 0; t < x.dim(0); ++t)
+        for (Index r = 0; r < h; ++r) {
+            const T* src = x.data() + (t * x.dim(1) + r) * x.dim(2);
+            std::copy(src, src + w, out.data() + (t * h + r) * w);
+        }
+    return out;
+}
+
+// Grid metadata with data [1, h, w] (all NaN) standing for the shape.
+template <class T>
+io::GridField<T> with_shape(io::GridField<T> g, Index h, Index w) {
+    g.data = Tensor<T>(Shape{1, h, w});
+    std::fill(g.data.begin(), g.data.end(), std::numeric_limits<T>::quiet_NaN());
+    g.time.clear();
+    return g;
+}
+
+// The first h rows and w columns of a grid.
+template <class T>
+io::GridField<T> cropped_grid(const io::GridField<T>& g, Index h, Index w) {
+    require(h >= 1 && w >= 1 && h <= g.ny() && w <= g.nx(), "cropped_grid: cannot crop the ", g.ny(), " x ", g.nx(),
+            " grid of '", g.variable, "' to ", h, " x ", w);
+    io::GridField<T> out = with_shape(g, h, w);
+    if (!g.y.empty()) out.y.resize(static_cast<std::size_t>(h));
+    if (!g.x.empty()) out.x.resize(static_cast<std::size_t>(w));
+    if (g.curvilinear()) {
+        out.lat2d = crop_rows_cols(g.lat2d.reshaped(Shape{1, g.ny(), g.nx()}), h, w).reshaped(Shape{h, w});
+        out.lon2d = crop_rows_cols(g.lon2d.reshaped(Shape{1, g.ny(), g.nx()}), h, w).reshaped(Shape{h, w});
+    }
+    return out;
+}
+
+// The grid refined by `factor` (see the top of the file).
+template <class T>
+io::GridField<T> refined_grid(const io::GridField<T>& g, Index factor) {
+    require(factor >= 1, "refined_grid: expected a factor >= 1, got ", factor);
+    io::GridField<T> out = with_shape(g, g.ny() * factor, g.nx() * factor);
+    if (!g.y.empty()) out.y = refine_coordinates(g.y, factor);
+    if (!g.x.empty()) out.x = refine_coordinates(g.x, factor);
+    if (g.curvilinear()) {
+        out.lat2d = refine_coordinates_2d(g.lat2d, factor);
+        out.lon2d = refine_coordinates_2d(g.lon2d, factor);
+    }
+    return out;
+}
+
+// The grid coarsened by `factor`; rows and columns beyond the last whole block are dropped.
+template <class T>
+io::GridField<T> coarsened_grid(const io::GridField<T>& g, Index factor) {
+    require(factor >= 1, "coarsened_grid: expected a factor >= 1, got ", factor);
+    const Index h = g.ny() / factor * factor, w = g.nx() / factor * factor;
+    require(h >= factor && w >= factor, "coarsened_grid: the ", g.ny(), " x ", g.nx(), " grid of '", g.variable,
+            "' is smaller than one ", factor, " x ", factor, " block");
+    const io::GridField<T> crop = cropped_grid(g, h, w);
+    io::GridField<T> out = with_shape(g, h / factor, w / factor);
+    if (!crop.y.empty()) out.y = coarsen_coordinates(crop.y, factor);
+    if (!crop.x.empty()) out.x = coarsen_coordinates(crop.x, factor);
+    if (crop.curvilinear()) {
+        out.lat2d = coarsen_coordinates_2d(crop.lat2d, factor);
+        out.lon2d = coarsen_coordinates_2d(crop.lon2d, factor);
+    }
+    return out;
+}
+
+// Chunk-by-chunk transformation of one variable into a new file (see the top of the file).
+// fn: Tensor<T> [n, H, W] -> Tensor<T> [n, out_grid.ny(), out_grid.nx()].
+// progress(done, total), if set, is called after each chunk. Returns the time steps written.
+template <class T>
+Index map_netcdf(const std::string& in_path, const std::string& variable, const std::string& out_path,
+                 io::GridField<T> out_grid, Index chunk, const std::function<Tensor<T>(const Tensor<T>&)>& fn,
+                 io::NetcdfWriterOptions options = {},
+                 const std::function<void(Index, Index)>& progress = nullptr) {
+    require(chunk >= 1, "map_netcdf: expected a chunk of at least one time step, got ", chunk);
+    const io::NetcdfReader<T> reader(in_path, variable);
+    const bool has_time = !reader.times().empty();
+    if (!has_time) out_grid.time_units = kDefaultTimeUnits, out_grid.calendar = "standard";
+    const Index out_h = out_grid.ny(), out_w = out_grid.nx();
+    out_grid = with_shape(std::move(out_grid), out_h, out_w);
+    io::NetcdfWriter writer(out_path, out_grid, std::move(options));
+    const Index total = reader.num_times();
+    for (Index t0 = 0; t0 < total; t0 += chunk) {
+        const Index n = std::min(chunk, total - t0);
+        io::GridField<T> in = reader.read(t0, n);
+        io::GridField<T> out = out_grid;
+        out.data = fn(in.data);
+        require_shape(out.data.rank() == 3 && out.data.dim(0) == n && out.data.dim(1) == out_grid.ny() &&
+                          out.data.dim(2) == out_grid.nx(),
+                      "map_netcdf: the transformation of '", in_path, "' (variable '", variable, "') returned ",
+                      out.data.shape(), " for ", n, " time steps; expected [", n, ", ", out_grid.ny(), ", ",
+                      out_grid.nx(), "]");
+        out.time = in.time;
+        if (!has_time)
+            for (Index k = 0; k < n; ++k) out.time.push_back(static_cast<double>(t0 + k));
+        writer.append(out);
+        if (progress) progress(t0 + n, total);
+    }
+    writer.close();
+    return total;
+}
+
+}  // namespace maunet::pipeline
