@@ -25,7 +25,9 @@
 // Fast path: stride 1 with padding p <= min(kH, kW) - 1 (not the plain 1x1) runs the im2col-free
 // direct kernels of conv_direct.hpp for the forward pass, dx and dW (results equal to the GEMM path
 // up to rounding; bit-identical for any thread count) where they beat the GEMM (large images;
-// see direct_conv_applies). detail::conv_path() forces one path or the other (tests use both).
+// see direct_conv_applies). 3x3 padding-1 layers on images of 32 x 32 or more run the forward
+// pass and dx with Winograd F(2x2, 3x3) instead (winograd.hpp). detail::conv_path() forces one
+// path or another (tests use all).
 #pragma once
 
 #include <algorithm>
@@ -33,6 +35,7 @@
 
 #include "maunet/autograd/ops/conv_direct.hpp"
 #include "maunet/autograd/ops/im2col.hpp"
+#include "maunet/autograd/ops/winograd.hpp"
 #include "maunet/autograd/variable.hpp"
 #include "maunet/core/gemm.hpp"
 #include "maunet/core/threading.hpp"
@@ -108,9 +111,14 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
     const bool direct = detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, false);
     const bool direct_backward =
         detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, true);
-    const Index chunks = direct ? 1 : detail::batch_chunks(N);
-    std::vector<T> cols(pointwise || direct ? 0 : static_cast<std::size_t>(chunks * Kc * P));
-    if (direct)
+    // Winograd for 3x3 padding 1 on large images: the forward pass and (with the direct dW) dx.
+    const bool wino = detail::winograd_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w);
+    const bool wino_backward = wino && direct_backward;
+    const Index chunks = direct || wino ? 1 : detail::batch_chunks(N);
+    std::vector<T> cols(pointwise || direct || wino ? 0 : static_cast<std::size_t>(chunks * Kc * P));
+    if (wino)
+        detail::winograd_conv3x3(x_data, N, g.channels, g.height, g.width, w_data, C_out, false, b_data, y_data, false);
+    else if (direct)
         detail::direct_conv(x_data, N, g.channels, g.height, g.width, w_data, C_out, g.kernel_h, g.kernel_w,
                             g.padding, g.padding, false, b_data, y_data, false);
     else parallel_for(0, chunks, [&](std::ptrdiff_t k) {
@@ -128,7 +136,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
         }
     });
 
-    auto backward = [g, N, C_out, has_bias, direct = direct_backward](const autograd::BackwardContext<T>& ctx) {
+    auto backward = [g, N, C_out, has_bias, direct = direct_backward, wino = wino_backward](const autograd::BackwardContext<T>& ctx) {
         const Index Kc = g.col_rows(), P = g.col_cols(), in_size = g.image_size();
         const bool pointwise = detail::is_pointwise(g);
         const T* g_data = ctx.grad_output().data();
@@ -143,7 +151,10 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
         T* dw_data = need_w ? ctx.grad(1).data() : nullptr;
         if (direct) {
             // dx = correlation of G padded by k-1-p with the flipped, transposed weight; dW direct.
-            if (need_x)
+            if (need_x && wino)
+                detail::winograd_conv3x3(g_data, N, C_out, g.out_h, g.out_w, w_data, g.channels, true,
+                                         static_cast<const T*>(nullptr), dx_data, true);
+            else if (need_x)
                 detail::direct_conv(g_data, N, C_out, g.out_h, g.out_w, w_data, g.channels, g.kernel_h, g.kernel_w,
                                     g.kernel_h - 1 - g.padding, g.kernel_w - 1 - g.padding, true,
                                     static_cast<const T*>(nullptr), dx_data, true);

@@ -44,9 +44,10 @@
 
 namespace maunet::detail {
 
-// Which conv2d kernels run: `automatic` picks per shape (below), `direct` forces the direct
-// kernels wherever they apply, `gemm` forces im2col + GEMM. For tests and benchmarks.
-enum class ConvPath { automatic, direct, gemm };
+// Which conv2d kernels run: `automatic` picks per shape (below and winograd.hpp), `direct` forces
+// the direct kernels wherever they apply, `winograd` forces Winograd for 3x3 padding 1 and the
+// direct kernels elsewhere, `gemm` forces im2col + GEMM. For tests and benchmarks.
+enum class ConvPath { automatic, direct, winograd, gemm };
 inline std::atomic<ConvPath>& conv_path() {
     static std::atomic<ConvPath> path{ConvPath::automatic};
     return path;
@@ -121,7 +122,7 @@ inline bool direct_conv_applies(Index kh, Index kw, Index stride, Index pad, Ind
     const ConvPath path = conv_path().load(std::memory_order_relaxed);
     if (path == ConvPath::gemm) return false;
     if (stride != 1 || (kh == 1 && kw == 1 && pad == 0) || pad > std::min(kh, kw) - 1) return false;
-    if (path == ConvPath::direct) return true;
+    if (path == ConvPath::direct || path == ConvPath::winograd) return true;
     const Index flat = out_h * (out_w + kw - 1);
     return flat >= (backward ? 1024 : 256);
 }

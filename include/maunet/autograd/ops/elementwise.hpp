@@ -60,10 +60,16 @@ Var<T> binary(BinaryOp op, const Var<T>& x, const Var<T>& y) {
         ib = broadcast_offsets(b.shape(), out_shape);
     }
     const Index n = z.numel();
-    for (Index k = 0; k < n; ++k) {
-        const T av = same ? a[k] : a[ia[static_cast<std::size_t>(k)]];
-        const T bv = same ? b[k] : b[ib[static_cast<std::size_t>(k)]];
-        z[k] = apply(op, av, bv);
+    if (same) {  // same shapes: vectorised whole-array expressions, same values as the loop below
+        switch (op) {
+            case BinaryOp::add: z.array() = a.array() + b.array(); break;
+            case BinaryOp::sub: z.array() = a.array() - b.array(); break;
+            case BinaryOp::mul: z.array() = a.array() * b.array(); break;
+            case BinaryOp::div: z.array() = a.array() / b.array(); break;
+        }
+    } else {
+        for (Index k = 0; k < n; ++k)
+            z[k] = apply(op, a[ia[static_cast<std::size_t>(k)]], b[ib[static_cast<std::size_t>(k)]]);
     }
     return autograd::record<T>(
         name, std::move(z), {x, y},
@@ -72,6 +78,14 @@ Var<T> binary(BinaryOp op, const Var<T>& x, const Var<T>& y) {
             const Tensor<T>& a = ctx.input(0);
             const Tensor<T>& b = ctx.input(1);
             const bool same = ia.empty();
+            if (same && (op == BinaryOp::add || op == BinaryOp::sub)) {  // the common case, vectorised
+                if (ctx.needs_grad(0)) ctx.grad(0).array() += g.array();
+                if (ctx.needs_grad(1)) {
+                    if (op == BinaryOp::add) ctx.grad(1).array() += g.array();
+                    else ctx.grad(1).array() -= g.array();
+                }
+                return;
+            }
             auto at_a = [&](Index k) { return same ? k : ia[static_cast<std::size_t>(k)]; };
             auto at_b = [&](Index k) { return same ? k : ib[static_cast<std::size_t>(k)]; };
             const Index n = g.numel();

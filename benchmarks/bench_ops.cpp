@@ -1,0 +1,127 @@
+// Kernels of the U-Net family on the shapes the models use at 128 x 128 input:
+// conv2d 3x3 "same" (forward; forward + backward), conv_transpose2d 2x2 stride 2, max and
+// average pooling, max-average pooling (mean mode), and the UpSampler Unit (mean mode).
+// Arguments: batch, channels (c_in = c_out for conv2d), image side, threads.
+#include <maunet/autograd/ops/conv2d.hpp>
+#include <maunet/autograd/ops/conv_transpose2d.hpp>
+#include <maunet/autograd/ops/max_average_pool.hpp>
+#include <maunet/autograd/ops/pooling.hpp>
+#include <maunet/autograd/ops/reduction.hpp>
+#include <maunet/nn/blocks/upsampler_unit.hpp>
+
+#include "bench_common.hpp"
+
+namespace {
+
+using namespace maunet;
+using maunet::bench::set_rate_counters;
+using maunet::bench::threads_arg;
+
+Tensor<float> random(Shape s, std::uint64_t seed) {
+    Rng rng(seed);
+    return Tensor<float>::uniform(std::move(s), rng, -1.0f, 1.0f);
+}
+
+// The U-Net's 3x3 layers: (channels, side) = (32, 128), (64, 64), (128, 32), (256, 16), (512, 8).
+void conv_shapes(benchmark::internal::Benchmark* b) {
+    for (int threads : {1, 2})
+        for (int batch : {1, 8})
+            for (auto [c, s] : {std::pair{32, 128}, {64, 64}, {128, 32}, {256, 16}, {512, 8}})
+                b->Args({batch, c, s, threads});
+    b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+void BM_conv2d_forward(benchmark::State& state) {
+    const Index N = state.range(0), C = state.range(1), S = state.range(2);
+    threads_arg(state, 3);
+    const Var<float> x(random(Shape{N, C, S, S}, 1)), w(random(Shape{C, C, 3, 3}, 2)), b(random(Shape{C}, 3));
+    NoGradGuard no_grad;
+    for (auto _ : state) benchmark::DoNotOptimize(conv2d(x, w, b, Conv2dOptions{1, 1}).value().data());
+    set_rate_counters(state, 2.0 * N * C * C * 9 * S * S, double(N));
+}
+BENCHMARK(BM_conv2d_forward)->Apply(conv_shapes);
+
+void BM_conv2d_forward_backward(benchmark::State& state) {
+    const Index N = state.range(0), C = state.range(1), S = state.range(2);
+    threads_arg(state, 3);
+    const Tensor<float> xt = random(Shape{N, C, S, S}, 1), wt = random(Shape{C, C, 3, 3}, 2), bt = random(Shape{C}, 3);
+    const Tensor<float> seed = random(Shape{N, C, S, S}, 4);
+    for (auto _ : state) {
+        Var<float> x(xt, true), w(wt, true), b(bt, true);
+        conv2d(x, w, b, Conv2dOptions{1, 1}).backward(seed);
+        benchmark::DoNotOptimize(w.grad().data());
+    }
+    set_rate_counters(state, 3 * 2.0 * N * C * C * 9 * S * S, double(N));
+}
+BENCHMARK(BM_conv2d_forward_backward)->Apply(conv_shapes);
+
+// The input layer 1 -> 32 at 128 x 128 (little arithmetic per byte).
+void BM_conv2d_first_layer_forward(benchmark::State& state) {
+    const Index N = state.range(0);
+    threads_arg(state, 1);
+    const Var<float> x(random(Shape{N, 1, 128, 128}, 1)), w(random(Shape{32, 1, 3, 3}, 2)), b(random(Shape{32}, 3));
+    NoGradGuard no_grad;
+    for (auto _ : state) benchmark::DoNotOptimize(conv2d(x, w, b, Conv2dOptions{1, 1}).value().data());
+    set_rate_counters(state, 2.0 * N * 32 * 9 * 128 * 128, double(N));
+}
+BENCHMARK(BM_conv2d_first_layer_forward)->ArgsProduct({{1, 8}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// conv_transpose2d 2x2 stride 2 of the U-Net decoder: c_in -> c_in/2 from side s to 2s.
+void BM_conv_transpose2d_forward_backward(benchmark::State& state) {
+    const Index N = state.range(0), C = state.range(1), S = state.range(2);
+    threads_arg(state, 3);
+    const Tensor<float> xt = random(Shape{N, C, S, S}, 1), wt = random(Shape{C, C / 2, 2, 2}, 2);
+    const Tensor<float> bt = random(Shape{C / 2}, 3), seed = random(Shape{N, C / 2, 2 * S, 2 * S}, 4);
+    for (auto _ : state) {
+        Var<float> x(xt, true), w(wt, true), b(bt, true);
+        conv_transpose2d(x, w, b, ConvTranspose2dOptions{2, 0, 0}).backward(seed);
+        benchmark::DoNotOptimize(w.grad().data());
+    }
+    set_rate_counters(state, 3 * 2.0 * N * C * (C / 2) * 4 * S * S, double(N));
+}
+BENCHMARK(BM_conv_transpose2d_forward_backward)
+    ->ArgsProduct({{1, 8}, {512, 128}, {8}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Pools on the first level: [N, 32, 128, 128] -> [N, 32, 64, 64], forward + backward.
+template <int Mode>  // 0 max_pool2d, 1 avg_pool2d, 2 max-average pooling (mean)
+void BM_pool_forward_backward(benchmark::State& state) {
+    const Index N = state.range(0);
+    threads_arg(state, 1);
+    const Tensor<float> xt = random(Shape{N, 32, 128, 128}, 1), seed = random(Shape{N, 32, 64, 64}, 2);
+    for (auto _ : state) {
+        Var<float> x(xt, true);
+        Var<float> y = Mode == 0 ? max_pool2d(x, 2) : Mode == 1 ? avg_pool2d(x, 2) : max_average_pool2d(x, PoolMode::mean);
+        y.backward(seed);
+        benchmark::DoNotOptimize(x.grad().data());
+    }
+    set_rate_counters(state, 0.0, double(N));
+}
+BENCHMARK_TEMPLATE(BM_pool_forward_backward, 0)->ArgsProduct({{1, 8}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_pool_forward_backward, 1)->ArgsProduct({{1, 8}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_pool_forward_backward, 2)->ArgsProduct({{1, 8}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The UpSampler Unit (mean mode) of MAUNet's top decoder level: 64 -> 32 channels, 64 -> 128,
+// with its ConvBlock on the concatenated skip; forward + backward.
+void BM_upsampler_unit_forward_backward(benchmark::State& state) {
+    const Index N = state.range(0);
+    threads_arg(state, 1);
+    Rng rng(7);
+    nn::UpSamplerUnit<float> usu(64, 32, nn::UpsampleMode::mean, rng);
+    const Tensor<float> xt = random(Shape{N, 64, 64, 64}, 1), skipt = random(Shape{N, 32, 128, 128}, 2);
+    const Tensor<float> seed = random(Shape{N, 32, 128, 128}, 3);
+    for (auto _ : state) {
+        Var<float> x(xt, true), skip(skipt, true);
+        usu.forward(x, skip, nn::ForwardMode{true, &rng}).backward(seed);
+        benchmark::DoNotOptimize(x.grad().data());
+    }
+    // convT 64->32 2x2 at 64x64, conv 64->32 3x3 at 128x128, ConvBlock 64->32, 32->32 at 128x128.
+    const double fwd = 2.0 * N * (64 * 32 * 4 * 64 * 64 + (64 * 32 * 9 + 64 * 32 * 9 + 32 * 32 * 9) * 128.0 * 128.0);
+    set_rate_counters(state, 3 * fwd, double(N));
+}
+BENCHMARK(BM_upsampler_unit_forward_backward)->ArgsProduct({{1, 8}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,143 @@
+// Winograd F(2x2, 3x3) path of conv2d (winograd.hpp), forced with ConvPath::winograd: forward
+// against the seven-loop definition (double), backward against finite differences (double),
+// float agreement with the GEMM path on U-Net-like layers, and thread-count independence.
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <vector>
+
+#include "maunet/autograd/ops/conv2d.hpp"
+#include "support/gradcheck.hpp"
+
+using namespace maunet;
+using maunet::detail::ConvPath;
+using maunet::testing::gradcheck;
+using maunet::testing::max_abs_diff;
+
+namespace {
+
+template <class T>
+Tensor<T> random(Shape s, std::uint64_t seed) {
+    Rng rng(seed);
+    return Tensor<T>::uniform(std::move(s), rng, T(-1), T(1));
+}
+
+struct PathGuard {
+    explicit PathGuard(ConvPath p) : before(detail::conv_path().load()) { detail::conv_path() = p; }
+    ~PathGuard() { detail::conv_path() = before; }
+    ConvPath before;
+};
+
+// y[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] x[n,c,i+u-1,j+v-1], x = 0 outside.
+Tensor<double> naive_conv3x3(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>& b) {
+    const Index N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), O = w.dim(0);
+    Tensor<double> y(Shape{N, O, H, W});
+    for (Index n = 0; n < N; ++n)
+        for (Index o = 0; o < O; ++o)
+            for (Index i = 0; i < H; ++i)
+                for (Index j = 0; j < W; ++j) {
+                    double acc = b(o);
+                    for (Index c = 0; c < C; ++c)
+                        for (Index u = 0; u < 3; ++u)
+                            for (Index v = 0; v < 3; ++v) {
+                                const Index h = i + u - 1, ww = j + v - 1;
+                                if (h >= 0 && h < H && ww >= 0 && ww < W) acc += w(o, c, u, v) * x(n, c, h, ww);
+                            }
+                    y(n, o, i, j) = acc;
+                }
+    return y;
+}
+
+struct Case {
+    Index batch, c_in, c_out, h, w;
+};
+// Odd and even sizes (partial 2x2 tiles at the edges), 1x1 and 2x3 images, channel counts off the
+// 4-channel block, batch > 1.
+const std::vector<Case> cases = {{1, 1, 1, 4, 4}, {3, 2, 5, 7, 9}, {2, 3, 4, 6, 5},  {1, 5, 7, 11, 13},
+                                 {2, 1, 3, 1, 1}, {1, 2, 2, 2, 3}, {2, 9, 6, 10, 8}, {1, 35, 3, 5, 6}};
+
+}  // namespace
+
+TEST_CASE("winograd conv2d applies to 3x3, stride 1, padding 1", "[ops][winograd]") {
+    PathGuard guard(ConvPath::automatic);
+    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 8, 8));  // (automatic does not pick Winograd yet)
+    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 0, 128, 128));
+    CHECK_FALSE(detail::winograd_applies(3, 3, 2, 1, 128, 128));
+    CHECK_FALSE(detail::winograd_applies(5, 5, 1, 1, 128, 128));
+    detail::conv_path() = ConvPath::winograd;
+    CHECK(detail::winograd_applies(3, 3, 1, 1, 2, 2));
+    detail::conv_path() = ConvPath::direct;
+    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 128, 128));
+}
+
+TEST_CASE("winograd conv2d forward matches the seven-loop definition", "[ops][winograd]") {
+    PathGuard guard(ConvPath::winograd);
+    std::uint64_t seed = 40;
+    for (const Case& t : cases) {
+        const Tensor<double> x = random<double>(Shape{t.batch, t.c_in, t.h, t.w}, ++seed);
+        const Tensor<double> w = random<double>(Shape{t.c_out, t.c_in, 3, 3}, ++seed);
+        const Tensor<double> b = random<double>(Shape{t.c_out}, ++seed);
+        INFO("x " << x.shape() << ", w " << w.shape());
+        const Tensor<double> y = conv2d(Var<double>(x), Var<double>(w), Var<double>(b), Conv2dOptions{1, 1}).value();
+        CHECK(max_abs_diff(y, naive_conv3x3(x, w, b)) < 1e-12);
+    }
+}
+
+TEST_CASE("winograd conv2d backward matches finite differences", "[ops][winograd][gradcheck]") {
+    using V = std::vector<Var<double>>;
+    PathGuard guard(ConvPath::winograd);
+    std::uint64_t seed = 70;
+    for (const Case& t : cases) {
+        const Tensor<double> x = random<double>(Shape{t.batch, t.c_in, t.h, t.w}, ++seed);
+        const Tensor<double> w = random<double>(Shape{t.c_out, t.c_in, 3, 3}, ++seed);
+        const Tensor<double> b = random<double>(Shape{t.c_out}, ++seed);
+        auto report = gradcheck([](const V& v) { return conv2d(v[0], v[1], v[2], Conv2dOptions{1, 1}); }, {x, w, b});
+        INFO("x " << x.shape() << ", w " << w.shape() << "\n" << report.summary);
+        CHECK(report.max_error() < 1e-6);
+    }
+}
+
+TEST_CASE("winograd conv2d in float agrees with the GEMM path within 1e-5 relative", "[ops][winograd]") {
+    // U-Net-like layers: 32 -> 32 at 64 x 64 and 128 -> 64 at 33 x 31 (odd edges), batch 2.
+    const std::vector<std::array<Index, 4>> layers = {{32, 32, 64, 64}, {128, 64, 33, 31}};
+    std::uint64_t seed = 90;
+    for (const auto& l : layers) {
+        const Tensor<float> x = random<float>(Shape{2, l[0], l[2], l[3]}, ++seed);
+        const Tensor<float> w = random<float>(Shape{l[1], l[0], 3, 3}, ++seed);
+        const Tensor<float> b = random<float>(Shape{l[1]}, ++seed);
+        const Tensor<float> seed_grad = random<float>(Shape{2, l[1], l[2], l[3]}, ++seed);
+        auto run = [&](ConvPath path) {
+            PathGuard guard(path);
+            Var<float> xv(x, true), wv(w, true), bv(b, true);
+            Var<float> y = conv2d(xv, wv, bv, Conv2dOptions{1, 1});
+            y.backward(seed_grad);
+            return std::array<Tensor<float>, 4>{y.value(), xv.grad(), wv.grad(), bv.grad()};
+        };
+        const auto wino = run(ConvPath::winograd), plain = run(ConvPath::gemm);
+        for (std::size_t i = 0; i < 4; ++i) {
+            const double scale = std::max(1.0, static_cast<double>(plain[i].array().abs().maxCoeff()));
+            INFO("layer " << l[0] << " -> " << l[1] << ", output " << i);
+            CHECK(max_abs_diff(wino[i], plain[i]) / scale < 1e-5);
+        }
+    }
+}
+
+TEST_CASE("winograd conv2d is bit-identical for any thread count", "[ops][winograd][threads]") {
+    PathGuard guard(ConvPath::winograd);
+    const Tensor<float> x = random<float>(Shape{2, 6, 21, 18}, 5), w = random<float>(Shape{7, 6, 3, 3}, 6);
+    const Tensor<float> b = random<float>(Shape{7}, 7), seed_grad = random<float>(Shape{2, 7, 21, 18}, 8);
+    const int before = num_threads();
+    auto run = [&](int threads) {
+        set_num_threads(threads);
+        Var<float> xv(x, true), wv(w, true), bv(b, true);
+        Var<float> y = conv2d(xv, wv, bv, Conv2dOptions{1, 1});
+        y.backward(seed_grad);
+        return std::array<Tensor<float>, 4>{y.value(), xv.grad(), wv.grad(), bv.grad()};
+    };
+    const auto one = run(1), two = run(2), three = run(3);
+    set_num_threads(before);
+    for (std::size_t i = 0; i < 4; ++i) {
+        CHECK(max_abs_diff(one[i], two[i]) == 0.0);
+        CHECK(max_abs_diff(one[i], three[i]) == 0.0);
+    }
+}
