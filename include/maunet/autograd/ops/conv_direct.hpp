@@ -53,6 +53,25 @@ inline std::atomic<ConvPath>& conv_path() {
     return path;
 }
 
+// Reusable scratch memory for the convolution kernels: slot k of the calling thread, grown on
+// demand and never shrunk, so the large padded copies and partial results of a layer do not pay
+// for fresh pages (page faults and zeroing) on every call. Contents are left from the last use;
+// callers clear what they read before writing. Kernels run their parallel regions from the
+// calling thread, and no kernel holds a slot while calling another kernel using the same slot:
+//   0 padded input (direct, weight grad)   1 flat output (direct) / M (Winograd)
+//   2 flat dL/dy (weight grad)              3 V (Winograd)
+template <class T>
+T* scratch(int slot, std::size_t n) {
+    thread_local std::vector<T> slots[4];
+    std::vector<T>& s = slots[slot];
+    if (s.size() < n) {
+        s.clear();
+        s.shrink_to_fit();
+        s.resize(n);
+    }
+    return s.data();
+}
+
 template <class T>
 struct Simd {
     typedef T vec __attribute__((vector_size(32)));
@@ -206,13 +225,14 @@ void direct_conv(const T* x, Index N, Index C, Index H, Index W, const T* w, Ind
                  Index pad_h, Index pad_w, bool flipped, const T* bias, T* y, bool accumulate) {
     const DirectPlan d = direct_plan<T>(C, H, W, kh, kw, pad_h, pad_w);
     const Index blocks = (C_out + direct_mr - 1) / direct_mr, taps = d.taps();
-    std::vector<T> xp(static_cast<std::size_t>(N * C * d.plane_stride), T(0));
-    pad_planes(x, N, d, xp.data());
+    T* xp = scratch<T>(0, static_cast<std::size_t>(N * C * d.plane_stride));
+    std::fill(xp, xp + N * C * d.plane_stride, T(0));
+    pad_planes(x, N, d, xp);
     const std::vector<T> wp = pack_forward_weights(w, C_out, C, kh, kw, flipped);
     const std::vector<Index> off = tap_offsets(d);
     // yq [N, blocks*MR, flat_padded]
     const Index rows = blocks * direct_mr;
-    std::vector<T> yq(static_cast<std::size_t>(N * rows * d.flat_padded));
+    T* yq = scratch<T>(1, static_cast<std::size_t>(N * rows * d.flat_padded));  // every entry is written
     // Work items: (image, run of tiles). About 384 q per run keeps the 3 input rows it reads,
     // for every channel, in L2 while all output-channel blocks sweep over them.
     const Index run = std::max<Index>(1, 384 / d.tile);
@@ -220,8 +240,8 @@ void direct_conv(const T* x, Index N, Index C, Index H, Index W, const T* w, Ind
     parallel_for(0, N * runs, [&](std::ptrdiff_t item) {
         const Index n = item / runs, r = item % runs;
         const Index t_lo = r * run, t_hi = std::min(d.tiles, t_lo + run);
-        const T* x_n = xp.data() + n * C * d.plane_stride;
-        T* y_n = yq.data() + n * rows * d.flat_padded;
+        const T* x_n = xp + n * C * d.plane_stride;
+        T* y_n = yq + n * rows * d.flat_padded;
         // Channels in blocks of direct_cb: the block's input rows for the run stay in L1/L2 while
         // every output-channel block sweeps them; partial sums go through yq.
         for (Index c0 = 0; c0 < C; c0 += direct_cb) {
@@ -238,7 +258,7 @@ void direct_conv(const T* x, Index N, Index C, Index H, Index W, const T* w, Ind
     const Index P = d.out_h * d.out_w;
     parallel_for(0, N * C_out, [&](std::ptrdiff_t no) {
         const Index n = no / C_out, o = no % C_out;
-        const T* src = yq.data() + (n * rows + o) * d.flat_padded;
+        const T* src = yq + (n * rows + o) * d.flat_padded;
         T* dst = y + no * P;
         const T b = bias ? bias[o] : T(0);
         for (Index i = 0; i < d.out_h; ++i) {
@@ -292,14 +312,16 @@ void direct_conv_weight_grad(const T* x, Index N, Index C, Index H, Index W, con
                              Index kw, Index pad, T* dw) {
     const DirectPlan d = direct_plan<T>(C, H, W, kh, kw, pad, pad);
     const Index blocks = (C_out + direct_mr - 1) / direct_mr, rows = blocks * direct_mr, taps = d.taps();
-    std::vector<T> xp(static_cast<std::size_t>(N * C * d.plane_stride), T(0));
-    pad_planes(x, N, d, xp.data());
+    T* xp = scratch<T>(0, static_cast<std::size_t>(N * C * d.plane_stride));
+    std::fill(xp, xp + N * C * d.plane_stride, T(0));
+    pad_planes(x, N, d, xp);
     // gq [N, rows, flat_padded]: dL/dy on the flat map, zero on wrap-around positions and extra rows.
-    std::vector<T> gq(static_cast<std::size_t>(N * rows * d.flat_padded), T(0));
+    T* gq = scratch<T>(2, static_cast<std::size_t>(N * rows * d.flat_padded));
+    std::fill(gq, gq + N * rows * d.flat_padded, T(0));
     parallel_for(0, N * C_out, [&](std::ptrdiff_t no) {
         const Index n = no / C_out, o = no % C_out;
         const T* src = g + no * d.out_h * d.out_w;
-        T* dst = gq.data() + (n * rows + o) * d.flat_padded;
+        T* dst = gq + (n * rows + o) * d.flat_padded;
         for (Index i = 0; i < d.out_h; ++i) std::memcpy(dst + i * d.padded_w, src + i * d.out_w, sizeof(T) * d.out_w);
     });
     // Taps in groups of 3; a short last group repeats tap 0 and its sums are dropped.
@@ -311,8 +333,8 @@ void direct_conv_weight_grad(const T* x, Index N, Index C, Index H, Index W, con
     parallel_for(0, blocks, [&](std::ptrdiff_t ob) {
         std::vector<T> sums(static_cast<std::size_t>(C * groups * 12), T(0));
         for (Index n = 0; n < N; ++n) {
-            const T* g_b = gq.data() + (n * rows + ob * direct_mr) * d.flat_padded;
-            const T* x_n = xp.data() + n * C * d.plane_stride;
+            const T* g_b = gq + (n * rows + ob * direct_mr) * d.flat_padded;
+            const T* x_n = xp + n * C * d.plane_stride;
             for (Index q0 = 0; q0 < d.flat_padded; q0 += block_q) {
                 const Index len = std::min(block_q, d.flat_padded - q0);
                 for (Index c = 0; c < C; ++c)

@@ -22,7 +22,7 @@
 // the tested layers (tests/autograd/ops/winograd.test.cpp).
 //
 // Threads: one image at a time; the input transform is split over channels, the 16 products over
-// (xi, block of output channels), the output transform over output channels. Every value is
+// (xi, run of tiles), the output transform over output channels. Every value is
 // computed by one thread in a fixed order: results are bit-identical for any thread count.
 #pragma once
 
@@ -81,91 +81,117 @@ void winograd_conv3x3(const T* x, Index N, Index C, Index H, Index W, const T* w
             }
         }
 
-    std::vector<T> v(static_cast<std::size_t>(16 * C * tp), T(0));     // V[xi][c][t]
-    std::vector<T> m(static_cast<std::size_t>(16 * rows * tp), T(0));  // M[xi][o][t]
+    // V[xi][c][t] and M[xi][o][t] in reused scratch memory. The columns t >= tiles of V are zeroed
+    // once per call (the GEMM reads them; their M columns are never read).
+    T* v = scratch<T>(3, static_cast<std::size_t>(16 * C * tp));
+    T* m = scratch<T>(1, static_cast<std::size_t>(16 * rows * tp));
+    for (Index row = 0; row < 16 * C; ++row) std::fill(v + row * tp + tiles, v + (row + 1) * tp, T(0));
     const Index zero_offset = 0;
     for (Index n = 0; n < N; ++n) {
         const T* x_n = x + n * C * H * W;
-        // V = B^T d B for every channel and tile.
+        // V = B^T d B for every channel and tile, one row of tiles at a time: the row combination
+        // B^T d on whole padded rows, then the column combination with stride-2 reads (both loops
+        // vectorise).
         parallel_for(0, C, [&](std::ptrdiff_t c) {
             const T* plane = x_n + c * H * W;
-            for (Index a = 0; a < tiles_h; ++a)
-                for (Index b = 0; b < tiles_w; ++b) {
-                    T d[4][4];
-                    const Index h0 = 2 * a - 1, w0 = 2 * b - 1;
-                    const bool inside = h0 >= 0 && w0 >= 0 && h0 + 3 < H && w0 + 3 < W;
-                    for (Index i = 0; i < 4; ++i)
-                        for (Index j = 0; j < 4; ++j) {
-                            const Index h = h0 + i, ww = w0 + j;
-                            d[i][j] = inside || (h >= 0 && h < H && ww >= 0 && ww < W) ? plane[h * W + ww] : T(0);
-                        }
-                    T bd[4][4];  // B^T d
-                    for (Index j = 0; j < 4; ++j) {
-                        bd[0][j] = d[0][j] - d[2][j];
-                        bd[1][j] = d[1][j] + d[2][j];
-                        bd[2][j] = d[2][j] - d[1][j];
-                        bd[3][j] = d[1][j] - d[3][j];
-                    }
-                    const Index t = a * tiles_w + b;
-                    T* out = v.data() + c * tp + t;
-                    const Index xi_stride = C * tp;
-                    for (Index i = 0; i < 4; ++i) {
-                        out[(i * 4 + 0) * xi_stride] = bd[i][0] - bd[i][2];
-                        out[(i * 4 + 1) * xi_stride] = bd[i][1] + bd[i][2];
-                        out[(i * 4 + 2) * xi_stride] = bd[i][2] - bd[i][1];
-                        out[(i * 4 + 3) * xi_stride] = bd[i][1] - bd[i][3];
+            const Index wb = 2 * tiles_w + 2;  // padded row: 1 zero, W values, zeros
+            std::vector<T> buf(static_cast<std::size_t>(8 * wb), T(0));
+            T* r[4] = {buf.data(), buf.data() + wb, buf.data() + 2 * wb, buf.data() + 3 * wb};
+            T* e[4] = {buf.data() + 4 * wb, buf.data() + 5 * wb, buf.data() + 6 * wb, buf.data() + 7 * wb};
+            const Index xi_stride = C * tp;
+            for (Index a = 0; a < tiles_h; ++a) {
+                for (Index i = 0; i < 4; ++i) {
+                    const Index h = 2 * a - 1 + i;
+                    if (h >= 0 && h < H)
+                        std::copy(plane + h * W, plane + (h + 1) * W, r[i] + 1);
+                    else
+                        std::fill(r[i] + 1, r[i] + 1 + W, T(0));
+                }
+                for (Index k = 0; k < wb; ++k) {
+                    e[0][k] = r[0][k] - r[2][k];
+                    e[1][k] = r[1][k] + r[2][k];
+                    e[2][k] = r[2][k] - r[1][k];
+                    e[3][k] = r[1][k] - r[3][k];
+                }
+                T* out = v + c * tp + a * tiles_w;
+                for (Index i = 0; i < 4; ++i) {
+                    const T* ei = e[i];
+                    T* o0 = out + (i * 4 + 0) * xi_stride;
+                    T* o1 = out + (i * 4 + 1) * xi_stride;
+                    T* o2 = out + (i * 4 + 2) * xi_stride;
+                    T* o3 = out + (i * 4 + 3) * xi_stride;
+                    for (Index b = 0; b < tiles_w; ++b) {
+                        o0[b] = ei[2 * b] - ei[2 * b + 2];
+                        o1[b] = ei[2 * b + 1] + ei[2 * b + 2];
+                        o2[b] = ei[2 * b + 2] - ei[2 * b + 1];
+                        o3[b] = ei[2 * b + 1] - ei[2 * b + 3];
                     }
                 }
+            }
         });
         // M[xi] = U[xi] V[xi], channels in blocks of direct_cb (partial sums through M).
-        const Index col_runs = (tp / step + 15) / 16;  // runs of 16 column tiles
-        parallel_for(0, 16 * blocks, [&](std::ptrdiff_t item) {
-            const Index xi = item / blocks, ob = item % blocks;
-            const T* v_xi = v.data() + xi * C * tp;
-            T* m_out = m.data() + (xi * rows + ob * direct_mr) * tp;
-            for (Index r = 0; r < col_runs; ++r) {
-                const Index t_lo = r * 16, t_hi = std::min(tp / step, t_lo + 16);
-                for (Index c0 = 0; c0 < C; c0 += direct_cb) {
-                    const Index cn = std::min(direct_cb, C - c0);
+        // Items are (xi, run of 16 column tiles): the run of V[xi] (C x 384 floats) stays in L2
+        // while every block of output channels sweeps it.
+        const Index col_tiles = tp / step, col_runs = (col_tiles + 15) / 16;
+        parallel_for(0, 16 * col_runs, [&](std::ptrdiff_t item) {
+            const Index xi = item / col_runs, r = item % col_runs;
+            const Index t_lo = r * 16, t_hi = std::min(col_tiles, t_lo + 16);
+            const T* v_xi = v + xi * C * tp;
+            for (Index c0 = 0; c0 < C; c0 += direct_cb) {
+                const Index cn = std::min(direct_cb, C - c0);
+                for (Index ob = 0; ob < blocks; ++ob) {
                     const T* u_b = u.data() + ((xi * blocks + ob) * C + c0) * direct_mr;
+                    T* m_out = m + (xi * rows + ob * direct_mr) * tp;
                     for (Index t = t_lo; t < t_hi; ++t)
                         forward_tile(v_xi + c0 * tp + t * step, tp, cn, &zero_offset, 1, u_b, m_out + t * step, tp,
                                      c0 > 0);
                 }
             }
         });
-        // Y = A^T M A (+ b), written inside the image.
+        // Y = A^T M A (+ b), written inside the image, one row of tiles at a time: the column
+        // combination M A over the tiles of the row, then the row combination A^T.
         T* y_n = y + n * C_out * H * W;
         parallel_for(0, C_out, [&](std::ptrdiff_t o) {
             T* plane = y_n + o * H * W;
             const T bo = bias ? bias[o] : T(0);
             const Index xi_stride = rows * tp;
-            const T* src = m.data() + o * tp;
-            for (Index a = 0; a < tiles_h; ++a)
-                for (Index b = 0; b < tiles_w; ++b) {
-                    const Index t = a * tiles_w + b;
-                    T mm[4][4];
-                    for (Index i = 0; i < 16; ++i) mm[i / 4][i % 4] = src[i * xi_stride + t];
-                    T am[2][4];  // A^T M
-                    for (Index j = 0; j < 4; ++j) {
-                        am[0][j] = mm[0][j] + mm[1][j] + mm[2][j];
-                        am[1][j] = mm[1][j] - mm[2][j] - mm[3][j];
-                    }
-                    const T out[2][2] = {{am[0][0] + am[0][1] + am[0][2] + bo, am[0][1] - am[0][2] - am[0][3] + bo},
-                                         {am[1][0] + am[1][1] + am[1][2] + bo, am[1][1] - am[1][2] - am[1][3] + bo}};
-                    for (Index i = 0; i < 2; ++i) {
-                        const Index h = 2 * a + i;
-                        if (h >= H) break;
-                        for (Index j = 0; j < 2; ++j) {
-                            const Index ww = 2 * b + j;
-                            if (ww >= W) break;
-                            if (accumulate)
-                                plane[h * W + ww] += out[i][j];
-                            else
-                                plane[h * W + ww] = out[i][j];
-                        }
+            const T* src = m + o * tp;
+            std::vector<T> buf(static_cast<std::size_t>(8 * tiles_w + 2 * (2 * tiles_w)));
+            T* p0[4];
+            T* p1[4];
+            for (Index i = 0; i < 4; ++i) {
+                p0[i] = buf.data() + (2 * i) * tiles_w;
+                p1[i] = buf.data() + (2 * i + 1) * tiles_w;
+            }
+            T* rows_out[2] = {buf.data() + 8 * tiles_w, buf.data() + 8 * tiles_w + 2 * tiles_w};
+            for (Index a = 0; a < tiles_h; ++a) {
+                const Index t0 = a * tiles_w;
+                for (Index i = 0; i < 4; ++i) {
+                    const T* m0 = src + (i * 4 + 0) * xi_stride + t0;
+                    const T* m1 = src + (i * 4 + 1) * xi_stride + t0;
+                    const T* m2 = src + (i * 4 + 2) * xi_stride + t0;
+                    const T* m3 = src + (i * 4 + 3) * xi_stride + t0;
+                    for (Index b = 0; b < tiles_w; ++b) {
+                        p0[i][b] = m0[b] + m1[b] + m2[b];
+                        p1[i][b] = m1[b] - m2[b] - m3[b];
                     }
                 }
+                for (Index b = 0; b < tiles_w; ++b) {
+                    rows_out[0][2 * b] = p0[0][b] + p0[1][b] + p0[2][b] + bo;
+                    rows_out[0][2 * b + 1] = p1[0][b] + p1[1][b] + p1[2][b] + bo;
+                    rows_out[1][2 * b] = p0[1][b] - p0[2][b] - p0[3][b] + bo;
+                    rows_out[1][2 * b + 1] = p1[1][b] - p1[2][b] - p1[3][b] + bo;
+                }
+                for (Index i = 0; i < 2; ++i) {
+                    const Index h = 2 * a + i;
+                    if (h >= H) break;
+                    T* dst = plane + h * W;
+                    if (accumulate)
+                        for (Index j = 0; j < W; ++j) dst[j] += rows_out[i][j];
+                    else
+                        std::copy(rows_out[i], rows_out[i] + W, dst);
+                }
+            }
         });
     }
 }
