@@ -115,7 +115,8 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
     const bool wino = detail::winograd_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w);
     const bool wino_backward = wino && direct_backward;
     const Index chunks = direct || wino ? 1 : detail::batch_chunks(N);
-    std::vector<T> cols(pointwise || direct || wino ? 0 : static_cast<std::size_t>(chunks * Kc * P));
+    // Column buffers in reused scratch memory (conv_direct.hpp); im2col writes every entry.
+    T* cols = pointwise || direct || wino ? nullptr : detail::scratch<T>(0, static_cast<std::size_t>(chunks * Kc * P));
     if (wino)
         detail::winograd_conv3x3(x_data, N, g.channels, g.height, g.width, w_data, C_out, false, b_data, y_data, false);
     else if (direct)
@@ -124,7 +125,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
     else parallel_for(0, chunks, [&](std::ptrdiff_t k) {
         Index lo, hi;
         detail::chunk_range(N, chunks, k, lo, hi);
-        T* col = pointwise ? nullptr : cols.data() + k * Kc * P;
+        T* col = pointwise ? nullptr : cols + k * Kc * P;
         for (Index n = lo; n < hi; ++n) {
             const T* x_n = x_data + n * in_size;
             T* y_n = y_data + n * C_out * P;
@@ -165,15 +166,15 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
         }
         const Index chunks = detail::batch_chunks(N);
         const bool need_col = need_w && !pointwise, need_dcol = need_x && !pointwise;
-        std::vector<T> cols(need_col ? static_cast<std::size_t>(chunks * Kc * P) : 0);
-        std::vector<T> dcols(need_dcol ? static_cast<std::size_t>(chunks * Kc * P) : 0);
+        T* cols = need_col ? detail::scratch<T>(0, static_cast<std::size_t>(chunks * Kc * P)) : nullptr;
+        T* dcols = need_dcol ? detail::scratch<T>(1, static_cast<std::size_t>(chunks * Kc * P)) : nullptr;
         // Chunk 0 adds into dW directly; chunks 1.. into their own partial sums, added after.
         std::vector<T> dw_partial(need_w ? static_cast<std::size_t>((chunks - 1) * C_out * Kc) : 0, T(0));
         parallel_for(0, chunks, [&](std::ptrdiff_t k) {
             Index lo, hi;
             detail::chunk_range(N, chunks, k, lo, hi);
-            T* col = need_col ? cols.data() + k * Kc * P : nullptr;
-            T* dcol = need_dcol ? dcols.data() + k * Kc * P : nullptr;
+            T* col = need_col ? cols + k * Kc * P : nullptr;
+            T* dcol = need_dcol ? dcols + k * Kc * P : nullptr;
             T* dw = need_w ? (k == 0 ? dw_data : dw_partial.data() + (k - 1) * C_out * Kc) : nullptr;
             for (Index n = lo; n < hi; ++n) {
                 const T* x_n = x_data + n * in_size;

@@ -93,7 +93,7 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
 
     Tensor<T> y(Shape{N, C_out, g.height, g.width});
     const Index chunks = detail::batch_chunks(N);
-    std::vector<T> cols(pointwise ? 0 : static_cast<std::size_t>(chunks * Kc * P));
+    T* cols = pointwise ? nullptr : detail::scratch<T>(0, static_cast<std::size_t>(chunks * Kc * P));
     const T* x_data = xv.data();
     const T* w_data = wv.data();
     const T* b_data = has_bias ? bias.value().data() : nullptr;
@@ -101,7 +101,7 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
     parallel_for(0, chunks, [&](std::ptrdiff_t k) {
         Index lo, hi;
         detail::chunk_range(N, chunks, k, lo, hi);
-        T* col = pointwise ? nullptr : cols.data() + k * Kc * P;
+        T* col = pointwise ? nullptr : cols + k * Kc * P;
         for (Index n = lo; n < hi; ++n) {
             const T* x_n = x_data + n * C_in * P;
             T* y_n = y_data + n * out_size;
@@ -129,12 +129,12 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
         T* dx_data = need_x ? ctx.grad(0).data() : nullptr;
         T* dw_data = need_w ? ctx.grad(1).data() : nullptr;
         const Index chunks = detail::batch_chunks(N);
-        std::vector<T> cols(pointwise ? 0 : static_cast<std::size_t>(chunks * Kc * P));
+        T* cols = pointwise ? nullptr : detail::scratch<T>(0, static_cast<std::size_t>(chunks * Kc * P));
         std::vector<T> dw_partial(need_w ? static_cast<std::size_t>((chunks - 1) * C_in * Kc) : 0, T(0));
         parallel_for(0, chunks, [&](std::ptrdiff_t k) {
             Index lo, hi;
             detail::chunk_range(N, chunks, k, lo, hi);
-            T* col = pointwise ? nullptr : cols.data() + k * Kc * P;
+            T* col = pointwise ? nullptr : cols + k * Kc * P;
             T* dw = need_w ? (k == 0 ? dw_data : dw_partial.data() + (k - 1) * C_in * Kc) : nullptr;
             for (Index n = lo; n < hi; ++n) {
                 const T* g_n = g_data + n * out_size;

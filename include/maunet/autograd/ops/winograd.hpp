@@ -85,7 +85,12 @@ void winograd_conv3x3(const T* x, Index N, Index C, Index H, Index W, const T* w
     // once per call (the GEMM reads them; their M columns are never read).
     T* v = scratch<T>(3, static_cast<std::size_t>(16 * C * tp));
     T* m = scratch<T>(1, static_cast<std::size_t>(16 * rows * tp));
-    for (Index row = 0; row < 16 * C; ++row) std::fill(v + row * tp + tiles, v + (row + 1) * tp, T(0));
+    // V is stored in panels: V[xi][block of `step` tiles][c][step], so the product kernel reads
+    // one contiguous stream (C rows of `step` tiles) per block instead of C strided rows.
+    auto v_at = [&](Index xi, Index c, Index t) { return ((xi * (tp / step) + t / step) * C + c) * step + t % step; };
+    for (Index xi = 0; xi < 16; ++xi)
+        for (Index c = 0; c < C; ++c)
+            for (Index t = tiles; t < tp; ++t) v[v_at(xi, c, t)] = T(0);
     const Index zero_offset = 0;
     for (Index n = 0; n < N; ++n) {
         const T* x_n = x + n * C * H * W;
@@ -113,18 +118,14 @@ void winograd_conv3x3(const T* x, Index N, Index C, Index H, Index W, const T* w
                     e[2][k] = r[2][k] - r[1][k];
                     e[3][k] = r[1][k] - r[3][k];
                 }
-                T* out = v + c * tp + a * tiles_w;
-                for (Index i = 0; i < 4; ++i) {
-                    const T* ei = e[i];
-                    T* o0 = out + (i * 4 + 0) * xi_stride;
-                    T* o1 = out + (i * 4 + 1) * xi_stride;
-                    T* o2 = out + (i * 4 + 2) * xi_stride;
-                    T* o3 = out + (i * 4 + 3) * xi_stride;
-                    for (Index b = 0; b < tiles_w; ++b) {
-                        o0[b] = ei[2 * b] - ei[2 * b + 2];
-                        o1[b] = ei[2 * b + 1] + ei[2 * b + 2];
-                        o2[b] = ei[2 * b + 2] - ei[2 * b + 1];
-                        o3[b] = ei[2 * b + 1] - ei[2 * b + 3];
+                for (Index b = 0; b < tiles_w; ++b) {
+                    T* out = v + v_at(0, c, a * tiles_w + b);
+                    for (Index i = 0; i < 4; ++i) {
+                        const T* ei = e[i] + 2 * b;
+                        out[(i * 4 + 0) * xi_stride] = ei[0] - ei[2];
+                        out[(i * 4 + 1) * xi_stride] = ei[1] + ei[2];
+                        out[(i * 4 + 2) * xi_stride] = ei[2] - ei[1];
+                        out[(i * 4 + 3) * xi_stride] = ei[1] - ei[3];
                     }
                 }
             }
@@ -136,15 +137,15 @@ void winograd_conv3x3(const T* x, Index N, Index C, Index H, Index W, const T* w
         parallel_for(0, 16 * col_runs, [&](std::ptrdiff_t item) {
             const Index xi = item / col_runs, r = item % col_runs;
             const Index t_lo = r * 16, t_hi = std::min(col_tiles, t_lo + 16);
-            const T* v_xi = v + xi * C * tp;
+            const T* v_xi = v + xi * C * tp;  // panels of C x step
             for (Index c0 = 0; c0 < C; c0 += direct_cb) {
                 const Index cn = std::min(direct_cb, C - c0);
                 for (Index ob = 0; ob < blocks; ++ob) {
                     const T* u_b = u.data() + ((xi * blocks + ob) * C + c0) * direct_mr;
                     T* m_out = m + (xi * rows + ob * direct_mr) * tp;
                     for (Index t = t_lo; t < t_hi; ++t)
-                        forward_tile(v_xi + c0 * tp + t * step, tp, cn, &zero_offset, 1, u_b, m_out + t * step, tp,
-                                     c0 > 0);
+                        forward_tile(v_xi + (t * C + c0) * step, step, cn, &zero_offset, 1, u_b, m_out + t * step,
+                                     tp, c0 > 0);
                 }
             }
         });
