@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -47,8 +48,12 @@ struct ChannelScaling {
         if (std::isnan(y)) return y;
         const double u = y * stddev + mean;
         if (!log1p) return u;
-        const double x = std::expm1(u);
-        return x > 0.0 ? x : 0.0;
+        // A dry cell (x = 0, u = 0) comes back as u within a few rounding errors of 0, on either
+        // side depending on whether the compiler fuses y * stddev + mean into one FMA. Snap that
+        // to exactly 0, so dry stays dry: |u| <= 8 ulp of the terms that cancelled.
+        const double cancel = 8.0 * std::numeric_limits<double>::epsilon() * (std::abs(mean) + std::abs(y * stddev));
+        if (u <= cancel) return 0.0;
+        return std::expm1(u);
     }
 };
 

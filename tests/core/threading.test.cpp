@@ -1,0 +1,43 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <vector>
+
+#include "maunet/core/threading.hpp"
+
+using namespace maunet;
+
+TEST_CASE("set_num_threads controls maunet's parallel regions and Eigen", "[threading]") {
+    const int hw = max_hardware_threads();
+    REQUIRE(hw >= 1);
+    set_num_threads(1);
+    CHECK(num_threads() == 1);
+    CHECK(Eigen::nbThreads() == 1);
+    set_num_threads(2);
+    CHECK(num_threads() == 2);
+    CHECK(Eigen::nbThreads() == 2);
+    set_num_threads(hw);
+    CHECK_THROWS_WITH(set_num_threads(0), Catch::Contains("expected a thread count >= 1, got 0"));
+}
+
+TEST_CASE("parallel_for visits every index exactly once with any thread count", "[threading]") {
+    for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        std::vector<int> visits(1000, 0);
+        parallel_for(0, 1000, [&](std::ptrdiff_t i) { visits[static_cast<std::size_t>(i)] += 1; });
+        bool once = true;
+        for (int v : visits) once = once && v == 1;
+        CHECK(once);
+#if defined(_OPENMP)
+        // With more than one thread the body runs inside an OpenMP team (kernels then keep
+        // their inner GEMMs single-threaded); with one thread it runs inline.
+        std::atomic<int> inside{0};
+        parallel_for(0, 4, [&](std::ptrdiff_t) { inside += in_parallel_region() == (threads > 1) ? 1 : 0; });
+        CHECK(inside.load() == 4);
+#endif
+    }
+    set_num_threads(max_hardware_threads());
+    int count = 0;
+    parallel_for(5, 5, [&](std::ptrdiff_t) { ++count; });  // an empty range does nothing
+    CHECK(count == 0);
+}
