@@ -54,6 +54,7 @@
 #include "maunet/io/json.hpp"
 #include "maunet/io/npy.hpp"
 #include "maunet/io/npz.hpp"
+#include "maunet/io/weights_npz.hpp"
 
 #include "maunet/pipeline/compare.hpp"
 #include "maunet/pipeline/precip_model.hpp"
