@@ -34,7 +34,7 @@ Field read_step(const std::string& path, const std::string& variable, Index k) {
                                                     all.data.begin() + (k + 1) * all.ny() * all.nx()));
         return all;
     }
-    const io::NetcdfReader<float> reader(path, variable);
+    const io::NetcdfReader<float> reader = open_reader(path, variable);
     require(k >= 0 && k < reader.num_times(), "plot: --time ", k, " is out of range; '", path, "' (variable '",
             variable, "') has ", reader.num_times(), " time steps");
     return reader.read(k, 1);

@@ -194,6 +194,7 @@ void run_train(const TrainSettings& s) {
     std::printf("maunet train: %s %s, %s; %zu training / %zu validation fields; %d threads\n", s.model.c_str(),
                 pipeline::to_string(task), p.description.c_str(), p.split.train.size(), p.split.val.size(),
                 num_threads());
+    std::fflush(stdout);
     Rng init(s.seed + 1);
     train::TrainResult result;
     const auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val,
@@ -217,6 +218,7 @@ void run_distill(const DistillSettings& d) {
                 "validation fields\n",
                 d.teacher.c_str(), pipeline::to_string(task), static_cast<long>(teacher.net().num_parameters()),
                 p.description.c_str(), p.split.train.size(), p.split.val.size());
+    std::fflush(stdout);
     Rng init(s.seed + 1);
     pipeline::PrecipModel<float> student(config, init, task, factor);
     student.copy_transforms_from(teacher);

@@ -41,6 +41,23 @@ inline std::string command_line() {
     return out.empty() ? std::string("maunet") : out;
 }
 
+// Opens `variable` of NetCDF file `path`; errors that name only the file (it is missing, or
+// not NetCDF) are re-thrown naming the variable too.
+inline io::NetcdfReader<float> open_reader(const std::string& path, const std::string& variable) {
+    const auto add = [&](const Error& e) {
+        std::string msg = e.what();
+        if (msg.find("variable '") == std::string::npos) msg += " (reading variable '" + variable + "')";
+        return msg;
+    };
+    try {
+        return io::NetcdfReader<float>(path, variable);
+    } catch (const IOError& e) {
+        throw IOError(add(e));
+    } catch (const FormatError& e) {
+        throw FormatError(add(e));
+    }
+}
+
 // The metadata of `variable` in `path` (grid, names, time axis; data [1, y, x] stands for the
 // shape) and its number of time steps, without reading the data.
 inline Field field_layout(const std::string& path, const std::string& variable, Index* num_times = nullptr) {
@@ -53,11 +70,9 @@ inline Field field_layout(const std::string& path, const std::string& variable, 
         if (num_times) *num_times = t.rank() == 3 ? t.dim(0) : 1;
         return pipeline::with_shape(f, t.dim(-2), t.dim(-1));
     }
-    const io::NetcdfReader<float> reader(path, variable);
+    const io::NetcdfReader<float> reader = open_reader(path, variable);
     if (num_times) *num_times = reader.num_times();
-    Field g = pipeline::with_shape(reader.metadata(), reader.ny(), reader.nx());
-    g.time = reader.times();
-    return g;
+    return pipeline::grid_of(reader);
 }
 
 // The whole field (all time steps) of `variable` in `path`.
@@ -72,7 +87,7 @@ inline Field load_field(const std::string& path, const std::string& variable) {
         f.data = std::move(t);
         return f;
     }
-    return io::NetcdfReader<float>(path, variable).read_all();
+    return open_reader(path, variable).read_all();
 }
 
 // Writes a whole field: .npy (the data alone) or CF-NetCDF (time 0, 1, ... when it has none).

@@ -8,6 +8,7 @@
 //                        and columns beyond the last whole block are dropped
 //   cropped_grid(g, h, w) the first h rows and w columns
 //   crop_rows_cols(x, h, w) the same crop of the data [time, H, W]
+//   grid_of(reader)      the grid of an open file (data [1, y, x] stands for the shape)
 //
 // map_netcdf(in, variable, out, out_grid, chunk, fn, options, progress) reads `chunk` time
 // steps of `variable` at a time, calls fn(data [n, H, W]) -> [n, H', W'] on out_grid's shape,
@@ -54,9 +55,27 @@ io::GridField<T> with_shape(io::GridField<T> g, Index h, Index w) {
     return g;
 }
 
+// The grid of an open file: its metadata with data [1, y, x] standing for the shape, and the
+// whole time coordinate (NetcdfReader::metadata() carries no data, hence no shape).
+template <class T>
+io::GridField<T> grid_of(const io::NetcdfReader<T>& reader) {
+    io::GridField<T> g = with_shape(reader.metadata(), reader.ny(), reader.nx());
+    g.time = reader.times();
+    return g;
+}
+
+namespace detail {
+template <class T>
+void require_grid_shape(const io::GridField<T>& g, const char* op) {
+    require(g.ny() >= 1 && g.nx() >= 1, op, ": the grid of '", g.variable, "' has no shape (its data ", g.data.shape(),
+            " must be [time, y, x]; pipeline::grid_of(reader) gives one)");
+}
+}  // namespace detail
+
 // The first h rows and w columns of a grid.
 template <class T>
 io::GridField<T> cropped_grid(const io::GridField<T>& g, Index h, Index w) {
+    detail::require_grid_shape(g, "cropped_grid");
     require(h >= 1 && w >= 1 && h <= g.ny() && w <= g.nx(), "cropped_grid: cannot crop the ", g.ny(), " x ", g.nx(),
             " grid of '", g.variable, "' to ", h, " x ", w);
     io::GridField<T> out = with_shape(g, h, w);
@@ -73,6 +92,7 @@ io::GridField<T> cropped_grid(const io::GridField<T>& g, Index h, Index w) {
 template <class T>
 io::GridField<T> refined_grid(const io::GridField<T>& g, Index factor) {
     require(factor >= 1, "refined_grid: expected a factor >= 1, got ", factor);
+    detail::require_grid_shape(g, "refined_grid");
     io::GridField<T> out = with_shape(g, g.ny() * factor, g.nx() * factor);
     if (!g.y.empty()) out.y = refine_coordinates(g.y, factor);
     if (!g.x.empty()) out.x = refine_coordinates(g.x, factor);
@@ -87,6 +107,7 @@ io::GridField<T> refined_grid(const io::GridField<T>& g, Index factor) {
 template <class T>
 io::GridField<T> coarsened_grid(const io::GridField<T>& g, Index factor) {
     require(factor >= 1, "coarsened_grid: expected a factor >= 1, got ", factor);
+    detail::require_grid_shape(g, "coarsened_grid");
     const Index h = g.ny() / factor * factor, w = g.nx() / factor * factor;
     require(h >= factor && w >= factor, "coarsened_grid: the ", g.ny(), " x ", g.nx(), " grid of '", g.variable,
             "' is smaller than one ", factor, " x ", factor, " block");
@@ -110,6 +131,7 @@ Index map_netcdf(const std::string& in_path, const std::string& variable, const 
                  io::NetcdfWriterOptions options = {},
                  const std::function<void(Index, Index)>& progress = nullptr) {
     require(chunk >= 1, "map_netcdf: expected a chunk of at least one time step, got ", chunk);
+    detail::require_grid_shape(out_grid, "map_netcdf");
     const io::NetcdfReader<T> reader(in_path, variable);
     const bool has_time = !reader.times().empty();
     if (!has_time) out_grid.time_units = kDefaultTimeUnits, out_grid.calendar = "standard";
