@@ -69,6 +69,7 @@ TEST_CASE("direct conv2d applies to stride 1 with padding below the kernel size"
     PathGuard guard(ConvPath::automatic);
     CHECK(detail::direct_conv_applies(3, 3, 1, 1, 128, 128, false));
     CHECK(detail::direct_conv_applies(3, 3, 1, 1, 128, 128, true));
+    CHECK(detail::direct_conv_applies(3, 3, 1, 1, 16, 16, true));
     CHECK_FALSE(detail::direct_conv_applies(3, 3, 1, 1, 8, 8, false));  // small images: GEMM
     CHECK_FALSE(detail::direct_conv_applies(3, 3, 2, 1, 128, 128, false));
     CHECK_FALSE(detail::direct_conv_applies(1, 1, 1, 0, 128, 128, false));

@@ -18,14 +18,14 @@
 // the same kernel the float training runs):
 // - forward_tile: MR = 4 output channels x NV = 3 vectors of q (24 floats) accumulated in 12
 //   registers over all (c, u, v): per tap 3 loads, 4 broadcasts, 12 FMAs.
-// - weight_grad_tile: dW[o, c, u, v] = sum_q gq[o, q] xp[c, q + u*Wp + v] (gq = dL/dy on the flat
-//   map, zero on the wrap-around positions): 4 output channels x 3 taps, 12 vector accumulators
-//   over a block of q, then summed across lanes.
+// - weight_grad_tile: dW[o, c, u, v] = sum_q gt[q, o] xp[c, q + u*Wp + v] (gt = dL/dy transposed
+//   on the flat map, zero on the wrap-around positions): 16 output channels (2 vectors) x 6
+//   (channel, tap) pairs in 12 vector accumulators, one broadcast of x per pair and q.
 // The input gradient is (1) again: dx = correlation of dL/dy padded by kH-1-p (kW-1-p) with
 // the flipped, transposed weight w'[c, o, u, v] = w[o, c, kH-1-u, kW-1-v].
 //
 // Threads: the forward splits (image, block of q) pairs and the weight gradient splits blocks of
-// 4 output channels over threads; every output element is computed by one thread in an order
+// 16 output channels over threads; every output element is computed by one thread in an order
 // that does not depend on the thread count, so results are bit-identical for ANY thread count.
 #pragma once
 
@@ -134,8 +134,8 @@ DirectPlan direct_plan(Index C, Index H, Index W, Index kh, Index kw, Index pad_
 
 // True when conv2d (stride, kernel, padding, output grid out_h x out_w) takes the direct path for
 // the forward pass (`backward` false) or the backward pass. Measured on the reference machine: the
-// direct forward beats Eigen's GEMM from 16 x 16 images up (flat map >= 256), the direct backward
-// from 32 x 32 (>= 1024); below that the per-block lane sums and the wrap-around waste cost more.
+// direct kernels beat Eigen's GEMM from 16 x 16 images up (flat map >= 256); at 8 x 8 the
+// wrap-around waste (20%) and the short rows cost more. Both passes use the same rule today.
 inline bool direct_conv_applies(Index kh, Index kw, Index stride, Index pad, Index out_h, Index out_w,
                                 bool backward) {
     const ConvPath path = conv_path().load(std::memory_order_relaxed);
@@ -143,7 +143,8 @@ inline bool direct_conv_applies(Index kh, Index kw, Index stride, Index pad, Ind
     if (stride != 1 || (kh == 1 && kw == 1 && pad == 0) || pad > std::min(kh, kw) - 1) return false;
     if (path == ConvPath::direct || path == ConvPath::winograd) return true;
     const Index flat = out_h * (out_w + kw - 1);
-    return flat >= (backward ? 1024 : 256);
+    static_cast<void>(backward);  // one threshold for both passes since dW is vectorised over channels
+    return flat >= 256;
 }
 
 // xp[n, c] = the zero-padded plane of x[n, c] (see the top of this file); xp must be zeroed.
@@ -272,84 +273,89 @@ void direct_conv(const T* x, Index N, Index C, Index H, Index W, const T* w, Ind
     });
 }
 
-// acc[m][k] (12 sums) += sum over q in [0, len) of g[m*ldg + q] * x[off[k] + q]; len % lanes == 0.
+// The weight gradient, vectorised over output channels (no lane sums):
+//   acc[k][v] (12 vectors) += sum over q in [0, len) of x[off[k] + q] * gt[q*ldg + v*L + (0..L-1)]
+// for 6 taps k and 2 vectors v of output channels; gt is dL/dy transposed to [q][o].
 template <class T>
-inline void weight_grad_tile(const T* g, Index ldg, const T* x, const Index* off, Index len, T* sums) {
+inline void weight_grad_tile(const T* gt, Index ldg, const T* const* xk, Index len, T* acc_out, Index ld_out) {
     using V = typename Simd<T>::vec;
     constexpr Index L = Simd<T>::lanes;
-    V a00 = {}, a01 = {}, a02 = {}, a10 = {}, a11 = {}, a12 = {};
-    V a20 = {}, a21 = {}, a22 = {}, a30 = {}, a31 = {}, a32 = {};
-    const T *g0 = g, *g1 = g + ldg, *g2 = g + 2 * ldg, *g3 = g + 3 * ldg;
-    const T *x0p = x + off[0], *x1p = x + off[1], *x2p = x + off[2];
-    for (Index q = 0; q < len; q += L) {
-        V x0, x1, x2, v0, v1, v2, v3;
-        std::memcpy(&x0, x0p + q, sizeof(V));
-        std::memcpy(&x1, x1p + q, sizeof(V));
-        std::memcpy(&x2, x2p + q, sizeof(V));
-        std::memcpy(&v0, g0 + q, sizeof(V));
-        std::memcpy(&v1, g1 + q, sizeof(V));
-        std::memcpy(&v2, g2 + q, sizeof(V));
-        std::memcpy(&v3, g3 + q, sizeof(V));
-        a00 += v0 * x0; a01 += v0 * x1; a02 += v0 * x2;
-        a10 += v1 * x0; a11 += v1 * x1; a12 += v1 * x2;
-        a20 += v2 * x0; a21 += v2 * x1; a22 += v2 * x2;
-        a30 += v3 * x0; a31 += v3 * x1; a32 += v3 * x2;
+    V a00 = {}, a01 = {}, a10 = {}, a11 = {}, a20 = {}, a21 = {};
+    V a30 = {}, a31 = {}, a40 = {}, a41 = {}, a50 = {}, a51 = {};
+    const T *x0 = xk[0], *x1 = xk[1], *x2 = xk[2], *x3 = xk[3], *x4 = xk[4], *x5 = xk[5];
+    for (Index q = 0; q < len; ++q, gt += ldg) {
+        V g0, g1, s;
+        std::memcpy(&g0, gt, sizeof(V));
+        std::memcpy(&g1, gt + L, sizeof(V));
+        s = splat<T>(x0[q]); a00 += s * g0; a01 += s * g1;
+        s = splat<T>(x1[q]); a10 += s * g0; a11 += s * g1;
+        s = splat<T>(x2[q]); a20 += s * g0; a21 += s * g1;
+        s = splat<T>(x3[q]); a30 += s * g0; a31 += s * g1;
+        s = splat<T>(x4[q]); a40 += s * g0; a41 += s * g1;
+        s = splat<T>(x5[q]); a50 += s * g0; a51 += s * g1;
     }
-    const V all[12] = {a00, a01, a02, a10, a11, a12, a20, a21, a22, a30, a31, a32};
-    for (int k = 0; k < 12; ++k) {
-        T lanes[L];
-        std::memcpy(lanes, &all[k], sizeof(V));
-        T s = 0;
-        for (Index l = 0; l < L; ++l) s += lanes[l];
-        sums[k] += s;
-    }
+    const V all[6][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
+    for (Index k = 0; k < 6; ++k)
+        for (Index v = 0; v < 2; ++v) {
+            V old;
+            std::memcpy(&old, acc_out + k * ld_out + v * L, sizeof(V));
+            old += all[k][v];
+            std::memcpy(acc_out + k * ld_out + v * L, &old, sizeof(V));
+        }
 }
 
 // dw[o, c, u, v] += sum_{n, i, j} g[n, o, i, j] x[n, c, i+u-p, j+v-p] for x [N, C, H, W] and
 // g [N, C_out, H_out, W_out] (stride 1): the weight gradient of direct_conv without `flipped`.
+// dL/dy is transposed to gt[n][q][o] on the flat map (zero on wrap-around positions and for
+// o >= C_out); blocks of 2 vectors of output channels (16 floats) are split over threads, and
+// within a block every (channel, tap) pair k = c*kH*kW + t goes in groups of 6 over blocks of q,
+// accumulating in acc[k][o] (flushed to dw at the end in a fixed order).
 template <class T>
 void direct_conv_weight_grad(const T* x, Index N, Index C, Index H, Index W, const T* g, Index C_out, Index kh,
                              Index kw, Index pad, T* dw) {
+    constexpr Index L = Simd<T>::lanes, ob_width = 2 * L;
     const DirectPlan d = direct_plan<T>(C, H, W, kh, kw, pad, pad);
-    const Index blocks = (C_out + direct_mr - 1) / direct_mr, rows = blocks * direct_mr, taps = d.taps();
+    const Index oblocks = (C_out + ob_width - 1) / ob_width, rows = oblocks * ob_width, taps = d.taps();
     T* xp = scratch<T>(0, static_cast<std::size_t>(N * C * d.plane_stride));
     std::fill(xp, xp + N * C * d.plane_stride, T(0));
     pad_planes(x, N, d, xp);
-    // gq [N, rows, flat_padded]: dL/dy on the flat map, zero on wrap-around positions and extra rows.
-    T* gq = scratch<T>(2, static_cast<std::size_t>(N * rows * d.flat_padded));
-    std::fill(gq, gq + N * rows * d.flat_padded, T(0));
-    parallel_for(0, N * C_out, [&](std::ptrdiff_t no) {
-        const Index n = no / C_out, o = no % C_out;
-        const T* src = g + no * d.out_h * d.out_w;
-        T* dst = gq + (n * rows + o) * d.flat_padded;
-        for (Index i = 0; i < d.out_h; ++i) std::memcpy(dst + i * d.padded_w, src + i * d.out_w, sizeof(T) * d.out_w);
+    const Index Q = d.flat_size;
+    T* gt = scratch<T>(2, static_cast<std::size_t>(N * Q * rows));
+    std::fill(gt, gt + N * Q * rows, T(0));
+    parallel_for(0, N, [&](std::ptrdiff_t n) {
+        for (Index o = 0; o < C_out; ++o) {
+            const T* src = g + (n * C_out + o) * d.out_h * d.out_w;
+            T* dst = gt + n * Q * rows + o;
+            for (Index i = 0; i < d.out_h; ++i)
+                for (Index j = 0; j < d.out_w; ++j) dst[(i * d.padded_w + j) * rows] = src[i * d.out_w + j];
+        }
     });
-    // Taps in groups of 3; a short last group repeats tap 0 and its sums are dropped.
-    const std::vector<Index> off_taps = tap_offsets(d);
-    const Index groups = (taps + 2) / 3;
-    std::vector<Index> off(static_cast<std::size_t>(groups * 3), 0);
-    std::copy(off_taps.begin(), off_taps.end(), off.begin());
-    constexpr Index block_q = 1536;  // q per pass: 4 rows of g and 3 of x per channel stay in L1/L2
-    parallel_for(0, blocks, [&](std::ptrdiff_t ob) {
-        std::vector<T> sums(static_cast<std::size_t>(C * groups * 12), T(0));
+    const std::vector<Index> off = tap_offsets(d);
+    const Index K = C * taps, groups = (K + 5) / 6;
+    constexpr Index block_q = 1024;
+    parallel_for(0, oblocks, [&](std::ptrdiff_t ob) {
+        // acc[k][0..ob_width): k padded to whole groups; the padding rows are dropped.
+        std::vector<T> acc(static_cast<std::size_t>(groups * 6 * ob_width), T(0));
         for (Index n = 0; n < N; ++n) {
-            const T* g_b = gq + (n * rows + ob * direct_mr) * d.flat_padded;
             const T* x_n = xp + n * C * d.plane_stride;
-            for (Index q0 = 0; q0 < d.flat_padded; q0 += block_q) {
-                const Index len = std::min(block_q, d.flat_padded - q0);
-                for (Index c = 0; c < C; ++c)
-                    for (Index k = 0; k < groups; ++k)
-                        weight_grad_tile(g_b + q0, d.flat_padded, x_n + c * d.plane_stride + q0, off.data() + 3 * k,
-                                         len, sums.data() + (c * groups + k) * 12);
+            const T* g_n = gt + n * Q * rows + ob * ob_width;
+            for (Index q0 = 0; q0 < Q; q0 += block_q) {
+                const Index len = std::min(block_q, Q - q0);
+                for (Index grp = 0; grp < groups; ++grp) {
+                    const T* xk[6];
+                    for (Index r = 0; r < 6; ++r) {
+                        const Index k = std::min(grp * 6 + r, K - 1);
+                        xk[r] = x_n + (k / taps) * d.plane_stride + off[static_cast<std::size_t>(k % taps)] + q0;
+                    }
+                    weight_grad_tile(g_n + q0 * rows, rows, xk, len, acc.data() + grp * 6 * ob_width, ob_width);
+                }
             }
         }
-        for (Index m = 0; m < direct_mr; ++m) {
-            const Index o = ob * direct_mr + m;
-            if (o >= C_out) break;
-            for (Index c = 0; c < C; ++c)
-                for (Index t = 0; t < taps; ++t)
-                    dw[(o * C + c) * taps + t] += sums[static_cast<std::size_t>((c * groups + t / 3) * 12 + m * 3 + t % 3)];
-        }
+        for (Index k = 0; k < K; ++k)
+            for (Index m = 0; m < ob_width; ++m) {
+                const Index o = ob * ob_width + m;
+                if (o < C_out) dw[o * K + k] += acc[static_cast<std::size_t>(k * ob_width + m)];
+            }
     });
 }
 
