@@ -44,11 +44,11 @@ def main():
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--json", default="", help="also write all results here")
     a = p.parse_args()
-    try:
-        import torch  # noqa: F401
-        have_torch = True
-    except ImportError:
-        have_torch = False
+    # Look for torch without importing it: Linux keeps ru_maxrss across fork + exec, so a parent
+    # that had torch loaded (~230 MB) would leak its peak RSS into every child's figure.
+    import importlib.util
+    have_torch = importlib.util.find_spec("torch") is not None
+    if not have_torch:
         print("PyTorch is not installed: maunet only", file=sys.stderr)
     rows, everything = [], []
     for case in a.case or DEFAULT_CASES:
