@@ -71,8 +71,7 @@ void run_eval(const EvalSettings& s) {
     std::vector<pipeline::MethodResult> rows;
     for (std::size_t i = 0; i < preds.size(); ++i) {
         const std::string name = s.names.empty() ? s.pred[i] : s.names[i];
-        rows.push_back(pipeline::score_method<float>(name, "", 0, 0.0, preds[i].data.reshaped(nchw), o.reshaped(nchw),
-                                                     mask, range));
+        rows.push_back(score(name, "", 0, preds[i].data.reshaped(nchw), o.reshaped(nchw), mask, range));
     }
     Index valid = 0;
     for (float m : mask) valid += m != 0.f;

@@ -13,6 +13,7 @@
 //                                stand-in biased product on the fine grid (model factor 1)
 //   bias_correction, --biased B  B on the observations' grid is the input
 //   no --in                      the synthetic fields of `maunet demo` (train/synthetic.hpp)
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -156,12 +157,10 @@ void report_and_save(const pipeline::PrecipModel<float>& model, const train::Dat
     if (range <= 0) range = 1;
     const char* task = pipeline::to_string(model.task());
     std::vector<pipeline::MethodResult> rows;
-    rows.push_back(pipeline::score_method<float>(model.task() == pipeline::Task::downscaling ? "bicubic (input)"
-                                                                                           : "raw input",
-                                                 task, 0, 0.0, b.input, b.target, b.mask, range));
-    rows.push_back(pipeline::score_method<float>(model.net().config().architecture, task,
-                                                 model.net().num_parameters(), 0.0, model.predict(b.input), b.target,
-                                                 b.mask, range));
+    rows.push_back(score(model.task() == pipeline::Task::downscaling ? "bicubic (input)" : "raw input", task, 0, b.input,
+                         b.target, b.mask, range));
+    rows.push_back(score(model.net().config().architecture, task, model.net().num_parameters(), model.predict(b.input),
+                         b.target, b.mask, range));
     std::printf("\n%s fields (%zu), data range %.3g:\n%s", split.val.empty() ? "training" : "validation", held.size(),
                 range, pipeline::format_table(rows).c_str());
     Tensor<float> selftest(Shape{1, b.input.dim(1), b.input.dim(2), b.input.dim(3)});
@@ -180,6 +179,7 @@ nn::UNetConfig network_config(const TrainSettings& s) {
     else throw ArgumentError("--model '" + s.model + "' is not one of maunet, maunet-light, unet");
     c.levels = s.levels;
     c.base_width = s.width;
+    c.dropout_levels = std::min(c.dropout_levels, s.levels);  // dropout after at most every encoder level
     c.residual = true;  // the network corrects its input field, as in `maunet demo`
     return c;
 }

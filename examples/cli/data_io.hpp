@@ -20,6 +20,7 @@
 
 #include <maunet/io/netcdf.hpp>
 #include <maunet/io/npy.hpp>
+#include <maunet/pipeline/compare.hpp>
 #include <maunet/pipeline/field_stream.hpp>
 
 namespace maunet::cli {
@@ -104,6 +105,19 @@ inline void save_field(const std::string& path, Field field, io::NetcdfWriterOpt
     }
     options.command = command_line();
     io::write_netcdf(path, field, std::move(options));
+}
+
+// pipeline::score_method, with SSIM left out (NaN) on grids smaller than its 11 x 11 window.
+inline pipeline::MethodResult score(std::string name, std::string task, Index parameters, const Tensor<float>& pred,
+                                    const Tensor<float>& obs, const Tensor<float>& mask, double data_range) {
+    pipeline::MethodResult r;
+    r.name = std::move(name);
+    r.task = std::move(task);
+    r.parameters = parameters;
+    metrics::MetricOptions options(data_range);
+    options.compute_ssim = obs.dim(-1) >= 11 && obs.dim(-2) >= 11;
+    r.report = metrics::evaluate(pred, obs, mask, options);
+    return r;
 }
 
 // A one-line progress bar on a terminal (stderr), nothing otherwise.
