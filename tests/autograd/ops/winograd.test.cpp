@@ -53,14 +53,20 @@ struct Case {
 };
 // Odd and even sizes (partial 2x2 tiles at the edges), 1x1 and 2x3 images, channel counts off the
 // 4-channel block, batch > 1.
-const std::vector<Case> cases = {{1, 1, 1, 4, 4}, {3, 2, 5, 7, 9}, {2, 3, 4, 6, 5},  {1, 5, 7, 11, 13},
-                                 {2, 1, 3, 1, 1}, {1, 2, 2, 2, 3}, {2, 9, 6, 10, 8}, {1, 35, 3, 5, 6}};
+// The last two span several panels and blocks, with a tile row that ends inside a vector (35 and
+// 19 tiles: the slots past them are computed on zeros and dropped).
+const std::vector<Case> cases = {{1, 1, 1, 4, 4},   {3, 2, 5, 7, 9},  {2, 3, 4, 6, 5},  {1, 5, 7, 11, 13},
+                                 {2, 1, 3, 1, 1},   {1, 2, 2, 2, 3},  {2, 9, 6, 10, 8}, {1, 35, 3, 5, 6},
+                                 {1, 3, 5, 17, 70}, {2, 2, 9, 40, 37}};
 
 }  // namespace
 
 TEST_CASE("winograd conv2d applies to 3x3, stride 1, padding 1", "[ops][winograd]") {
     PathGuard guard(ConvPath::automatic);
-    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 8, 8));  // (automatic does not pick Winograd yet)
+    CHECK(detail::winograd_applies(3, 3, 1, 1, 16, 16));     // automatic: images of 16 x 16 and more
+    CHECK(detail::winograd_applies(3, 3, 1, 1, 128, 128));
+    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 8, 8));  // small images: the GEMM path
+    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 15, 64));
     CHECK_FALSE(detail::winograd_applies(3, 3, 1, 0, 128, 128));
     CHECK_FALSE(detail::winograd_applies(3, 3, 2, 1, 128, 128));
     CHECK_FALSE(detail::winograd_applies(5, 5, 1, 1, 128, 128));

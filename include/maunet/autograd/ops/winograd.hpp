@@ -14,19 +14,33 @@
 //
 // Summed over input channels, the product is 16 independent matrix products, one per position
 // xi of the 4x4 transformed tile:  M[xi] (C_out x tiles) = U[xi] (C_out x C) V[xi] (C x tiles),
-// with U[xi][o, c] = (G g[o, c] G^T)[xi] and V[xi][c, t] = (B^T d[c, t] B)[xi]. They run on the
-// register-blocked kernel of conv_direct.hpp (forward_tile with one tap), then Y = A^T M A.
+// with U[xi][o, c] = (G g[o, c] G^T)[xi] and V[xi][c, t] = (B^T d[c, t] B)[xi]. They run on a
+// register-blocked kernel (6 output channels x 2 vectors of tiles in 12 accumulators: per input
+// channel 2 loads, 6 broadcasts, 12 FMAs), then Y = A^T M A.
+//
+// Layout. Tiles are numbered by "slots": tile row a holds row_slots = tiles_w rounded up to a
+// whole vector, so every vector of L consecutive slots is L neighbouring tiles of one tile row.
+// The transforms then work on whole vectors, one lane per tile: the 4 columns of the tiles at
+// b0 .. b0+L-1 are the even and odd entries of two pairs of vectors loaded from the padded row
+// (a shuffle each), and the 2 output columns interleave back into 2L contiguous pixels. Slots
+// past tiles_w are computed on zeros and dropped.
+//
+// Blocking. Work items are (image, block of panels, slice of output channels); a panel is 2L
+// slots, the width of the product kernel. An item transforms its block into V [16][panel][C][2L]
+// (about 256 KB, so it stays in L2), runs the 16 products over all C at once (a panel of V is
+// C x 3L contiguous floats, so no partial sums leave the registers), and transforms M back into
+// y. The input and output transforms are ~5% of the multiplies' time at 32 channels.
 //
 // Accuracy: the transforms only add, subtract and halve, so the result differs from the direct
 // sum by rounding only; in float the relative difference to the GEMM path stays below 1e-5 on
 // the tested layers (tests/autograd/ops/winograd.test.cpp).
 //
-// Threads: one image at a time; the input transform is split over channels, the 16 products over
-// (xi, run of tiles), the output transform over output channels. Every value is
-// computed by one thread in a fixed order: results are bit-identical for any thread count.
+// Threads: items are split statically; every output value is computed by one thread in an order
+// that does not depend on the split, so results are bit-identical for any thread count.
 #pragma once
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "maunet/autograd/ops/conv_direct.hpp"
@@ -34,32 +48,120 @@
 
 namespace maunet::detail {
 
-// True when conv2d takes the Winograd path: 3x3, stride 1, padding 1, forced with
-// ConvPath::winograd. `automatic` does not choose it yet: with the scalar tile transforms below
-// it measured slower than the direct kernel on every U-Net layer (docs/performance.md); the
-// image-size rule is kept for when the transforms are vectorised.
+// True when conv2d takes the Winograd path: 3x3, stride 1, padding 1, chosen automatically on
+// images of 16 x 16 and more (measured faster than the direct kernel there on every U-Net layer,
+// docs/performance.md) or forced with ConvPath::winograd.
 inline bool winograd_applies(Index kh, Index kw, Index stride, Index pad, Index out_h, Index out_w) {
-    constexpr bool automatic_enabled = false;
     const ConvPath path = conv_path().load(std::memory_order_relaxed);
     if (path == ConvPath::gemm || path == ConvPath::direct) return false;
     if (kh != 3 || kw != 3 || stride != 1 || pad != 1) return false;
     if (path == ConvPath::winograd) return true;
-    return automatic_enabled && out_h * out_w >= 32 * 32;
+    return out_h >= 16 && out_w >= 16;
 }
 
-// y[n] (+)= b + conv3x3(x[n], weight), padding 1, for x [N, C, H, W]; weight as in direct_conv
-// (w [C_out, C, 3, 3], or with `flipped` w [C, C_out, 3, 3] read flipped and transposed).
-template <class T>
-void winograd_conv3x3(const T* x, Index N, Index C, Index H, Index W, const T* w, Index C_out, bool flipped,
-                      const T* bias, T* y, bool accumulate) {
-    const Index tiles_h = (H + 1) / 2, tiles_w = (W + 1) / 2, tiles = tiles_h * tiles_w;
-    const Index step = direct_nv * Simd<T>::lanes;
-    const Index tp = (tiles + step - 1) / step * step;  // row length of V and M
-    const Index blocks = (C_out + direct_mr - 1) / direct_mr, rows = blocks * direct_mr;
+// Lane shuffles on Simd<T>::vec (GCC >= 12 and Clang have __builtin_shufflevector). The
+// even/odd split works within 128-bit halves (one vshufps / vshufpd each), so the tiles of a
+// vector come out in the order 0 1 4 5 2 3 6 7 (float) or 0 2 1 3 (double); the products are
+// lane-wise and the interleave back (vunpcklps / vunpckhps) undoes exactly that order.
+template <class V>
+inline __attribute__((always_inline)) V even_lanes(V a, V b) {
+    if constexpr (sizeof(a[0]) == 4) return __builtin_shufflevector(a, b, 0, 2, 8, 10, 4, 6, 12, 14);
+    else return __builtin_shufflevector(a, b, 0, 4, 2, 6);
+}
+template <class V>
+inline __attribute__((always_inline)) V odd_lanes(V a, V b) {
+    if constexpr (sizeof(a[0]) == 4) return __builtin_shufflevector(a, b, 1, 3, 9, 11, 5, 7, 13, 15);
+    else return __builtin_shufflevector(a, b, 1, 5, 3, 7);
+}
+// For y0, y1 in that tile order: the first and second halves of y0[t0] y1[t0] y0[t1] y1[t1] ...
+template <class V>
+inline __attribute__((always_inline)) V interleave_low(V a, V b) {
+    if constexpr (sizeof(a[0]) == 4) return __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13);
+    else return __builtin_shufflevector(a, b, 0, 4, 2, 6);
+}
+template <class V>
+inline __attribute__((always_inline)) V interleave_high(V a, V b) {
+    if constexpr (sizeof(a[0]) == 4) return __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15);
+    else return __builtin_shufflevector(a, b, 1, 5, 3, 7);
+}
 
-    // U[xi][ob][c][m] packed for forward_tile: U = G g G^T.
-    std::vector<T> u(static_cast<std::size_t>(16 * blocks * C * direct_mr), T(0));
-    for (Index o = 0; o < C_out; ++o)
+constexpr Index winograd_mr = 6;  // output channels per product tile
+constexpr Index winograd_nv = 2;  // vectors of tiles per product tile
+
+// m[r*ld + s] = sum_c u[c*MR + r] v[c*2L + s] for r < MR, s < 2L: one tile of M[xi] = U[xi] V[xi]
+// (u packed [c][MR], v one panel [c][2L]), kept in 2*MR <= 12 accumulators over all channels.
+template <class T, int MR>
+inline __attribute__((always_inline)) void winograd_product_tile(const T* v, Index C, const T* u, T* m, Index ld) {
+    using V = typename Simd<T>::vec;
+    constexpr Index L = Simd<T>::lanes;
+    V acc[MR][2] = {};
+    for (Index c = 0; c < C; ++c, v += 2 * L, u += winograd_mr) {
+        V x0, x1;
+        std::memcpy(&x0, v, sizeof(V));
+        std::memcpy(&x1, v + L, sizeof(V));
+        for (int r = 0; r < MR; ++r) {
+            const V w = splat<T>(u[r]);
+            acc[r][0] += w * x0;
+            acc[r][1] += w * x1;
+        }
+    }
+    for (int r = 0; r < MR; ++r) {
+        std::memcpy(m + r * ld, &acc[r][0], sizeof(V));
+        std::memcpy(m + r * ld + L, &acc[r][1], sizeof(V));
+    }
+}
+
+// The tile for the `rows` (1..6) output channels left in a block.
+template <class T>
+inline void winograd_product(const T* v, Index C, const T* u, T* m, Index ld, Index rows) {
+    switch (rows) {
+        case 1: winograd_product_tile<T, 1>(v, C, u, m, ld); break;
+        case 2: winograd_product_tile<T, 2>(v, C, u, m, ld); break;
+        case 3: winograd_product_tile<T, 3>(v, C, u, m, ld); break;
+        case 4: winograd_product_tile<T, 4>(v, C, u, m, ld); break;
+        case 5: winograd_product_tile<T, 5>(v, C, u, m, ld); break;
+        default: winograd_product_tile<T, 6>(v, C, u, m, ld); break;
+    }
+}
+
+// The geometry of one Winograd pass over an image [C, H, W].
+struct WinogradPlan {
+    Index tiles_h = 0, tiles_w = 0;
+    Index row_slots = 0;  // tiles_w rounded up to a whole vector
+    Index slots = 0;      // tiles_h * row_slots
+    Index step = 0;       // slots per panel: the width of the product kernel
+    Index panels = 0, panels_per_block = 0, blocks = 0;
+    Index padded_h = 0, padded_w = 0;  // the zero-padded input plane: 2 tiles_h + 2 by 2 row_slots + 2
+};
+
+template <class T>
+WinogradPlan winograd_plan(Index C, Index H, Index W) {
+    constexpr Index L = Simd<T>::lanes;
+    WinogradPlan p;
+    p.tiles_h = (H + 1) / 2;
+    p.tiles_w = (W + 1) / 2;
+    p.row_slots = (p.tiles_w + L - 1) / L * L;
+    p.slots = p.tiles_h * p.row_slots;
+    p.step = winograd_nv * L;
+    p.panels = (p.slots + p.step - 1) / p.step;
+    // About 64 K values of V per block (256 KB in float): V and the block's M stay in L2.
+    const Index target = std::max<Index>(1, Index(65536) / (16 * C * p.step));
+    p.blocks = (p.panels + target - 1) / target;
+    p.panels_per_block = (p.panels + p.blocks - 1) / p.blocks;
+    p.blocks = (p.panels + p.panels_per_block - 1) / p.panels_per_block;
+    p.padded_h = 2 * p.tiles_h + 2;
+    p.padded_w = 2 * p.row_slots + 2;
+    return p;
+}
+
+// U[xi][ob][c][m] = (G g G^T)[xi] for g = weight(ob*6 + m, c), packed for the product kernel;
+// zero for output channels past C_out. weight as in direct_conv: w [C_out, C, 3, 3], or with `flipped`
+// w [C, C_out, 3, 3] read flipped and transposed.
+template <class T>
+void winograd_pack_weights(const T* w, Index C_out, Index C, bool flipped, T* u) {
+    const Index blocks = (C_out + winograd_mr - 1) / winograd_mr;
+    std::fill(u, u + 16 * blocks * C * winograd_mr, T(0));
+    parallel_for(0, C_out, [&](std::ptrdiff_t o) {
         for (Index c = 0; c < C; ++c) {
             T g[3][3];
             for (Index i = 0; i < 3; ++i)
@@ -72,129 +174,181 @@ void winograd_conv3x3(const T* x, Index N, Index C, Index H, Index W, const T* w
                 gg[2][j] = T(0.5) * (g[0][j] - g[1][j] + g[2][j]);
                 gg[3][j] = g[2][j];
             }
-            for (Index i = 0; i < 4; ++i) {
+            for (Index i = 0; i < 4; ++i) {  // (G g) G^T
                 const T r[4] = {gg[i][0], T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]),
                                 T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]), gg[i][2]};
                 for (Index j = 0; j < 4; ++j)
-                    u[static_cast<std::size_t>(((((i * 4 + j) * blocks + o / direct_mr) * C + c) * direct_mr) +
-                                               o % direct_mr)] = r[j];
+                    u[(((i * 4 + j) * blocks + o / winograd_mr) * C + c) * winograd_mr + o % winograd_mr] = r[j];
             }
         }
+    });
+}
 
-    // V[xi][c][t] and M[xi][o][t] in reused scratch memory. The columns t >= tiles of V are zeroed
-    // once per call (the GEMM reads them; their M columns are never read).
-    T* v = scratch<T>(3, static_cast<std::size_t>(16 * C * tp));
-    T* m = scratch<T>(1, static_cast<std::size_t>(16 * rows * tp));
-    // V is stored in panels: V[xi][block of `step` tiles][c][step], so the product kernel reads
-    // one contiguous stream (C rows of `step` tiles) per block instead of C strided rows.
-    auto v_at = [&](Index xi, Index c, Index t) { return ((xi * (tp / step) + t / step) * C + c) * step + t % step; };
-    for (Index xi = 0; xi < 16; ++xi)
-        for (Index c = 0; c < C; ++c)
-            for (Index t = tiles; t < tp; ++t) v[v_at(xi, c, t)] = T(0);
-    const Index zero_offset = 0;
-    for (Index n = 0; n < N; ++n) {
-        const T* x_n = x + n * C * H * W;
-        // V = B^T d B for every channel and tile, one row of tiles at a time: the row combination
-        // B^T d on whole padded rows, then the column combination with stride-2 reads (both loops
-        // vectorise).
-        parallel_for(0, C, [&](std::ptrdiff_t c) {
-            const T* plane = x_n + c * H * W;
-            const Index wb = 2 * tiles_w + 2;  // padded row: 1 zero, W values, zeros
-            std::vector<T> buf(static_cast<std::size_t>(8 * wb), T(0));
-            T* r[4] = {buf.data(), buf.data() + wb, buf.data() + 2 * wb, buf.data() + 3 * wb};
-            T* e[4] = {buf.data() + 4 * wb, buf.data() + 5 * wb, buf.data() + 6 * wb, buf.data() + 7 * wb};
-            const Index xi_stride = C * tp;
-            for (Index a = 0; a < tiles_h; ++a) {
-                for (Index i = 0; i < 4; ++i) {
-                    const Index h = 2 * a - 1 + i;
-                    if (h >= 0 && h < H)
-                        std::copy(plane + h * W, plane + (h + 1) * W, r[i] + 1);
-                    else
-                        std::fill(r[i] + 1, r[i] + 1 + W, T(0));
-                }
-                for (Index k = 0; k < wb; ++k) {
-                    e[0][k] = r[0][k] - r[2][k];
-                    e[1][k] = r[1][k] + r[2][k];
-                    e[2][k] = r[2][k] - r[1][k];
-                    e[3][k] = r[1][k] - r[3][k];
-                }
-                for (Index b = 0; b < tiles_w; ++b) {
-                    T* out = v + v_at(0, c, a * tiles_w + b);
-                    for (Index i = 0; i < 4; ++i) {
-                        const T* ei = e[i] + 2 * b;
-                        out[(i * 4 + 0) * xi_stride] = ei[0] - ei[2];
-                        out[(i * 4 + 1) * xi_stride] = ei[1] + ei[2];
-                        out[(i * 4 + 2) * xi_stride] = ei[2] - ei[1];
-                        out[(i * 4 + 3) * xi_stride] = ei[1] - ei[3];
-                    }
-                }
-            }
-        });
-        // M[xi] = U[xi] V[xi], channels in blocks of direct_cb (partial sums through M).
-        // Items are (xi, run of 16 column tiles): the run of V[xi] (C x 384 floats) stays in L2
-        // while every block of output channels sweeps it.
-        const Index col_tiles = tp / step, col_runs = (col_tiles + 15) / 16;
-        parallel_for(0, 16 * col_runs, [&](std::ptrdiff_t item) {
-            const Index xi = item / col_runs, r = item % col_runs;
-            const Index t_lo = r * 16, t_hi = std::min(col_tiles, t_lo + 16);
-            const T* v_xi = v + xi * C * tp;  // panels of C x step
-            for (Index c0 = 0; c0 < C; c0 += direct_cb) {
-                const Index cn = std::min(direct_cb, C - c0);
-                for (Index ob = 0; ob < blocks; ++ob) {
-                    const T* u_b = u.data() + ((xi * blocks + ob) * C + c0) * direct_mr;
-                    T* m_out = m + (xi * rows + ob * direct_mr) * tp;
-                    for (Index t = t_lo; t < t_hi; ++t)
-                        forward_tile(v_xi + (t * C + c0) * step, step, cn, &zero_offset, 1, u_b, m_out + t * step,
-                                     tp, c0 > 0);
-                }
-            }
-        });
-        // Y = A^T M A (+ b), written inside the image, one row of tiles at a time: the column
-        // combination M A over the tiles of the row, then the row combination A^T.
-        T* y_n = y + n * C_out * H * W;
-        parallel_for(0, C_out, [&](std::ptrdiff_t o) {
-            T* plane = y_n + o * H * W;
-            const T bo = bias ? bias[o] : T(0);
-            const Index xi_stride = rows * tp;
-            const T* src = m + o * tp;
-            std::vector<T> buf(static_cast<std::size_t>(8 * tiles_w + 2 * (2 * tiles_w)));
-            T* p0[4];
-            T* p1[4];
-            for (Index i = 0; i < 4; ++i) {
-                p0[i] = buf.data() + (2 * i) * tiles_w;
-                p1[i] = buf.data() + (2 * i + 1) * tiles_w;
-            }
-            T* rows_out[2] = {buf.data() + 8 * tiles_w, buf.data() + 8 * tiles_w + 2 * tiles_w};
-            for (Index a = 0; a < tiles_h; ++a) {
-                const Index t0 = a * tiles_w;
-                for (Index i = 0; i < 4; ++i) {
-                    const T* m0 = src + (i * 4 + 0) * xi_stride + t0;
-                    const T* m1 = src + (i * 4 + 1) * xi_stride + t0;
-                    const T* m2 = src + (i * 4 + 2) * xi_stride + t0;
-                    const T* m3 = src + (i * 4 + 3) * xi_stride + t0;
-                    for (Index b = 0; b < tiles_w; ++b) {
-                        p0[i][b] = m0[b] + m1[b] + m2[b];
-                        p1[i][b] = m1[b] - m2[b] - m3[b];
-                    }
-                }
-                for (Index b = 0; b < tiles_w; ++b) {
-                    rows_out[0][2 * b] = p0[0][b] + p0[1][b] + p0[2][b] + bo;
-                    rows_out[0][2 * b + 1] = p1[0][b] + p1[1][b] + p1[2][b] + bo;
-                    rows_out[1][2 * b] = p0[1][b] - p0[2][b] - p0[3][b] + bo;
-                    rows_out[1][2 * b + 1] = p1[1][b] - p1[2][b] - p1[3][b] + bo;
-                }
-                for (Index i = 0; i < 2; ++i) {
-                    const Index h = 2 * a + i;
-                    if (h >= H) break;
-                    T* dst = plane + h * W;
-                    if (accumulate)
-                        for (Index j = 0; j < W; ++j) dst[j] += rows_out[i][j];
-                    else
-                        std::copy(rows_out[i], rows_out[i] + W, dst);
-                }
-            }
-        });
+// V = B^T d B for the L tiles whose top-left padded pixel is at `in` (rows `row` apart, tiles 2
+// columns apart), one lane per tile; out[xi * xi_stride] gets the vector of position xi.
+template <class T>
+inline __attribute__((always_inline)) void winograd_input_tile(const T* in, Index row, T* out, Index xi_stride) {
+    using V = typename Simd<T>::vec;
+    constexpr Index L = Simd<T>::lanes;
+    V t[4][4];  // t[i][j] = (d B)[i][j]: row i of the tiles, column combination
+    for (Index i = 0; i < 4; ++i) {
+        const T* r = in + i * row;
+        V a, b, c, e;
+        std::memcpy(&a, r, sizeof(V));
+        std::memcpy(&b, r + L, sizeof(V));
+        std::memcpy(&c, r + 2, sizeof(V));
+        std::memcpy(&e, r + 2 + L, sizeof(V));
+        const V d0 = even_lanes(a, b), d1 = odd_lanes(a, b), d2 = even_lanes(c, e), d3 = odd_lanes(c, e);
+        t[i][0] = d0 - d2;
+        t[i][1] = d1 + d2;
+        t[i][2] = d2 - d1;
+        t[i][3] = d1 - d3;
     }
+    for (Index j = 0; j < 4; ++j) {  // B^T (d B): the row combination
+        const V v0 = t[0][j] - t[2][j], v1 = t[1][j] + t[2][j], v2 = t[2][j] - t[1][j], v3 = t[1][j] - t[3][j];
+        std::memcpy(out + (0 * 4 + j) * xi_stride, &v0, sizeof(V));
+        std::memcpy(out + (1 * 4 + j) * xi_stride, &v1, sizeof(V));
+        std::memcpy(out + (2 * 4 + j) * xi_stride, &v2, sizeof(V));
+        std::memcpy(out + (3 * 4 + j) * xi_stride, &v3, sizeof(V));
+    }
+}
+
+// Y = A^T M A + bias for L tiles (m[xi * xi_stride], one lane per tile), written (or added, with
+// `accumulate`) at `y`: rows 0 and 1 (if `two_rows`), `width` <= 2L columns, `ld` apart.
+template <class T>
+inline __attribute__((always_inline)) void winograd_output_tile(const T* m, Index xi_stride, T bias, T* y, Index ld, bool two_rows, Index width,
+                                 bool accumulate) {
+    using V = typename Simd<T>::vec;
+    constexpr Index L = Simd<T>::lanes;
+    V p[4][2];  // (M A)[i][j]
+    for (Index i = 0; i < 4; ++i) {
+        V m0, m1, m2, m3;
+        std::memcpy(&m0, m + (i * 4 + 0) * xi_stride, sizeof(V));
+        std::memcpy(&m1, m + (i * 4 + 1) * xi_stride, sizeof(V));
+        std::memcpy(&m2, m + (i * 4 + 2) * xi_stride, sizeof(V));
+        std::memcpy(&m3, m + (i * 4 + 3) * xi_stride, sizeof(V));
+        p[i][0] = m0 + m1 + m2;
+        p[i][1] = m1 - m2 - m3;
+    }
+    const V b = splat<T>(bias);
+    V out[2][2];  // out[row][half]: the 2L pixels of an output row, interleaved back from the tiles
+    for (Index r = 0; r < 2; ++r) {
+        const V y0 = (r == 0 ? p[0][0] + p[1][0] + p[2][0] : p[1][0] - p[2][0] - p[3][0]) + b;
+        const V y1 = (r == 0 ? p[0][1] + p[1][1] + p[2][1] : p[1][1] - p[2][1] - p[3][1]) + b;
+        out[r][0] = interleave_low(y0, y1);
+        out[r][1] = interleave_high(y0, y1);
+    }
+    for (Index r = 0; r < (two_rows ? 2 : 1); ++r) {
+        T* dst = y + r * ld;
+        if (width == 2 * L) {
+            for (Index h = 0; h < 2; ++h) {
+                V v = out[r][h];
+                if (accumulate) {
+                    V old;
+                    std::memcpy(&old, dst + h * L, sizeof(V));
+                    v += old;
+                }
+                std::memcpy(dst + h * L, &v, sizeof(V));
+            }
+        } else {
+            T buf[2 * L];
+            std::memcpy(buf, &out[r][0], sizeof(V));
+            std::memcpy(buf + L, &out[r][1], sizeof(V));
+            for (Index j = 0; j < width; ++j) dst[j] = accumulate ? dst[j] + buf[j] : buf[j];
+        }
+    }
+}
+
+// y[n] (+)= b + conv3x3(x[n], weight), padding 1, for x [N, C, H, W]; weight as in direct_conv
+// (w [C_out, C, 3, 3], or with `flipped` w [C, C_out, 3, 3] read flipped and transposed).
+template <class T>
+void winograd_conv3x3(const T* x, Index N, Index C, Index H, Index W, const T* w, Index C_out, bool flipped,
+                      const T* bias, T* y, bool accumulate) {
+    constexpr Index L = Simd<T>::lanes;
+    const WinogradPlan p = winograd_plan<T>(C, H, W);
+    const Index oblocks = (C_out + winograd_mr - 1) / winograd_mr;
+    const Index plane = p.padded_h * p.padded_w;
+
+    // Scratch (conv_direct.hpp): 0 the padded input, 2 U, on this thread; 3 V and 1 M per worker.
+    T* u = scratch<T>(2, static_cast<std::size_t>(16 * oblocks * C * winograd_mr));
+    winograd_pack_weights(w, C_out, C, flipped, u);
+    T* xp = scratch<T>(0, static_cast<std::size_t>(N * C * plane));
+    parallel_for(0, N * C, [&](std::ptrdiff_t nc) {
+        const T* src = x + nc * H * W;
+        T* dst = xp + nc * plane;
+        std::fill(dst, dst + p.padded_w, T(0));
+        for (Index i = 0; i < H; ++i) {
+            T* row = dst + (i + 1) * p.padded_w;
+            row[0] = T(0);
+            std::memcpy(row + 1, src + i * W, sizeof(T) * W);
+            std::fill(row + 1 + W, row + p.padded_w, T(0));
+        }
+        std::fill(dst + (H + 1) * p.padded_w, dst + plane, T(0));
+    });
+
+    // Output channels are sliced only when images x blocks leave threads idle.
+    const Index items0 = N * p.blocks, threads = num_threads();
+    const Index slices =
+        threads > 1 && items0 < 4 * threads ? std::min(oblocks, (4 * threads + items0 - 1) / items0) : Index(1);
+    const Index obs_per_slice = (oblocks + slices - 1) / slices;
+    parallel_for(0, items0 * slices, [&](std::ptrdiff_t item) {
+        const Index n = item / (p.blocks * slices), blk = (item / slices) % p.blocks, slice = item % slices;
+        const Index ob_lo = slice * obs_per_slice, ob_hi = std::min(oblocks, ob_lo + obs_per_slice);
+        if (ob_lo >= ob_hi) return;
+        const Index o_lo = ob_lo * winograd_mr, o_hi = std::min(C_out, ob_hi * winograd_mr), rows = o_hi - o_lo;
+        const Index panel0 = blk * p.panels_per_block;
+        const Index pb = std::min(p.panels_per_block, p.panels - panel0);
+        // V[xi][panel][c][s] and M[xi][panel][o][s], s < step. The 16 positions xi are one cache
+        // line more than a multiple apart: at power-of-two distances (common here) the 16 streams
+        // of the transforms would fall into one L1 set and evict each other on every access.
+        constexpr Index line = Index(64 / sizeof(T));
+        const Index v_xi = pb * C * p.step + line, m_xi = pb * rows * p.step + line;
+        T* v = scratch<T>(3, static_cast<std::size_t>(16 * v_xi));
+        T* m = scratch<T>(1, static_cast<std::size_t>(16 * m_xi));
+
+        // Input transform, one vector of tiles (one tile row, columns b0 .. b0+L-1) at a time; one
+        // channel plane at a time, so its rows are read in order.
+        const T* x_n = xp + n * C * plane;
+        for (Index c = 0; c < C; ++c)
+            for (Index q = 0; q < pb; ++q)
+                for (Index g = 0; g < winograd_nv; ++g) {
+                    const Index slot = (panel0 + q) * p.step + g * L;
+                    T* out = v + (q * C + c) * p.step + g * L;
+                    if (slot >= p.slots) {  // past the last tile row: zeros, dropped at the end
+                        for (Index xi = 0; xi < 16; ++xi) std::fill_n(out + xi * v_xi, L, T(0));
+                        continue;
+                    }
+                    const Index a = slot / p.row_slots, b0 = slot - a * p.row_slots;
+                    winograd_input_tile(x_n + c * plane + 2 * a * p.padded_w + 2 * b0, p.padded_w, out, v_xi);
+                }
+
+        // M[xi] = U[xi] V[xi]: the U block (C x 6) stays in L1 while it sweeps the block's panels.
+        for (Index xi = 0; xi < 16; ++xi)
+            for (Index ob = ob_lo; ob < ob_hi; ++ob) {
+                const T* u_b = u + ((xi * oblocks + ob) * C) * winograd_mr;
+                const Index r0 = (ob - ob_lo) * winograd_mr, nr = std::min(winograd_mr, rows - r0);
+                for (Index q = 0; q < pb; ++q)
+                    winograd_product(v + xi * v_xi + q * C * p.step, C, u_b, m + xi * m_xi + (q * rows + r0) * p.step,
+                                     p.step, nr);
+            }
+
+        // Output transform into y, one vector of tiles at a time; one output plane at a time, so
+        // its rows are written in order.
+        T* y_n = y + n * C_out * H * W;
+        for (Index o = o_lo; o < o_hi; ++o) {
+            const T b = bias ? bias[o] : T(0);
+            for (Index q = 0; q < pb; ++q)
+                for (Index g = 0; g < winograd_nv; ++g) {
+                    const Index slot = (panel0 + q) * p.step + g * L;
+                    if (slot >= p.slots) break;
+                    const Index a = slot / p.row_slots, b0 = slot - a * p.row_slots;
+                    const Index width = std::min(2 * L, W - 2 * b0);
+                    if (width <= 0) continue;  // slots past tiles_w
+                    winograd_output_tile(m + (q * rows + o - o_lo) * p.step + g * L, m_xi, b,
+                                         y_n + (o * H + 2 * a) * W + 2 * b0, W, 2 * a + 1 < H, width, accumulate);
+                }
+        }
+    });
 }
 
 }  // namespace maunet::detail
