@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "maunet/autograd/ops/conv2d.hpp"
+#include "maunet/autograd/ops/winograd_weight_grad.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace maunet;
@@ -145,5 +146,35 @@ TEST_CASE("winograd conv2d is bit-identical for any thread count", "[ops][winogr
     for (std::size_t i = 0; i < 4; ++i) {
         CHECK(max_abs_diff(one[i], two[i]) == 0.0);
         CHECK(max_abs_diff(one[i], three[i]) == 0.0);
+    }
+}
+
+TEST_CASE("winograd weight gradient matches the seven-loop sum for any chunk length", "[ops][winograd]") {
+    // dw[k,c,u,v] = sum_{n,i,j} g[n,k,i,j] x[n,c,i+u-1,j+v-1]; chunks of 1 vector of tiles up to
+    // the whole batch, so chunk ends fall inside tile rows, at image ends and past the last tile.
+    std::uint64_t seed = 300;
+    for (const Case& t : cases) {
+        const Tensor<double> x = random<double>(Shape{t.batch, t.c_in, t.h, t.w}, ++seed);
+        const Tensor<double> g = random<double>(Shape{t.batch, t.c_out, t.h, t.w}, ++seed);
+        Tensor<double> expected(Shape{t.c_out, t.c_in, 3, 3});
+        for (Index n = 0; n < t.batch; ++n)
+            for (Index k = 0; k < t.c_out; ++k)
+                for (Index c = 0; c < t.c_in; ++c)
+                    for (Index u = 0; u < 3; ++u)
+                        for (Index v = 0; v < 3; ++v)
+                            for (Index i = 0; i < t.h; ++i)
+                                for (Index j = 0; j < t.w; ++j) {
+                                    const Index h = i + u - 1, w = j + v - 1;
+                                    if (h >= 0 && h < t.h && w >= 0 && w < t.w)
+                                        expected(k, c, u, v) += g(n, k, i, j) * x(n, c, h, w);
+                                }
+        for (Index chunk : {Index(1), Index(12), Index(100), Index(0)}) {
+            Tensor<double> dw(Shape{t.c_out, t.c_in, 3, 3}, 0.5);  // the gradient is added
+            detail::winograd_weight_grad3x3(x.data(), t.batch, t.c_in, t.h, t.w, g.data(), t.c_out, dw.data(), chunk);
+            INFO("x " << x.shape() << ", chunk " << chunk);
+            Tensor<double> shifted = expected;
+            for (double& e : shifted) e += 0.5;
+            CHECK(max_abs_diff(dw, shifted) < 1e-12);
+        }
     }
 }

@@ -25,9 +25,9 @@
 // Fast path: stride 1 with padding p <= min(kH, kW) - 1 (not the plain 1x1) runs the im2col-free
 // direct kernels of conv_direct.hpp for the forward pass, dx and dW (results equal to the GEMM path
 // up to rounding; bit-identical for any thread count) where they beat the GEMM (large images;
-// see direct_conv_applies). 3x3 padding-1 layers on images of 32 x 32 or more run the forward
-// pass and dx with Winograd F(2x2, 3x3) instead (winograd.hpp). detail::conv_path() forces one
-// path or another (tests use all).
+// see direct_conv_applies). 3x3 padding-1 layers on images of 16 x 16 or more run the forward
+// pass, dx and dW with Winograd F(2x2, 3x3) instead (winograd.hpp, winograd_weight_grad.hpp).
+// detail::conv_path() forces one path or another (tests use all).
 #pragma once
 
 #include <algorithm>
@@ -36,6 +36,7 @@
 #include "maunet/autograd/ops/conv_direct.hpp"
 #include "maunet/autograd/ops/im2col.hpp"
 #include "maunet/autograd/ops/winograd.hpp"
+#include "maunet/autograd/ops/winograd_weight_grad.hpp"
 #include "maunet/autograd/variable.hpp"
 #include "maunet/core/gemm.hpp"
 #include "maunet/core/threading.hpp"
@@ -111,7 +112,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
     const bool direct = detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, false);
     const bool direct_backward =
         detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, true);
-    // Winograd for 3x3 padding 1 on large images: the forward pass and (with the direct dW) dx.
+    // Winograd for 3x3 padding 1 on images of 16 x 16 and more: the forward pass, dx and dW.
     const bool wino = detail::winograd_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w);
     const bool wino_backward = wino && direct_backward;
     const Index chunks = direct || wino ? 1 : detail::batch_chunks(N);
@@ -159,7 +160,9 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
                 detail::direct_conv(g_data, N, C_out, g.out_h, g.out_w, w_data, g.channels, g.kernel_h, g.kernel_w,
                                     g.kernel_h - 1 - g.padding, g.kernel_w - 1 - g.padding, true,
                                     static_cast<const T*>(nullptr), dx_data, true);
-            if (need_w)
+            if (need_w && wino)
+                detail::winograd_weight_grad3x3(x_data, N, g.channels, g.height, g.width, g_data, C_out, dw_data);
+            else if (need_w)
                 detail::direct_conv_weight_grad(x_data, N, g.channels, g.height, g.width, g_data, C_out, g.kernel_h,
                                                 g.kernel_w, g.padding, dw_data);
             return;
