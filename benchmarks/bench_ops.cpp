@@ -1,5 +1,5 @@
 // Kernels of the U-Net family on the shapes the models use at 128 x 128 input:
-// conv2d 3x3 "same" (forward; forward + backward), conv_transpose2d 2x2 stride 2, max and
+// conv2d 3x3 "same" (forward; forward + backward; each path forced), conv_transpose2d 2x2 stride 2, max and
 // average pooling, max-average pooling (mean mode), and the UpSampler Unit (mean mode).
 // Arguments: batch, channels (c_in = c_out for conv2d), image side, threads.
 #include <maunet/autograd/ops/conv2d.hpp>
@@ -54,6 +54,53 @@ void BM_conv2d_forward_backward(benchmark::State& state) {
     set_rate_counters(state, 3 * 2.0 * N * C * C * 9 * S * S, double(N));
 }
 BENCHMARK(BM_conv2d_forward_backward)->Apply(conv_shapes);
+
+// One convolution path forced (0 direct, 1 Winograd, 2 im2col + GEMM), 1 thread, on the U-Net's
+// 3x3 layers: what each kernel reaches (GFLOP/s counted as direct-convolution FLOPs, so Winograd
+// can pass the FMA peak). Forward only, and forward + backward at batch 8.
+void path_shapes_for(benchmark::internal::Benchmark* b, std::initializer_list<int> batches) {
+    for (int path : {0, 1, 2})
+        for (int batch : batches)
+            for (auto [c, s] : {std::pair{32, 128}, {64, 64}, {128, 32}, {256, 16}, {512, 8}})
+                b->Args({batch, c, s, path});
+    b->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+void path_shapes(benchmark::internal::Benchmark* b) { path_shapes_for(b, {1, 8}); }
+void path_shapes_batch8(benchmark::internal::Benchmark* b) { path_shapes_for(b, {8}); }
+
+struct ForcePath {
+    explicit ForcePath(std::int64_t path) {
+        using detail::ConvPath;
+        detail::conv_path() = path == 0 ? ConvPath::direct : path == 1 ? ConvPath::winograd : ConvPath::gemm;
+    }
+    ~ForcePath() { detail::conv_path() = detail::ConvPath::automatic; }
+};
+
+void BM_conv2d_forward_path(benchmark::State& state) {
+    const Index N = state.range(0), C = state.range(1), S = state.range(2);
+    set_num_threads(1);
+    ForcePath force(state.range(3));
+    const Var<float> x(random(Shape{N, C, S, S}, 1)), w(random(Shape{C, C, 3, 3}, 2)), b(random(Shape{C}, 3));
+    NoGradGuard no_grad;
+    for (auto _ : state) benchmark::DoNotOptimize(conv2d(x, w, b, Conv2dOptions{1, 1}).value().data());
+    set_rate_counters(state, 2.0 * N * C * C * 9 * S * S, double(N));
+}
+BENCHMARK(BM_conv2d_forward_path)->Apply(path_shapes);
+
+void BM_conv2d_forward_backward_path(benchmark::State& state) {
+    const Index N = state.range(0), C = state.range(1), S = state.range(2);
+    set_num_threads(1);
+    ForcePath force(state.range(3));
+    const Tensor<float> xt = random(Shape{N, C, S, S}, 1), wt = random(Shape{C, C, 3, 3}, 2), bt = random(Shape{C}, 3);
+    const Tensor<float> seed = random(Shape{N, C, S, S}, 4);
+    for (auto _ : state) {
+        Var<float> x(xt, true), w(wt, true), b(bt, true);
+        conv2d(x, w, b, Conv2dOptions{1, 1}).backward(seed);
+        benchmark::DoNotOptimize(w.grad().data());
+    }
+    set_rate_counters(state, 3 * 2.0 * N * C * C * 9 * S * S, double(N));
+}
+BENCHMARK(BM_conv2d_forward_backward_path)->Apply(path_shapes_batch8);
 
 // The input layer 1 -> 32 at 128 x 128 (little arithmetic per byte).
 void BM_conv2d_first_layer_forward(benchmark::State& state) {

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 
+#include <maunet/core/heap.hpp>
 #include <maunet/pipeline/compare.hpp>
 #include <maunet/pipeline/train_model.hpp>
 #include <maunet/stats/regrid.hpp>
@@ -140,6 +141,7 @@ void run_demo(DemoSettings s) {
     if (s.full) {
         s.size = 128, s.fields = 160, s.epochs = 40, s.refine_epochs = 10, s.width = 32, s.levels = 4;
     }
+    retain_freed_memory();  // the same buffers every step: no page faults (core/heap.hpp)
     if (s.threads > 0) set_num_threads(s.threads);
     std::printf("maunet demo: %d synthetic fields of %ld x %ld (4x coarsening for downscaling); networks: levels %d, "
                 "base width %d; %d epochs (+%d refinement); %d threads\n",

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include <maunet/core/heap.hpp>
 #include <maunet/pipeline/apply_model.hpp>
 #include <maunet/pipeline/compare.hpp>
 #include <maunet/pipeline/train_model.hpp>
@@ -185,6 +186,7 @@ nn::UNetConfig network_config(const TrainSettings& s) {
 }
 
 void run_train(const TrainSettings& s) {
+    retain_freed_memory();  // the same buffers every step: no page faults (core/heap.hpp)
     if (s.threads > 0) set_num_threads(s.threads);
     const pipeline::Task task = pipeline::task_from_string(s.data.task);
     const Index factor = task == pipeline::Task::downscaling ? s.data.factor : 1;
@@ -206,6 +208,7 @@ void run_train(const TrainSettings& s) {
 
 void run_distill(const DistillSettings& d) {
     const TrainSettings& s = d.train;
+    retain_freed_memory();
     if (s.threads > 0) set_num_threads(s.threads);
     auto teacher = pipeline::PrecipModel<float>::load(d.teacher);
     const pipeline::Task task = teacher.task();

@@ -11,6 +11,7 @@
 #include "maunet/core/random.hpp"
 #include "maunet/core/shape.hpp"
 #include "maunet/core/tensor.hpp"
+#include "maunet/core/heap.hpp"
 #include "maunet/core/threading.hpp"
 #include "maunet/core/xtensor_bridge.hpp"
 

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <limits>
 #include <new>
+#include <type_traits>
+#include <utility>
 
 namespace maunet {
 
@@ -28,6 +30,18 @@ struct AlignedAllocator {
         return static_cast<T*>(p);
     }
     void deallocate(T* p, std::size_t) noexcept { std::free(p); }
+
+    // Elements made without a value (vector(n), resize(n)) are default-initialised: for float
+    // and double that writes nothing, so a buffer that a kernel overwrites is not zeroed first
+    // (Tensor::uninitialized). Tensor's other constructors always pass a value.
+    template <class U>
+    void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
 
     template <class U>
     bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }

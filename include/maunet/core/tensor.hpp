@@ -20,6 +20,7 @@
 #include "maunet/core/errors.hpp"
 #include "maunet/core/random.hpp"
 #include "maunet/core/shape.hpp"
+#include "maunet/core/threading.hpp"
 
 namespace maunet {
 
@@ -41,9 +42,15 @@ public:
     // An empty tensor of shape [0].
     Tensor() : shape_{0} {}
     // Zero-filled tensor of the given shape. A rank-0 shape {} is a scalar with one element.
-    explicit Tensor(Shape shape) : shape_(std::move(shape)), data_(static_cast<std::size_t>(shape_.numel()), T(0)) {}
-    Tensor(Shape shape, T fill_value)
-        : shape_(std::move(shape)), data_(static_cast<std::size_t>(shape_.numel()), fill_value) {}
+    // Large tensors are filled by all threads: the first touch of fresh pages (page faults and
+    // the kernel's zeroing) is most of the cost, and it parallelises.
+    explicit Tensor(Shape shape) : Tensor(std::move(shape), T(0)) {}
+    Tensor(Shape shape, T fill_value) : shape_(std::move(shape)), data_(static_cast<std::size_t>(shape_.numel())) {
+        T* d = data_.data();
+        parallel_pieces(static_cast<std::ptrdiff_t>(data_.size()), [d, fill_value](std::ptrdiff_t lo, std::ptrdiff_t hi) {
+            std::fill(d + lo, d + hi, fill_value);
+        }, std::ptrdiff_t(1) << 18);
+    }
     // Tensor with the given values in row-major order.
     Tensor(Shape shape, std::initializer_list<T> values) : Tensor(std::move(shape), std::vector<T>(values)) {}
     Tensor(Shape shape, const std::vector<T>& values) : shape_(std::move(shape)), data_(values.begin(), values.end()) {
@@ -52,6 +59,15 @@ public:
     }
 
     static Tensor zeros(Shape shape) { return Tensor(std::move(shape)); }
+    // A tensor whose values are left unset, for kernels that write every element: it skips the
+    // zero fill (a whole extra pass over fresh memory for a large activation). Reading an element
+    // before writing it is undefined.
+    static Tensor uninitialized(Shape shape) {
+        Tensor t;
+        t.data_ = Storage(static_cast<std::size_t>(shape.numel()));
+        t.shape_ = std::move(shape);
+        return t;
+    }
     static Tensor ones(Shape shape) { return Tensor(std::move(shape), T(1)); }
     static Tensor full(Shape shape, T v) { return Tensor(std::move(shape), v); }
     static Tensor scalar(T v) { return Tensor(Shape{}, v); }

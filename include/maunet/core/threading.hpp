@@ -73,6 +73,15 @@ void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
     for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
 }
 
+// Runs fn(lo, hi) over [0, n) cut into one contiguous piece per thread (none shorter than
+// `grain`), for elementwise loops: each element is handled alone, so results do not depend on
+// the cut. fn must not throw.
+template <class Fn>
+void parallel_pieces(std::ptrdiff_t n, Fn&& fn, std::ptrdiff_t grain = 32768) {
+    const std::ptrdiff_t pieces = std::max<std::ptrdiff_t>(1, std::min<std::ptrdiff_t>(num_threads(), n / grain));
+    parallel_for(0, pieces, [&](std::ptrdiff_t k) { fn(n * k / pieces, n * (k + 1) / pieces); });
+}
+
 // True inside a maunet parallel region (kernels then run their inner GEMMs single-threaded).
 inline bool in_parallel_region() {
 #if defined(_OPENMP)

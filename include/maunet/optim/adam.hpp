@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "maunet/core/threading.hpp"
 #include "maunet/optim/optimizer.hpp"
 
 namespace maunet::optim {
@@ -71,17 +72,21 @@ public:
             T* m = exp_avg_[i].data();
             T* v = exp_avg_sq_[i].data();
             const Index n = param.value().numel();
-            for (Index j = 0; j < n; ++j) {
-                T g = g_in[j];
-                if (decoupled_)
-                    p[j] *= decay;
-                else if (weight_decay_ != 0.0)
-                    g += wd * p[j];
-                m[j] = b1 * m[j] + (T(1) - b1) * g;
-                v[j] = b2 * v[j] + (T(1) - b2) * g * g;
-                const T denom = std::sqrt(v[j]) / correction2_sqrt + eps;
-                p[j] -= step_size * m[j] / denom;
-            }
+            const bool decoupled = decoupled_, coupled_decay = !decoupled_ && weight_decay_ != 0.0;
+            // Elementwise, so split across threads without changing any value.
+            parallel_pieces(n, [&](Index lo, Index hi) {
+                for (Index j = lo; j < hi; ++j) {
+                    T g = g_in[j];
+                    if (decoupled)
+                        p[j] *= decay;
+                    else if (coupled_decay)
+                        g += wd * p[j];
+                    m[j] = b1 * m[j] + (T(1) - b1) * g;
+                    v[j] = b2 * v[j] + (T(1) - b2) * g * g;
+                    const T denom = std::sqrt(v[j]) / correction2_sqrt + eps;
+                    p[j] -= step_size * m[j] / denom;
+                }
+            });
         }
     }
 

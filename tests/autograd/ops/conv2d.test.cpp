@@ -3,6 +3,7 @@
 #include <array>
 #include <vector>
 
+#include "maunet/autograd/ops/activation.hpp"
 #include "maunet/autograd/ops/conv2d.hpp"
 #include "support/gradcheck.hpp"
 
@@ -227,4 +228,36 @@ TEST_CASE("conv2d rejects bad shapes and arguments with clear messages", "[ops][
     CHECK_THROWS_WITH(conv2d(x, Var<float>(Tensor<float>(Shape{0, 3, 3, 3})), none),
                       Catch::Contains("conv2d: weight [0, 3, 3, 3] is empty"));
     CHECK_THROWS_AS(conv2d(none, w, b), ArgumentError);  // an undefined input
+}
+
+TEST_CASE("conv2d_relu equals relu(conv2d) on every path and its gradients match finite differences",
+          "[ops][conv2d][gradcheck]") {
+    using V = std::vector<Var<double>>;
+    using maunet::detail::ConvPath;
+    const ConvPath before = detail::conv_path().load();
+    // 3x3 "same" (direct and Winograd apply), 5x5 padding 2 (direct), strided and 1x1 (GEMM).
+    const std::vector<Case> cases = {{2, 3, 4, 6, 7, 3, 3, 1, 1}, {1, 2, 3, 20, 18, 3, 3, 1, 1},
+                                     {2, 2, 3, 7, 6, 5, 5, 1, 2}, {2, 3, 2, 7, 9, 3, 3, 2, 1},
+                                     {2, 4, 3, 5, 5, 1, 1, 1, 0}};
+    std::uint64_t seed = 800;
+    for (ConvPath path : {ConvPath::automatic, ConvPath::gemm, ConvPath::direct, ConvPath::winograd})
+        for (const Case& t : cases) {
+            detail::conv_path() = path;
+            const Conv2dOptions opt{t.stride, t.padding};
+            const Tensor<double> x = random(Shape{t.batch, t.c_in, t.h, t.w}, ++seed);
+            const Tensor<double> w = random(Shape{t.c_out, t.c_in, t.kh, t.kw}, ++seed);
+            const Tensor<double> b = random(Shape{t.c_out}, ++seed);
+            INFO("path " << static_cast<int>(path) << ", x " << x.shape() << ", w " << w.shape());
+            const Tensor<double> fused = conv2d_relu(Var<double>(x), Var<double>(w), Var<double>(b), opt).value();
+            const Tensor<double> separate = relu(conv2d(Var<double>(x), Var<double>(w), Var<double>(b), opt)).value();
+            CHECK(max_abs_diff(fused, separate) == 0.0);
+            Index positive = 0, zero = 0;
+            for (double v : fused) (v > 0.0 ? positive : zero) += 1;
+            CHECK(positive > 0);  // both sides of the kink are exercised
+            CHECK(zero > 0);
+            auto report = gradcheck([opt](const V& v) { return conv2d_relu(v[0], v[1], v[2], opt); }, {x, w, b});
+            INFO(report.summary);
+            CHECK(report.max_error() < 1e-6);
+        }
+    detail::conv_path() = before;
 }

@@ -142,6 +142,24 @@ TEST_CASE("max_pool2d: the first maximum wins on ties, and NaN propagates", "[op
     CHECK(std::isnan(max_pool2d(z, 2).value()[0]));
 }
 
+TEST_CASE("max_pool2d 2x2: the first NaN of a window wins wherever it sits, and takes the gradient",
+          "[ops][pooling]") {
+    // The 2 x 2 stride-2 pool has its own unrolled loop; the rule must be the general one.
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    Var<double> x(Tensor<double>(Shape{1, 1, 2, 8}, {3, 1, nan, 9, 7, 7, 1, 2,  //
+                                                     nan, 4, 9, 9, 7, 8, 2, nan}),
+                  true);
+    Var<double> y = max_pool2d(x, 2);
+    CHECK(std::isnan(y.value()[0]));  // NaN in the window's third place
+    CHECK(std::isnan(y.value()[1]));  // NaN first
+    CHECK(y.value()[2] == 8);
+    CHECK(std::isnan(y.value()[3]));  // NaN last
+    y.backward(Tensor<double>(Shape{1, 1, 1, 4}, {1, 2, 3, 4}));
+    const Tensor<double> expected(Shape{1, 1, 2, 8}, {0, 0, 2, 0, 0, 0, 0, 0,  //
+                                                      1, 0, 0, 0, 0, 3, 0, 4});
+    CHECK(max_abs_diff(x.grad(), expected) == 0.0);
+}
+
 TEST_CASE("avg_pool2d spreads the gradient evenly, adding where windows overlap", "[ops][pooling]") {
     Var<double> x(Tensor<double>(Shape{1, 1, 3, 3}), true);
     Var<double> y = avg_pool2d(x, 2, 1);

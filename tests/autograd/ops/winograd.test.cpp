@@ -64,17 +64,19 @@ const std::vector<Case> cases = {{1, 1, 1, 4, 4},   {3, 2, 5, 7, 9},  {2, 3, 4, 
 
 TEST_CASE("winograd conv2d applies to 3x3, stride 1, padding 1", "[ops][winograd]") {
     PathGuard guard(ConvPath::automatic);
-    CHECK(detail::winograd_applies(3, 3, 1, 1, 16, 16));     // automatic: images of 16 x 16 and more
-    CHECK(detail::winograd_applies(3, 3, 1, 1, 128, 128));
-    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 8, 8));  // small images: the GEMM path
-    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 15, 64));
-    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 0, 128, 128));
-    CHECK_FALSE(detail::winograd_applies(3, 3, 2, 1, 128, 128));
-    CHECK_FALSE(detail::winograd_applies(5, 5, 1, 1, 128, 128));
+    CHECK(detail::winograd_applies(3, 3, 1, 1, 16, 16, 8, 8));  // automatic: 16 x 16 and more, 8+ channels
+    CHECK(detail::winograd_applies(3, 3, 1, 1, 128, 128, 64, 32));
+    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 8, 8, 64, 64));  // small images: the GEMM path
+    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 15, 64, 64, 64));
+    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 128, 128, 1, 32));  // one input channel: direct
+    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 128, 128, 32, 4));
+    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 0, 128, 128, 32, 32));
+    CHECK_FALSE(detail::winograd_applies(3, 3, 2, 1, 128, 128, 32, 32));
+    CHECK_FALSE(detail::winograd_applies(5, 5, 1, 1, 128, 128, 32, 32));
     detail::conv_path() = ConvPath::winograd;
-    CHECK(detail::winograd_applies(3, 3, 1, 1, 2, 2));
+    CHECK(detail::winograd_applies(3, 3, 1, 1, 2, 2, 1, 1));
     detail::conv_path() = ConvPath::direct;
-    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 128, 128));
+    CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 128, 128, 32, 32));
 }
 
 TEST_CASE("winograd conv2d forward matches the seven-loop definition", "[ops][winograd]") {

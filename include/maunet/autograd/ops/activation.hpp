@@ -21,26 +21,32 @@
 #include "maunet/autograd/ops/elementwise.hpp"
 #include "maunet/autograd/variable.hpp"
 #include "maunet/core/tensor.hpp"
+#include "maunet/core/threading.hpp"
 
 namespace maunet {
 
 namespace detail {
 
 // y = f(x) elementwise, recorded with dL/dx += g * df(x, y) where df gets the input and
-// the output value of each element.
+// the output value of each element. Both loops run in contiguous pieces across threads (each
+// element is computed alone, so the result does not depend on the split); f and df must not throw.
 template <class T, class F, class DF>
 Var<T> unary(const char* op, const Var<T>& x, F f, DF df) {
     const Tensor<T>& v = x.value();
-    Tensor<T> y(v.shape());
-    const Index n = v.numel();
-    for (Index i = 0; i < n; ++i) y[i] = f(v[i]);
+    auto y = Tensor<T>::uninitialized(v.shape());
+    const T* vx = v.data();
+    T* vy = y.data();
+    parallel_pieces(v.numel(), [&](Index lo, Index hi) {
+        for (Index i = lo; i < hi; ++i) vy[i] = f(vx[i]);
+    });
     return autograd::record<T>(op, std::move(y), {x}, [df](const autograd::BackwardContext<T>& ctx) {
-        const Tensor<T>& g = ctx.grad_output();
-        const Tensor<T>& xv = ctx.input(0);
-        const Tensor<T>& yv = ctx.output();
-        Tensor<T>& gx = ctx.grad(0);
-        const Index n = g.numel();
-        for (Index i = 0; i < n; ++i) gx[i] += g[i] * df(xv[i], yv[i]);
+        const T* g = ctx.grad_output().data();
+        const T* xv = ctx.input(0).data();
+        const T* yv = ctx.output().data();
+        T* gx = ctx.grad(0).data();
+        parallel_pieces(ctx.grad_output().numel(), [&](Index lo, Index hi) {
+            for (Index i = lo; i < hi; ++i) gx[i] += g[i] * df(xv[i], yv[i]);
+        });
     });
 }
 

@@ -25,7 +25,8 @@
 // Fast path: stride 1 with padding p <= min(kH, kW) - 1 (not the plain 1x1) runs the im2col-free
 // direct kernels of conv_direct.hpp for the forward pass, dx and dW (results equal to the GEMM path
 // up to rounding; bit-identical for any thread count) where they beat the GEMM (large images;
-// see direct_conv_applies). 3x3 padding-1 layers on images of 16 x 16 or more run the forward
+// see direct_conv_applies). 3x3 padding-1 layers on images of 16 x 16 or more (8 channels or
+// more in and out) run the forward
 // pass, dx and dW with Winograd F(2x2, 3x3) instead (winograd.hpp, winograd_weight_grad.hpp).
 // detail::conv_path() forces one path or another (tests use all).
 #pragma once
@@ -90,11 +91,9 @@ inline bool is_pointwise(const ConvGeometry& g) {
 // Number of batch chunks run in parallel.
 inline Index batch_chunks(Index batch) { return std::max<Index>(1, std::min<Index>(num_threads(), batch)); }
 
-}  // namespace detail
-
-// y = conv2d(x, weight, bias): see the top of this file. Pass Var<T>() as bias for none.
+// conv2d, and with `relu` conv2d_relu (below).
 template <class T>
-Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dOptions opt = {}) {
+Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dOptions opt, bool relu) {
     const Tensor<T>& xv = x.value();
     const Tensor<T>& wv = weight.value();
     const bool has_bias = bias.defined();
@@ -104,7 +103,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
     const Index Kc = g.col_rows(), P = g.col_cols(), in_size = g.image_size();
     const bool pointwise = detail::is_pointwise(g);
 
-    Tensor<T> y(Shape{N, C_out, g.out_h, g.out_w});
+    auto y = Tensor<T>::uninitialized(Shape{N, C_out, g.out_h, g.out_w});  // every path writes all of y
     const T* x_data = xv.data();
     const T* w_data = wv.data();
     const T* b_data = has_bias ? bias.value().data() : nullptr;
@@ -113,16 +112,18 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
     const bool direct_backward =
         detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, true);
     // Winograd for 3x3 padding 1 on images of 16 x 16 and more: the forward pass, dx and dW.
-    const bool wino = detail::winograd_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w);
+    const bool wino =
+        detail::winograd_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, g.channels, C_out);
     const bool wino_backward = wino && direct_backward;
     const Index chunks = direct || wino ? 1 : detail::batch_chunks(N);
     // Column buffers in reused scratch memory (conv_direct.hpp); im2col writes every entry.
     T* cols = pointwise || direct || wino ? nullptr : detail::scratch<T>(0, static_cast<std::size_t>(chunks * Kc * P));
     if (wino)
-        detail::winograd_conv3x3(x_data, N, g.channels, g.height, g.width, w_data, C_out, false, b_data, y_data, false);
+        detail::winograd_conv3x3(x_data, N, g.channels, g.height, g.width, w_data, C_out, false, b_data, y_data, false,
+                                 relu);
     else if (direct)
         detail::direct_conv(x_data, N, g.channels, g.height, g.width, w_data, C_out, g.kernel_h, g.kernel_w,
-                            g.padding, g.padding, false, b_data, y_data, false);
+                            g.padding, g.padding, false, b_data, y_data, false, relu);
     else parallel_for(0, chunks, [&](std::ptrdiff_t k) {
         Index lo, hi;
         detail::chunk_range(N, chunks, k, lo, hi);
@@ -135,13 +136,25 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
             // Y_n = W col_n (+ b already in Y_n)
             gemm<T>(false, false, C_out, P, Kc, T(1), w_data, Kc, pointwise ? x_n : col, P, b_data ? T(1) : T(0), y_n,
                     P);
+            if (relu)
+                for (Index i = 0; i < C_out * P; ++i) y_n[i] = y_n[i] > T(0) ? y_n[i] : T(0);
         }
     });
 
-    auto backward = [g, N, C_out, has_bias, direct = direct_backward, wino = wino_backward](const autograd::BackwardContext<T>& ctx) {
+    auto backward = [g, N, C_out, has_bias, relu, direct = direct_backward,
+                     wino = wino_backward](const autograd::BackwardContext<T>& ctx) {
         const Index Kc = g.col_rows(), P = g.col_cols(), in_size = g.image_size();
         const bool pointwise = detail::is_pointwise(g);
         const T* g_data = ctx.grad_output().data();
+        if (relu) {  // through the ReLU first: dL/dz = dL/dy where y = max(z, 0) > 0, else 0
+            const Index n = ctx.grad_output().numel();
+            const T* y = ctx.output().data();
+            T* masked = detail::scratch<T>(4, static_cast<std::size_t>(n));
+            parallel_pieces(n, [&](Index lo, Index hi) {
+                for (Index i = lo; i < hi; ++i) masked[i] = y[i] > T(0) ? g_data[i] : T(0);
+            });
+            g_data = masked;
+        }
         const T* x_data = ctx.input(0).data();
         const T* w_data = ctx.input(1).data();
         if (has_bias && ctx.needs_grad(2)) detail::add_channel_sums(g_data, N, C_out, P, ctx.grad(2).data());
@@ -202,8 +215,26 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dO
             for (Index i = 0; i < C_out * Kc; ++i) dw_data[i] += part[i];
         }
     };
-    if (has_bias) return autograd::record<T>("conv2d", std::move(y), {x, weight, bias}, std::move(backward));
-    return autograd::record<T>("conv2d", std::move(y), {x, weight}, std::move(backward));
+    const char* name = relu ? "conv2d_relu" : "conv2d";
+    if (has_bias) return autograd::record<T>(name, std::move(y), {x, weight, bias}, std::move(backward));
+    return autograd::record<T>(name, std::move(y), {x, weight}, std::move(backward));
+}
+
+}  // namespace detail
+
+// y = conv2d(x, weight, bias): see the top of this file. Pass Var<T>() as bias for none.
+template <class T>
+Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dOptions opt = {}) {
+    return detail::conv2d_maybe_relu(x, weight, bias, opt, false);
+}
+
+// y = relu(conv2d(x, weight, bias)) as one op: the same values and gradients as the two ops,
+// without the activation's separate pass, tensor and graph node. The ReLU is applied as the
+// convolution writes y; the backward pass masks dL/dy with y > 0 (the ReLU's subgradient 0 at
+// 0, as relu()) and continues as conv2d's.
+template <class T>
+Var<T> conv2d_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, Conv2dOptions opt = {}) {
+    return detail::conv2d_maybe_relu(x, weight, bias, opt, true);
 }
 
 }  // namespace maunet

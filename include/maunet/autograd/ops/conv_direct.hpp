@@ -59,10 +59,11 @@ inline std::atomic<ConvPath>& conv_path() {
 // callers clear what they read before writing. Kernels run their parallel regions from the
 // calling thread, and no kernel holds a slot while calling another kernel using the same slot:
 //   0 padded input (direct, weight grad)   1 flat output (direct) / M (Winograd)
-//   2 flat dL/dy (weight grad)              3 V (Winograd)
+//   2 flat dL/dy (weight grad) / U          3 V (Winograd)
+//   4 dL/dy masked by the fused ReLU (conv2d_relu's backward)
 template <class T>
 T* scratch(int slot, std::size_t n) {
-    thread_local std::vector<T> slots[4];
+    thread_local std::vector<T> slots[5];
     std::vector<T>& s = slots[slot];
     if (s.size() < n) {
         s.clear();
@@ -100,6 +101,13 @@ inline __attribute__((always_inline)) void keep_in_register(V& v) {
 #else
     static_cast<void>(v);
 #endif
+}
+
+// max(v, 0) in every lane, with relu's convention that NaN gives 0 (v > 0 is false for NaN).
+template <class V>
+inline __attribute__((always_inline)) V relu_lanes(V v) {
+    const V zero = {};
+    return v > zero ? v : zero;
 }
 
 constexpr Index direct_mr = 4;  // output channels per tile
@@ -232,10 +240,10 @@ inline std::vector<Index> tap_offsets(const DirectPlan& d) {
 // y[n, o, i, j] (+)= b[o] + sum_{c,u,v} weight(o, c, u, v) x[n, c, i+u-p, j+v-p]: equation (1) over the
 // batch x [N, C, H, W]. weight is w [C_out, C, kH, kW] or, with `flipped`, w [C, C_out, kH, kW] read
 // as w'[o, c, u, v] = w[c, o, kH-1-u, kW-1-v]. Zero padding pad_h rows, pad_w columns. With
-// `accumulate` y is added to, else overwritten.
+// `accumulate` y is added to, else overwritten (with `relu`, by max(value, 0)).
 template <class T>
 void direct_conv(const T* x, Index N, Index C, Index H, Index W, const T* w, Index C_out, Index kh, Index kw,
-                 Index pad_h, Index pad_w, bool flipped, const T* bias, T* y, bool accumulate) {
+                 Index pad_h, Index pad_w, bool flipped, const T* bias, T* y, bool accumulate, bool relu = false) {
     const DirectPlan d = direct_plan<T>(C, H, W, kh, kw, pad_h, pad_w);
     const Index blocks = (C_out + direct_mr - 1) / direct_mr, taps = d.taps();
     T* xp = scratch<T>(0, static_cast<std::size_t>(N * C * d.plane_stride));
@@ -279,6 +287,8 @@ void direct_conv(const T* x, Index N, Index C, Index H, Index W, const T* w, Ind
             T* r = dst + i * d.out_w;
             if (accumulate)
                 for (Index j = 0; j < d.out_w; ++j) r[j] += s[j] + b;
+            else if (relu)
+                for (Index j = 0; j < d.out_w; ++j) r[j] = s[j] + b > T(0) ? s[j] + b : T(0);
             else
                 for (Index j = 0; j < d.out_w; ++j) r[j] = s[j] + b;
         }

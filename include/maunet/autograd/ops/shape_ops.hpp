@@ -83,7 +83,7 @@ Var<T> concat(const std::vector<Var<T>>& xs, int axis = 1) {
     const Index outer = detail::extent_before(s0, a), inner = detail::extent_after(s0, a);
     std::vector<Index> dims = s0.dims();
     dims[a] = total;
-    Tensor<T> y{Shape(dims)};
+    auto y = Tensor<T>::uninitialized(Shape(dims));  // the inputs fill all of it
     // Input i fills, in each of the `outer` rows of y (each total*inner long), the run of
     // length[i] = extent_i * inner values that starts at start[i].
     std::vector<Index> start(xs.size()), length(xs.size());
@@ -94,11 +94,13 @@ Var<T> concat(const std::vector<Var<T>>& xs, int axis = 1) {
         at += length[i];
     }
     const Index row = total * inner;
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-        const T* xi = xs[i].value().data();
-        for (Index o = 0; o < outer; ++o)
-            std::copy(xi + o * length[i], xi + (o + 1) * length[i], y.data() + o * row + start[i]);
-    }
+    std::vector<const T*> src(xs.size());
+    for (std::size_t i = 0; i < xs.size(); ++i) src[i] = xs[i].value().data();
+    T* yd = y.data();
+    parallel_for(0, outer, [&](Index o) {  // rows of y are disjoint
+        for (std::size_t i = 0; i < src.size(); ++i)
+            std::copy(src[i] + o * length[i], src[i] + (o + 1) * length[i], yd + o * row + start[i]);
+    });
     return autograd::record<T>(
         "concat", std::move(y), xs,
         [outer, row, start = std::move(start), length = std::move(length)](const autograd::BackwardContext<T>& ctx) {
@@ -106,8 +108,10 @@ Var<T> concat(const std::vector<Var<T>>& xs, int axis = 1) {
             for (std::size_t i = 0; i < start.size(); ++i) {
                 if (!ctx.needs_grad(i)) continue;
                 T* gx = ctx.grad(i).data();  // dL/dx_i = the run of g that x_i filled
-                for (Index o = 0; o < outer; ++o)
-                    for (Index t = 0; t < length[i]; ++t) gx[o * length[i] + t] += gy[o * row + start[i] + t];
+                const Index len = length[i], at = start[i];
+                parallel_for(0, outer, [&](Index o) {
+                    for (Index t = 0; t < len; ++t) gx[o * len + t] += gy[o * row + at + t];
+                });
             }
         });
 }
@@ -148,7 +152,7 @@ Var<T> crop2d(const Var<T>& x, Index top, Index left, Index height, Index width)
     require(top + height <= s[2] && left + width <= s[3], "crop2d: the window rows ", top, "..", top + height,
             ", columns ", left, "..", left + width, " does not fit in the ", s[2], "x", s[3], " input ", s);
     const Index planes = s[0] * s[1], H = s[2], W = s[3];
-    Tensor<T> y(Shape{s[0], s[1], height, width});
+    auto y = Tensor<T>::uninitialized(Shape{s[0], s[1], height, width});
     const T* xv = x.value().data();
     parallel_for(0, planes, [&](Index p) {
         for (Index i = 0; i < height; ++i) {

@@ -49,14 +49,16 @@
 namespace maunet::detail {
 
 // True when conv2d takes the Winograd path: 3x3, stride 1, padding 1, chosen automatically on
-// images of 16 x 16 and more (measured faster than the direct kernel there on every U-Net layer,
-// docs/performance.md) or forced with ConvPath::winograd.
-inline bool winograd_applies(Index kh, Index kw, Index stride, Index pad, Index out_h, Index out_w) {
+// images of 16 x 16 and more with 8 or more input and output channels (measured faster than the
+// direct kernel there on every U-Net layer; with 1 input channel the transforms cost 4x the
+// direct convolution, docs/performance.md), or forced with ConvPath::winograd.
+inline bool winograd_applies(Index kh, Index kw, Index stride, Index pad, Index out_h, Index out_w, Index c_in,
+                             Index c_out) {
     const ConvPath path = conv_path().load(std::memory_order_relaxed);
     if (path == ConvPath::gemm || path == ConvPath::direct) return false;
     if (kh != 3 || kw != 3 || stride != 1 || pad != 1) return false;
     if (path == ConvPath::winograd) return true;
-    return out_h >= 16 && out_w >= 16;
+    return out_h >= 16 && out_w >= 16 && c_in >= 8 && c_out >= 8;
 }
 
 // Lane shuffles on Simd<T>::vec (GCC >= 12 and Clang have __builtin_shufflevector). The
@@ -144,8 +146,10 @@ WinogradPlan winograd_plan(Index C, Index H, Index W) {
     p.slots = p.tiles_h * p.row_slots;
     p.step = winograd_nv * L;
     p.panels = (p.slots + p.step - 1) / p.step;
-    // About 64 K values of V per block (256 KB in float): V and the block's M stay in L2.
-    const Index target = std::max<Index>(1, Index(65536) / (16 * C * p.step));
+    // About 64 K values of V per block (256 KB in float): V and the block's M stay in L2. At
+    // least 4 panels, though: every block sweeps all of U (16 C_out C values, 8 MB at 512 -> 256
+    // channels), which must be read for more than one panel's worth of products.
+    const Index target = std::max<Index>(4, Index(65536) / (16 * C * p.step));
     p.blocks = (p.panels + target - 1) / target;
     p.panels_per_block = (p.panels + p.blocks - 1) / p.blocks;
     p.blocks = (p.panels + p.panels_per_block - 1) / p.panels_per_block;
@@ -160,26 +164,44 @@ WinogradPlan winograd_plan(Index C, Index H, Index W) {
 template <class T>
 void winograd_pack_weights(const T* w, Index C_out, Index C, bool flipped, T* u) {
     const Index blocks = (C_out + winograd_mr - 1) / winograd_mr;
-    std::fill(u, u + 16 * blocks * C * winograd_mr, T(0));
-    parallel_for(0, C_out, [&](std::ptrdiff_t o) {
-        for (Index c = 0; c < C; ++c) {
-            T g[3][3];
-            for (Index i = 0; i < 3; ++i)
-                for (Index j = 0; j < 3; ++j)
-                    g[i][j] = flipped ? w[((c * C_out + o) * 3 + (2 - i)) * 3 + (2 - j)] : w[((o * C + c) * 3 + i) * 3 + j];
-            T gg[4][3];  // G g
-            for (Index j = 0; j < 3; ++j) {
-                gg[0][j] = g[0][j];
-                gg[1][j] = T(0.5) * (g[0][j] + g[1][j] + g[2][j]);
-                gg[2][j] = T(0.5) * (g[0][j] - g[1][j] + g[2][j]);
-                gg[3][j] = g[2][j];
-            }
-            for (Index i = 0; i < 4; ++i) {  // (G g) G^T
-                const T r[4] = {gg[i][0], T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]),
-                                T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]), gg[i][2]};
-                for (Index j = 0; j < 4; ++j)
-                    u[(((i * 4 + j) * blocks + o / winograd_mr) * C + c) * winograd_mr + o % winograd_mr] = r[j];
-            }
+    const Index xi_stride = blocks * C * winograd_mr;
+    constexpr Index chunk = 16;  // input channels transformed before their 16 runs are stored
+    // One block of 6 output channels per item. The 16 positions xi of a kernel go to 16 places
+    // a whole U[xi] apart (0.5 MB at 512 channels): collected per chunk of input channels first,
+    // they are written as 16 contiguous runs instead of 16 scattered stores per kernel (1.5-3x
+    // faster from 256 x 256 channels on, where U outgrows the caches).
+    parallel_for(0, blocks, [&](std::ptrdiff_t ob) {
+        T buf[16][chunk * winograd_mr];
+        for (Index c0 = 0; c0 < C; c0 += chunk) {
+            const Index cn = std::min(chunk, C - c0);
+            for (Index c = c0; c < c0 + cn; ++c)
+                for (Index m = 0; m < winograd_mr; ++m) {
+                    const Index o = ob * winograd_mr + m, at = (c - c0) * winograd_mr + m;
+                    if (o >= C_out) {
+                        for (Index xi = 0; xi < 16; ++xi) buf[xi][at] = T(0);
+                        continue;
+                    }
+                    T g[3][3];
+                    for (Index i = 0; i < 3; ++i)
+                        for (Index j = 0; j < 3; ++j)
+                            g[i][j] = flipped ? w[((c * C_out + o) * 3 + (2 - i)) * 3 + (2 - j)]
+                                              : w[((o * C + c) * 3 + i) * 3 + j];
+                    T gg[4][3];  // G g
+                    for (Index j = 0; j < 3; ++j) {
+                        gg[0][j] = g[0][j];
+                        gg[1][j] = T(0.5) * (g[0][j] + g[1][j] + g[2][j]);
+                        gg[2][j] = T(0.5) * (g[0][j] - g[1][j] + g[2][j]);
+                        gg[3][j] = g[2][j];
+                    }
+                    for (Index i = 0; i < 4; ++i) {  // (G g) G^T
+                        buf[i * 4 + 0][at] = gg[i][0];
+                        buf[i * 4 + 1][at] = T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]);
+                        buf[i * 4 + 2][at] = T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]);
+                        buf[i * 4 + 3][at] = gg[i][2];
+                    }
+                }
+            for (Index xi = 0; xi < 16; ++xi)
+                std::memcpy(u + xi * xi_stride + (ob * C + c0) * winograd_mr, buf[xi], sizeof(T) * cn * winograd_mr);
         }
     });
 }
@@ -214,10 +236,12 @@ inline __attribute__((always_inline)) void winograd_input_tile(const T* in, Inde
 }
 
 // Y = A^T M A + bias for L tiles (m[xi * xi_stride], one lane per tile), written (or added, with
-// `accumulate`) at `y`: rows 0 and 1 (if `two_rows`), `width` <= 2L columns, `ld` apart.
+// `accumulate`) at `y`: rows 0 and 1 (if `two_rows`), `width` <= 2L columns, `ld` apart. With
+// `relu`, max(Y, 0) is written (the fused activation of conv2d_relu; not with `accumulate`).
 template <class T>
-inline __attribute__((always_inline)) void winograd_output_tile(const T* m, Index xi_stride, T bias, T* y, Index ld, bool two_rows, Index width,
-                                 bool accumulate) {
+inline __attribute__((always_inline)) void winograd_output_tile(const T* m, Index xi_stride, T bias, T* y, Index ld,
+                                                                bool two_rows, Index width, bool accumulate,
+                                                                bool relu) {
     using V = typename Simd<T>::vec;
     constexpr Index L = Simd<T>::lanes;
     V p[4][2];  // (M A)[i][j]
@@ -237,6 +261,10 @@ inline __attribute__((always_inline)) void winograd_output_tile(const T* m, Inde
         const V y1 = (r == 0 ? p[0][1] + p[1][1] + p[2][1] : p[1][1] - p[2][1] - p[3][1]) + b;
         out[r][0] = interleave_low(y0, y1);
         out[r][1] = interleave_high(y0, y1);
+        if (relu) {
+            out[r][0] = relu_lanes(out[r][0]);
+            out[r][1] = relu_lanes(out[r][1]);
+        }
     }
     for (Index r = 0; r < (two_rows ? 2 : 1); ++r) {
         T* dst = y + r * ld;
@@ -278,10 +306,11 @@ void winograd_pad_planes(const T* src, Index planes, Index H, Index W, Index row
 }
 
 // y[n] (+)= b + conv3x3(x[n], weight), padding 1, for x [N, C, H, W]; weight as in direct_conv
-// (w [C_out, C, 3, 3], or with `flipped` w [C, C_out, 3, 3] read flipped and transposed).
+// (w [C_out, C, 3, 3], or with `flipped` w [C, C_out, 3, 3] read flipped and transposed). With
+// `relu` (and not `accumulate`), y = max(b + conv3x3, 0).
 template <class T>
 void winograd_conv3x3(const T* x, Index N, Index C, Index H, Index W, const T* w, Index C_out, bool flipped,
-                      const T* bias, T* y, bool accumulate) {
+                      const T* bias, T* y, bool accumulate, bool relu = false) {
     constexpr Index L = Simd<T>::lanes;
     const WinogradPlan p = winograd_plan<T>(C, H, W);
     const Index oblocks = (C_out + winograd_mr - 1) / winograd_mr;
@@ -352,7 +381,8 @@ void winograd_conv3x3(const T* x, Index N, Index C, Index H, Index W, const T* w
                     const Index width = std::min(2 * L, W - 2 * b0);
                     if (width <= 0) continue;  // slots past tiles_w
                     winograd_output_tile(m + (q * rows + o - o_lo) * p.step + g * L, m_xi, b,
-                                         y_n + (o * H + 2 * a) * W + 2 * b0, W, 2 * a + 1 < H, width, accumulate);
+                                         y_n + (o * H + 2 * a) * W + 2 * b0, W, 2 * a + 1 < H, width, accumulate,
+                                         relu);
                 }
         }
     });

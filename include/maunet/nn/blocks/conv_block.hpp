@@ -25,12 +25,9 @@ public:
     }
 
     Var<T> forward(const Var<T>& x, const ForwardMode& mode) const {
-        Var<T> h = conv1_->forward(x);
-        if (bn1_) h = bn1_->forward(h, mode);
-        h = relu(h);
-        h = conv2_->forward(h);
-        if (bn2_) h = bn2_->forward(h, mode);
-        return relu(h);
+        if (!bn1_) return conv2_->forward_relu(conv1_->forward_relu(x));  // conv + ReLU fused
+        Var<T> h = relu(bn1_->forward(conv1_->forward(x), mode));
+        return relu(bn2_->forward(conv2_->forward(h), mode));
     }
 
 private:

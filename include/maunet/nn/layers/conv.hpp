@@ -27,6 +27,8 @@ public:
         if (with_bias) bias_ = this->register_parameter("bias", uniform_init<T>(Shape{out_channels}, fan_in, rng));
     }
     Var<T> forward(const Var<T>& x) const { return conv2d(x, weight_, bias_, options_); }
+    // relu(forward(x)) as one fused op (conv2d_relu).
+    Var<T> forward_relu(const Var<T>& x) const { return conv2d_relu(x, weight_, bias_, options_); }
 
     const Var<T>& weight() const { return weight_; }
     const Var<T>& bias() const { return bias_; }

@@ -1,0 +1,28 @@
+// retain_freed_memory (core/heap.hpp): after it, large blocks come from malloc's heap, not from
+// fresh mmap pages, and a freed block is still in the process for the next allocation.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "maunet/core/heap.hpp"
+
+TEST_CASE("retain_freed_memory serves large blocks from the heap and keeps them", "[core][heap]") {
+#if defined(__GLIBC__)
+    REQUIRE(maunet::retain_freed_memory());
+    const std::size_t bytes = std::size_t(64) << 20;  // far above malloc's default mmap threshold
+    const struct mallinfo2 before = mallinfo2();
+    void* block = std::malloc(bytes);
+    REQUIRE(block != nullptr);
+    std::memset(block, 1, bytes);
+    const struct mallinfo2 during = mallinfo2();
+    CHECK(during.hblkhd == before.hblkhd);        // no new mmapped block
+    CHECK(during.arena >= before.arena + bytes);  // the heap grew instead
+    std::free(block);
+    const struct mallinfo2 after = mallinfo2();
+    CHECK(after.arena == during.arena);  // not trimmed: the memory stays for the next step
+    CHECK(after.fordblks >= bytes);      // and is free for reuse
+#else
+    CHECK_FALSE(maunet::retain_freed_memory());
+#endif
+}
