@@ -31,19 +31,16 @@ void conv_shapes(benchmark::internal::Benchmark* b) {
     b->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 
-void BM_conv2d_forward(benchmark::State& state) {
-    const Index N = state.range(0), C = state.range(1), S = state.range(2);
-    threads_arg(state, 3);
+// The timed loops, shared by the automatic and the forced-path benchmarks: a C -> C 3x3 "same"
+// convolution on N x C x S x S, forward only (no graph) or forward + backward.
+void time_conv2d_forward(benchmark::State& state, Index N, Index C, Index S) {
     const Var<float> x(random(Shape{N, C, S, S}, 1)), w(random(Shape{C, C, 3, 3}, 2)), b(random(Shape{C}, 3));
     NoGradGuard no_grad;
     for (auto _ : state) benchmark::DoNotOptimize(conv2d(x, w, b, Conv2dOptions{1, 1}).value().data());
     set_rate_counters(state, 2.0 * N * C * C * 9 * S * S, double(N));
 }
-BENCHMARK(BM_conv2d_forward)->Apply(conv_shapes);
 
-void BM_conv2d_forward_backward(benchmark::State& state) {
-    const Index N = state.range(0), C = state.range(1), S = state.range(2);
-    threads_arg(state, 3);
+void time_conv2d_forward_backward(benchmark::State& state, Index N, Index C, Index S) {
     const Tensor<float> xt = random(Shape{N, C, S, S}, 1), wt = random(Shape{C, C, 3, 3}, 2), bt = random(Shape{C}, 3);
     const Tensor<float> seed = random(Shape{N, C, S, S}, 4);
     for (auto _ : state) {
@@ -52,6 +49,17 @@ void BM_conv2d_forward_backward(benchmark::State& state) {
         benchmark::DoNotOptimize(w.grad().data());
     }
     set_rate_counters(state, 3 * 2.0 * N * C * C * 9 * S * S, double(N));
+}
+
+void BM_conv2d_forward(benchmark::State& state) {
+    threads_arg(state, 3);
+    time_conv2d_forward(state, state.range(0), state.range(1), state.range(2));
+}
+BENCHMARK(BM_conv2d_forward)->Apply(conv_shapes);
+
+void BM_conv2d_forward_backward(benchmark::State& state) {
+    threads_arg(state, 3);
+    time_conv2d_forward_backward(state, state.range(0), state.range(1), state.range(2));
 }
 BENCHMARK(BM_conv2d_forward_backward)->Apply(conv_shapes);
 
@@ -77,28 +85,16 @@ struct ForcePath {
 };
 
 void BM_conv2d_forward_path(benchmark::State& state) {
-    const Index N = state.range(0), C = state.range(1), S = state.range(2);
     set_num_threads(1);
     ForcePath force(state.range(3));
-    const Var<float> x(random(Shape{N, C, S, S}, 1)), w(random(Shape{C, C, 3, 3}, 2)), b(random(Shape{C}, 3));
-    NoGradGuard no_grad;
-    for (auto _ : state) benchmark::DoNotOptimize(conv2d(x, w, b, Conv2dOptions{1, 1}).value().data());
-    set_rate_counters(state, 2.0 * N * C * C * 9 * S * S, double(N));
+    time_conv2d_forward(state, state.range(0), state.range(1), state.range(2));
 }
 BENCHMARK(BM_conv2d_forward_path)->Apply(path_shapes);
 
 void BM_conv2d_forward_backward_path(benchmark::State& state) {
-    const Index N = state.range(0), C = state.range(1), S = state.range(2);
     set_num_threads(1);
     ForcePath force(state.range(3));
-    const Tensor<float> xt = random(Shape{N, C, S, S}, 1), wt = random(Shape{C, C, 3, 3}, 2), bt = random(Shape{C}, 3);
-    const Tensor<float> seed = random(Shape{N, C, S, S}, 4);
-    for (auto _ : state) {
-        Var<float> x(xt, true), w(wt, true), b(bt, true);
-        conv2d(x, w, b, Conv2dOptions{1, 1}).backward(seed);
-        benchmark::DoNotOptimize(w.grad().data());
-    }
-    set_rate_counters(state, 3 * 2.0 * N * C * C * 9 * S * S, double(N));
+    time_conv2d_forward_backward(state, state.range(0), state.range(1), state.range(2));
 }
 BENCHMARK(BM_conv2d_forward_backward_path)->Apply(path_shapes_batch8);
 

@@ -1,6 +1,6 @@
 // maunet/autograd/ops/winograd.hpp: Winograd F(2x2, 3x3) for the 3x3, stride-1, padding-1
-// convolutions of the U-Nets (forward and input gradient): 16 multiplies per 2x2 output tile and
-// input channel instead of 36.
+// convolutions of the U-Nets (forward and input gradient; the weight gradient is in
+// winograd_weight_grad.hpp): 16 multiplies per 2x2 output tile and channel pair instead of 36.
 //
 // Lavin & Gray (2016). For a 4x4 input tile d (rows 2a-1 .. 2a+2, columns 2b-1 .. 2b+2 of the
 // zero-padded image) and a 3x3 kernel g, the 2x2 output tile of the cross-correlation is
@@ -27,9 +27,11 @@
 //
 // Blocking. Work items are (image, block of panels, slice of output channels); a panel is 2L
 // slots, the width of the product kernel. An item transforms its block into V [16][panel][C][2L]
-// (about 256 KB, so it stays in L2), runs the 16 products over all C at once (a panel of V is
-// C x 3L contiguous floats, so no partial sums leave the registers), and transforms M back into
-// y. The input and output transforms are ~5% of the multiplies' time at 32 channels.
+// (about 256 KB and at least 4 panels, so it stays in L2 and U is read once per 4 panels), runs
+// the 16 products over all C at once (a panel of V is C x 2L contiguous floats, so no partial
+// sums leave the registers), and transforms M back into y (applying the bias and, for
+// conv2d_relu, the ReLU as it writes). The transforms cost about a third of the products' time
+// at 32 channels and under a tenth from 128 on (docs/performance.md).
 //
 // Accuracy: the transforms only add, subtract and halve, so the result differs from the direct
 // sum by rounding only; in float the relative difference to the GEMM path stays below 1e-5 on
