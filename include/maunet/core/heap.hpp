@@ -14,6 +14,8 @@
 // same without code. Returns false where it is not supported (a C library other than glibc).
 #pragma once
 
+#include <cstdlib>  // defines __GLIBC__ on glibc systems, so the test below sees it
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
