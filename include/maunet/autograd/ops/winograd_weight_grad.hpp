@@ -18,8 +18,8 @@
 // the vector lanes: a 3 x 3 block of (k, c) keeps 9 vector accumulators over the chunk (per
 // vector of tiles 6 loads, 9 FMAs), summed across lanes at the chunk's end into dU[xi][k][c].
 //
-// Threads: product items are (xi, block of 3 k), each owning its part of dU, and chunks are
-// taken in order, so every value is summed in the same order for any thread count.
+// Threads: product items are (xi, group of blocks of 3 k), each owning its part of dU, and
+// chunks are taken in order, so every value is summed in the same order for any thread count.
 #pragma once
 
 #include <algorithm>
@@ -123,7 +123,7 @@ void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, con
     T* du = gp + N * K * g_plane;  // dU[xi][k][c]
     std::fill(du, du + du_size, T(0));
 
-    // Chunks of about 64 K values per position xi for the larger of V and dM (256 KB in float).
+    // Chunks of winograd_dw_chunk slots of the whole batch (a chunk may span images).
     const Index total = N * p.slots;
     const Index chosen = chunk_slots > 0 ? chunk_slots : winograd_dw_chunk;
     const Index chunk = std::min((total + L - 1) / L * L, std::max(L, chosen / L * L));
