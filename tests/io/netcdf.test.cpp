@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "maunet/io/netcdf.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace fs = std::filesystem;
 using maunet::Index;
@@ -24,6 +25,7 @@ using maunet::Tensor;
 using maunet::io::GridField;
 using maunet::io::NetcdfReader;
 using maunet::io::NetcdfWriter;
+using maunet::testing::ScratchDir;
 
 namespace {
 
@@ -31,25 +33,6 @@ const std::string kDataDir = MAUNET_TEST_DATA_DIR;
 const std::string kBcsd = kDataDir + "/bcsd_obs_1999.nc";
 const std::string kStageIv = kDataDir + "/stageiv_florence_2018.nc";
 const std::string kStageIvVar = "Total_precipitation_surface_1_Hour_Accumulation";
-
-struct ScratchDir {
-    fs::path path;
-    explicit ScratchDir(const std::string& name)
-        : path(fs::temp_directory_path() / ("maunet_netcdf_" + name + "_" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    std::vector<std::string> entries() const {
-        std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(path)) names.push_back(e.path().filename().string());
-        return names;
-    }
-};
 
 // Fails the test with nc_strerror's text unless status is NC_NOERR.
 void nc_ok(int status) {
@@ -247,7 +230,7 @@ TEST_CASE("netcdf reader errors name the file, the variable and the cause", "[io
     CHECK_THROWS_WITH(NetcdfReader<float>(kBcsd, "latitude"),
                       Catch::Contains("has rank 1 with dimensions (latitude); expected (time, y, x) or (y, x)"));
 
-    ScratchDir dir("errors");
+    ScratchDir dir("netcdf_errors");
     const std::string text_file = dir.file("not_netcdf.nc");
     {
         std::ofstream(text_file) << "this is a text file, not a NetCDF file\n";
@@ -267,14 +250,14 @@ TEST_CASE("netcdf reader errors name the file, the variable and the cause", "[io
 }
 
 TEST_CASE("netcdf write-then-read round trip keeps values, NaN cells and metadata", "[io][netcdf]") {
-    ScratchDir dir("roundtrip");
+    ScratchDir dir("netcdf_roundtrip");
     const std::string path = dir.file("out.nc");
     const GridField<float> f = make_regular_field(/*north_to_south=*/true);
     maunet::io::NetcdfWriterOptions options;
     options.command = "maunet test --round-trip";
     options.global_attributes = {{"model", "MAUNet-Light"}, {"method", "distillation"}};
     maunet::io::write_netcdf(path, f, options);
-    CHECK(dir.entries() == std::vector<std::string>{"out.nc"});
+    CHECK(dir.listing() == std::vector<std::string>{"out.nc"});
 
     NetcdfReader<float> reader(path, "pr");
     const GridField<float> g = reader.read_all();
@@ -357,7 +340,7 @@ TEST_CASE("netcdf write-then-read round trip keeps values, NaN cells and metadat
 }
 
 TEST_CASE("netcdf latitude in both orders and make_south_to_north", "[io][netcdf]") {
-    ScratchDir dir("orientation");
+    ScratchDir dir("netcdf_orientation");
     const GridField<float> north_first = make_regular_field(true);
     const GridField<float> south_first = make_regular_field(false);
     maunet::io::write_netcdf(dir.file("n.nc"), north_first);
@@ -395,7 +378,7 @@ TEST_CASE("netcdf latitude in both orders and make_south_to_north", "[io][netcdf
 }
 
 TEST_CASE("netcdf writer streams time steps and writes curvilinear grids", "[io][netcdf]") {
-    ScratchDir dir("stream");
+    ScratchDir dir("netcdf_stream");
     const GridField<float> f = make_regular_field(false);
     {
         NetcdfWriter writer(dir.file("stream.nc"), f);
@@ -407,7 +390,7 @@ TEST_CASE("netcdf writer streams time steps and writes curvilinear grids", "[io]
         CHECK(writer.num_times_written() == 4);
         writer.close();
     }
-    CHECK(dir.entries() == std::vector<std::string>{"stream.nc"});
+    CHECK(dir.listing() == std::vector<std::string>{"stream.nc"});
     NetcdfReader<float> reader(dir.file("stream.nc"), "pr");
     CHECK(reader.num_times() == 4);
     const auto g = reader.read_all();
@@ -436,7 +419,7 @@ TEST_CASE("netcdf writer streams time steps and writes curvilinear grids", "[io]
 
 TEST_CASE("netcdf reads packed shorts, ints with missing_value lists, valid ranges and default fills",
           "[io][netcdf]") {
-    ScratchDir dir("packed");
+    ScratchDir dir("netcdf_packed");
     const std::string path = dir.file("packed.nc");
     // Written with raw netCDF calls, independently of NetcdfWriter.
     int ncid = -1, dt = -1, dy = -1, dx = -1, v_short = -1, v_int = -1, v_double = -1, v_nofill = -1, v_lat = -1;
@@ -530,7 +513,7 @@ TEST_CASE("netcdf reads packed shorts, ints with missing_value lists, valid rang
 }
 
 TEST_CASE("netcdf writer rejects bad input with a sentence", "[io][netcdf][errors]") {
-    ScratchDir dir("writer_errors");
+    ScratchDir dir("netcdf_writer_errors");
     const GridField<float> f = make_regular_field(false);
 
     GridField<float> no_units = f;
@@ -557,7 +540,7 @@ TEST_CASE("netcdf writer rejects bad input with a sentence", "[io][netcdf][error
     maunet::io::NetcdfWriterOptions bad_level;
     bad_level.deflate_level = 12;
     CHECK_THROWS_WITH(NetcdfWriter(dir.file("a.nc"), f, bad_level), Catch::Contains("deflate_level must be in 0..9"));
-    CHECK(dir.entries().empty());
+    CHECK(dir.listing().empty());
 
     const std::string unwritable = dir.file("no_such_dir/out.nc");
     CHECK_THROWS_AS(NetcdfWriter(unwritable, f), maunet::IOError);
@@ -587,22 +570,22 @@ TEST_CASE("netcdf writer rejects bad input with a sentence", "[io][netcdf][error
     CHECK_THROWS_AS(writer.append(f), maunet::IOError);
     CHECK_THROWS_WITH(writer.append(f), Catch::Contains("already closed"));
     CHECK_THROWS_WITH(writer.close(), Catch::Contains("already closed"));
-    CHECK(dir.entries() == std::vector<std::string>{"b.nc"});
+    CHECK(dir.listing() == std::vector<std::string>{"b.nc"});
 }
 
 TEST_CASE("netcdf writer leaves no temporary and no target when unwinding", "[io][netcdf][errors]") {
-    ScratchDir dir("unwind");
+    ScratchDir dir("netcdf_unwind");
     const GridField<float> f = make_regular_field(false);
     const std::string path = dir.file("out.nc");
     try {
         NetcdfWriter writer(path, f);
         writer.append(steps(f, 0, 2));
-        CHECK(dir.entries().size() == 1);  // the temporary
-        CHECK(dir.entries()[0].rfind("out.nc.tmp.", 0) == 0);
+        CHECK(dir.listing().size() == 1);  // the temporary
+        CHECK(dir.listing()[0].rfind("out.nc.tmp.", 0) == 0);
         throw std::runtime_error("crash in the middle of a run");
     } catch (const std::runtime_error&) {
     }
-    CHECK(dir.entries().empty());
+    CHECK(dir.listing().empty());
 
     // An existing output survives a failed rewrite unchanged.
     maunet::io::write_netcdf(path, steps(f, 0, 1));
@@ -612,7 +595,7 @@ TEST_CASE("netcdf writer leaves no temporary and no target when unwinding", "[io
         throw std::runtime_error("crash before close");
     } catch (const std::runtime_error&) {
     }
-    CHECK(dir.entries() == std::vector<std::string>{"out.nc"});
+    CHECK(dir.listing() == std::vector<std::string>{"out.nc"});
     CHECK(NetcdfReader<float>(path, "pr").num_times() == 1);
 }
 
@@ -621,7 +604,7 @@ TEST_CASE("netcdf files written by NetcdfWriter pass ncdump -h", "[io][netcdf]")
         WARN("SKIPPED: /usr/bin/ncdump not found");
         return;
     }
-    ScratchDir dir("ncdump");
+    ScratchDir dir("netcdf_ncdump");
     const std::string path = dir.file("out.nc");
     maunet::io::NetcdfWriterOptions options;
     options.global_attributes = {{"model", "MAUNet"}};

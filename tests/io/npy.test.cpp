@@ -13,43 +13,16 @@
 #include <unistd.h>
 
 #include "maunet/io/npy.hpp"
+#include "support/scratch_dir.hpp"
 
 using namespace maunet;
 using namespace maunet::io;
+using maunet::testing::ScratchDir;
+using maunet::testing::write_bytes;
+using maunet::testing::read_bytes;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh, empty directory for one test case; removed when the test case ends.
-struct ScratchDir {
-    fs::path path;
-    explicit ScratchDir(const std::string& tag)
-        : path(fs::temp_directory_path() / ("maunet_npy_" + tag + "_" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    std::vector<std::string> listing() const {
-        std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(path)) names.push_back(e.path().filename().string());
-        std::sort(names.begin(), names.end());
-        return names;
-    }
-};
-
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 void put_le(std::string& out, std::uint64_t v, int n) {
     for (int i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
@@ -112,7 +85,7 @@ TEST_CASE("npy header: shapes of rank 0 and 1 use Python tuple syntax", "[io][np
 }
 
 TEST_CASE("npy round trip through files, float and double, several shapes", "[io][npy]") {
-    ScratchDir dir("roundtrip");
+    ScratchDir dir("npy_roundtrip");
     Rng rng(7);
     for (const Shape& s : {Shape{}, Shape{1}, Shape{5}, Shape{2, 3}, Shape{3, 1, 4, 5}, Shape{0, 3}, Shape{2, 0}}) {
         auto f = Tensor<float>::randn(s, rng);
@@ -302,7 +275,7 @@ TEST_CASE("npy rejects malformed files with the path, the offset and expected vs
 }
 
 TEST_CASE("npy file errors name the path", "[io][npy][errors]") {
-    ScratchDir dir("errors");
+    ScratchDir dir("npy_errors");
     CHECK_THROWS_AS(load_npy<float>(dir.file("missing.npy")), IOError);
     CHECK_THROWS_WITH(load_npy<float>(dir.file("missing.npy")), Catch::Contains("missing.npy"));
     write_bytes(dir.file("text.npy"), "hello");

@@ -11,32 +11,14 @@
 
 #include "maunet/io/checksum.hpp"
 #include "maunet/io/npz.hpp"
+#include "support/scratch_dir.hpp"
 
 using namespace maunet;
 using namespace maunet::io;
+using maunet::testing::ScratchDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct ScratchDir {
-    fs::path path;
-    explicit ScratchDir(const std::string& tag)
-        : path(fs::temp_directory_path() / ("maunet_npz_" + tag + "_" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    std::vector<std::string> listing() const {
-        std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(path)) names.push_back(e.path().filename().string());
-        std::sort(names.begin(), names.end());
-        return names;
-    }
-};
 
 void put(std::string& out, std::uint64_t v, int n) {
     for (int i = 0; i < n; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
@@ -128,7 +110,7 @@ void check_same(const NamedTensors<float>& a, const NamedTensors<float>& b) {
 }  // namespace
 
 TEST_CASE("npz round trip keeps names, order and values", "[io][npz]") {
-    ScratchDir dir("roundtrip");
+    ScratchDir dir("npz_roundtrip");
     const auto arrays = sample_arrays();
     save_npz(dir.file("a.npz"), arrays);
     CHECK(dir.listing() == std::vector<std::string>{"a.npz"});  // no temporary left behind
@@ -296,7 +278,7 @@ TEST_CASE("npz writer and lookup errors", "[io][npz][errors]") {
     const NamedTensors<float> arrays = {{"a", t}, {"b", t}};
     CHECK_THROWS_AS(npz_get(arrays, "c"), ArgumentError);
     CHECK_THROWS_WITH(npz_get(arrays, "c"), Catch::Contains("no array named 'c'; the archive holds 'a', 'b'"));
-    ScratchDir dir("errors");
+    ScratchDir dir("npz_errors");
     CHECK_THROWS_AS(load_npz<float>(dir.file("missing.npz")), IOError);
     CHECK_THROWS_AS(save_npz(dir.file("missing/dir/x.npz"), arrays), IOError);
     CHECK(dir.listing().empty());

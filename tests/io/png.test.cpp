@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "maunet/io/png.hpp"
+#include "support/scratch_dir.hpp"
 
 // The decoder, for the tests only: read our PNGs back to check pixels.
 #if defined(__GNUC__)
@@ -32,36 +33,13 @@
 
 using namespace maunet;
 using namespace maunet::io;
+using maunet::testing::ScratchDir;
+using maunet::testing::read_bytes;
 namespace fs = std::filesystem;
 
 namespace {
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-struct ScratchDir {
-    fs::path path;
-    explicit ScratchDir(const std::string& tag)
-        : path(fs::temp_directory_path() / ("maunet_png_" + tag + "_" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    std::vector<std::string> listing() const {
-        std::vector<std::string> names;
-        for (const auto& e : fs::directory_iterator(path)) names.push_back(e.path().filename().string());
-        std::sort(names.begin(), names.end());
-        return names;
-    }
-};
-
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 std::uint32_t be32(const std::string& b, std::size_t at) {
     std::uint32_t v = 0;
@@ -161,7 +139,7 @@ TEST_CASE("bitmap font covers printable ASCII", "[io][png][font]") {
 }
 
 TEST_CASE("quicklook PNG: signature, IHDR size, atomic write", "[io][png]") {
-    ScratchDir dir("basic");
+    ScratchDir dir("png_basic");
     const auto field = test_field();
     QuicklookOptions opt;
     opt.title = "precip 2018-09-14";
@@ -271,7 +249,7 @@ TEST_CASE("quicklook automatic vmax is the 99th percentile", "[io][png]") {
 }
 
 TEST_CASE("side-by-side PNG shares one colour scale", "[io][png]") {
-    ScratchDir dir("side");
+    ScratchDir dir("png_side");
     Tensor<float> obs(Shape{8, 8}, 2.0f), model(Shape{8, 8}, 2.0f), bicubic(Shape{8, 8}, 2.0f);
     obs(3, 3) = 8.0f;  // the largest value sets the shared automatic scale
     QuicklookOptions opt;
@@ -341,7 +319,7 @@ TEST_CASE("quicklook errors", "[io][png][errors]") {
     CHECK_THROWS_WITH(side_by_side_png(std::vector<Tensor<float>>{}, {}, opt),
                       Catch::Contains("expected at least one field, found none"));
 
-    ScratchDir dir("errors");
+    ScratchDir dir("png_errors");
     CHECK_THROWS_AS(write_quicklook_png(dir.file("no/such/dir/q.png"), good, opt), IOError);
     CHECK(dir.listing().empty());
 }

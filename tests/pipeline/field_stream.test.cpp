@@ -12,6 +12,7 @@
 
 #include "maunet/pipeline/apply_model.hpp"
 #include "maunet/pipeline/field_stream.hpp"
+#include "support/scratch_dir.hpp"
 
 namespace fs = std::filesystem;
 using maunet::Index;
@@ -21,19 +22,9 @@ using maunet::Tensor;
 using maunet::io::GridField;
 using maunet::io::NetcdfReader;
 using namespace maunet::pipeline;
+using maunet::testing::ScratchDir;
 
 namespace {
-
-struct TempDir {
-    fs::path path;
-    explicit TempDir(const std::string& name)
-        : path(fs::temp_directory_path() / ("maunet_field_stream_" + name + "_" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string file(const std::string& n) const { return (path / n).string(); }
-};
 
 // A [T, H, W] field with 1-D (or, with curvilinear, 2-D) coordinates and a daily time axis.
 GridField<float> make_field(Index T, Index H, Index W, bool curvilinear) {
@@ -83,7 +74,7 @@ bool same(float a, float b) { return a == b || (std::isnan(a) && std::isnan(b));
 }  // namespace
 
 TEST_CASE("map_netcdf: chunked downscaling equals downscaling the whole field", "[pipeline][netcdf]") {
-    TempDir dir("chunks");
+    ScratchDir dir("field_stream_chunks");
     const Index T = 5, h = 4, w = 6, f = 2;
     const GridField<float> coarse = make_field(T, h, w, false);
     maunet::io::write_netcdf(dir.file("coarse.nc"), coarse);
@@ -141,7 +132,7 @@ TEST_CASE("refined_grid and coarsened_grid: curvilinear coordinates and cropping
 }
 
 TEST_CASE("map_netcdf: errors name the file and leave no output", "[pipeline][netcdf][errors]") {
-    TempDir dir("errors");
+    ScratchDir dir("field_stream_errors");
     const GridField<float> f = make_field(3, 4, 4, false);
     maunet::io::write_netcdf(dir.file("in.nc"), f);
     const GridField<float> grid = grid_of(NetcdfReader<float>(dir.file("in.nc"), "pr"));
