@@ -67,17 +67,16 @@ const std::vector<Case> cases = {
 
 TEST_CASE("direct conv2d applies to stride 1 with padding below the kernel size", "[ops][conv_direct]") {
     PathGuard guard(ConvPath::automatic);
-    CHECK(detail::direct_conv_applies(3, 3, 1, 1, 128, 128, false));
-    CHECK(detail::direct_conv_applies(3, 3, 1, 1, 128, 128, true));
-    CHECK(detail::direct_conv_applies(3, 3, 1, 1, 16, 16, true));
-    CHECK_FALSE(detail::direct_conv_applies(3, 3, 1, 1, 8, 8, false));  // small images: GEMM
-    CHECK_FALSE(detail::direct_conv_applies(3, 3, 2, 1, 128, 128, false));
-    CHECK_FALSE(detail::direct_conv_applies(1, 1, 1, 0, 128, 128, false));
-    CHECK_FALSE(detail::direct_conv_applies(3, 3, 1, 3, 128, 128, false));
+    CHECK(detail::direct_conv_applies(3, 3, 1, 1, 128, 128));
+    CHECK(detail::direct_conv_applies(3, 3, 1, 1, 16, 16));  // from 16 x 16 up, forward and backward
+    CHECK_FALSE(detail::direct_conv_applies(3, 3, 1, 1, 8, 8));  // small images: GEMM
+    CHECK_FALSE(detail::direct_conv_applies(3, 3, 2, 1, 128, 128));
+    CHECK_FALSE(detail::direct_conv_applies(1, 1, 1, 0, 128, 128));
+    CHECK_FALSE(detail::direct_conv_applies(3, 3, 1, 3, 128, 128));
     detail::conv_path() = ConvPath::direct;
-    CHECK(detail::direct_conv_applies(3, 3, 1, 1, 8, 8, true));
+    CHECK(detail::direct_conv_applies(3, 3, 1, 1, 8, 8));
     detail::conv_path() = ConvPath::gemm;
-    CHECK_FALSE(detail::direct_conv_applies(3, 3, 1, 1, 128, 128, false));
+    CHECK_FALSE(detail::direct_conv_applies(3, 3, 1, 1, 128, 128));
 }
 
 TEST_CASE("direct conv2d forward matches the seven-loop definition and the GEMM path", "[ops][conv_direct]") {

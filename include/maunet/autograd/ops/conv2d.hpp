@@ -111,13 +111,12 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
     const T* w_data = wv.data();
     const T* b_data = has_bias ? bias.value().data() : nullptr;
     T* y_data = y.data();
-    const bool direct = detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, false);
-    const bool direct_backward =
-        detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, true);
-    // Winograd for 3x3 padding 1 on images of 16 x 16 and more: the forward pass, dx and dW.
+    // One path for the forward pass, dx and dW: Winograd for 3x3 padding 1 on images of 16 x 16
+    // and more, else the direct kernels where they apply, else im2col + GEMM.
     const bool wino =
         detail::winograd_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, g.channels, C_out);
-    const bool wino_backward = wino && direct_backward;
+    const bool direct =
+        !wino && detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w);
     const Index chunks = direct || wino ? 1 : detail::batch_chunks(N);
     // Column buffers in reused scratch memory (conv_direct.hpp); im2col writes every entry.
     T* cols = pointwise || direct || wino ? nullptr : detail::scratch<T>(0, static_cast<std::size_t>(chunks * Kc * P));
@@ -144,8 +143,7 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
         }
     });
 
-    auto backward = [g, N, C_out, has_bias, relu, direct = direct_backward,
-                     wino = wino_backward](const autograd::BackwardContext<T>& ctx) {
+    auto backward = [g, N, C_out, has_bias, relu, direct, wino](const autograd::BackwardContext<T>& ctx) {
         const Index Kc = g.col_rows(), P = g.col_cols(), in_size = g.image_size();
         const bool pointwise = detail::is_pointwise(g);
         const T* g_data = ctx.grad_output().data();
@@ -167,8 +165,8 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
         // Grad buffers are fetched (and zero-allocated on first use) before the parallel region.
         T* dx_data = need_x ? ctx.grad(0).data() : nullptr;
         T* dw_data = need_w ? ctx.grad(1).data() : nullptr;
-        if (direct) {
-            // dx = correlation of G padded by k-1-p with the flipped, transposed weight; dW direct.
+        if (wino || direct) {
+            // dx = correlation of G padded by k-1-p with the flipped, transposed weight.
             if (need_x && wino)
                 detail::winograd_conv3x3(g_data, N, C_out, g.out_h, g.out_w, w_data, g.channels, true,
                                          static_cast<const T*>(nullptr), dx_data, true);

@@ -152,19 +152,16 @@ DirectPlan direct_plan(Index C, Index H, Index W, Index kh, Index kw, Index pad_
     return d;
 }
 
-// True when conv2d (stride, kernel, padding, output grid out_h x out_w) takes the direct path for
-// the forward pass (`backward` false) or the backward pass. Measured on the reference machine: the
-// direct kernels beat Eigen's GEMM from 16 x 16 images up (flat map >= 256); at 8 x 8 the
-// wrap-around waste (20%) and the short rows cost more. Both passes use the same rule today.
-inline bool direct_conv_applies(Index kh, Index kw, Index stride, Index pad, Index out_h, Index out_w,
-                                bool backward) {
+// True when conv2d (stride, kernel, padding, output grid out_h x out_w) takes the direct path
+// (forward, dx and dW alike). Measured on the reference machine: the direct kernels beat Eigen's
+// GEMM from 16 x 16 images up (flat map >= 256); at 8 x 8 the wrap-around waste (20%) and the
+// short rows cost more.
+inline bool direct_conv_applies(Index kh, Index kw, Index stride, Index pad, Index out_h, Index out_w) {
     const ConvPath path = conv_path().load(std::memory_order_relaxed);
     if (path == ConvPath::gemm) return false;
     if (stride != 1 || (kh == 1 && kw == 1 && pad == 0) || pad > std::min(kh, kw) - 1) return false;
     if (path == ConvPath::direct || path == ConvPath::winograd) return true;
-    const Index flat = out_h * (out_w + kw - 1);
-    static_cast<void>(backward);  // one threshold for both passes since dW is vectorised over channels
-    return flat >= 256;
+    return out_h * (out_w + kw - 1) >= 256;
 }
 
 // xp[n, c] = the zero-padded plane of x[n, c] (see the top of this file); xp must be zeroed.
