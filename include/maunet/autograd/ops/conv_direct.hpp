@@ -164,15 +164,29 @@ inline bool direct_conv_applies(Index kh, Index kw, Index stride, Index pad, Ind
     return out_h * (out_w + kw - 1) >= 256;
 }
 
-// xp[n, c] = the zero-padded plane of x[n, c] (see the top of this file); xp must be zeroed.
+// dst plane i = the plane src[i] [H, W] placed at row `top`, column `left` of a zero plane of
+// `stride` values (row-major rows of `cols` >= left + W values; stride >= (top + H) * cols), for
+// i < planes. Every value is written once: the border with zeros, the image by copy.
+template <class T>
+void pad_planes(const T* src, Index planes, Index H, Index W, Index top, Index left, Index cols, Index stride, T* dst) {
+    parallel_for(0, planes, [&](std::ptrdiff_t i) {
+        const T* s = src + i * H * W;
+        T* d = dst + i * stride;
+        std::fill(d, d + top * cols, T(0));
+        for (Index r = 0; r < H; ++r) {
+            T* row = d + (r + top) * cols;
+            std::fill(row, row + left, T(0));
+            std::memcpy(row + left, s + r * W, sizeof(T) * W);
+            std::fill(row + left + W, row + cols, T(0));
+        }
+        std::fill(d + (H + top) * cols, d + stride, T(0));
+    });
+}
+
+// xp[n, c] = the zero-padded plane of x[n, c] on the flat map of `d` (see the top of this file).
 template <class T>
 void pad_planes(const T* x, Index N, const DirectPlan& d, T* xp) {
-    const Index C = d.channels, H = d.height, W = d.width;
-    parallel_for(0, N * C, [&](std::ptrdiff_t nc) {
-        const T* src = x + nc * H * W;
-        T* dst = xp + nc * d.plane_stride;
-        for (Index i = 0; i < H; ++i) std::memcpy(dst + (i + d.pad_h) * d.padded_w + d.pad_w, src + i * W, sizeof(T) * W);
-    });
+    pad_planes(x, N * d.channels, d.height, d.width, d.pad_h, d.pad_w, d.padded_w, d.plane_stride, xp);
 }
 
 // Packs weights for forward_tile: wp[ob][c][t][m] = weight(ob*MR + m, c, t) with t = u*kW + v, zero
@@ -244,7 +258,6 @@ void direct_conv(const T* x, Index N, Index C, Index H, Index W, const T* w, Ind
     const DirectPlan d = direct_plan<T>(C, H, W, kh, kw, pad_h, pad_w);
     const Index blocks = (C_out + direct_mr - 1) / direct_mr, taps = d.taps();
     T* xp = scratch<T>(0, static_cast<std::size_t>(N * C * d.plane_stride));
-    std::fill(xp, xp + N * C * d.plane_stride, T(0));
     pad_planes(x, N, d, xp);
     const std::vector<T> wp = pack_forward_weights(w, C_out, C, kh, kw, flipped);
     const std::vector<Index> off = tap_offsets(d);
@@ -336,7 +349,6 @@ void direct_conv_weight_grad(const T* x, Index N, Index C, Index H, Index W, con
     const DirectPlan d = direct_plan<T>(C, H, W, kh, kw, pad, pad);
     const Index oblocks = (C_out + ob_width - 1) / ob_width, rows = oblocks * ob_width, taps = d.taps();
     T* xp = scratch<T>(0, static_cast<std::size_t>(N * C * d.plane_stride));
-    std::fill(xp, xp + N * C * d.plane_stride, T(0));
     pad_planes(x, N, d, xp);
     const Index Q = d.flat_size;
     T* gt = scratch<T>(2, static_cast<std::size_t>(N * Q * rows));

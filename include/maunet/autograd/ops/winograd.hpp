@@ -289,24 +289,6 @@ inline __attribute__((always_inline)) void winograd_output_tile(const T* m, Inde
     }
 }
 
-// dst[i] = the plane src[i] [H, W] placed at row `offset`, column `offset` of a zero
-// [rows, cols] plane, for i < planes (rows >= H + offset, cols >= W + offset).
-template <class T>
-void winograd_pad_planes(const T* src, Index planes, Index H, Index W, Index rows, Index cols, Index offset, T* dst) {
-    parallel_for(0, planes, [&](std::ptrdiff_t i) {
-        const T* s = src + i * H * W;
-        T* d = dst + i * rows * cols;
-        std::fill(d, d + offset * cols, T(0));
-        for (Index r = 0; r < H; ++r) {
-            T* row = d + (r + offset) * cols;
-            std::fill(row, row + offset, T(0));
-            std::memcpy(row + offset, s + r * W, sizeof(T) * W);
-            std::fill(row + offset + W, row + cols, T(0));
-        }
-        std::fill(d + (H + offset) * cols, d + rows * cols, T(0));
-    });
-}
-
 // y[n] (+)= b + conv3x3(x[n], weight), padding 1, for x [N, C, H, W]; weight as in direct_conv
 // (w [C_out, C, 3, 3], or with `flipped` w [C, C_out, 3, 3] read flipped and transposed). With
 // `relu` (and not `accumulate`), y = max(b + conv3x3, 0).
@@ -322,7 +304,7 @@ void winograd_conv3x3(const T* x, Index N, Index C, Index H, Index W, const T* w
     T* u = scratch<T>(2, static_cast<std::size_t>(16 * oblocks * C * winograd_mr));
     winograd_pack_weights(w, C_out, C, flipped, u);
     T* xp = scratch<T>(0, static_cast<std::size_t>(N * C * plane));
-    winograd_pad_planes(x, N * C, H, W, p.padded_h, p.padded_w, 1, xp);
+    pad_planes(x, N * C, H, W, 1, 1, p.padded_w, plane, xp);
 
     // Output channels are sliced only when images x blocks leave threads idle.
     const Index items0 = N * p.blocks, threads = num_threads();

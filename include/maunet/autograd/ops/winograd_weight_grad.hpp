@@ -116,10 +116,10 @@ void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, con
 
     // Scratch (conv_direct.hpp): 0 padded x, 2 padded dL/dy and dU, 3 V, 1 dM.
     T* xp = scratch<T>(0, static_cast<std::size_t>(N * C * x_plane));
-    winograd_pad_planes(x, N * C, H, W, p.padded_h, p.padded_w, 1, xp);
+    pad_planes(x, N * C, H, W, 1, 1, p.padded_w, x_plane, xp);
     const std::size_t du_size = static_cast<std::size_t>(16 * K * C);
     T* gp = scratch<T>(2, static_cast<std::size_t>(N * K * g_plane) + du_size);
-    winograd_pad_planes(g, N * K, H, W, g_rows, g_cols, 0, gp);
+    pad_planes(g, N * K, H, W, 0, 0, g_cols, g_plane, gp);
     T* du = gp + N * K * g_plane;  // dU[xi][k][c]
     std::fill(du, du + du_size, T(0));
 
