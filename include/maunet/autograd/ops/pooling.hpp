@@ -61,6 +61,13 @@ inline PoolGeometry pool_geometry(const char* op, const Shape& x, Index kernel, 
 
 // What one pass over a window gives: its largest value, the offset of that value in the
 // plane (the first one on ties) and its mean.
+// True when v takes the place of the window's maximum so far: strictly greater (the first
+// maximum wins ties), or the first NaN (a NaN replaces any number, then stays).
+template <class T>
+inline bool replaces_max(T v, T best) {
+    return v > best || (std::isnan(v) && !std::isnan(best));
+}
+
 template <class T>
 struct WindowStats {
     T max;
@@ -80,8 +87,7 @@ WindowStats<T> window_stats(const T* plane, const PoolGeometry& g, Index i, Inde
         for (Index c = c0; c < c0 + g.kernel; ++c) {
             const T v = row[c];
             sum += v;
-            // Strictly greater: the first maximum wins. A NaN replaces any number, then stays.
-            if (v > best_value || (std::isnan(v) && !std::isnan(best_value))) {
+            if (replaces_max(v, best_value)) {
                 best_value = v;
                 best = r * g.width + c;
             }
@@ -124,7 +130,7 @@ Var<T> max_pool2d(const Var<T>& x, Index kernel, Index stride = 0) {
                     const Index at[4] = {0, 1, g.width, g.width + 1};
                     Index best = 0;
                     for (Index k = 1; k < 4; ++k)
-                        if (v[k] > v[best] || (std::isnan(v[k]) && !std::isnan(v[best]))) best = k;
+                        if (detail::replaces_max(v[k], v[best])) best = k;
                     const Index o = i * g.out_width + j;
                     yp[o] = v[best];
                     if (keep_argmax)
