@@ -110,14 +110,9 @@ inline void save_field(const std::string& path, Field field, io::NetcdfWriterOpt
 // pipeline::score_method, with SSIM left out (NaN) on grids smaller than its 11 x 11 window.
 inline pipeline::MethodResult score(std::string name, std::string task, Index parameters, const Tensor<float>& pred,
                                     const Tensor<float>& obs, const Tensor<float>& mask, double data_range) {
-    pipeline::MethodResult r;
-    r.name = std::move(name);
-    r.task = std::move(task);
-    r.parameters = parameters;
     metrics::MetricOptions options(data_range);
     options.compute_ssim = obs.dim(-1) >= 11 && obs.dim(-2) >= 11;
-    r.report = metrics::evaluate(pred, obs, mask, options);
-    return r;
+    return pipeline::score_method(std::move(name), std::move(task), parameters, 0.0, pred, obs, mask, options);
 }
 
 // A one-line progress bar on a terminal (stderr), nothing otherwise.

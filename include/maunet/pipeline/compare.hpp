@@ -22,18 +22,26 @@ struct MethodResult {
 };
 
 // Scores predictions [N, 1, H, W] against observations of the same shape (mask: 1 valid, or
-// empty for all valid), in physical units; `data_range` is the range R of PSNR and SSIM.
+// empty for all valid), in physical units, with the given metric options.
 template <class T>
 MethodResult score_method(std::string name, std::string task, Index parameters, double ms_per_field,
-                          const Tensor<T>& pred, const Tensor<T>& obs, const Tensor<T>& mask, double data_range) {
+                          const Tensor<T>& pred, const Tensor<T>& obs, const Tensor<T>& mask,
+                          const metrics::MetricOptions& options) {
     MethodResult r;
     r.name = std::move(name);
     r.task = std::move(task);
     r.parameters = parameters;
     r.ms_per_field = ms_per_field;
-    metrics::MetricOptions options(data_range);
     r.report = metrics::evaluate(pred, obs, mask, options);
     return r;
+}
+
+// The same with the default options; `data_range` is the range R of PSNR and SSIM.
+template <class T>
+MethodResult score_method(std::string name, std::string task, Index parameters, double ms_per_field,
+                          const Tensor<T>& pred, const Tensor<T>& obs, const Tensor<T>& mask, double data_range) {
+    return score_method(std::move(name), std::move(task), parameters, ms_per_field, pred, obs, mask,
+                        metrics::MetricOptions(data_range));
 }
 
 // Milliseconds per call of fn() over `repeats` runs after one warm-up (the median).
