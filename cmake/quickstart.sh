@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The two quick-start commands of README.md:
-#   bash cmake/quickstart.sh demo   installs what is missing, builds, runs the end-to-end demo
-#   bash cmake/quickstart.sh test   installs what is missing, builds, runs the whole test suite
+#   bash cmake/quickstart.sh demo   installs what is missing, builds the `maunet` tool, runs the demo
+#   bash cmake/quickstart.sh test   installs what is missing, builds the test programs, runs them
 # Extra arguments after `demo` go to `maunet demo` (e.g. --json results.json).
-# Environment: BUILD_DIR (default build), JOBS (default: all cores), CI=true turns warnings into errors.
+# Each command has its own build folder, configured with every option it depends on, so the
+# two work in either order and from any earlier state: demo in build-demo (the tool only),
+# test in build-test (the test programs only, no benchmarks). `test` fails when no test ran.
+# Environment: BUILD_DIR (overrides the folder), JOBS (default: all cores), CI=true turns
+# warnings into errors.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 what=${1:-}
 shift || true
-build=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 # Debian 12 / Ubuntu 22.04+ package names. The core needs the first line; the rest enable the
@@ -40,16 +43,18 @@ configure() {
 
 case "$what" in
   demo)
+    build=${BUILD_DIR:-build-demo}
     install_missing
-    configure -DMAUNET_BUILD_TESTS=OFF -DMAUNET_BUILD_BENCHMARKS=OFF
+    configure -DMAUNET_BUILD_EXAMPLES=ON -DMAUNET_BUILD_TESTS=OFF -DMAUNET_BUILD_BENCHMARKS=OFF
     cmake --build "$build" --target maunet_cli -j "$jobs"
     "$build/examples/maunet" demo "$@"
     ;;
   test)
+    build=${BUILD_DIR:-build-test}
     install_missing
-    configure
-    cmake --build "$build" -j "$jobs"
-    ctest --test-dir "$build" --output-on-failure -j "$jobs"
+    configure -DMAUNET_BUILD_TESTS=ON -DMAUNET_BUILD_EXAMPLES=ON -DMAUNET_BUILD_BENCHMARKS=OFF
+    cmake --build "$build" --target maunet_tests -j "$jobs"
+    ctest --test-dir "$build" --output-on-failure --no-tests=error -j "$jobs"
     ;;
   *)
     echo "usage: bash cmake/quickstart.sh demo|test [demo options]" >&2
