@@ -57,7 +57,10 @@
 #include "maunet/io/npz.hpp"
 #include "maunet/io/weights_npz.hpp"
 
+#include "maunet/pipeline/apply_model.hpp"
 #include "maunet/pipeline/compare.hpp"
+#include "maunet/pipeline/day_of_year.hpp"
+#include "maunet/pipeline/grid_coordinates.hpp"
 #include "maunet/pipeline/precip_model.hpp"
 #include "maunet/pipeline/train_model.hpp"
 
@@ -66,6 +69,7 @@
 // Optional parts: NetCDF when the build links maunet::netcdf, PNG when stb is installed.
 #if defined(MAUNET_HAVE_NETCDF)
 #include "maunet/io/netcdf.hpp"
+#include "maunet/pipeline/field_stream.hpp"
 #endif
 #if __has_include(<stb/stb_image_write.h>)
 #include "maunet/io/png.hpp"

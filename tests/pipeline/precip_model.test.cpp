@@ -92,3 +92,48 @@ TEST_CASE("PrecipModel errors say what is missing", "[pipeline][errors]") {
     CHECK_THROWS_WITH(pipeline::PrecipModel<float>(small(), rng, pipeline::Task::downscaling, 0),
                       Catch::Contains("factor must be >= 1"));
 }
+
+TEST_CASE("a downscaling PrecipModel regrids coarse fields in apply() and refuses them in predict()",
+          "[pipeline][apply][errors]") {
+    const auto data = small_data();  // 16 x 16 fine fields, 4 x 4 coarse
+    train::Dataset<float> raw;
+    for (const auto& f : data.fields) {
+        const Tensor<float> input = pipeline::PrecipModel<float>::network_input(f.coarse_biased, pipeline::Task::downscaling, 4);
+        raw.add(train::make_sample(input.reshaped(Shape{1, 16, 16}), f.truth));
+    }
+    train::TrainerOptions o;
+    o.epochs = 1;
+    o.progress = train::ProgressStyle::quiet;
+    Rng rng(4);
+    auto model = pipeline::train_precip_model<float>(small(), pipeline::Task::downscaling, 4, raw, train::Dataset<float>(),
+                                                     o, rng);
+    CHECK(model.grid_height() == 16);
+    CHECK(model.grid_width() == 16);
+
+    const Tensor<float>& coarse = data.fields[0].coarse_biased;  // [1, 4, 4]
+    const Tensor<float> stack = model.apply(coarse);
+    REQUIRE(stack.shape() == Shape{1, 16, 16});
+    const Tensor<float> one = model.apply(coarse.reshaped(Shape{4, 4}));
+    REQUIRE(one.shape() == Shape{16, 16});
+    CHECK(maunet::testing::max_abs_diff(one.reshaped(Shape{1, 16, 16}), stack) == 0.0);
+    // apply() is predict() on the regridded field.
+    const Tensor<float> direct = model.predict(model.network_input(coarse));
+    CHECK(maunet::testing::max_abs_diff(direct.reshaped(Shape{1, 16, 16}), stack) == 0.0);
+
+    // The coarse grid handed to predict() is refused, with the factor and the way out.
+    const Tensor<float> coarse_input = coarse.reshaped(Shape{1, 1, 4, 4});
+    CHECK_THROWS_AS(model.predict(coarse_input), maunet::ShapeError);
+    CHECK_THROWS_WITH(model.predict(coarse_input), Catch::Contains("downscales by a factor of 4") &&
+                                                       Catch::Contains("4 x 4, the coarse grid") &&
+                                                       Catch::Contains("use apply()"));
+    // Other fine grids are fine (a fully convolutional network), and the grid survives save/load.
+    CHECK(model.predict(Tensor<float>(Shape{1, 1, 24, 20}, 1.0f)).shape() == Shape{1, 1, 24, 20});
+    const std::string path = "precip_model_grid_test.ckpt";
+    model.save(path);
+    const auto loaded = pipeline::PrecipModel<float>::load(path);
+    std::remove(path.c_str());
+    CHECK(loaded.grid_height() == 16);
+    CHECK(loaded.grid_width() == 16);
+    CHECK_THROWS_WITH(loaded.predict(coarse_input), Catch::Contains("factor of 4"));
+    CHECK_THROWS_WITH(model.apply(Tensor<float>(Shape{2, 3, 4, 4})), Catch::Contains("expected fields [time, y, x]"));
+}

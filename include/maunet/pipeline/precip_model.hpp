@@ -6,16 +6,29 @@
 //     input was missing ─> raw output [N, 1, H, W]
 //
 // Transforms are fitted on the training split only. The task (downscaling by an integer factor,
-// or bias correction at factor 1) and the transforms' statistics travel with the weights in the
-// checkpoint's "extras", so a loaded model predicts exactly as the trained one did.
+// or bias correction at factor 1), the transforms' statistics and the grid of the training fields
+// travel with the weights in the checkpoint's "extras", so a loaded model predicts exactly as the
+// trained one did.
+//
+// Two entry points:
+//   apply(fields)    physical fields as a user has them, [time, h, w] or [h, w]. A downscaling
+//                    model with factor f takes them on the COARSE grid, regrids them
+//                    bicubically to [h f, w f] (negative overshoot clamped to 0) and corrects
+//                    them there; a bias-correction model keeps the grid.
+//   predict(input)   the network input [N, C, H, W], already on the model's (fine) grid, with
+//                    static predictors as extra channels. A downscaling model refuses an input
+//                    whose grid is its training grid divided by its factor (a coarse field
+//                    handed in by mistake) and names the factor and apply().
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "maunet/io/checkpoint.hpp"
 #include "maunet/nn/models/unet.hpp"
+#include "maunet/stats/regrid.hpp"
 #include "maunet/train/dataset.hpp"
 #include "maunet/train/transforms.hpp"
 
@@ -53,6 +66,10 @@ public:
             m.factor_ = static_cast<Index>(extras.at("factor").as_number());
             m.input_transform_ = train::ChannelTransform<T>::from_parameters(parameters_from_json(extras.at("input_transform")));
             m.target_transform_ = train::PrecipTransform<T>::from_parameters(parameters_from_json(extras.at("target_transform")));
+            if (extras.contains("grid")) {  // absent in files written before the grid was recorded
+                m.grid_height_ = static_cast<Index>(extras.at("grid").as_array().at(0).as_number());
+                m.grid_width_ = static_cast<Index>(extras.at("grid").as_array().at(1).as_number());
+            }
         } catch (const Error& e) {
             throw FormatError(maunet::detail::cat(path, ": the checkpoint does not describe a precipitation model (",
                                                   e.what(), ")"));
@@ -60,11 +77,14 @@ public:
         return m;
     }
 
-    // Fits the transforms on raw training samples (inputs [C, H, W], targets [1, H, W]).
+    // Fits the transforms on raw training samples (inputs [C, H, W], targets [1, H, W]) and
+    // records their grid (the fine grid of a downscaling model).
     void fit_transforms(const train::Dataset<T>& raw_train) {
         const train::Batch<T> all = raw_train.stacked();
         input_transform_.fit(all.input);
         target_transform_.fit(all.target, all.mask);
+        grid_height_ = all.input.dim(2);
+        grid_width_ = all.input.dim(3);
     }
     bool fitted() const { return input_transform_.fitted() && target_transform_.fitted(); }
 
@@ -89,9 +109,17 @@ public:
 
     // Raw input [N, C, H, W] -> raw precipitation [N, 1, H, W]: never negative; NaN where any
     // input channel was missing. Inference only: thread-safe, records no graph.
+    // A downscaling model refuses the coarse grid of its training fields (see the top of the file).
     Tensor<T> predict(const Tensor<T>& raw_input) const {
         require(fitted(), "PrecipModel::predict: the model's transforms are not fitted");
         require_shape(raw_input.rank() == 4, "PrecipModel::predict: expected [N, C, H, W], got ", raw_input.shape());
+        if (task_ == Task::downscaling && factor_ > 1 && grid_height_ > 0) {
+            const bool coarse = raw_input.dim(2) * factor_ == grid_height_ && raw_input.dim(3) * factor_ == grid_width_;
+            require_shape(!coarse, "PrecipModel::predict: this model downscales by a factor of ", factor_,
+                          " and takes input on the fine grid (", grid_height_, " x ", grid_width_,
+                          " in training); the input is ", raw_input.dim(2), " x ", raw_input.dim(3),
+                          ", the coarse grid: use apply(), which regrids coarse fields by ", factor_, " first");
+        }
         Tensor<T> x = input_transform_.forward(raw_input);
         const Tensor<T> valid = train::fill_missing(x, T(0));
         Tensor<T> y = net_->predict(x);
@@ -106,6 +134,37 @@ public:
         return y;
     }
 
+    // Fields in physical units, [time, h, w] or one field [h, w] (on the coarse grid for a
+    // downscaling model), -> the model's output [time, h f, w f] or [h f, w f] (f = factor(); 1
+    // for bias correction). NaN where the input was missing. Precipitation-only models.
+    Tensor<T> apply(const Tensor<T>& fields) const {
+        require_shape((fields.rank() == 2 || fields.rank() == 3) && fields.numel() > 0,
+                      "PrecipModel::apply: expected fields [time, y, x] or one field [y, x], got ", fields.shape());
+        require(input_transform_.channels() == 1, "PrecipModel::apply: the model takes ",
+                input_transform_.channels(), " input channels; apply() takes precipitation alone (1 channel): "
+                "stack the static predictors as channels and call predict()");
+        const Tensor<T> stack = fields.rank() == 3 ? fields : fields.reshaped(Shape{1, fields.dim(0), fields.dim(1)});
+        const Tensor<T> y = predict(network_input(stack));
+        Tensor<T> out(fields.rank() == 3 ? Shape{y.dim(0), y.dim(2), y.dim(3)} : Shape{y.dim(2), y.dim(3)});
+        std::copy(y.begin(), y.end(), out.begin());
+        return out;
+    }
+
+    // The raw network input [time, 1, H, W] that apply() hands to predict() for fields
+    // [time, h, w]: regridded bicubically by the factor for downscaling, as they are otherwise.
+    Tensor<T> network_input(const Tensor<T>& fields) const { return network_input(fields, task_, factor_); }
+    static Tensor<T> network_input(const Tensor<T>& fields, Task task, Index factor) {
+        require_shape(fields.rank() == 3 && fields.numel() > 0, "model_input: expected fields [time, y, x], got ",
+                      fields.shape());
+        require(factor >= 1, "model_input: expected a factor >= 1, got ", factor);
+        Tensor<T> fine = (task == Task::downscaling && factor > 1)
+                             ? stats::regrid_bicubic(fields, fields.dim(1) * factor, fields.dim(2) * factor, true)
+                             : fields;
+        Tensor<T> input(Shape{fine.dim(0), 1, fine.dim(1), fine.dim(2)});
+        std::copy(fine.begin(), fine.end(), input.begin());
+        return input;
+    }
+
     // Writes the model with its transforms and task. With `selftest_raw_input` ([1, C, H, W]),
     // the checkpoint also carries a self-test that load() re-checks.
     void save(const std::string& path, const Tensor<T>* selftest_raw_input = nullptr) const {
@@ -115,6 +174,11 @@ public:
             .set("factor", static_cast<long long>(factor_))
             .set("input_transform", parameters_to_json(input_transform_.parameters()))
             .set("target_transform", parameters_to_json(target_transform_.parameters()));
+        if (grid_height_ > 0) {
+            io::Json grid = io::Json::array();
+            grid.push_back(static_cast<long long>(grid_height_)).push_back(static_cast<long long>(grid_width_));
+            extras.set("grid", grid);
+        }
         if (selftest_raw_input) {
             Tensor<T> x = input_transform_.forward(*selftest_raw_input);
             train::fill_missing(x, T(0));
@@ -128,6 +192,9 @@ public:
     const nn::UNet<T>& net() const { return *net_; }
     Task task() const { return task_; }
     Index factor() const { return factor_; }
+    // The grid [height, width] of the training fields (0 x 0 when unknown).
+    Index grid_height() const { return grid_height_; }
+    Index grid_width() const { return grid_width_; }
     const train::ChannelTransform<T>& input_transform() const { return input_transform_; }
     const train::PrecipTransform<T>& target_transform() const { return target_transform_; }
 
@@ -148,6 +215,7 @@ private:
     std::unique_ptr<nn::UNet<T>> net_;
     Task task_ = Task::downscaling;
     Index factor_ = 1;
+    Index grid_height_ = 0, grid_width_ = 0;
     train::ChannelTransform<T> input_transform_;
     train::PrecipTransform<T> target_transform_;
 };
