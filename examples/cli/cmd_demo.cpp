@@ -5,9 +5,11 @@
 // distillation (KD) and then by KD + knowledge refinement (KR), and the U-Net baseline, and
 // scores them with the classical reference (bicubic interpolation; the raw biased input) on
 // held-out fields. Prints one table per task and writes --json FILE (one object per method).
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <maunet/core/heap.hpp>
 #include <maunet/pipeline/compare.hpp>
@@ -41,15 +43,87 @@ struct DemoSettings {
 
 using Model = pipeline::PrecipModel<float>;
 
-// Inference time per field (batch 1), the median of a few runs.
-double ms_per_field(const Model& m, const Tensor<float>& inputs) {
+// Inference time per field (batch 1): median and spread of repeated runs.
+pipeline::Timing ms_per_field(const Model& m, const Tensor<float>& inputs) {
     Tensor<float> one(Shape{1, inputs.dim(1), inputs.dim(2), inputs.dim(3)});
     std::copy(inputs.begin(), inputs.begin() + one.numel(), one.begin());
-    return pipeline::median_ms([&] { (void)m.predict(one); });
+    return pipeline::time_ms([&] { (void)m.predict(one); });
+}
+
+// Where the demo is: "model 3 of 10", and the time left, extrapolated from the models so far.
+class Stages {
+public:
+    Stages(int total, bool quiet) : total_(total), quiet_(quiet), start_(std::chrono::steady_clock::now()) {}
+    // Announces the next model; returns the label of its progress lines.
+    std::string next(const char* task, const std::string& model) {
+        ++done_;
+        char label[160];
+        std::snprintf(label, sizeof label, "[model %d of %d] %s/%s", done_, total_, task, model.c_str());
+        if (!quiet_) {
+            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+            if (done_ > 1)
+                std::fprintf(stderr, "%s: training; about %.0f s left in the demo\n", label,
+                             elapsed / double(done_ - 1) * double(total_ - done_ + 1));
+            else
+                std::fprintf(stderr, "%s: training\n", label);
+        }
+        return label;
+    }
+
+private:
+    int total_, done_ = 0;
+    bool quiet_;
+    std::chrono::steady_clock::time_point start_;
+};
+
+std::string percent_change(double value, double reference) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%% %s", std::abs(100.0 * (value / reference - 1.0)),
+                  value <= reference ? "lower" : "higher");
+    return buf;
+}
+
+// The closing lines: what the table says, in words. Rows: 0 reference, 1 teacher, 2 student
+// alone, 3 KD, 4 KD+KR, 5 U-Net.
+void explain(const std::vector<pipeline::MethodResult>& r, const char* units) {
+    const auto& ref = r[0];
+    const auto& teacher = r[1];
+    const auto& alone = r[2];
+    const auto& kdkr = r[4];
+    const auto& unet = r[5];
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < r.size(); ++i)
+        if (r[i].report.rmse < r[best].report.rmse) best = i;
+    std::printf("In words:\n");
+    std::printf("- Lowest RMSE: %s (%.3f %s), %s than %s (%.3f).\n", r[best].name.c_str(), r[best].report.rmse, units,
+                percent_change(r[best].report.rmse, ref.report.rmse).c_str(), ref.name.c_str(), ref.report.rmse);
+    const double speed = teacher.ms_per_field / kdkr.ms_per_field;
+    const double speed_low = kdkr.ms_high > 0 ? teacher.ms_low / kdkr.ms_high : 0.0;
+    const double speed_high = kdkr.ms_low > 0 ? teacher.ms_high / kdkr.ms_low : 0.0;
+    std::printf("- The distilled student (KD+KR) has %.0f%% of the teacher's parameters, an RMSE %s than the teacher's, "
+                "and runs %.2fx as fast (%.2fx-%.2fx over the repeated timings).\n",
+                100.0 * double(kdkr.parameters) / double(teacher.parameters),
+                percent_change(kdkr.report.rmse, teacher.report.rmse).c_str(), speed, speed_low, speed_high);
+    if (kdkr.report.rmse <= alone.report.rmse)
+        std::printf("- Distillation helped: the same student trained alone has an RMSE of %.3f, KD+KR %.3f.\n",
+                    alone.report.rmse, kdkr.report.rmse);
+    else
+        std::printf("- Distillation did not help here: the student trained alone scores better (RMSE %.3f against "
+                    "%.3f for KD+KR). With few epochs the teacher's outputs are still poor targets; --full trains "
+                    "longer.\n",
+                    alone.report.rmse, kdkr.report.rmse);
+    if (best == 5)
+        std::printf("- The plain U-Net baseline wins this run (RMSE %.3f against the teacher's %.3f): at this small "
+                    "size and short training its max pooling and transposed convolutions fit faster; the ranking of "
+                    "the networks can change with --full or another --seed.\n",
+                    unet.report.rmse, teacher.report.rmse);
+    else if (best == 2)
+        std::printf("- MAUNet-Light trained alone wins this run; the ranking of the networks can change with --full "
+                    "or another --seed.\n");
 }
 
 void run_task(const DemoSettings& s, pipeline::Task task, const train::SyntheticData<float>& data,
-              std::vector<pipeline::MethodResult>& all_results) {
+              std::vector<pipeline::MethodResult>& all_results, Stages& stages, bool& first_table) {
     const bool downscaling = task == pipeline::Task::downscaling;
     const char* task_name = pipeline::to_string(task);
     const auto bicubic = [](const Tensor<float>& coarse, Index H, Index W) {
@@ -67,17 +141,19 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
         if (test.mask[i] != 0 && std::isfinite(test.target[i])) range = std::max(range, double(test.target[i]));
 
     std::vector<pipeline::MethodResult> results;
-    auto score = [&](const std::string& name, Index params, double ms, const Tensor<float>& pred) {
-        results.push_back(pipeline::score_method<float>(name, task_name, params, ms, pred, test.target, test.mask, range));
+    auto score = [&](const std::string& name, Index params, const pipeline::Timing& ms, const Tensor<float>& pred) {
+        results.push_back(pipeline::score_method<float>(name, task_name, params, ms.median, pred, test.target, test.mask,
+                                                        range));
+        pipeline::set_timing(results.back(), ms);
     };
     if (downscaling) {
         const Index factor = data.config.factor;
         const Tensor<float>& coarse = data.fields.front().coarse_biased;
         score("bicubic interpolation", 0,
-              pipeline::median_ms([&] { (void)stats::regrid_bicubic(coarse, coarse.dim(1) * factor, coarse.dim(2) * factor, true); }),
+              pipeline::time_ms([&] { (void)stats::regrid_bicubic(coarse, coarse.dim(1) * factor, coarse.dim(2) * factor, true); }),
               test.input);
     } else {
-        score("raw biased input", 0, 0.0, test.input);
+        score("raw biased input", 0, pipeline::Timing{}, test.input);
     }
 
     train::TrainerOptions opts;
@@ -95,7 +171,7 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
     };
     const Index factor = downscaling ? data.config.factor : 1;
     auto train_plain = [&](nn::UNetConfig c, const std::string& label) {
-        opts.label = std::string(task_name) + "/" + label;
+        opts.label = stages.next(task_name, label);
         Rng init(s.seed + 1);
         train::TrainResult tr;
         Model m = pipeline::train_precip_model<float>(config(c), task, factor, split.train, split.val, opts, init, &tr);
@@ -114,26 +190,27 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
     train::DistillerOptions d;
     d.alpha = s.alpha;
     d.trainer = opts;
-    d.trainer.label = std::string(task_name) + "/MAUNet-Light KD";
+    d.trainer.label = stages.next(task_name, "MAUNet-Light KD");
     train::Distiller<float>(teacher.net(), student.net(), d).fit(train_set, val_set);
     score("MAUNet-Light KD", student.net().num_parameters(), ms_per_field(student, test.input), student.predict(test.input));
     // Knowledge refinement continues from the distilled weights: observations only, lr / 10.
     train::TrainerOptions refine = opts;
     refine.epochs = s.refine_epochs;
     refine.learning_rate = s.lr * d.refine_lr_factor;
-    refine.label = std::string(task_name) + "/MAUNet-Light KD+KR";
+    refine.label = stages.next(task_name, "MAUNet-Light KD+KR");
     train::Trainer<float>(student.net(), refine).fit(train_set, val_set);
     score("MAUNet-Light KD+KR", student.net().num_parameters(), ms_per_field(student, test.input),
           student.predict(test.input));
 
     train_plain(nn::UNetConfig::unet(), "U-Net");
 
-    std::printf("\n%s, held-out fields (mm/day; PSNR and SSIM with data range %.2f):\n%s", task_name, range,
-                pipeline::format_table(results).c_str());
-    const double t_rmse = results[1].report.rmse, s_rmse = results[4].report.rmse;
-    std::printf("MAUNet-Light KD+KR: %.1f%% of the teacher's parameters, RMSE %+.1f%% vs the teacher, %.2fx its speed\n",
-                100.0 * double(results[4].parameters) / double(results[1].parameters), 100.0 * (s_rmse / t_rmse - 1.0),
-                results[1].ms_per_field / results[4].ms_per_field);
+    pipeline::TableOptions table;
+    table.units = "mm/day";
+    table.data_range = range;
+    std::printf("\n%s, %zu held-out fields, in mm/day:\n%s%s", task_name, split.test.size(),
+                pipeline::format_table(results, table).c_str(), first_table ? pipeline::table_legend(table).c_str() : "");
+    first_table = false;
+    explain(results, "mm/day");
     all_results.insert(all_results.end(), results.begin(), results.end());
 }
 
@@ -156,8 +233,11 @@ void run_demo(DemoSettings s) {
 
     std::vector<pipeline::MethodResult> results;
     const auto started = std::chrono::steady_clock::now();
-    if (s.task == "both" || s.task == "downscaling") run_task(s, pipeline::Task::downscaling, data, results);
-    if (s.task == "both" || s.task == "bias_correction") run_task(s, pipeline::Task::bias_correction, data, results);
+    const bool both = s.task == "both";
+    Stages stages(both ? 10 : 5, s.quiet);  // 5 trainings per task (KD and KD+KR count as two)
+    bool first_table = true;                // the legend under the first table only
+    if (both || s.task == "downscaling") run_task(s, pipeline::Task::downscaling, data, results, stages, first_table);
+    if (both || s.task == "bias_correction") run_task(s, pipeline::Task::bias_correction, data, results, stages, first_table);
     require(!results.empty(), "demo: --task must be both, downscaling or bias_correction, got '", s.task, "'");
     std::printf("\ndemo finished in %.0f s\n",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

@@ -27,6 +27,7 @@ struct EvalSettings {
     double range = 0;
     Index time_from = 0;
     bool crop = false;
+    bool explain = true;  // the legend under the table
 };
 
 void run_eval(const EvalSettings& s) {
@@ -75,10 +76,14 @@ void run_eval(const EvalSettings& s) {
     }
     Index valid = 0;
     for (float m : mask) valid += m != 0.f;
-    std::printf("%s (variable %s), time steps %ld-%ld, %ld cells valid in every file; PSNR and SSIM with data "
-                "range %.4g:\n%s", s.obs.c_str(), obs.variable.c_str(), static_cast<long>(s.time_from),
-                static_cast<long>(s.time_from + obs.num_times() - 1), static_cast<long>(valid), range,
-                pipeline::format_table(rows).c_str());
+    pipeline::TableOptions table;
+    table.units = obs.units;
+    table.show_cost = false;  // files have no parameters and no inference time
+    table.data_range = range;
+    std::printf("%s (variable %s%s%s), time steps %ld-%ld, %ld cells valid in every file:\n%s%s", s.obs.c_str(),
+                obs.variable.c_str(), obs.units.empty() ? "" : ", ", obs.units.c_str(), static_cast<long>(s.time_from),
+                static_cast<long>(s.time_from + obs.num_times() - 1), static_cast<long>(valid),
+                pipeline::format_table(rows, table).c_str(), s.explain ? pipeline::table_legend(table).c_str() : "");
     if (!s.json.empty()) {
         const std::string text = pipeline::to_json(rows).dump(2) + "\n";
         io::write_stream_atomically(s.json, [&](std::ostream& out) { out << text; });
@@ -101,6 +106,7 @@ void add_eval_command(CLI::App& app) {
                     "period)")->capture_default_str();
     cmd->add_flag("--crop", s->crop, "cut larger observations to the prediction's grid (first rows and columns)");
     cmd->add_option("--json", s->json, "also write the scores as JSON to this file");
+    cmd->add_flag("--explain,!--no-explain", s->explain, "print what each column means under the table (default: on)");
     cmd->callback([s] { run_eval(*s); });
 }
 

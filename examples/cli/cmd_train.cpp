@@ -61,6 +61,7 @@ struct DistillSettings {
 struct Prepared {
     train::DatasetSplit<float> split;
     std::string description;
+    std::string units;  // of the observations (mm/day for synthetic fields)
 };
 
 Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, std::uint64_t seed) {
@@ -68,7 +69,7 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
     require(factor >= 1, "expected --factor >= 1, got ", factor);
     const bool downscaling = task == pipeline::Task::downscaling;
     train::Dataset<float> all;
-    std::string description;
+    std::string description, units = "mm/day";
     if (d.in.empty()) {
         require(d.biased.empty(), "--biased needs --in (the observations)");
         train::SyntheticConfig sc;
@@ -86,6 +87,7 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
                       std::to_string(sc.width);
     } else {
         Field obs = load_field(d.in, d.var);
+        units = obs.units;
         Tensor<float> input;  // [T, 1, H, W]
         if (!d.biased.empty()) {
             const Field biased = load_field(d.biased, d.biased_var);
@@ -124,6 +126,7 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
     require(!p.split.val.empty() || val == 0.0, "--val-fraction ", val, " of ", all.size(),
             " time steps leaves no validation step");
     p.description = description;
+    p.units = units;
     return p;
 }
 
@@ -148,8 +151,8 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
 // Scores the model and the model's own input (the interpolation it starts from) on the
 // validation fields, prints the table, and saves the model with one validation field as
 // its self-test.
-void report_and_save(const pipeline::PrecipModel<float>& model, const train::DatasetSplit<float>& split,
-                     const std::string& out) {
+void report_and_save(const pipeline::PrecipModel<float>& model, const Prepared& p, const std::string& out) {
+    const train::DatasetSplit<float>& split = p.split;
     const train::Dataset<float>& held = split.val.empty() ? split.train : split.val;
     const train::Batch<float> b = held.stacked();
     double range = 0;
@@ -162,8 +165,13 @@ void report_and_save(const pipeline::PrecipModel<float>& model, const train::Dat
                          b.target, b.mask, range));
     rows.push_back(score(model.net().config().architecture, task, model.net().num_parameters(), model.predict(b.input),
                          b.target, b.mask, range));
-    std::printf("\n%s fields (%zu), data range %.3g:\n%s", split.val.empty() ? "training" : "validation", held.size(),
-                range, pipeline::format_table(rows).c_str());
+    pipeline::TableOptions table;
+    table.units = p.units;
+    table.show_cost = false;  // no inference timing here; the parameter count is on the "saved" line
+    table.data_range = range;
+    std::printf("\nscores on the %zu %s fields%s%s:\n%s%s", held.size(), split.val.empty() ? "training" : "validation",
+                p.units.empty() ? "" : ", in ", p.units.c_str(), pipeline::format_table(rows, table).c_str(),
+                pipeline::table_legend(table).c_str());
     Tensor<float> selftest(Shape{1, b.input.dim(1), b.input.dim(2), b.input.dim(3)});
     std::copy(b.input.begin(), b.input.begin() + selftest.numel(), selftest.begin());
     model.save(out, &selftest);
@@ -203,7 +211,7 @@ void run_train(const TrainSettings& s) {
                                                            trainer_options(s, s.model), init, &result);
     std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
                 result.best_val_loss, result.seconds);
-    report_and_save(model, p.split, s.out);
+    report_and_save(model, p, s.out);
 }
 
 void run_distill(const DistillSettings& d) {
@@ -237,7 +245,7 @@ void run_distill(const DistillSettings& d) {
     std::printf("distillation: best epoch %d, validation loss %.5f; refinement: %zu epochs, best validation loss %.5f\n",
                 r.distillation.best_epoch, r.distillation.best_val_loss, r.refinement.history.size(),
                 r.refinement.best_val_loss);
-    report_and_save(student, p.split, s.out);
+    report_and_save(student, p, s.out);
 }
 
 void add_data_options(CLI::App* cmd, DataSettings& d, bool with_task) {

@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "maunet/core/errors.hpp"
 #include "maunet/io/json.hpp"
 #include "maunet/metrics/report.hpp"
 
@@ -18,7 +20,14 @@ struct MethodResult {
     std::string task;
     Index parameters = 0;      // trainable parameters (0 for interpolation and raw input)
     double ms_per_field = 0;   // inference time per field (median over repeats)
+    double ms_low = 0, ms_high = 0;  // fastest and slowest of those repeats (the spread)
     metrics::MetricReport report;
+};
+
+// Wall time of repeated runs of one call, in milliseconds.
+struct Timing {
+    double median = 0, low = 0, high = 0;
+    int runs = 0;
 };
 
 // Scores predictions [N, 1, H, W] against observations of the same shape (mask: 1 valid, or
@@ -44,9 +53,12 @@ MethodResult score_method(std::string name, std::string task, Index parameters, 
                         metrics::MetricOptions(data_range));
 }
 
-// Milliseconds per call of fn() over `repeats` runs after one warm-up (the median).
+// Milliseconds per call of fn(): median, fastest and slowest of `repeats` runs after one
+// warm-up. One timing on a shared machine can be off by a factor of 2; the median of several is
+// stable, and the spread shows how far to trust it.
 template <class Fn>
-double median_ms(Fn&& fn, int repeats = 3) {
+Timing time_ms(Fn&& fn, int repeats = 9) {
+    require(repeats >= 1, "time_ms: expected repeats >= 1, got ", repeats);
     fn();
     std::vector<double> ms;
     for (int i = 0; i < repeats; ++i) {
@@ -55,7 +67,20 @@ double median_ms(Fn&& fn, int repeats = 3) {
         ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
+    return Timing{ms[ms.size() / 2], ms.front(), ms.back(), repeats};
+}
+
+// The median alone.
+template <class Fn>
+double median_ms(Fn&& fn, int repeats = 3) {
+    return time_ms(std::forward<Fn>(fn), repeats).median;
+}
+
+// Sets a result's timing columns.
+inline void set_timing(MethodResult& r, const Timing& t) {
+    r.ms_per_field = t.median;
+    r.ms_low = t.low;
+    r.ms_high = t.high;
 }
 
 // One JSON object per method: name, task, parameters, rmse, mae, bias, r, psnr, ssim,
@@ -74,7 +99,9 @@ inline io::Json to_json(const std::vector<MethodResult>& results) {
             .set("psnr", m.report.psnr)
             .set("ssim", m.report.ssim)
             .set("p99_error", m.report.p99_error)
-            .set("ms_per_field", m.ms_per_field);
+            .set("ms_per_field", m.ms_per_field)
+            .set("ms_per_field_low", m.ms_low)
+            .set("ms_per_field_high", m.ms_high);
         for (const auto& [key, value] : m.report.fields())
             if (!j.contains(key)) j.set(key, value);
         rows.push_back(j);
@@ -82,19 +109,67 @@ inline io::Json to_json(const std::vector<MethodResult>& results) {
     return rows;
 }
 
-// A fixed-width table, one row per method.
-inline std::string format_table(const std::vector<MethodResult>& results) {
+// How format_table() labels its numbers.
+struct TableOptions {
+    std::string units;       // of the fields, e.g. "mm/day" (empty: unknown)
+    bool show_cost = true;   // the params and ms/field columns (meaningless for scored files)
+    double data_range = 0;   // R of PSNR and SSIM, for the legend (0: not stated)
+};
+
+// A fixed-width table, one row per method. ms/field is "median (fastest-slowest)".
+inline std::string format_table(const std::vector<MethodResult>& results, const TableOptions& options = {}) {
     std::string out;
-    char line[256];
-    std::snprintf(line, sizeof line, "%-26s %10s %8s %8s %8s %7s %7s %7s %9s %9s\n", "method", "params", "RMSE", "MAE",
-                  "bias", "r", "PSNR", "SSIM", "p99 err", "ms/field");
-    out += line;
-    out += std::string(std::string(line).size() - 1, '-') + "\n";
+    char line[320];
+    const auto header = [&] {
+        std::snprintf(line, sizeof line, "%-26s %8s %8s %8s %7s %7s %7s %9s", "method", "RMSE", "MAE", "bias", "r",
+                      "PSNR", "SSIM", "p99 err");
+        std::string h = line;
+        if (options.show_cost) {
+            std::snprintf(line, sizeof line, " %10s %22s", "params", "ms/field (min-max)");
+            h += line;
+        }
+        return h;
+    };
+    const std::string h = header();
+    out += h + "\n" + std::string(h.size(), '-') + "\n";
     for (const auto& m : results) {
-        std::snprintf(line, sizeof line, "%-26s %10lld %8.4f %8.4f %8.4f %7.4f %7.2f %7.4f %9.4f %9.2f\n",
-                      m.name.c_str(), static_cast<long long>(m.parameters), m.report.rmse, m.report.mae, m.report.bias,
-                      m.report.pearson_r, m.report.psnr, m.report.ssim, m.report.p99_error, m.ms_per_field);
+        std::snprintf(line, sizeof line, "%-26s %8.4f %8.4f %8.4f %7.4f %7.2f %7.4f %9.4f", m.name.c_str(),
+                      m.report.rmse, m.report.mae, m.report.bias, m.report.pearson_r, m.report.psnr, m.report.ssim,
+                      m.report.p99_signed_error);
         out += line;
+        if (options.show_cost) {
+            char timing[64];
+            std::snprintf(timing, sizeof timing, "%.2f (%.2f-%.2f)", m.ms_per_field, m.ms_low, m.ms_high);
+            std::snprintf(line, sizeof line, " %10lld %22s", static_cast<long long>(m.parameters), timing);
+            out += line;
+        }
+        out += "\n";
+    }
+    return out;
+}
+
+// What the columns of format_table() mean, one line each (printed under the table).
+inline std::string table_legend(const TableOptions& options = {}) {
+    const std::string u = options.units.empty() ? std::string("the field's units") : options.units;
+    std::string range = "R";
+    if (options.data_range > 0) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "R = %.4g", options.data_range);
+        range = buf;
+        if (!options.units.empty()) range += " " + options.units;
+    }
+    std::string out;
+    out += "  RMSE, MAE   root-mean-square and mean absolute error, in " + u + " (lower is better)\n";
+    out += "  bias        mean of prediction - observation, in " + u + " (> 0: too wet, < 0: too dry)\n";
+    out += "  r           Pearson correlation with the observations (1 is perfect)\n";
+    out += "  PSNR        peak signal-to-noise ratio, 10 log10(R^2 / MSE) in dB with data range " + range +
+           " (higher is better)\n";
+    out += "  SSIM        structural similarity on 11 x 11 windows with the same R (1 is perfect; nan on smaller grids)\n";
+    out += "  p99 err     99th percentile of the prediction minus that of the observations, in " + u +
+           " (< 0: heavy rain too weak)\n";
+    if (options.show_cost) {
+        out += "  params      trainable parameters (0: no network)\n";
+        out += "  ms/field    inference time for one field: median, fastest and slowest of repeated runs\n";
     }
     return out;
 }

@@ -42,8 +42,10 @@ public:
     void epoch(int epoch, int epochs, double train_loss, double val_loss, double lr, bool best) {
         if (style_ == ProgressStyle::quiet) return;
         if (style_ == ProgressStyle::bar) std::fprintf(out_, "\r\033[K");
-        std::fprintf(out_, "%s epoch %3d/%d  train %.5f  val %.5f  lr %.2e  %s%s\n", label_.c_str(), epoch, epochs,
-                     train_loss, val_loss, lr, clock(seconds()).c_str(), best ? "  *best" : "");
+        const double elapsed = seconds();
+        const double left = epoch > 0 ? elapsed / double(epoch) * double(epochs - epoch) : 0.0;
+        std::fprintf(out_, "%s epoch %3d/%d  train %.5f  val %.5f  lr %.2e  %s, %s left%s\n", label_.c_str(), epoch,
+                     epochs, train_loss, val_loss, lr, clock(elapsed).c_str(), clock(left).c_str(), best ? "  *best" : "");
         std::fflush(out_);
     }
     void message(const std::string& text) {
