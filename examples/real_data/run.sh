@@ -24,6 +24,9 @@ mkdir -p "$out"
 run() {
     local name="$1" file="$2" var="$3" held_out="$4" step="$5"
     echo "=== $name: $file ($var)"
+    # The observations under a short relative name, so that printed tables show no machine path.
+    ln -sfn "$file" "$out/${name}_obs.nc"
+    file="$out/${name}_obs.nc"
     "$maunet" regrid --in "$file" --var "$var" --out "$out/${name}_coarse.nc" --coarsen --factor 4
     "$maunet" regrid --in "$out/${name}_coarse.nc" --var "$var" --out "$out/${name}_bilinear.nc" --method bilinear --factor 4
     "$maunet" regrid --in "$out/${name}_coarse.nc" --var "$var" --out "$out/${name}_bicubic.nc" --method bicubic --factor 4
