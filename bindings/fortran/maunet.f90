@@ -262,6 +262,19 @@ contains
         if (.not. present(stat)) call stop_with("maunet: " // maunet_last_error())
     end subroutine
 
+    ! A size mismatch found in Fortran: reported like the C API's MAUNET_ERROR_SHAPE.
+    subroutine report_shape_error(message, stat, errmsg)
+        character(len=*), intent(in) :: message
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        if (present(errmsg)) errmsg = message
+        if (present(stat)) then
+            stat = MAUNET_ERROR_SHAPE
+            return
+        end if
+        call stop_with("maunet: " // message)
+    end subroutine
+
     ! error stop with a message built at run time (Fortran 2008 allows only constant stop codes).
     subroutine stop_with(message)
         use, intrinsic :: iso_fortran_env, only: error_unit
@@ -395,13 +408,8 @@ contains
         expected = self%output_shape(size(input, 1), size(input, 2))
         if (size(output, 1) /= expected(1) .or. size(output, 2) /= expected(2) .or. &
             size(output, 3) /= size(input, 3)) then
-            status = MAUNET_ERROR_SHAPE
-            if (present(errmsg)) errmsg = "maunet_model%predict: output has the wrong shape"
-            if (present(stat)) then
-                stat = int(status)
-                return
-            end if
-            call stop_with("maunet: maunet_model%predict: output has the wrong shape")
+            call report_shape_error("maunet_model%predict: output has the wrong shape", stat, errmsg)
+            return
         end if
         status = c_model_predict(self%handle, input, int(size(input, 3), c_int), int(size(input, 2), c_int), &
                                  int(size(input, 1), c_int), output, fill_pointer(fill_value, fill))
@@ -443,12 +451,8 @@ contains
         if (present(obs_doy)) po = c_loc(obs_doy)
         if (present(sim_doy)) ps = c_loc(sim_doy)
         if (size(obs, 1) /= size(sim, 1) .or. size(obs, 2) /= size(sim, 2)) then
-            if (present(errmsg)) errmsg = "maunet_bias_correction%fit: obs and sim must share the grid (x, y)"
-            if (present(stat)) then
-                stat = MAUNET_ERROR_SHAPE
-                return
-            end if
-            call stop_with("maunet: maunet_bias_correction%fit: obs and sim must share the grid (x, y)")
+            call report_shape_error("maunet_bias_correction%fit: obs and sim must share the grid (x, y)", stat, errmsg)
+            return
         end if
         status = c_bc_fit(o, obs, int(size(obs, 3), c_int), po, sim, int(size(sim, 3), c_int), ps, &
                           int(size(obs, 2), c_int), int(size(obs, 1), c_int), fill_pointer(fill_value, fill), handle)
@@ -509,12 +513,8 @@ contains
         integer(c_int) :: status
         call require_handle(self%handle, "a maunet_bias_correction")
         if (any(shape(out) /= shape(x))) then
-            if (present(errmsg)) errmsg = "maunet_bias_correction%apply: out must have the shape of x"
-            if (present(stat)) then
-                stat = MAUNET_ERROR_SHAPE
-                return
-            end if
-            call stop_with("maunet: maunet_bias_correction%apply: out must have the shape of x")
+            call report_shape_error("maunet_bias_correction%apply: out must have the shape of x", stat, errmsg)
+            return
         end if
         pd = c_null_ptr
         if (present(doy)) pd = c_loc(doy)
@@ -585,12 +585,8 @@ contains
         end if
         if (size(output, 1) /= expected(1) .or. size(output, 2) /= expected(2) .or. &
             size(output, 3) /= size(input, 3)) then
-            if (present(errmsg)) errmsg = "maunet_regridder%regrid: output has the wrong shape"
-            if (present(stat)) then
-                stat = MAUNET_ERROR_SHAPE
-                return
-            end if
-            call stop_with("maunet: maunet_regridder%regrid: output has the wrong shape")
+            call report_shape_error("maunet_regridder%regrid: output has the wrong shape", stat, errmsg)
+            return
         end if
         status = c_regrid(self%handle, input, int(size(input, 3), c_int), int(size(input, 2), c_int), &
                           int(size(input, 1), c_int), output, fill_pointer(fill_value, fill))
