@@ -124,6 +124,16 @@ std::string units_of(const std::string& path) {
     return extras.contains("units") ? extras.at("units").as_string() : std::string();
 }
 
+// The int a C enum argument holds. Read through memcpy: a C caller may pass any int, and
+// loading an out-of-range value as the C++ enum type is undefined behaviour.
+template <class E>
+int enum_value(const E& e) {
+    static_assert(sizeof(E) == sizeof(int), "the C enums are int-sized");
+    int v;
+    std::memcpy(&v, &e, sizeof v);
+    return v;
+}
+
 std::vector<int> doy_vector(const int* doy, int n) { return doy ? std::vector<int>(doy, doy + n) : std::vector<int>(); }
 
 template <class T>
@@ -139,7 +149,7 @@ extern "C" {
 const char* maunet_last_error(void) { return last_error().c_str(); }
 
 const char* maunet_status_name(maunet_status status) {
-    switch (status) {
+    switch (enum_value(status)) {
         case MAUNET_OK: return "MAUNET_OK";
         case MAUNET_ERROR_ARGUMENT: return "MAUNET_ERROR_ARGUMENT";
         case MAUNET_ERROR_SHAPE: return "MAUNET_ERROR_SHAPE";
@@ -276,10 +286,11 @@ maunet_status maunet_bc_fit(const maunet_bc_options* options, const float* obs, 
         need_sizes(n_obs, ny, nx, op);
         need_sizes(n_sim, ny, nx, op);
         const maunet_bc_options& o = *options;
-        maunet::require(o.method >= MAUNET_BC_LINEAR && o.method <= MAUNET_BC_QDM, op, ": method ",
-                        static_cast<int>(o.method), " is not MAUNET_BC_LINEAR, MAUNET_BC_QM or MAUNET_BC_QDM");
-        maunet::require(o.kind == MAUNET_BC_MULTIPLICATIVE || o.kind == MAUNET_BC_ADDITIVE, op, ": kind ",
-                        static_cast<int>(o.kind), " is not MAUNET_BC_MULTIPLICATIVE or MAUNET_BC_ADDITIVE");
+        const int method = enum_value(o.method), kind_value = enum_value(o.kind);
+        maunet::require(method >= MAUNET_BC_LINEAR && method <= MAUNET_BC_QDM, op, ": method ", method,
+                        " is not MAUNET_BC_LINEAR, MAUNET_BC_QM or MAUNET_BC_QDM");
+        maunet::require(kind_value == MAUNET_BC_MULTIPLICATIVE || kind_value == MAUNET_BC_ADDITIVE, op, ": kind ",
+                        kind_value, " is not MAUNET_BC_MULTIPLICATIVE or MAUNET_BC_ADDITIVE");
         const bool windows = o.window > 0;
         if (windows) {
             need(obs_doy, op, "obs_doy (needed with window > 0)");
@@ -291,8 +302,8 @@ maunet_status maunet_bc_fit(const maunet_bc_options* options, const float* obs, 
         cfg.window_half_width_days = o.window;
         cfg.seed = o.seed;
         cfg.adapt_wet_day_frequency = o.frequency_adaptation != 0;
-        const auto kind = o.kind == MAUNET_BC_ADDITIVE ? maunet::stats::Kind::additive
-                                                       : maunet::stats::Kind::multiplicative;
+        const auto kind = kind_value == MAUNET_BC_ADDITIVE ? maunet::stats::Kind::additive
+                                                           : maunet::stats::Kind::multiplicative;
         const Tensor<float> x_obs = fields_in(obs, n_obs, ny, nx, fill_value);
         const Tensor<float> x_sim = fields_in(sim, n_sim, ny, nx, fill_value);
         auto fitted = [&](auto method) -> maunet::stats::AnyBiasCorrection<float> {
@@ -302,9 +313,9 @@ maunet_status maunet_bc_fit(const maunet_bc_options* options, const float* obs, 
                 method.fit(x_obs, x_sim);
             return method;
         };
-        if (o.method == MAUNET_BC_LINEAR)
+        if (method == MAUNET_BC_LINEAR)
             *bc = new maunet_bc{fitted(maunet::stats::LinearScaling<float>(kind, cfg))};
-        else if (o.method == MAUNET_BC_QM)
+        else if (method == MAUNET_BC_QM)
             *bc = new maunet_bc{fitted(maunet::stats::QuantileMapping<float>(kind, cfg, o.quantiles))};
         else
             *bc = new maunet_bc{fitted(maunet::stats::QuantileDeltaMapping<float>(kind, cfg, o.quantiles))};
@@ -385,8 +396,9 @@ maunet_status maunet_regridder_create(maunet_regrid_method method, int factor, m
         const char* op = "maunet_regridder_create";
         need(regridder, op, "the regridder pointer");
         *regridder = nullptr;
-        maunet::require(method >= MAUNET_REGRID_NEAREST && method <= MAUNET_REGRID_BLOCK_MEAN, op, ": method ",
-                        static_cast<int>(method), " is not one of the maunet_regrid_method values");
+        const int m = enum_value(method);
+        maunet::require(m >= MAUNET_REGRID_NEAREST && m <= MAUNET_REGRID_BLOCK_MEAN, op, ": method ", m,
+                        " is not one of the maunet_regrid_method values");
         maunet::require(factor >= 1, op, ": expected a factor >= 1, got ", factor);
         *regridder = new maunet_regridder{method, factor};
     });

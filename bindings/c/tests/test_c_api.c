@@ -24,6 +24,7 @@ static void test_version_and_threads(void) {
     CHECK(strstr(maunet_last_error(), "expected a thread count >= 1, got 0") != NULL);
     REQUIRE_OK(maunet_set_num_threads(before));
     CHECK(strcmp(maunet_status_name(MAUNET_ERROR_FORMAT), "MAUNET_ERROR_FORMAT") == 0);
+    CHECK(strcmp(maunet_status_name((maunet_status)42), "MAUNET_ERROR_UNKNOWN_STATUS") == 0);
 }
 
 static void test_model(const char* model_path, const char* input_path, const char* expected_path, int n, int ny,
@@ -212,6 +213,8 @@ static void test_regrid(void) {
     for (int i = 1; i < 2 * 8 * 12; ++i) CHECK(fabsf(fine[i] - (float)(i / 96 + 1)) < 1e-6f);
     maunet_regridder_free(r);
     CHECK(maunet_regridder_create(MAUNET_REGRID_BICUBIC, 0, &r) == MAUNET_ERROR_ARGUMENT);
+    CHECK(maunet_regridder_create((maunet_regrid_method)9, 2, &r) == MAUNET_ERROR_ARGUMENT);
+    CHECK(strstr(maunet_last_error(), "method 9 is not") != NULL);
     CHECK(r == NULL);
 }
 
