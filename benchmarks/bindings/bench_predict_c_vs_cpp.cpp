@@ -1,6 +1,7 @@
 // Overhead of the C API: maunet_model_predict against the C++ call it wraps
 // (pipeline::apply_precip_model), on the same model file and field, alternating call by call
-// in one process so that a change in the machine's load hits both alike. Prints the medians
+// in one process so that a change in the machine's load hits both alike (each side first in
+// every other pair). Prints the medians
 // and the median and quartiles of the per-pair ratio (C / C++ - 1).
 //   bench_predict_c_vs_cpp MODEL INPUT NY NX PAIRS
 #include <algorithm>
@@ -41,17 +42,26 @@ int main(int argc, char** argv) {
         std::vector<float> out(static_cast<std::size_t>(ony) * onx);
         std::vector<double> t_cpp, t_c, ratio;
         for (int r = 0; r < pairs + 1; ++r) {  // the first pair warms up
+            // Each side goes first in every other pair, so an order effect cancels.
+            Tensor<float> y;
+            const auto cpp = [&] { y = pipeline::apply_precip_model(model, field); };
+            const auto c = [&] {
+                if (maunet_model_predict(handle, field.data(), 1, ny, nx, out.data(), nullptr) != MAUNET_OK)
+                    throw Error(maunet_last_error());
+            };
+            const bool cpp_first = r % 2 == 0;
             const auto t0 = clock::now();
-            const Tensor<float> y = pipeline::apply_precip_model(model, field);
+            cpp_first ? cpp() : c();
             const auto t1 = clock::now();
-            if (maunet_model_predict(handle, field.data(), 1, ny, nx, out.data(), nullptr) != MAUNET_OK)
-                throw Error(maunet_last_error());
+            cpp_first ? c() : cpp();
             const auto t2 = clock::now();
             if (!std::equal(out.begin(), out.end(), y.begin(), [](float a, float b) { return a == b || (a != a && b != b); }))
                 throw Error("the C API and the C++ call disagree");
             if (r == 0) continue;
-            t_cpp.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-            t_c.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+            const double first = std::chrono::duration<double, std::milli>(t1 - t0).count();
+            const double second = std::chrono::duration<double, std::milli>(t2 - t1).count();
+            t_cpp.push_back(cpp_first ? first : second);
+            t_c.push_back(cpp_first ? second : first);
             ratio.push_back(100.0 * (t_c.back() / t_cpp.back() - 1.0));
         }
         std::printf("C vs C++: median %.3f ms vs %.3f ms; per-pair difference median %+.2f%% (quartiles %+.2f%% .. "
