@@ -20,7 +20,8 @@ jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 # command-line tool, NetCDF, PNG quicklooks, the BLAS backend, tests and benchmarks.
 packages=(g++ cmake make libeigen3-dev libxtensor-dev xtl-dev libxsimd-dev
           libxtensor-blas-dev libopenblas-dev catch2 libbenchmark-dev
-          libnetcdf-dev netcdf-bin libcli11-dev nlohmann-json3-dev libstb-dev)
+          libnetcdf-dev netcdf-bin libcli11-dev nlohmann-json3-dev libstb-dev
+          gfortran pybind11-dev python3-pybind11 python3-numpy python3-dev)
 
 install_missing() {
   local missing=()

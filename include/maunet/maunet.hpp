@@ -42,6 +42,7 @@
 #include "maunet/train/trainer.hpp"
 #include "maunet/train/transforms.hpp"
 
+#include "maunet/stats/bias_correction_file.hpp"
 #include "maunet/stats/linear_scaling.hpp"
 #include "maunet/stats/quantile_delta_mapping.hpp"
 #include "maunet/stats/quantile_mapping.hpp"
@@ -63,6 +64,7 @@
 #include "maunet/pipeline/grid_coordinates.hpp"
 #include "maunet/pipeline/precip_model.hpp"
 #include "maunet/pipeline/train_model.hpp"
+#include "maunet/pipeline/training_fields.hpp"
 
 #include "maunet/train/distiller.hpp"
 

@@ -16,36 +16,21 @@
 #include <array>
 #include <vector>
 
-#include "maunet/stats/bias_correction_common.hpp"
+#include "maunet/stats/bias_correction_method.hpp"
 
 namespace maunet::stats {
 
 template <class T>
-class LinearScaling {
+class LinearScaling : public BiasCorrectionMethod<T, LinearScaling<T>> {
+    using Base = BiasCorrectionMethod<T, LinearScaling<T>>;
+    friend Base;
+
 public:
+    static constexpr const char* kName = "LinearScaling";
+    static constexpr const char* kMethod = "linear";  // the CLI's and the fit file's name
+
     explicit LinearScaling(Kind kind = Kind::multiplicative, BiasCorrectionConfig config = {})
-        : kind_(kind), config_(config) {
-        detail::check_config(config_, "LinearScaling");
-    }
-
-    void fit(const Tensor<T>& obs, const Tensor<T>& sim) {
-        calib_ = detail::calibrate("LinearScaling::fit", kind_, config_, obs, detail::no_doy(), sim,
-                                   detail::no_doy(), 365, false);
-    }
-    void fit(const Tensor<T>& obs, const std::vector<int>& obs_doy, const Tensor<T>& sim,
-             const std::vector<int>& sim_doy, int days_in_year) {
-        calib_ = detail::calibrate("LinearScaling::fit", kind_, config_, obs, obs_doy, sim, sim_doy, days_in_year,
-                                   true);
-    }
-
-    Tensor<T> apply(const Tensor<T>& x) const { return run(x, detail::no_doy(), 365, false); }
-    Tensor<T> apply(const Tensor<T>& x, const std::vector<int>& doy, int days_in_year) const {
-        return run(x, doy, days_in_year, true);
-    }
-
-    bool fitted() const { return calib_.fitted; }
-    Kind kind() const { return kind_; }
-    const BiasCorrectionConfig& config() const { return config_; }
+        : Base(kind, config, 0, false) {}
 
 private:
     struct Means {
@@ -58,13 +43,12 @@ private:
         return v.empty() ? 0.0 : s / static_cast<double>(v.size());
     }
 
-    Tensor<T> run(const Tensor<T>& x, const std::vector<int>& doy, int days_in_year, bool with_doy) const {
-        const auto buckets = detail::check_apply("LinearScaling::apply", calib_, x, doy, days_in_year, with_doy);
-        const Kind kind = kind_;
-        const BiasCorrectionConfig& cfg = config_;
-        const std::array<const detail::CellSamples<T>*, 2> samples = {&calib_.obs, &calib_.sim};
+    Tensor<T> correct(const Tensor<T>& x, const std::vector<int>& buckets) const {
+        const Kind kind = this->kind_;
+        const BiasCorrectionConfig& cfg = this->config_;
+        const std::array<const detail::CellSamples<T>*, 2> samples = {&this->calib_.obs, &this->calib_.sim};
         return detail::correct_per_cell<T, 2>(
-            x, buckets, calib_.windows, samples, kind, cfg,
+            x, buckets, this->calib_.windows, samples, kind, cfg,
             [&](const std::array<const std::vector<T>*, 2>& s) {
                 return Means{static_cast<Index>(s[0]->size()), static_cast<Index>(s[1]->size()), mean(*s[0]),
                              mean(*s[1])};
@@ -75,10 +59,6 @@ private:
                                               : v * detail::capped_ratio(m.obs, m.sim, cfg.max_ratio);
             });
     }
-
-    Kind kind_;
-    BiasCorrectionConfig config_;
-    detail::Calibration<T> calib_;
 };
 
 }  // namespace maunet::stats

@@ -28,7 +28,7 @@
 #include <array>
 #include <vector>
 
-#include "maunet/stats/bias_correction_common.hpp"
+#include "maunet/stats/bias_correction_method.hpp"
 #include "maunet/stats/quantiles.hpp"
 
 namespace maunet::stats {
@@ -63,49 +63,33 @@ inline double quantile_delta_map_value(double x, const Distribution& obs, const 
 
 }  // namespace detail
 
+// fit(obs, sim_hist) and apply(sim_future) as in BiasCorrectionMethod; apply() takes the future
+// distribution (per cell and window) from the series it corrects.
 template <class T>
-class QuantileDeltaMapping {
+class QuantileDeltaMapping : public BiasCorrectionMethod<T, QuantileDeltaMapping<T>> {
+    using Base = BiasCorrectionMethod<T, QuantileDeltaMapping<T>>;
+    friend Base;
+
 public:
+    static constexpr const char* kName = "QuantileDeltaMapping";
+    static constexpr const char* kMethod = "qdm";  // the CLI's and the fit file's name
+
     explicit QuantileDeltaMapping(Kind kind = Kind::multiplicative, BiasCorrectionConfig config = {},
                                   Index n_quantiles = 100)
-        : kind_(kind), config_(config), n_quantiles_(n_quantiles) {
-        detail::check_config(config_, "QuantileDeltaMapping");
-        require(n_quantiles >= 2, "QuantileDeltaMapping: expected n_quantiles >= 2, got ", n_quantiles);
-    }
+        : Base(kind, config, n_quantiles, true) {}
 
-    // Fits on whole series (window_half_width_days must be 0). obs, sim_hist: [time, H, W].
-    void fit(const Tensor<T>& obs, const Tensor<T>& sim_hist) {
-        calib_ = detail::calibrate("QuantileDeltaMapping::fit", kind_, config_, obs, detail::no_doy(), sim_hist,
-                                   detail::no_doy(), 365, false);
-    }
-    void fit(const Tensor<T>& obs, const std::vector<int>& obs_doy, const Tensor<T>& sim_hist,
-             const std::vector<int>& sim_doy, int days_in_year) {
-        calib_ = detail::calibrate("QuantileDeltaMapping::fit", kind_, config_, obs, obs_doy, sim_hist, sim_doy,
-                                   days_in_year, true);
-    }
-
-    // Corrects sim_future; its own distribution (per cell and window) is F_fut.
-    Tensor<T> apply(const Tensor<T>& sim_future) const { return run(sim_future, detail::no_doy(), 365, false); }
-    Tensor<T> apply(const Tensor<T>& sim_future, const std::vector<int>& doy, int days_in_year) const {
-        return run(sim_future, doy, days_in_year, true);
-    }
-
-    bool fitted() const { return calib_.fitted; }
-    Kind kind() const { return kind_; }
-    const BiasCorrectionConfig& config() const { return config_; }
-    Index n_quantiles() const { return n_quantiles_; }
+    Index n_quantiles() const { return this->n_quantiles_; }
 
 private:
-    Tensor<T> run(const Tensor<T>& x, const std::vector<int>& doy, int days_in_year, bool with_doy) const {
-        const auto buckets =
-            detail::check_apply("QuantileDeltaMapping::apply", calib_, x, doy, days_in_year, with_doy);
-        const auto positions = plotting_positions(n_quantiles_);
-        const Kind kind = kind_;
-        const BiasCorrectionConfig& cfg = config_;
-        const auto future = detail::collect_samples(x, buckets, calib_.windows.buckets, kind, cfg.wet_day_threshold);
-        const std::array<const detail::CellSamples<T>*, 3> samples = {&calib_.obs, &calib_.sim, &future};
+    Tensor<T> correct(const Tensor<T>& x, const std::vector<int>& buckets) const {
+        const auto positions = plotting_positions(this->n_quantiles_);
+        const Kind kind = this->kind_;
+        const BiasCorrectionConfig& cfg = this->config_;
+        const auto& calib = this->calib_;
+        const auto future = detail::collect_samples(x, buckets, calib.windows.buckets, kind, cfg.wet_day_threshold);
+        const std::array<const detail::CellSamples<T>*, 3> samples = {&calib.obs, &calib.sim, &future};
         return detail::correct_per_cell<T, 3>(
-            x, buckets, calib_.windows, samples, kind, cfg,
+            x, buckets, calib.windows, samples, kind, cfg,
             [&](const std::array<const std::vector<T>*, 3>& s) {
                 return std::array<detail::Distribution, 3>{detail::describe(*s[0], positions, kind, cfg),
                                                            detail::describe(*s[1], positions, kind, cfg),
@@ -115,11 +99,6 @@ private:
                 return detail::quantile_delta_map_value(v, d[0], d[1], d[2], positions, kind, cfg, rng);
             });
     }
-
-    Kind kind_;
-    BiasCorrectionConfig config_;
-    Index n_quantiles_;
-    detail::Calibration<T> calib_;
 };
 
 }  // namespace maunet::stats

@@ -28,7 +28,7 @@
 #include <array>
 #include <vector>
 
-#include "maunet/stats/bias_correction_common.hpp"
+#include "maunet/stats/bias_correction_method.hpp"
 #include "maunet/stats/quantiles.hpp"
 
 namespace maunet::stats {
@@ -60,46 +60,28 @@ inline double quantile_map_value(double x, const Distribution& obs, const Distri
 }  // namespace detail
 
 template <class T>
-class QuantileMapping {
+class QuantileMapping : public BiasCorrectionMethod<T, QuantileMapping<T>> {
+    using Base = BiasCorrectionMethod<T, QuantileMapping<T>>;
+    friend Base;
+
 public:
+    static constexpr const char* kName = "QuantileMapping";
+    static constexpr const char* kMethod = "qm";  // the CLI's and the fit file's name
+
     explicit QuantileMapping(Kind kind = Kind::multiplicative, BiasCorrectionConfig config = {},
                              Index n_quantiles = 100)
-        : kind_(kind), config_(config), n_quantiles_(n_quantiles) {
-        detail::check_config(config_, "QuantileMapping");
-        require(n_quantiles >= 2, "QuantileMapping: expected n_quantiles >= 2, got ", n_quantiles);
-    }
+        : Base(kind, config, n_quantiles, true) {}
 
-    // Fits on whole series (window_half_width_days must be 0). obs, sim: [time, H, W].
-    void fit(const Tensor<T>& obs, const Tensor<T>& sim) {
-        calib_ = detail::calibrate("QuantileMapping::fit", kind_, config_, obs, detail::no_doy(), sim,
-                                   detail::no_doy(), 365, false);
-    }
-    // Fits with day-of-year windows (1-based doy per time step; days_in_year 365, 366 or 360).
-    void fit(const Tensor<T>& obs, const std::vector<int>& obs_doy, const Tensor<T>& sim,
-             const std::vector<int>& sim_doy, int days_in_year) {
-        calib_ = detail::calibrate("QuantileMapping::fit", kind_, config_, obs, obs_doy, sim, sim_doy,
-                                   days_in_year, true);
-    }
-
-    Tensor<T> apply(const Tensor<T>& x) const { return run(x, detail::no_doy(), 365, false); }
-    Tensor<T> apply(const Tensor<T>& x, const std::vector<int>& doy, int days_in_year) const {
-        return run(x, doy, days_in_year, true);
-    }
-
-    bool fitted() const { return calib_.fitted; }
-    Kind kind() const { return kind_; }
-    const BiasCorrectionConfig& config() const { return config_; }
-    Index n_quantiles() const { return n_quantiles_; }
+    Index n_quantiles() const { return this->n_quantiles_; }
 
 private:
-    Tensor<T> run(const Tensor<T>& x, const std::vector<int>& doy, int days_in_year, bool with_doy) const {
-        const auto buckets = detail::check_apply("QuantileMapping::apply", calib_, x, doy, days_in_year, with_doy);
-        const auto positions = plotting_positions(n_quantiles_);
-        const Kind kind = kind_;
-        const BiasCorrectionConfig& cfg = config_;
-        const std::array<const detail::CellSamples<T>*, 2> samples = {&calib_.obs, &calib_.sim};
+    Tensor<T> correct(const Tensor<T>& x, const std::vector<int>& buckets) const {
+        const auto positions = plotting_positions(this->n_quantiles_);
+        const Kind kind = this->kind_;
+        const BiasCorrectionConfig& cfg = this->config_;
+        const std::array<const detail::CellSamples<T>*, 2> samples = {&this->calib_.obs, &this->calib_.sim};
         return detail::correct_per_cell<T, 2>(
-            x, buckets, calib_.windows, samples, kind, cfg,
+            x, buckets, this->calib_.windows, samples, kind, cfg,
             [&](const std::array<const std::vector<T>*, 2>& s) {
                 return std::array<detail::Distribution, 2>{detail::describe(*s[0], positions, kind, cfg),
                                                            detail::describe(*s[1], positions, kind, cfg)};
@@ -108,11 +90,6 @@ private:
                 return detail::quantile_map_value(v, d[0], d[1], kind, cfg, rng);
             });
     }
-
-    Kind kind_;
-    BiasCorrectionConfig config_;
-    Index n_quantiles_;
-    detail::Calibration<T> calib_;
 };
 
 }  // namespace maunet::stats
