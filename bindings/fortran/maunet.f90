@@ -275,6 +275,19 @@ contains
         call stop_with("maunet: " // message)
     end subroutine
 
+    ! True if output has the (x, y) shape expected_xy and input's number of fields; otherwise
+    ! reports a shape error naming `what`.
+    logical function output_fits(input, output, expected_xy, what, stat, errmsg)
+        real(c_float), intent(in) :: input(:, :, :), output(:, :, :)
+        integer, intent(in) :: expected_xy(2)
+        character(len=*), intent(in) :: what
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        output_fits = size(output, 1) == expected_xy(1) .and. size(output, 2) == expected_xy(2) .and. &
+                      size(output, 3) == size(input, 3)
+        if (.not. output_fits) call report_shape_error(what // ": the output has the wrong shape", stat, errmsg)
+    end function
+
     ! error stop with a message built at run time (Fortran 2008 allows only constant stop codes).
     subroutine stop_with(message)
         use, intrinsic :: iso_fortran_env, only: error_unit
@@ -402,15 +415,10 @@ contains
         integer, intent(out), optional :: stat
         character(len=*), intent(inout), optional :: errmsg
         real(c_float), target :: fill
-        integer :: expected(2)
         integer(c_int) :: status
         call require_handle(self%handle, "a maunet_model")
-        expected = self%output_shape(size(input, 1), size(input, 2))
-        if (size(output, 1) /= expected(1) .or. size(output, 2) /= expected(2) .or. &
-            size(output, 3) /= size(input, 3)) then
-            call report_shape_error("maunet_model%predict: output has the wrong shape", stat, errmsg)
-            return
-        end if
+        if (.not. output_fits(input, output, self%output_shape(size(input, 1), size(input, 2)), &
+                              "maunet_model%predict", stat, errmsg)) return
         status = c_model_predict(self%handle, input, int(size(input, 3), c_int), int(size(input, 2), c_int), &
                                  int(size(input, 1), c_int), output, fill_pointer(fill_value, fill))
         call report(status, stat, errmsg)
@@ -512,10 +520,7 @@ contains
         type(c_ptr) :: pd
         integer(c_int) :: status
         call require_handle(self%handle, "a maunet_bias_correction")
-        if (any(shape(out) /= shape(x))) then
-            call report_shape_error("maunet_bias_correction%apply: out must have the shape of x", stat, errmsg)
-            return
-        end if
+        if (.not. output_fits(x, out, [size(x, 1), size(x, 2)], "maunet_bias_correction%apply", stat, errmsg)) return
         pd = c_null_ptr
         if (present(doy)) pd = c_loc(doy)
         status = c_bc_apply(self%handle, x, int(size(x, 3), c_int), pd, int(size(x, 2), c_int), &
@@ -583,11 +588,7 @@ contains
             call report(int(s, c_int), stat, errmsg)
             return
         end if
-        if (size(output, 1) /= expected(1) .or. size(output, 2) /= expected(2) .or. &
-            size(output, 3) /= size(input, 3)) then
-            call report_shape_error("maunet_regridder%regrid: output has the wrong shape", stat, errmsg)
-            return
-        end if
+        if (.not. output_fits(input, output, expected, "maunet_regridder%regrid", stat, errmsg)) return
         status = c_regrid(self%handle, input, int(size(input, 3), c_int), int(size(input, 2), c_int), &
                           int(size(input, 1), c_int), output, fill_pointer(fill_value, fill))
         call report(status, stat, errmsg)

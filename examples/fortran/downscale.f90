@@ -58,5 +58,7 @@ program downscale
             error stop 1
         end if
         print '(a)', "the same numbers as the C++ library"
+        deallocate(expected)
     end if
+    deallocate(coarse, fine)  ! a main program's variables are never deallocated or finalised by themselves
 end program downscale

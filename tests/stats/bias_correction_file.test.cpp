@@ -150,6 +150,14 @@ TEST_CASE("bad fit files are rejected with the path, the offset and what was wro
         write_bytes(bad, with_crc(b));
         CHECK_THROWS_WITH(load_bias_correction<float>(bad), Catch::Contains("header at offset 24"));
         b = bytes;
+        b.replace(b.find("\"height\": 2"), 11, "\"height\": 9");  // same length: 9 x 2 cells, counts run out
+        write_bytes(bad, with_crc(b));
+        CHECK_THROWS_AS(load_bias_correction<float>(bad), FormatError);
+        b = bytes;
+        b.replace(b.find("\"width\": 2"), 10, "\"width\": 0");
+        write_bytes(bad, with_crc(b));
+        CHECK_THROWS_WITH(load_bias_correction<float>(bad), Catch::Contains("'width' must be an integer in [1, "));
+        b = bytes;
         b.replace(b.find("\"qdm\""), 5, "\"abc\"");
         write_bytes(bad, with_crc(b));
         CHECK_THROWS_WITH(load_bias_correction<float>(bad), Catch::Contains("method 'abc' is not one of linear, qm, qdm"));

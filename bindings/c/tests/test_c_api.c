@@ -167,7 +167,7 @@ static void test_bias_correction(void) {
     CHECK(fabs(mean_out - mean_obs) < 0.1 * fabs(mean_sim - mean_obs)); /* the bias is mostly gone */
     CHECK(maunet_bc_apply(loaded, sim, T, NULL, NY, NX, out2, NULL) == MAUNET_ERROR_ARGUMENT);
     CHECK(strstr(maunet_last_error(), "day-of-year windows") != NULL);
-    CHECK(maunet_bc_apply(loaded, sim, T, doy, NY, NX + 1, out2, NULL) == MAUNET_ERROR_SHAPE);
+    CHECK(maunet_bc_apply(loaded, sim, T, doy, NY, NX - 1, out2, NULL) == MAUNET_ERROR_SHAPE); /* another grid */
     maunet_bc_free(bc);
     maunet_bc_free(loaded);
 

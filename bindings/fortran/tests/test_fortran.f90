@@ -52,7 +52,7 @@ program test_fortran
         call check(all(out == out2), "a loaded fit applies like the fitted one")
         call check(abs(sum(out) - sum(obs)) < 0.1 * abs(sum(sim) - sum(obs)), "QDM removes most of the bias")
         call loaded%apply(sim, out(:, :, 1:10), doy=doy, stat=stat, errmsg=errmsg)
-        call check(stat == MAUNET_ERROR_SHAPE .and. index(errmsg, "out must have the shape of x") > 0, &
+        call check(stat == MAUNET_ERROR_SHAPE .and. index(errmsg, "apply: the output has the wrong shape") > 0, &
                    "an output of the wrong shape")
         call loaded%load(trim(scratch) // "/no-such.bc", stat=stat, errmsg=errmsg)
         call check(stat == MAUNET_ERROR_IO, "a missing fit file is an I/O error")

@@ -87,6 +87,14 @@ CellSamples<T> get_samples(io::detail::ByteReader& r, Index cells, int buckets, 
     return s;
 }
 
+// A header number that must be an integer in [lo, hi], checked before any conversion.
+inline long long header_integer(const io::Json& j, const char* key, long long lo, long long hi) {
+    const double v = j.at(key).as_number();
+    require(std::isfinite(v) && v == std::floor(v) && v >= double(lo) && v <= double(hi), "'", key,
+            "' must be an integer in [", lo, ", ", hi, "], found ", v);
+    return static_cast<long long>(v);
+}
+
 template <class T, class Method>
 Method restored(Method m, const Calibration<T>& c) {
     m.restore(c);
@@ -174,23 +182,21 @@ AnyBiasCorrection<T> load_bias_correction(const std::string& path) {
         const std::string k = h.at("kind").as_string();
         require(k == "additive" || k == "multiplicative", "kind '", k, "' is not one of additive, multiplicative");
         kind = k == "additive" ? Kind::additive : Kind::multiplicative;
-        if (method != "linear") n_quantiles = static_cast<Index>(h.at("n_quantiles").as_number());
+        if (method != "linear") n_quantiles = detail::header_integer(h, "n_quantiles", 2, 1 << 20);
         const io::Json& c = h.at("config");
         cfg.wet_day_threshold = c.at("wet_day_threshold").as_number();
         cfg.adapt_wet_day_frequency = c.at("adapt_wet_day_frequency").as_bool();
         cfg.max_ratio = c.at("max_ratio").as_number();
         require(c.at("extrapolation").as_string() == "constant", "extrapolation '", c.at("extrapolation").as_string(),
                 "' is not 'constant'");
-        cfg.window_half_width_days = static_cast<int>(c.at("window_half_width_days").as_number());
+        cfg.window_half_width_days = static_cast<int>(detail::header_integer(c, "window_half_width_days", 0, 366));
         cfg.seed = std::stoull(c.at("seed").as_string());
-        height = static_cast<Index>(h.at("height").as_number());
-        width = static_cast<Index>(h.at("width").as_number());
-        require(height >= 1 && width >= 1 && height <= (Index(1) << 24) && width <= (Index(1) << 24),
-                "implausible grid ", height, " x ", width);
-        const int days = static_cast<int>(h.at("days_in_year").as_number());
+        height = detail::header_integer(h, "height", 1, 1 << 24);
+        width = detail::header_integer(h, "width", 1, 1 << 24);
+        const int days = static_cast<int>(detail::header_integer(h, "days_in_year", 1, 366));
         detail::check_days_in_year(days, "grid");
         windows = detail::DayWindows(days, cfg.window_half_width_days);
-        require(windows.buckets == static_cast<int>(h.at("buckets").as_number()), "'buckets' is ",
+        require(windows.buckets == detail::header_integer(h, "buckets", 1, 366), "'buckets' is ",
                 h.at("buckets").as_number(), " but the window of ", cfg.window_half_width_days, " days over ", days,
                 " days gives ", windows.buckets);
     } catch (const std::exception& e) {  // Json errors, require() and std::stoull
