@@ -214,9 +214,12 @@ void save_checkpoint(const std::string& path, const nn::UNet<T>& model, const Js
 // Reads and validates a checkpoint and rebuilds the model it holds (in eval mode), converting
 // stored values to T. Throws FormatError for a file that is truncated, corrupted, of another
 // version, or whose tensors do not fit the architecture its header describes.
+//
+// load_checkpoint_from_bytes does the same for the bytes of a file; `path` names it in
+// messages.
 template <class T>
-LoadedCheckpoint<T> load_checkpoint(const std::string& path) {
-    detail::ByteReader r(path, detail::read_whole_file(path));
+LoadedCheckpoint<T> load_checkpoint_from_bytes(std::string bytes, const std::string& path) {
+    detail::ByteReader r(path, std::move(bytes));
     const std::string magic = r.get_string(8, "the magic number");
     if (magic != std::string(kCheckpointMagic, 8)) r.fail("expected the magic 'MAUNETCK' of a maunet checkpoint, found other bytes");
     // The checksum covers everything; check it before interpreting the content further.
@@ -307,6 +310,11 @@ LoadedCheckpoint<T> load_checkpoint(const std::string& path) {
                                                   "stored output by ", err, " (relative; tolerance ", tolerance, ")"));
     }
     return LoadedCheckpoint<T>{std::move(model), std::move(header)};
+}
+
+template <class T>
+LoadedCheckpoint<T> load_checkpoint(const std::string& path) {
+    return load_checkpoint_from_bytes<T>(detail::read_whole_file(path), path);
 }
 
 }  // namespace maunet::io
