@@ -20,6 +20,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
+#include "cli/limits.hpp"
 
 namespace maunet::cli {
 namespace {
@@ -46,6 +47,9 @@ void run_bc(const BcSettings& s) {
     require(s.kind == "additive" || s.kind == "multiplicative", "bc: kind '", s.kind,
             "' is not one of additive, multiplicative");
     const stats::Kind kind = s.kind == "additive" ? stats::Kind::additive : stats::Kind::multiplicative;
+    require_variable(s.obs, s.obs_var, "--obs-var");
+    require_variable(s.sim_hist, s.sim_hist_var.empty() ? s.obs_var : s.sim_hist_var, "--sim-hist-var");
+    guard_outputs({s.out}, {s.obs, s.sim_hist, s.sim});
     stats::BiasCorrectionConfig config;
     config.wet_day_threshold = s.threshold;
     config.max_ratio = s.max_ratio;
@@ -112,7 +116,9 @@ void add_bc_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--threshold", s->threshold, "wet-day threshold (multiplicative kind)")->capture_default_str();
     cmd->add_option("--max-ratio", s->max_ratio, "cap on multiplicative factors")->capture_default_str();
-    cmd->add_option("--quantiles", s->quantiles, "quantiles of the tables (qm, qdm)")->capture_default_str();
+    cmd->add_option("--quantiles", s->quantiles, "quantiles of the tables (qm, qdm), 2 to " + std::to_string(kMaxQuantiles))
+        ->check(CLI::Range(Index(2), kMaxQuantiles))
+        ->capture_default_str();
     cmd->add_option("--seed", s->seed, "seed of the wet-day frequency adaptation")->capture_default_str();
     cmd->add_flag("--no-frequency-adaptation", s->no_frequency_adaptation,
                   "keep the simulation's dry days dry (no wet-day frequency adaptation)");

@@ -23,6 +23,7 @@
 #include <maunet/optim/adam.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/limits.hpp"
 
 namespace maunet::cli {
 namespace {
@@ -45,6 +46,7 @@ double peak_rss_mb() {
 }
 
 void run_bench(const BenchSettings& s) {
+    if (!s.json.empty()) io::check_output_path(s.json, {});  // not a FIFO, a device or a link
     require(s.batch >= 1 && s.size >= 1 && s.threads >= 1 && s.repeats >= 1 && s.warmup >= 0,
             "bench: batch, size, threads and repeats must be >= 1 and warmup >= 0");
     require(s.mode == "train" || s.mode == "infer", "bench: --mode must be train or infer, got '", s.mode, "'");
@@ -116,7 +118,9 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--mode", s->mode, "train or infer")->capture_default_str();
     cmd->add_option("--batch", s->batch, "batch size")->capture_default_str();
     cmd->add_option("--size", s->size, "field height and width")->capture_default_str();
-    cmd->add_option("--threads", s->threads, "threads")->capture_default_str();
+    cmd->add_option("--threads", s->threads, "threads, 1 to " + std::to_string(kMaxThreads))
+        ->check(CLI::Range(1, kMaxThreads))
+        ->capture_default_str();
     cmd->add_option("--warmup", s->warmup, "untimed steps first")->capture_default_str();
     cmd->add_option("--repeats", s->repeats, "timed steps (the median is reported)")->capture_default_str();
     cmd->add_option("--json", s->json, "also write the result to this JSON file");

@@ -19,6 +19,7 @@
 #include <maunet/train/synthetic.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/limits.hpp"
 
 namespace maunet::cli {
 namespace {
@@ -215,6 +216,7 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
 }
 
 void run_demo(DemoSettings s) {
+    if (!s.json.empty()) io::check_output_path(s.json, {});  // not a FIFO, a device or a link
     if (s.full) {
         s.size = 128, s.fields = 160, s.epochs = 40, s.refine_epochs = 10, s.width = 32, s.levels = 4;
     }
@@ -265,7 +267,7 @@ void add_demo_command(CLI::App& app) {
     cmd->add_option("--batch", s->batch, "batch size")->capture_default_str();
     cmd->add_option("--lr", s->lr, "learning rate (Adam, cosine decay)")->capture_default_str();
     cmd->add_option("--alpha", s->alpha, "distillation weight a of the observation term")->capture_default_str();
-    cmd->add_option("--threads", s->threads, "threads (0 = all cores)")->capture_default_str();
+    add_threads_option(cmd, s->threads);
     cmd->add_option("--seed", s->seed, "seed of the data and of every random choice")->capture_default_str();
     cmd->add_option("--json", s->json, "also write the results to this JSON file");
     cmd->add_flag("--full", s->full, "larger and longer: 128 x 128, 160 fields, L = 4, F = 32, 40 + 10 epochs");

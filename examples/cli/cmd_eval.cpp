@@ -31,6 +31,11 @@ struct EvalSettings {
 };
 
 void run_eval(const EvalSettings& s) {
+    require_variable(s.obs, s.obs_var, "--obs-var");
+    for (const auto& path : s.pred) require_variable(path, s.pred_var.empty() ? s.obs_var : s.pred_var, "--pred-var");
+    std::vector<std::string> inputs = s.pred;
+    inputs.push_back(s.obs);
+    guard_outputs({s.json}, inputs);
     require(s.names.empty() || s.names.size() == s.pred.size(), "eval: ", s.names.size(), " --name values for ",
             s.pred.size(), " --pred files");
     // Time steps [time_from, T) of a field [T, y, x].

@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
+#include "cli/limits.hpp"
 
 namespace maunet::cli {
 namespace {
@@ -61,6 +62,8 @@ void run_plot(const PlotSettings& s) {
     require(!files.empty(), "plot: give --in FILE or --compare FILE FILE ...");
     require(s.titles.empty() || s.titles.size() == files.size(), "plot: ", s.titles.size(), " --titles for ",
             files.size(), " files");
+    for (const auto& f : files) require_variable(f, s.var, "--var");
+    guard_outputs({s.out}, files);
     std::vector<Field> fields;
     for (const auto& f : files) fields.push_back(read_step(f, s.var, s.time));
     Index h = fields[0].ny(), w = fields[0].nx();
@@ -74,18 +77,19 @@ void run_plot(const PlotSettings& s) {
         planes.push_back(pipeline::crop_rows_cols(f.data, h, w).reshaped(Shape{h, w}));
     }
     io::QuicklookOptions o;
-    o.units = fields[0].units;
+    o.units = clip_text(fields[0].units);  // attributes of a file can be megabytes long
     o.vmax = s.vmax;
     o.north_up = south_first(fields[0]);
     o.scale = s.scale > 0 ? s.scale : static_cast<int>(std::max<Index>(1, std::min<Index>(8, 480 / std::max(h, w))));
     const std::string stamp = when(fields[0]);
-    o.title = s.title.empty() ? fields[0].variable + (stamp.empty() ? "" : " " + stamp) : s.title;
+    o.title = clip_text(s.title.empty() ? fields[0].variable + (stamp.empty() ? "" : " " + stamp) : s.title);
     if (files.size() == 1) {
         io::write_quicklook_png(s.out, planes[0], o);
     } else {
         std::vector<std::string> titles = s.titles;
         if (titles.empty())
             for (const auto& f : files) titles.push_back(f.substr(f.find_last_of('/') + 1));
+        for (auto& t : titles) t = clip_text(t);
         io::write_side_by_side_png(s.out, planes, titles, o);
     }
     std::printf("wrote %s (%zu panel(s), %ld x %ld, time step %ld%s%s)\n", s.out.c_str(), planes.size(),

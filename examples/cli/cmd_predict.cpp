@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
+#include "cli/limits.hpp"
 
 namespace maunet::cli {
 namespace {
@@ -22,7 +23,8 @@ struct PredictSettings {
 };
 
 void run_predict(const PredictSettings& s) {
-    require(s.chunk >= 1, "predict: expected --chunk >= 1, got ", s.chunk);
+    require_variable(s.in, s.var, "--var");
+    guard_outputs({s.out}, {s.model, s.in});
     if (s.threads > 0) set_num_threads(s.threads);
     const auto model = pipeline::PrecipModel<float>::load(s.model);
     const Field layout = field_layout(s.in, s.var);
@@ -57,8 +59,10 @@ void add_predict_command(CLI::App& app) {
         ->required();
     cmd->add_option("--var", s->var, "variable to read (NetCDF; ignored for .npy)");
     cmd->add_option("--out", s->out, "output file (.nc, or .npy)")->required();
-    cmd->add_option("--chunk", s->chunk, "time steps per chunk (memory holds one chunk)")->capture_default_str();
-    cmd->add_option("--threads", s->threads, "threads (0: all cores)")->capture_default_str();
+    cmd->add_option("--chunk", s->chunk, "time steps per chunk (memory holds one chunk)")
+        ->check(CLI::Range(Index(1), Index(100000)))
+        ->capture_default_str();
+    add_threads_option(cmd, s->threads);
     cmd->callback([s] { run_predict(*s); });
 }
 

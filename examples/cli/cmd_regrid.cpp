@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
+#include "cli/limits.hpp"
 
 namespace maunet::cli {
 namespace {
@@ -27,7 +28,8 @@ void run_regrid(RegridSettings s) {
     if (s.coarsen) s.method = "block_mean";
     require(s.method == "nearest" || s.method == "bilinear" || s.method == "bicubic" || s.method == "block_mean",
             "regrid: method '", s.method, "' is not one of nearest, bilinear, bicubic, block_mean");
-    require(s.factor >= 1, "regrid: expected --factor >= 1, got ", s.factor);
+    require_variable(s.in, s.var, "--var");
+    guard_outputs({s.out}, {s.in});
     const Field layout = field_layout(s.in, s.var);
     const Index K = s.factor;
     const bool coarsen = s.method == "block_mean";
@@ -70,11 +72,15 @@ void add_regrid_command(CLI::App& app) {
     cmd->add_option("--in", s->in, "input field: NetCDF file, or .npy array [time, y, x]")->required();
     cmd->add_option("--var", s->var, "variable to read (NetCDF; ignored for .npy)");
     cmd->add_option("--out", s->out, "output file (.nc, or .npy)")->required();
-    cmd->add_option("--factor", s->factor, "integer factor K")->capture_default_str();
+    cmd->add_option("--factor", s->factor, "integer factor K, 1 to " + std::to_string(kMaxFactor))
+        ->check(CLI::Range(Index(1), kMaxFactor))
+        ->capture_default_str();
     cmd->add_option("--method", s->method, "nearest, bilinear or bicubic (refine by K); block_mean (coarsen by K)")
         ->capture_default_str();
     cmd->add_flag("--coarsen", s->coarsen, "same as --method block_mean");
-    cmd->add_option("--chunk", s->chunk, "time steps per chunk (NetCDF streaming)")->capture_default_str();
+    cmd->add_option("--chunk", s->chunk, "time steps per chunk (NetCDF streaming)")
+        ->check(CLI::Range(Index(1), Index(100000)))
+        ->capture_default_str();
     cmd->callback([s] { run_regrid(*s); });
 }
 

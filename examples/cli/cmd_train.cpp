@@ -28,6 +28,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
+#include "cli/limits.hpp"
 
 namespace maunet::cli {
 namespace {
@@ -194,6 +195,9 @@ nn::UNetConfig network_config(const TrainSettings& s) {
 }
 
 void run_train(const TrainSettings& s) {
+    require_variable(s.data.in, s.data.var, "--var");
+    require_variable(s.data.biased, s.data.biased_var, "--biased-var");
+    guard_outputs({s.out, s.history}, {s.data.in, s.data.biased});
     retain_freed_memory();  // the same buffers every step: no page faults (core/heap.hpp)
     if (s.threads > 0) set_num_threads(s.threads);
     const pipeline::Task task = pipeline::task_from_string(s.data.task);
@@ -216,6 +220,9 @@ void run_train(const TrainSettings& s) {
 
 void run_distill(const DistillSettings& d) {
     const TrainSettings& s = d.train;
+    require_variable(s.data.in, s.data.var, "--var");
+    require_variable(s.data.biased, s.data.biased_var, "--biased-var");
+    guard_outputs({s.out, s.history}, {d.teacher, s.data.in, s.data.biased});
     retain_freed_memory();
     if (s.threads > 0) set_num_threads(s.threads);
     auto teacher = pipeline::PrecipModel<float>::load(d.teacher);
@@ -258,11 +265,13 @@ void add_data_options(CLI::App* cmd, DataSettings& d, bool with_task) {
     if (with_task) {
         cmd->add_option("--task", d.task, "downscaling or bias_correction")->capture_default_str();
         cmd->add_option("--factor", d.factor, "downscaling factor; also the coarsening of the perfect-model input")
+            ->check(CLI::Range(Index(1), kMaxFactor))
             ->capture_default_str();
     } else {
         cmd->add_option("--factor", d.factor,
                         "coarsening of the perfect-model input for a bias-correction teacher (a downscaling "
                         "teacher uses its own factor)")
+            ->check(CLI::Range(Index(1), kMaxFactor))
             ->capture_default_str();
     }
     cmd->add_option("--val-fraction", d.val_fraction, "share of the time steps, the last ones, held out for validation")
@@ -285,7 +294,7 @@ void add_training_options(CLI::App* cmd, TrainSettings& s, bool with_architectur
     cmd->add_option("--batch", s.batch, "batch size")->capture_default_str();
     cmd->add_option("--patch", s.patch, "side of random training patches (0: whole fields)")->capture_default_str();
     cmd->add_option("--seed", s.seed, "random seed")->capture_default_str();
-    cmd->add_option("--threads", s.threads, "threads (0: all cores)")->capture_default_str();
+    add_threads_option(cmd, s.threads);
     cmd->add_option("--history", s.history, "CSV file of the epochs (written after each)");
     cmd->add_flag("--quiet", s.quiet, "no progress output");
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -18,6 +19,9 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
+#include <maunet/io/atomic_file.hpp>
 #include <maunet/io/netcdf.hpp>
 #include <maunet/io/npy.hpp>
 #include <maunet/pipeline/compare.hpp>
@@ -40,6 +44,35 @@ inline std::string command_line() {
     for (char c : raw) out += c == '\0' ? ' ' : c;
     while (!out.empty() && out.back() == ' ') out.pop_back();
     return out.empty() ? std::string("maunet") : out;
+}
+
+// Before anything is written: refuses an output that is an input (by device and inode), that
+// exists but is not a regular file, or that is named twice; removes the temporaries an
+// interrupted earlier run left next to each output (and says so). Empty paths are ignored.
+inline void guard_outputs(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs) {
+    std::vector<std::string> earlier;
+    for (const std::string& out : outputs) {
+        if (out.empty()) continue;
+        std::vector<std::string> others = inputs;
+        others.insert(others.end(), earlier.begin(), earlier.end());
+        io::check_output_path(out, others);
+        std::error_code ec;
+        const auto canonical = std::filesystem::weakly_canonical(out, ec);
+        for (const std::string& e : earlier)
+            require(ec || canonical != std::filesystem::weakly_canonical(e, ec), "refusing to write '", out,
+                    "' twice (it is given as two outputs)");
+        earlier.push_back(out);
+        for (const std::string& stale : io::remove_stale_temporaries(out))
+            std::fprintf(stderr, "maunet: removed '%s', a temporary left by an interrupted run\n", stale.c_str());
+    }
+}
+
+// A NetCDF input needs its variable: a usage error naming the flag (exit status 2) when the
+// flag was not given.
+inline void require_variable(const std::string& path, const std::string& variable, const std::string& flag) {
+    if (!path.empty() && !is_npy(path) && variable.empty())
+        throw CLI::RequiredError(flag + " is required: the variable to read from the NetCDF file '" + path + "'",
+                                 CLI::ExitCodes::RequiredError);
 }
 
 // Opens `variable` of NetCDF file `path`; errors that name only the file (it is missing, or

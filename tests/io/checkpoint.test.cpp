@@ -130,9 +130,9 @@ TEST_CASE("truncated, corrupted, foreign and mismatched checkpoints are rejected
         CHECK_THROWS_WITH(io::load_checkpoint<float>(bad.path), Catch::Contains("expected format version 1, found 2"));
     }
     SECTION("tensors that do not fit the architecture in the header") {
-        // Rewrite the header to claim width 8 while the tensors are for width 4.
+        // Rewrite the header to claim width 5 while the tensors are for width 4.
         std::string b = bytes;
-        const std::string from = "\"base_width\": 4", to = "\"base_width\": 8";
+        const std::string from = "\"base_width\": 4", to = "\"base_width\": 5";
         const auto pos = b.find(from);
         REQUIRE(pos != std::string::npos);
         b.replace(pos, from.size(), to);
@@ -140,7 +140,7 @@ TEST_CASE("truncated, corrupted, foreign and mismatched checkpoints are rejected
         std::memcpy(&b[b.size() - 4], &crc, 4);
         write_file(bad.path, b);
         CHECK_THROWS_WITH(io::load_checkpoint<float>(bad.path),
-                          Catch::Contains("tensor 'encoder.0.conv1.weight' has shape [4, 1, 3, 3], the model expects [8, 1, 3, 3]"));
+                          Catch::Contains("tensor 'encoder.0.conv1.weight' has shape [4, 1, 3, 3], the model expects [5, 1, 3, 3]"));
     }
     SECTION("a self-test that no longer matches") {
         // Change one weight value and fix the checksum: the file loads but computes something else.

@@ -229,10 +229,10 @@ TEST_CASE("npy rejects malformed files with the path, the offset and expected vs
     CHECK_THROWS_WITH(bad(hand_npy(good_dict, data6 + "xx")),
                       Catch::Contains("expected the end of the file at offset 152") &&
                           Catch::Contains("found 2 more bytes"));
-    // Absurd shapes do not overflow, they are reported as truncation.
+    // Absurd shapes do not overflow, they are refused before any allocation.
     CHECK_THROWS_WITH(
         bad(hand_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (281474976710656, 281474976710656), }", "")),
-        Catch::Contains("file is truncated"));
+        Catch::Contains("exceeds 2^56"));
 
     // Header length pointing past the end of the file.
     std::string long_header = hand_npy(good_dict, data6);
@@ -283,4 +283,31 @@ TEST_CASE("npy file errors name the path", "[io][npy][errors]") {
                       Catch::Contains(dir.file("text.npy")) && Catch::Contains("expected magic"));
     CHECK_THROWS_AS(save_npy(dir.file("no/such/dir/x.npy"), Tensor<float>(Shape{1})), IOError);
     CHECK(read_bytes(dir.file("text.npy")) == "hello");
+}
+
+TEST_CASE("npy: a zero-size array whose other extents overflow every stride is refused", "[io][npy][hostile]") {
+    // 128 bytes declaring shape (0, 2^47, 2^47): no data, but [y, x] = 2^94 cells once ended
+    // in std::bad_alloc far from the reader, with no file named.
+    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 140737488355328, 140737488355328), }";
+    while ((10 + dict.size() + 1) % 64 != 0) dict += ' ';
+    dict += '\n';
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+    bytes += static_cast<char>(dict.size() & 0xFF);
+    bytes += static_cast<char>(dict.size() >> 8);
+    bytes += dict;
+    CHECK_THROWS_WITH(npy_from_string<float>(bytes, "huge.npy"),
+                      Catch::Contains("huge.npy") && Catch::Contains("2^56"));
+    CHECK_THROWS_AS(npy_from_string<float>(bytes, "huge.npy"), FormatError);
+}
+
+TEST_CASE("Shape: element counts and strides are overflow-checked", "[core][shape][hostile]") {
+    const Index big = Index(1) << 40;
+    CHECK_THROWS_WITH(Shape({big, 1, Index(1) << 24, 1}), Catch::Contains("exceeds 2^56"));
+    CHECK_THROWS_AS(Shape({0, Index(1) << 47, Index(1) << 47}), ShapeError);
+    CHECK(Shape({0, Index(1) << 20, Index(1) << 20}).numel() == 0);
+    CHECK(Shape({Index(1) << 28, Index(1) << 28}).numel() == Index(1) << 56);
+    Index out = 0;
+    CHECK_FALSE(checked_mul(Index(1) << 40, Index(1) << 24, out));
+    CHECK(checked_mul(Index(3), Index(5), out));
+    CHECK(out == 15);
 }

@@ -1,8 +1,14 @@
 // maunet/core/shape.hpp: the shape of a tensor, a short list of extents.
 //
 // Row-major: the last extent varies fastest. Images are NCHW (batch, channel, height, width).
+//
+// Sizes are overflow-checked: a shape is refused (ShapeError) unless the product of its
+// extents, counting a zero extent as 1, is at most kMaxElements = 2^56. So numel(), every
+// stride and every byte count of an element of up to 128 bytes fit a signed 64-bit Index, even
+// for extents read from a hostile file (such as [2^40, 1, 2^24, 1], whose product wraps to 0).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -16,6 +22,18 @@
 namespace maunet {
 
 using Index = std::ptrdiff_t;
+
+// Largest number of elements (and largest stride) a Shape may describe.
+inline constexpr Index kMaxElements = Index(1) << 56;
+
+// a * b for non-negative a, b, or false when the product exceeds `limit` (no signed overflow:
+// the test divides instead of multiplying).
+inline bool checked_mul(Index a, Index b, Index& out, Index limit = kMaxElements) {
+    if (a < 0 || b < 0) return false;
+    if (a != 0 && b > limit / a) return false;
+    out = a * b;
+    return true;
+}
 
 class Shape {
 public:
@@ -38,7 +56,8 @@ public:
     // Number of elements (1 for rank 0, a scalar).
     Index numel() const {
         Index n = 1;
-        for (Index d : dims_) n *= d;
+        for (Index d : dims_)
+            require_shape(checked_mul(n, d, n), "Shape: ", *this, " has more than 2^56 elements");
         return n;
     }
     const std::vector<Index>& dims() const { return dims_; }
@@ -48,7 +67,9 @@ public:
     // Row-major strides in elements.
     std::vector<Index> strides() const {
         std::vector<Index> s(dims_.size(), 1);
-        for (std::size_t i = dims_.size(); i-- > 1;) s[i - 1] = s[i] * dims_[i];
+        for (std::size_t i = dims_.size(); i-- > 1;)
+            require_shape(checked_mul(s[i], std::max<Index>(dims_[i], 1), s[i - 1]), "Shape: ", *this,
+                          " has a stride beyond 2^56");
         return s;
     }
 
@@ -68,8 +89,12 @@ public:
 
 private:
     void validate() const {
-        for (Index d : dims_)
+        Index capacity = 1;  // product of the extents with 0 counted as 1: bounds every stride
+        for (Index d : dims_) {
             require(d >= 0, "Shape: extents must be >= 0, found ", d);
+            require_shape(checked_mul(capacity, std::max<Index>(d, 1), capacity), "Shape: ", *this,
+                          " is too large: the product of its extents exceeds 2^56");
+        }
     }
     std::vector<Index> dims_;
 };

@@ -96,6 +96,9 @@ inline std::string trimmed(const std::string& s) {
 }
 
 // Floor division and the matching non-negative remainder, for dates before the epoch.
+// At most 80 characters of a text for an error message (an attribute can be megabytes long).
+inline std::string quoted_prefix(const std::string& s) { return s.size() <= 80 ? s : s.substr(0, 77) + "..."; }
+
 inline long long floor_div(long long a, long long b) {
     long long q = a / b;
     if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
@@ -140,7 +143,7 @@ inline Calendar parse_calendar(const std::string& name) {
     if (n == "all_leap" || n == "366_day") return Calendar::all_leap;
     if (n == "360_day") return Calendar::day360;
     throw ArgumentError(maunet::detail::cat(
-        "parse_calendar: calendar '", name,
+        "calendar '", detail::quoted_prefix(name),
         "' is not supported; expected standard, gregorian, proleptic_gregorian, noleap, 365_day, all_leap, "
         "366_day or 360_day"));
 }
@@ -257,7 +260,7 @@ inline bool read_int(const std::string& s, std::size_t& pos, int& value, int max
 // expected. See the top of this file for the accepted forms.
 inline TimeUnits parse_time_units(const std::string& units) {
     const auto fail = [&units](const std::string& why) {
-        return ArgumentError(maunet::detail::cat("parse_time_units: cannot parse '", units, "': ", why,
+        return ArgumentError(maunet::detail::cat("time units '", detail::quoted_prefix(units), "' cannot be parsed: ", why,
                                          "; expected '<days|hours|minutes|seconds> since YYYY-MM-DD[ HH:MM:SS]'"));
     };
     const std::string s = detail::trimmed(units);

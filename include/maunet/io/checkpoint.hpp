@@ -108,30 +108,44 @@ public:
         const auto rank = get<std::uint32_t>("a tensor rank");
         if (rank > 8) fail(maunet::detail::cat("tensor '", name, "': expected rank <= 8, found ", rank));
         std::vector<Index> dims;
-        std::uint64_t count = 1;
+        // Overflow-checked element count, bounded by what the rest of the file can hold, before
+        // anything is allocated.
+        const Index available = static_cast<Index>((bytes_.size() - pos_ - std::min<std::size_t>(4, bytes_.size() - pos_)) / stored_bytes);
+        Index count = 1;
         for (std::uint32_t i = 0; i < rank; ++i) {
+            const std::size_t at = pos_;
             const auto d = get<std::uint64_t>("a tensor extent");
             if (d > (std::uint64_t(1) << 40)) fail(maunet::detail::cat("tensor '", name, "': implausible extent ", d));
             dims.push_back(static_cast<Index>(d));
-            count *= d;
+            if (!checked_mul(count, static_cast<Index>(d), count, kMaxElements))
+                throw FormatError(maunet::detail::cat(path_, ": at offset ", at, ": tensor '", name,
+                                                      "': the product of its extents overflows (more than 2^56 elements)"));
         }
-        if (count > (bytes_.size() - pos_) / stored_bytes)
-            fail(maunet::detail::cat("file is truncated: tensor '", name, "' needs ", count * stored_bytes,
-                                     " bytes, found ", bytes_.size() - pos_));
-        Tensor<T> t{Shape(std::move(dims))};
+        Shape checked_shape;  // a zero extent gives no data but must not hide a huge stride
+
+        try {
+            checked_shape = Shape(dims);
+        } catch (const Error& e) {
+            fail(maunet::detail::cat("tensor '", name, "': ", e.what()));
+        }
+        if (count > available)
+            fail(maunet::detail::cat("file is truncated: tensor '", name, "' of shape ", checked_shape, " needs ",
+                                     count, " values of ", stored_bytes, " bytes, the file has ",
+                                     bytes_.size() - pos_, " bytes left"));
+        Tensor<T> t{checked_shape};
         const char* src = bytes_.data() + pos_;
-        for (std::uint64_t i = 0; i < count; ++i) {
+        for (Index i = 0; i < count; ++i) {
             if (stored_bytes == 4) {
                 float v;
                 std::memcpy(&v, src + 4 * i, 4);
-                t[static_cast<Index>(i)] = static_cast<T>(v);
+                t[i] = static_cast<T>(v);
             } else {
                 double v;
                 std::memcpy(&v, src + 8 * i, 8);
-                t[static_cast<Index>(i)] = static_cast<T>(v);
+                t[i] = static_cast<T>(v);
             }
         }
-        pos_ += count * stored_bytes;
+        pos_ += static_cast<std::size_t>(count) * stored_bytes;
         return {std::move(name), std::move(t)};
     }
     std::size_t offset() const { return pos_; }
@@ -200,9 +214,12 @@ void save_checkpoint(const std::string& path, const nn::UNet<T>& model, const Js
 // Reads and validates a checkpoint and rebuilds the model it holds (in eval mode), converting
 // stored values to T. Throws FormatError for a file that is truncated, corrupted, of another
 // version, or whose tensors do not fit the architecture its header describes.
+//
+// load_checkpoint_from_bytes does the same for the bytes of a file; `path` names it in
+// messages.
 template <class T>
-LoadedCheckpoint<T> load_checkpoint(const std::string& path) {
-    detail::ByteReader r(path, detail::read_whole_file(path));
+LoadedCheckpoint<T> load_checkpoint_from_bytes(std::string bytes, const std::string& path) {
+    detail::ByteReader r(path, std::move(bytes));
     const std::string magic = r.get_string(8, "the magic number");
     if (magic != std::string(kCheckpointMagic, 8)) r.fail("expected the magic 'MAUNETCK' of a maunet checkpoint, found other bytes");
     // The checksum covers everything; check it before interpreting the content further.
@@ -224,12 +241,8 @@ LoadedCheckpoint<T> load_checkpoint(const std::string& path) {
                                               ", computed ", actual_crc, "): the file is corrupted or truncated"));
     }
     const std::size_t header_offset = r.offset();
-    Json header;
-    try {
-        header = Json::parse(r.get_string(static_cast<std::size_t>(json_len), "the header"));
-    } catch (const FormatError& e) {
-        throw FormatError(maunet::detail::cat(path, ": header at offset ", header_offset, ": ", e.what()));
-    }
+    const Json header = Json::parse(r.get_string(static_cast<std::size_t>(json_len), "the header"),
+                                    maunet::detail::cat(path, ": header (starting at byte ", header_offset, ")"));
     nn::UNetConfig config;
     try {
         if (header.at("format").as_string() != "maunet-checkpoint") r.fail("header 'format' is not 'maunet-checkpoint'");
@@ -238,6 +251,13 @@ LoadedCheckpoint<T> load_checkpoint(const std::string& path) {
         throw FormatError(maunet::detail::cat(path, ": header at offset ", header_offset, ": invalid model description: ", e.what()));
     }
 
+    // The smallest network this configuration describes must fit in the rest of the file:
+    // checked before the network is built, so a small file cannot make it allocate gigabytes.
+    const Index min_params = minimal_parameter_count(config);
+    if (static_cast<std::uint64_t>(min_params) > (r.size() - r.offset()) / value_bytes)
+        throw FormatError(maunet::detail::cat(path, ": header at offset ", header_offset, ": the model described has at least ",
+                                              min_params, " parameters (", min_params * Index(value_bytes),
+                                              " bytes), but only ", r.size() - r.offset(), " bytes follow the header"));
     Rng rng(0);  // initial values are overwritten below
     auto model = std::make_unique<nn::UNet<T>>(config, rng);
     model->eval();
@@ -271,8 +291,17 @@ LoadedCheckpoint<T> load_checkpoint(const std::string& path) {
         *dst = std::move(t);
     }
     if (r.offset() != crc_end) r.fail(maunet::detail::cat("expected the checksum here, found ", crc_end - r.offset(), " extra bytes"));
+    // Non-finite weights would give an all-missing prediction with success: refused, self-test or not.
+    for (const auto& [name, t] : model->state())
+        if (!t.all_finite())
+            throw FormatError(maunet::detail::cat(path, ": tensor '", name,
+                                                  "' holds non-finite values (NaN or infinity): the model is unusable"));
 
     if (selftest) {
+        const auto& c = model->config();
+        if (selftest_input.rank() != 4 || selftest_input.dim(1) != c.in_channels || selftest_input.numel() == 0)
+            throw FormatError(maunet::detail::cat(path, ": self-test input has shape ", selftest_input.shape(),
+                                                  ", expected [N, ", c.in_channels, ", H, W] with N, H, W >= 1"));
         const Tensor<T> got = model->predict(selftest_input);
         const double tolerance = std::is_same_v<T, float> || value_bytes == 4 ? 1e-4 : 1e-10;
         const double err = got.shape() == selftest_output.shape() ? detail::selftest_error(got, selftest_output) : 1e300;
@@ -281,6 +310,11 @@ LoadedCheckpoint<T> load_checkpoint(const std::string& path) {
                                                   "stored output by ", err, " (relative; tolerance ", tolerance, ")"));
     }
     return LoadedCheckpoint<T>{std::move(model), std::move(header)};
+}
+
+template <class T>
+LoadedCheckpoint<T> load_checkpoint(const std::string& path) {
+    return load_checkpoint_from_bytes<T>(detail::read_whole_file(path), path);
 }
 
 }  // namespace maunet::io

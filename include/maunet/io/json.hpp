@@ -3,9 +3,18 @@
 // maunet writes model configurations into checkpoints, training histories and result tables
 // as JSON. This tiny implementation keeps the core free of optional dependencies (nlohmann_json
 // remains optional). Objects keep their keys in insertion order, so output is stable.
-// Numbers are doubles, written with 17 significant digits (round-trips exactly).
+// Numbers are doubles, written in the shortest form that reads back exactly (std::to_chars).
+//
+// The parser is strict RFC 8259 and safe on hostile input (model files carry JSON): numbers
+// follow the JSON grammar exactly (no nan, inf, +1, 01, .5, 1.) and are converted with
+// std::from_chars, independent of the C locale; a number beyond the range of double is refused;
+// strings must not hold raw control characters; escapes are the eight of JSON plus \uXXXX with
+// surrogate pairs combined (a lone surrogate is refused); nesting is limited to kMaxJsonDepth
+// arrays and objects (recursion depth, so the stack is bounded). Every failure is a FormatError
+// naming the source (file), the byte offset and what was expected.
 #pragma once
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +29,9 @@
 #include "maunet/core/errors.hpp"
 
 namespace maunet::io {
+
+// Deepest nesting of arrays and objects the parser accepts.
+inline constexpr int kMaxJsonDepth = 128;
 
 class Json {
 public:
@@ -101,11 +113,12 @@ public:
         return out;
     }
 
-    static Json parse(const std::string& text) {
-        Parser p{text, 0};
-        Json v = p.value();
+    // Parses `text`; `source` (a file name) starts every error message.
+    static Json parse(const std::string& text, const std::string& source = "JSON") {
+        Parser p{text, 0, source};
+        Json v = p.value(0);
         p.skip_ws();
-        if (p.pos != text.size()) p.fail("end of input");
+        if (p.pos != text.size()) p.fail("the end of the input");
         return v;
     }
 
@@ -171,9 +184,9 @@ private:
                 } else if (x == std::floor(x) && std::abs(x) < 1e15) {
                     out += std::to_string(static_cast<long long>(x));
                 } else {
-                    char buf[32];
-                    std::snprintf(buf, sizeof buf, "%.17g", x);
-                    out += buf;
+                    char buf[64];
+                    const auto res = std::to_chars(buf, buf + sizeof buf, x);
+                    out.append(buf, res.ptr);
                 }
                 break;
             }
@@ -210,9 +223,19 @@ private:
     struct Parser {
         const std::string& s;
         std::size_t pos;
+        const std::string& source;
 
-        [[noreturn]] void fail(const char* expected) const {
-            throw FormatError("JSON: expected " + std::string(expected) + " at offset " + std::to_string(pos));
+        [[noreturn]] void fail(const std::string& expected) const { fail_at(pos, expected); }
+        [[noreturn]] void fail_at(std::size_t at, const std::string& expected) const {
+            std::string found = "the end of the input";
+            if (at < s.size()) {
+                const unsigned char c = static_cast<unsigned char>(s[at]);
+                char buf[16];
+                if (c >= 0x20 && c < 0x7f) std::snprintf(buf, sizeof buf, "'%c'", c);
+                else std::snprintf(buf, sizeof buf, "byte 0x%02x", c);
+                found = buf;
+            }
+            throw FormatError(maunet::detail::cat(source, ": at offset ", at, ": expected ", expected, ", found ", found));
         }
         void skip_ws() {
             while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\n' || s[pos] == '\r' || s[pos] == '\t')) ++pos;
@@ -225,19 +248,22 @@ private:
             }
             return false;
         }
-        Json value() {
+        Json value(int depth) {
             skip_ws();
             if (pos >= s.size()) fail("a value");
             const char c = s[pos];
-            if (c == '{') return object();
-            if (c == '[') return array();
+            if (c == '{' || c == '[') {
+                if (depth >= kMaxJsonDepth)
+                    fail(maunet::detail::cat("at most ", kMaxJsonDepth, " nested arrays and objects"));
+                return c == '{' ? object(depth + 1) : array(depth + 1);
+            }
             if (c == '"') return Json(string());
             if (consume("true")) return Json(true);
             if (consume("false")) return Json(false);
             if (consume("null")) return Json();
             return Json(number());
         }
-        Json object() {
+        Json object(int depth) {
             ++pos;
             Json out = Json::object();
             skip_ws();
@@ -252,7 +278,7 @@ private:
                 skip_ws();
                 if (pos >= s.size() || s[pos] != ':') fail("':'");
                 ++pos;
-                out.set(key, value());
+                out.set(key, value(depth));
                 skip_ws();
                 if (pos < s.size() && s[pos] == ',') {
                     ++pos;
@@ -265,7 +291,7 @@ private:
                 fail("',' or '}'");
             }
         }
-        Json array() {
+        Json array(int depth) {
             ++pos;
             Json out = Json::array();
             skip_ws();
@@ -274,7 +300,7 @@ private:
                 return out;
             }
             for (;;) {
-                out.push_back(value());
+                out.push_back(value(depth));
                 skip_ws();
                 if (pos < s.size() && s[pos] == ',') {
                     ++pos;
@@ -287,55 +313,119 @@ private:
                 fail("',' or ']'");
             }
         }
+        // Four hex digits after "\u" (pos is at the first).
+        unsigned hex4() {
+            if (s.size() - pos < 4) fail("four hex digits after \\u");
+            unsigned code = 0;
+            for (int i = 0; i < 4; ++i, ++pos) {
+                const char h = s[pos];
+                unsigned d = 0;
+                if (h >= '0' && h <= '9') d = static_cast<unsigned>(h - '0');
+                else if (h >= 'a' && h <= 'f') d = static_cast<unsigned>(h - 'a' + 10);
+                else if (h >= 'A' && h <= 'F') d = static_cast<unsigned>(h - 'A' + 10);
+                else fail("a hex digit in a \\u escape");
+                code = code * 16 + d;
+            }
+            return code;
+        }
+        static void append_utf8(std::string& out, unsigned code) {
+            if (code < 0x80) {
+                out += static_cast<char>(code);
+            } else if (code < 0x800) {
+                out += static_cast<char>(0xC0 | (code >> 6));
+                out += static_cast<char>(0x80 | (code & 0x3F));
+            } else if (code < 0x10000) {
+                out += static_cast<char>(0xE0 | (code >> 12));
+                out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+                out += static_cast<char>(0x80 | (code & 0x3F));
+            } else {
+                out += static_cast<char>(0xF0 | (code >> 18));
+                out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+                out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+                out += static_cast<char>(0x80 | (code & 0x3F));
+            }
+        }
         std::string string() {
             ++pos;  // opening quote
             std::string out;
             while (pos < s.size() && s[pos] != '"') {
-                char c = s[pos++];
-                if (c == '\\') {
-                    if (pos >= s.size()) fail("an escape character");
-                    const char e = s[pos++];
-                    switch (e) {
-                        case '"': out += '"'; break;
-                        case '\\': out += '\\'; break;
-                        case '/': out += '/'; break;
-                        case 'b': out += '\b'; break;
-                        case 'f': out += '\f'; break;
-                        case 'n': out += '\n'; break;
-                        case 'r': out += '\r'; break;
-                        case 't': out += '\t'; break;
-                        case 'u': {
-                            if (pos + 4 > s.size()) fail("four hex digits");
-                            const unsigned code = static_cast<unsigned>(std::stoul(s.substr(pos, 4), nullptr, 16));
-                            pos += 4;
-                            if (code < 0x80) {
-                                out += static_cast<char>(code);
-                            } else if (code < 0x800) {
-                                out += static_cast<char>(0xC0 | (code >> 6));
-                                out += static_cast<char>(0x80 | (code & 0x3F));
-                            } else {
-                                out += static_cast<char>(0xE0 | (code >> 12));
-                                out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-                                out += static_cast<char>(0x80 | (code & 0x3F));
-                            }
-                            break;
-                        }
-                        default: fail("a valid escape");
-                    }
-                } else {
+                const char c = s[pos];
+                if (static_cast<unsigned char>(c) < 0x20) fail("a character of a string (control characters must be escaped)");
+                ++pos;
+                if (c != '\\') {
                     out += c;
+                    continue;
+                }
+                if (pos >= s.size()) fail("an escape character");
+                const char e = s[pos++];
+                switch (e) {
+                    case '"': out += '"'; break;
+                    case '\\': out += '\\'; break;
+                    case '/': out += '/'; break;
+                    case 'b': out += '\b'; break;
+                    case 'f': out += '\f'; break;
+                    case 'n': out += '\n'; break;
+                    case 'r': out += '\r'; break;
+                    case 't': out += '\t'; break;
+                    case 'u': {
+                        const std::size_t at = pos - 2;
+                        unsigned code = hex4();
+                        if (code >= 0xDC00 && code <= 0xDFFF) fail_at(at, "a \\u escape that is not a lone low surrogate");
+                        if (code >= 0xD800 && code <= 0xDBFF) {  // high surrogate: a low one must follow
+                            if (s.compare(pos, 2, "\\u") != 0) fail("a low surrogate \\uDC00-\\uDFFF after a high surrogate");
+                            pos += 2;
+                            const unsigned low = hex4();
+                            if (low < 0xDC00 || low > 0xDFFF)
+                                fail_at(pos - 6, "a low surrogate \\uDC00-\\uDFFF after a high surrogate");
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                        }
+                        append_utf8(out, code);
+                        break;
+                    }
+                    default: fail_at(pos - 1, "a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
                 }
             }
             if (pos >= s.size()) fail("a closing '\"'");
             ++pos;
             return out;
         }
+        // JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
         double number() {
-            const char* begin = s.c_str() + pos;
-            char* end = nullptr;
-            const double x = std::strtod(begin, &end);
-            if (end == begin) fail("a value");
-            pos += static_cast<std::size_t>(end - begin);
+            const std::size_t begin = pos;
+            const auto digit = [&] { return pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; };
+            const auto digits = [&](const char* what) {
+                if (!digit()) fail(what);
+                while (digit()) ++pos;
+            };
+            if (pos < s.size() && s[pos] == '-') ++pos;
+            if (pos < s.size() && s[pos] == '0') {
+                ++pos;
+                if (digit()) fail("no leading zero in a number");
+            } else {
+                digits(pos == begin ? "a value" : "a digit after '-'");
+            }
+            if (pos < s.size() && s[pos] == '.') {
+                ++pos;
+                digits("a digit after the decimal point");
+            }
+            if (pos < s.size() && (s[pos] == 'e' || s[pos] == 'E')) {
+                ++pos;
+                if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) ++pos;
+                digits("a digit in the exponent");
+            }
+            double x = 0;
+            const auto res = std::from_chars(s.data() + begin, s.data() + pos, x);
+            if (res.ec == std::errc::result_out_of_range) {
+                // Underflow to zero is harmless; overflow is not a double.
+                bool nonzero_mantissa = false;
+                for (std::size_t i = begin; i < pos && s[i] != 'e' && s[i] != 'E'; ++i)
+                    nonzero_mantissa = nonzero_mantissa || (s[i] >= '1' && s[i] <= '9');
+                const std::size_t e = s.find_first_of("eE", begin);
+                const bool negative_exponent = e < pos && e + 1 < pos && s[e + 1] == '-';
+                if (nonzero_mantissa && !negative_exponent) fail_at(begin, "a number within the range of a double");
+                return 0.0;
+            }
+            if (res.ec != std::errc() || res.ptr != s.data() + pos) fail_at(begin, "a number");
             return x;
         }
     };

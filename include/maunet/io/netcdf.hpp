@@ -57,6 +57,7 @@
 #include <cmath>
 #include <cstddef>
 #include <ctime>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
@@ -74,6 +75,10 @@
 #include "maunet/version.hpp"
 
 namespace maunet::io {
+
+// Values a netCDF variable may declare per byte of its file (deflate compresses at most about
+// 1032:1); see NetcdfReader.
+inline constexpr Index kMaxNetcdfExpansion = 1100;
 
 template <class T>
 struct GridField {
@@ -306,6 +311,7 @@ public:
             check(nc_inq_dimlen(ncid, dims[0], &len), "NetcdfReader: cannot read a dimension in");
             num_times_ = static_cast<Index>(len);
         }
+        check_declared_size(dims, has_time);
 
         // Metadata and coordinates, shared by every chunk.
         meta_.variable = variable_;
@@ -324,6 +330,12 @@ public:
                 meta_.time_units = detail::nc_text_attribute(ncid, tv, "units");
                 meta_.calendar = detail::nc_text_attribute(ncid, tv, "calendar");
                 if (meta_.calendar.empty()) meta_.calendar = "standard";
+                try {  // checked here, so that the error names this file
+                    if (!meta_.time_units.empty()) parse_time_units(meta_.time_units);
+                    parse_calendar(meta_.calendar);
+                } catch (const ArgumentError& e) {
+                    throw FormatError(maunet::detail::cat("'", path_, "' time variable '", meta_.time_name, "': ", e.what()));
+                }
             }
         }
         find_2d_coordinates(ydim, xdim);
@@ -405,6 +417,35 @@ public:
 private:
     void check(int status, const char* what) const {
         detail::nc_check(status, what, path_, variable_, false);
+    }
+
+    // Declared sizes against the file, before anything is allocated: the values of the
+    // variable (time x y x x, overflow-checked) must fit in the file at deflate's best ratio
+    // (about 1032:1, so kMaxNetcdfExpansion values per byte of file). A small file declaring
+    // 10^9 time steps is refused here instead of failing to allocate gigabytes later. (A
+    // netCDF-4 variable that is mostly unwritten fill values could in principle exceed this;
+    // maunet does not read such files.)
+    void check_declared_size(const std::vector<int>& dims, bool has_time) const {
+        std::error_code ec;
+        const auto file_bytes = std::filesystem::file_size(path_, ec);
+        if (ec) return;  // not a plain file (e.g. a DAP URL): nothing to compare with
+        const Index limit = static_cast<Index>(std::min<std::uintmax_t>(file_bytes, std::uintmax_t(1) << 40)) *
+                                kMaxNetcdfExpansion + 1024;
+        Index values = 1;
+        const bool fits = checked_mul(values, ny_, values, limit) && checked_mul(values, nx_, values, limit) &&
+                          checked_mul(values, num_times_, values, limit);
+        if (!fits) {
+            std::string shape;
+            const int ncid = file_.get();
+            for (std::size_t i = 0; i < dims.size(); ++i) {
+                std::size_t len = 0;
+                nc_inq_dimlen(ncid, dims[i], &len);
+                shape += maunet::detail::cat(i ? " x " : "", detail::nc_dim_name(ncid, dims[i]), " ", len);
+            }
+            throw FormatError(maunet::detail::cat("'", path_, "' variable '", variable_, "': the declared size (",
+                                                  shape, ") is more than a file of ", file_bytes,
+                                                  " bytes can hold", has_time ? "" : " (no time axis)"));
+        }
     }
 
     // The values of the 1-D variable `name` over dimension `dimid`, or empty if there is none.

@@ -387,32 +387,28 @@ Tensor<T> npy_from_string(const std::string& bytes, const std::string& source = 
         fail(cat("the header dict at offset ", prefix, " misses key '",
                  !have_descr ? "descr" : !have_order ? "fortran_order" : "shape", "'"));
 
-    // Size check without overflow: count elements while they still fit in the file.
+    // Size check without overflow, before anything is allocated: the shape must be one a
+    // Shape can hold (product of the extents, zeros counted as 1, at most 2^56; so no stride
+    // overflows even for a zero-size array) and its bytes must be exactly the data present.
+    Shape shape;
+    try {
+        shape = Shape(dims);
+    } catch (const Error& e) {
+        std::string repr;
+        for (std::size_t i = 0; i < dims.size(); ++i) repr += cat(i ? ", " : "", dims[i]);
+        fail(cat("header says shape (", repr, "): ", e.what()));
+    }
     const std::size_t available = bytes.size() - data_begin;
     const std::size_t item = static_cast<std::size_t>(descr.bytes);
-    std::uint64_t count = 1;
-    bool overflow = false;
-    for (Index d : dims) {
-        if (d == 0) {
-            count = 0;
-            overflow = false;
-            break;
-        }
-        if (!overflow && count > (std::numeric_limits<std::uint64_t>::max() / 16) / static_cast<std::uint64_t>(d))
-            overflow = true;
-        if (!overflow) count *= static_cast<std::uint64_t>(d);
-    }
-    if (overflow)
-        fail(cat("file is truncated: header says shape ", Shape(dims), " (more bytes than can exist), ", available,
-                 " bytes of data found at offset ", data_begin));
-    if (count * item > available)
+    const auto count = static_cast<std::uint64_t>(shape.numel());
+    if (count * item > available)  // <= 2^56 * 16: no overflow
         fail(cat("file is truncated: header says ", count * item, " bytes of data, ", available,
                  " found (data start at offset ", data_begin, ")"));
     if (count * item < available)
         fail(cat("expected the end of the file at offset ", data_begin + count * item, " after ", count * item,
                  " bytes of data, found ", available - count * item, " more bytes"));
 
-    Tensor<T> out{Shape(dims)};
+    Tensor<T> out{shape};
     const char* src = bytes.data() + data_begin;
     if (!fortran_order || dims.size() < 2) {
         for (std::uint64_t i = 0; i < count; ++i)

@@ -17,10 +17,7 @@ namespace maunet::io {
 // Writes every parameter and buffer of `module` to `path` (atomically).
 template <class T>
 void export_weights_npz(const std::string& path, const nn::Module<T>& module) {
-    NamedTensors<T> arrays;
-    for (const auto& [name, p] : module.named_parameters()) arrays.emplace_back(name, p.value());
-    for (const auto& [name, b] : module.named_buffers()) arrays.emplace_back(name, *b);
-    save_npz(path, arrays);
+    save_npz(path, NamedTensors<T>(module.state()));
 }
 
 // Loads weights by name into `module`. Every parameter and buffer of the module must be in the

@@ -58,6 +58,45 @@ public:
         for (auto& [name, b] : const_cast<Module*>(this)->named_buffers()) out.emplace_back(name, b);
         return out;
     }
+    // A copy of everything that defines the module's output: its parameters, then its buffers
+    // (batch-norm running statistics), by dotted name. The trainer's best-epoch snapshot and
+    // its rollback after a non-finite step use it, and so can file formats.
+    using State = std::vector<std::pair<std::string, Tensor<T>>>;
+    State state() const {
+        State out;
+        for (const auto& [name, p] : named_parameters()) out.emplace_back(name, p.value());
+        for (const auto& [name, b] : named_buffers()) out.emplace_back(name, *b);
+        return out;
+    }
+    // Restores a state() of a module of the same structure: every name and shape must match
+    // (ShapeError naming the first difference otherwise; the module is unchanged then).
+    void load_state(const State& state) {
+        auto params = named_parameters();
+        auto buffers = named_buffers();
+        require_shape(state.size() == params.size() + buffers.size(), "Module::load_state: expected ",
+                      params.size() + buffers.size(), " tensors, found ", state.size());
+        const auto target = [&](std::size_t i) -> std::pair<const std::string*, const Tensor<T>*> {
+            if (i < params.size()) return {&params[i].first, &params[i].second.value()};
+            return {&buffers[i - params.size()].first, buffers[i - params.size()].second};
+        };
+        for (std::size_t i = 0; i < state.size(); ++i) {
+            const auto [name, dst] = target(i);
+            require_shape(state[i].first == *name && state[i].second.shape() == dst->shape(),
+                          "Module::load_state: expected tensor '", *name, "' of shape ", dst->shape(), ", found '",
+                          state[i].first, "' of shape ", state[i].second.shape());
+        }
+        for (std::size_t i = 0; i < params.size(); ++i) params[i].second.mutable_value() = state[i].second;
+        for (std::size_t i = 0; i < buffers.size(); ++i) *buffers[i].second = state[params.size() + i].second;
+    }
+    // True when every parameter and buffer value is finite.
+    bool all_finite() const {
+        for (const auto& [name, p] : named_parameters())
+            if (!p.value().all_finite()) return false;
+        for (const auto& [name, b] : named_buffers())
+            if (!b->all_finite()) return false;
+        return true;
+    }
+
     // Number of trainable scalars.
     Index num_parameters() const {
         Index n = 0;

@@ -43,6 +43,9 @@ inline Task task_from_string(const std::string& s) {
     throw ArgumentError("task '" + s + "' is not one of downscaling, bias_correction");
 }
 
+// Largest downscaling factor a model, or a regridding, may use (docs/security.md).
+inline constexpr Index kMaxFactor = 64;
+
 template <class T>
 class PrecipModel {
 public:
@@ -50,7 +53,7 @@ public:
     // channels (static predictors) are z-scored only.
     PrecipModel(const nn::UNetConfig& config, Rng& rng, Task task = Task::downscaling, Index factor = 1)
         : net_(std::make_unique<nn::UNet<T>>(config, rng)), task_(task), factor_(factor) {
-        require(factor >= 1, "PrecipModel: factor must be >= 1, got ", factor);
+        require(factor >= 1 && factor <= kMaxFactor, "PrecipModel: factor must be in [1, ", kMaxFactor, "], got ", factor);
         std::vector<bool> log1p(static_cast<std::size_t>(config.in_channels), false);
         log1p[0] = true;
         input_transform_ = train::ChannelTransform<T>(log1p);
@@ -63,12 +66,20 @@ public:
         PrecipModel m(std::move(ck.model));
         try {
             m.task_ = task_from_string(extras.at("task").as_string());
-            m.factor_ = static_cast<Index>(extras.at("factor").as_number());
+            m.factor_ = static_cast<Index>(io::integer_field(extras, "factor", 1, kMaxFactor));
             m.input_transform_ = train::ChannelTransform<T>::from_parameters(parameters_from_json(extras.at("input_transform")));
             m.target_transform_ = train::PrecipTransform<T>::from_parameters(parameters_from_json(extras.at("target_transform")));
+            if (m.input_transform_.channels() != m.net_->config().in_channels)
+                throw FormatError(maunet::detail::cat("the input transform has ", m.input_transform_.channels(),
+                                                      " channels, the network ", m.net_->config().in_channels));
             if (extras.contains("grid")) {  // absent in files written before the grid was recorded
-                m.grid_height_ = static_cast<Index>(extras.at("grid").as_array().at(0).as_number());
-                m.grid_width_ = static_cast<Index>(extras.at("grid").as_array().at(1).as_number());
+                const io::Json& grid = extras.at("grid");
+                if (!grid.is_array() || grid.as_array().size() != 2)
+                    throw FormatError("'grid': expected [height, width], found " + grid.dump());
+                io::Json sides = io::Json::object();
+                sides.set("grid height", grid.as_array()[0]).set("grid width", grid.as_array()[1]);
+                m.grid_height_ = static_cast<Index>(io::integer_field(sides, "grid height", 1, Index(1) << 24));
+                m.grid_width_ = static_cast<Index>(io::integer_field(sides, "grid width", 1, Index(1) << 24));
             }
         } catch (const Error& e) {
             throw FormatError(maunet::detail::cat(path, ": the checkpoint does not describe a precipitation model (",

@@ -4,9 +4,10 @@
 // training mode, compute the loss, backpropagate, clip the gradient norm, set the learning
 // rate from the schedule, step the optimizer. Then the validation loss (inference mode, whole
 // fields). The weights with the best validation loss are kept and restored at the end; training
-// stops early after `patience` epochs without improvement. A non-finite loss stops training
-// with NumericalError after restoring the last good weights (those of the last finished
-// epoch), so a diverging run never hands back NaN weights.
+// stops early after `patience` epochs without improvement. Anything non-finite (the loss, a
+// gradient, a weight after the step, a batch-norm running statistic) stops training with
+// NumericalError after restoring the last good state (parameters and buffers of the last
+// finished epoch, Module::state()), so a diverging run never hands back NaN weights.
 //
 // The loss is pluggable: the distiller (train/distiller.hpp) trains through this same loop
 // with its own loss and extra trainable parameters (the feature adapters).
@@ -132,29 +133,34 @@ public:
         Progress progress(options_.progress);
         progress.start(options_.label, total_steps);
         TrainResult result;
-        std::vector<Tensor<T>> best = snapshot(params), last_good = best;
+        Snapshot best = snapshot(), last_good = best;
         int since_best = 0;
         long step = 0;
         for (int epoch = 1; epoch <= options_.epochs; ++epoch) {
             model_.train();
             double sum = 0;
             for (long b = 0; b < steps_per_epoch; ++b, ++step) {
+                // Rolls back to the last finished epoch and stops: `what` became non-finite.
+                const auto diverged = [&](const std::string& what) {
+                    restore(last_good);
+                    model_.eval();
+                    throw NumericalError(maunet::detail::cat(
+                        options_.label, ": ", what, " at epoch ", epoch, ", step ", b + 1, "; the weights of epoch ",
+                        epoch - 1, " were restored. Lower the learning rate or check the data for non-finite values."));
+                };
                 const Batch<T> batch = loader.batch(epoch, static_cast<std::size_t>(b));
                 opt->zero_grad();
                 Var<T> loss = loss_(model_, batch, nn::ForwardMode{true, &rng});
                 const double value = loss.value().item();
-                if (!std::isfinite(value)) {
-                    restore(params, last_good);
-                    model_.eval();
-                    throw NumericalError(maunet::detail::cat(
-                        options_.label, ": the loss became ", value, " at epoch ", epoch, ", step ", b + 1,
-                        "; the weights of epoch ", epoch - 1,
-                        " were restored. Lower the learning rate or check the data for non-finite values."));
-                }
+                if (!std::isfinite(value)) diverged(maunet::detail::cat("the loss became ", value));
                 loss.backward();
+                // Checked before clipping, which would throw without restoring anything.
+                for (const auto& p : params)
+                    if (p.has_grad() && !p.grad().all_finite()) diverged("a gradient became non-finite");
                 if (options_.clip_grad_norm > 0) optim::clip_grad_norm(params, static_cast<T>(options_.clip_grad_norm));
                 opt->set_lr(schedule->lr_at(step));
                 opt->step();
+                if (!state_finite()) diverged("a weight or a batch-norm statistic became non-finite");
                 sum += value;
                 progress.step(step + 1, epoch, options_.epochs, sum / double(b + 1));
             }
@@ -166,7 +172,7 @@ public:
             rec.lr = opt->lr();
             rec.seconds = progress.seconds();
             result.history.push_back(rec);
-            last_good = snapshot(params);
+            last_good = snapshot();
             const bool improved = rec.val_loss < result.best_val_loss;
             if (improved) {
                 result.best_val_loss = rec.val_loss;
@@ -184,7 +190,7 @@ public:
                 break;
             }
         }
-        restore(params, best);
+        restore(best);
         model_.eval();
         result.seconds = progress.seconds();
         return result;
@@ -193,14 +199,25 @@ public:
     const TrainerOptions& options() const { return options_; }
 
 private:
-    static std::vector<Tensor<T>> snapshot(const std::vector<Var<T>>& params) {
-        std::vector<Tensor<T>> out;
-        out.reserve(params.size());
-        for (const auto& p : params) out.push_back(p.value());
-        return out;
+    // The model's parameters and buffers plus the extra trainable parameters (adapters).
+    struct Snapshot {
+        typename nn::Module<T>::State model;
+        std::vector<Tensor<T>> extra;
+    };
+    Snapshot snapshot() const {
+        Snapshot s{model_.state(), {}};
+        for (const auto& p : extra_) s.extra.push_back(p.value());
+        return s;
     }
-    static void restore(std::vector<Var<T>>& params, const std::vector<Tensor<T>>& values) {
-        for (std::size_t i = 0; i < params.size(); ++i) params[i].mutable_value() = values[i];
+    void restore(const Snapshot& s) {
+        model_.load_state(s.model);
+        for (std::size_t i = 0; i < extra_.size(); ++i) extra_[i].mutable_value() = s.extra[i];
+    }
+    bool state_finite() const {
+        if (!model_.all_finite()) return false;
+        for (const auto& p : extra_)
+            if (!p.value().all_finite()) return false;
+        return true;
     }
     static void write_history(const std::string& path, const std::vector<EpochRecord>& history) {
         io::write_stream_atomically(path, [&](std::ostream& out) {
