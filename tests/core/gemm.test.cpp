@@ -134,6 +134,6 @@ TEST_CASE("gemm reports the backend the build selected", "[core][gemm]") {
 #if defined(MAUNET_USE_BLAS)
     CHECK(std::string(gemm_backend()) == "blas");
 #else
-    CHECK(std::string(gemm_backend()) == "eigen");
+    CHECK(std::string(gemm_backend()) == (kernel_isa() == Isa::avx2 ? "packed-avx2" : "eigen"));
 #endif
 }

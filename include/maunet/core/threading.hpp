@@ -9,7 +9,7 @@
 #include <atomic>
 #include <thread>
 
-#include <Eigen/Core>
+#include "maunet/core/eigen.hpp"
 
 #if defined(_OPENMP)
 #include <omp.h>
