@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "maunet/autograd/ops/conv2d.hpp"
@@ -192,12 +193,22 @@ TEST_CASE("gemm of every supported instruction set matches the generic one", "[c
                 const Tensor<float> reference = run(Isa::generic);
                 // S <= 0.5 K max|a| max|b| + 2 max|c0| = 0.5 K + 2 per element; n = K + 1 terms.
                 const double n = double(d.K + 1), bound = 2 * (n * u / (1 - n * u)) * (0.5 * d.K + 2);
-                for (Isa isa : supported_isas()) {
-                    const Tensor<float> got = run(isa);
+                std::vector<std::pair<std::string, Tensor<float>>> results;
+                for (Isa isa : supported_isas()) results.emplace_back(isa_name(isa), run(isa));
+#if MAUNET_HAVE_AVX2_KERNELS
+                if (isa_supported(Isa::avx2)) {  // the packed kernel itself, whatever gemm() chose
+                    Tensor<float> c = c0;
+                    detail::scale_matrix(d.M, d.N, 2.0f, c.data(), d.N);
+                    detail::avx2::packed_gemm(ta != 0, tb != 0, d.M, d.N, d.K, 0.5f, a.data(), lda, b.data(), ldb,
+                                              c.data(), d.N);
+                    results.emplace_back("packed avx2", c);
+                }
+#endif
+                for (const auto& [name, got] : results) {
                     double diff = 0.0;
                     for (Index i = 0; i < got.numel(); ++i)
                         diff = std::max(diff, std::abs(double(got.data()[i]) - reference.data()[i]));
-                    INFO("isa " << isa_name(isa) << ", M " << d.M << " N " << d.N << " K " << d.K << ", trans "
+                    INFO(name << ", M " << d.M << " N " << d.N << " K " << d.K << ", trans "
                                 << ta << tb);
                     CHECK(diff <= bound);
                 }

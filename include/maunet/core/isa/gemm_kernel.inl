@@ -39,21 +39,22 @@ inline void gemm_micro_kernel(const T* a, const T* b, Index kb, T* c, Index ldc,
             acc[r][1] += w * b1;
         }
     }
-    if (cols == 2 * L) {
-        for (Index r = 0; r < rows; ++r)
+    // Constant row indices (the loops unroll), so the accumulators stay in registers.
+    for (Index r = 0; r < gemm_mr; ++r) {
+        if (r >= rows) break;
+        if (cols == 2 * L) {
             for (Index h = 0; h < 2; ++h) {
                 V old;
                 std::memcpy(&old, c + r * ldc + h * L, sizeof(V));
                 old += acc[r][h];
                 std::memcpy(c + r * ldc + h * L, &old, sizeof(V));
             }
-        return;
-    }
-    for (Index r = 0; r < rows; ++r) {
-        T buf[2 * L];
-        std::memcpy(buf, &acc[r][0], sizeof(V));
-        std::memcpy(buf + L, &acc[r][1], sizeof(V));
-        for (Index j = 0; j < cols; ++j) c[r * ldc + j] += buf[j];
+        } else {
+            T buf[2 * L];
+            std::memcpy(buf, &acc[r][0], sizeof(V));
+            std::memcpy(buf + L, &acc[r][1], sizeof(V));
+            for (Index j = 0; j < cols; ++j) c[r * ldc + j] += buf[j];
+        }
     }
 }
 

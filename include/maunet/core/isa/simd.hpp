@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <type_traits>
 
+// <immintrin.h> for the broadcasts of splat (usable in the AVX2 target region), through eigen.hpp so
+// that its AVX-512 warnings stay silenced.
+#include "maunet/core/eigen.hpp"
+
 #include "maunet/core/shape.hpp"
 
 #define MAUNET_ISA_BODY "maunet/core/isa/simd.inl"

@@ -11,10 +11,19 @@ struct Simd {
     static constexpr Index lanes = Index(MAUNET_ISA_VECTOR_BYTES / sizeof(T));
 };
 
-// A vector with every lane = s (one broadcast).
+// A vector with every lane = s: one broadcast instruction. (The lane loop of the fallback makes
+// GCC build the vector in pieces and spill accumulators in the kernels; `V{} + s` would add a
+// real 0.0.)
 template <class T>
 inline __attribute__((always_inline)) typename Simd<T>::vec splat(T s) {
-    typename Simd<T>::vec v;
+    using V = typename Simd<T>::vec;
+#if defined(__x86_64__)
+    if constexpr (vector_bytes == 32 && std::is_same_v<T, float>) return (V)_mm256_set1_ps(s);
+    if constexpr (vector_bytes == 32 && std::is_same_v<T, double>) return (V)_mm256_set1_pd(s);
+    if constexpr (vector_bytes == 16 && std::is_same_v<T, float>) return (V)_mm_set1_ps(s);
+    if constexpr (vector_bytes == 16 && std::is_same_v<T, double>) return (V)_mm_set1_pd(s);
+#endif
+    V v;
     for (Index l = 0; l < Simd<T>::lanes; ++l) v[l] = s;
     return v;
 }
