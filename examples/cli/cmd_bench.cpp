@@ -94,13 +94,15 @@ void run_bench(const BenchSettings& s) {
     const double flops = net.forward_flops(s.batch, s.size, s.size) * (train ? 3.0 : 1.0);
     const double gflops = flops / (median * 1e6);
     const double fields_per_s = s.batch * 1000.0 / median;
-    std::printf("maunet bench: %s %s, batch %d, %d x %d, %d thread(s), %ld parameters\n", s.model.c_str(),
-                s.mode.c_str(), s.batch, s.size, s.size, s.threads, static_cast<long>(net.num_parameters()));
+    std::printf("maunet bench: %s %s, batch %d, %d x %d, %d thread(s), kernels %s, %ld parameters\n",
+                s.model.c_str(), s.mode.c_str(), s.batch, s.size, s.size, s.threads, isa_name(kernel_isa()),
+                static_cast<long>(net.num_parameters()));
     std::printf("  median %.2f ms per step (min %.2f, max %.2f over %d), %.1f GFLOP/s, %.2f fields/s, peak RSS %.0f MB\n",
                 median, ms.front(), ms.back(), s.repeats, gflops, fields_per_s, peak_rss_mb());
     if (!s.json.empty()) {
         io::Json j = io::Json::object();
         j.set("model", s.model).set("mode", s.mode).set("batch", s.batch).set("size", s.size).set("threads", s.threads)
+            .set("isa", isa_name(active_isa())).set("kernels", isa_name(kernel_isa()))
             .set("parameters", static_cast<long long>(net.num_parameters())).set("median_ms", median)
             .set("min_ms", ms.front()).set("max_ms", ms.back()).set("gflops", gflops).set("fields_per_s", fields_per_s)
             .set("gflop_per_step", flops / 1e9).set("peak_rss_mb", peak_rss_mb());

@@ -134,6 +134,10 @@ TEST_CASE("gemm reports the backend the build selected", "[core][gemm]") {
 #if defined(MAUNET_USE_BLAS)
     CHECK(std::string(gemm_backend()) == "blas");
 #else
-    CHECK(std::string(gemm_backend()) == "eigen");
+#if defined(__AVX2__) && defined(__FMA__)
+    CHECK(std::string(gemm_backend()) == "eigen");  // Eigen is built for AVX2 itself
+#else
+    CHECK(std::string(gemm_backend()) == (kernel_isa() == Isa::avx2 ? "packed-avx2" : "eigen"));
+#endif
 #endif
 }

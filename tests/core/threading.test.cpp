@@ -41,3 +41,21 @@ TEST_CASE("parallel_for visits every index exactly once with any thread count", 
     parallel_for(5, 5, [&](std::ptrdiff_t) { ++count; });  // an empty range does nothing
     CHECK(count == 0);
 }
+
+#if defined(_OPENMP)
+TEST_CASE("before set_num_threads maunet follows OpenMP's default, and never changes it", "[threading]") {
+    const int omp_before = omp_get_max_threads();  // OMP_NUM_THREADS if set, else every core
+    detail::thread_setting() = 0;                  // as in a program that never called set_num_threads
+    CHECK(num_threads() == omp_before);
+    omp_set_num_threads(3);  // the program's own OpenMP setting
+    CHECK(num_threads() == 3);
+    set_num_threads(2);
+    CHECK(num_threads() == 2);
+    CHECK(omp_get_max_threads() == 3);  // maunet's setting stays maunet's
+    std::atomic<int> team{0};
+    parallel_for(0, 2, [&](std::ptrdiff_t) { team = omp_get_num_threads(); });
+    CHECK(team.load() == 2);
+    omp_set_num_threads(omp_before);
+    set_num_threads(max_hardware_threads());
+}
+#endif

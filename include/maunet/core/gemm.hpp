@@ -9,8 +9,11 @@
 // overwrites C without reading it (NaN in C does not leak into the result).
 //
 // Backends:
-// - default: Eigen. The operands are Eigen::Map's with an OuterStride over the caller's
-//   memory (no copies) and Eigen's GEMM kernel does the work.
+// - default, kernel_isa() avx2 (an AVX2 + FMA CPU, maunet/core/cpu_isa.hpp) in a program built
+//   without -mavx2 -mfma: maunet's packed GEMM (isa/gemm_kernel.inl), compiled for AVX2 + FMA.
+// - default otherwise: Eigen. The operands are Eigen::Map's with an OuterStride over
+//   the caller's memory (no copies) and Eigen's GEMM kernel does the work, with the vectors the
+//   program is compiled for.
 // - MAUNET_USE_BLAS (CMake option of the same name): cblas_sgemm / cblas_dgemm. The CBLAS
 //   declarations come from the header xtensor-blas itself uses (xflens/cxxblas/drivers/cblas.h),
 //   not from OpenBLAS's <cblas.h>: the two declare the same enums and cannot meet in one
@@ -25,23 +28,29 @@
 //   So a GEMM inside parallel_for never oversubscribes, and a GEMM outside one uses all threads.
 // - BLAS: OpenBLAS built with pthreads (Debian's default) does not know about OpenMP teams and
 //   would start its own threads from every OpenMP thread. So inside a maunet parallel region
-//   (in_parallel_region()) gemm takes the Eigen path, single-threaded as above; outside one it
+//   (in_parallel_region()) gemm takes the path of the default backend, single-threaded; outside one it
 //   calls the BLAS, which threads with openblas_set_num_threads (maunet::set_num_threads).
 #pragma once
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
-#include <Eigen/Core>
-
+#include "maunet/core/cpu_isa.hpp"
+#include "maunet/core/eigen.hpp"
 #include "maunet/core/errors.hpp"
+#include "maunet/core/isa/simd.hpp"
+#include "maunet/core/scratch.hpp"
 #include "maunet/core/shape.hpp"
 #include "maunet/core/threading.hpp"
 
 #if defined(MAUNET_USE_BLAS)
 #include "xflens/cxxblas/drivers/cblas.h"
 #endif
+
+#define MAUNET_ISA_BODY "maunet/core/isa/gemm_kernel.inl"
+#include "maunet/core/isa/instantiate.inl"
 
 namespace maunet {
 
@@ -118,15 +127,28 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const 
         return;
     }
 #endif
+#if MAUNET_HAVE_AVX2_KERNELS && !(defined(__AVX2__) && defined(__FMA__))
+    // Built for baseline x86-64 (Eigen has SSE2 only) on an AVX2 CPU. When the program is built
+    // with AVX2 + FMA, Eigen's own AVX2 kernel is used: on the 8 x 8 bottleneck it measured faster
+    // than the packed kernel (docs/performance.md).
+    if (kernel_isa() == Isa::avx2) {
+        detail::avx2::packed_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+        return;
+    }
+#endif
     detail::gemm_eigen_accumulate(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
 }
 
-// The name of the active backend, for benchmarks and logs: "eigen" or "blas".
+// The name of the active backend, for benchmarks and logs: "blas", "packed-avx2" or "eigen".
 inline const char* gemm_backend() {
 #if defined(MAUNET_USE_BLAS)
     return "blas";
 #else
+#if MAUNET_HAVE_AVX2_KERNELS && !(defined(__AVX2__) && defined(__FMA__))
+    return kernel_isa() == Isa::avx2 ? "packed-avx2" : "eigen";
+#else
     return "eigen";
+#endif
 #endif
 }
 

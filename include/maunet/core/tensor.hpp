@@ -14,7 +14,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <Eigen/Core>
+#include "maunet/core/eigen.hpp"
 
 #include "maunet/core/aligned.hpp"
 #include "maunet/core/errors.hpp"

@@ -3,13 +3,20 @@
 // set_num_threads(n) sets maunet's own loops (OpenMP when the build has it), Eigen's GEMM and,
 // with the BLAS backend, the BLAS library's threads. Loops use static scheduling, so a fixed
 // thread count gives a fixed partition of work and bit-identical results from run to run.
+//
+// Before any set_num_threads call maunet uses what OpenMP would use: OMP_NUM_THREADS if set (or a
+// count the program gave omp_set_num_threads), else every core (omp_get_max_threads()).
+// maunet's own loops pass their thread count to each parallel region and never change OpenMP's
+// process-wide default. Two settings set_num_threads does change are process-wide by their
+// libraries' design, and other code in the program sees them: Eigen::setNbThreads (Eigen's GEMM)
+// and, with the BLAS backend, openblas_set_num_threads.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <thread>
 
-#include <Eigen/Core>
+#include "maunet/core/eigen.hpp"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -18,7 +25,9 @@
 #include "maunet/core/errors.hpp"
 
 #if defined(MAUNET_USE_BLAS)
-extern "C" void openblas_set_num_threads(int);
+// OpenBLAS's thread setting, declared weak: with another BLAS (reference BLAS, BLIS, MKL) the
+// symbol is absent, resolves to null, and is not called; the program still links.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 #endif
 
 namespace maunet {
@@ -39,22 +48,25 @@ inline int max_hardware_threads() {
 #endif
 }
 
-// Threads used by maunet's parallel regions.
+// Threads used by maunet's parallel regions: the last set_num_threads(n), else OpenMP's default
+// (OMP_NUM_THREADS when set, else every core), else 1 without OpenMP.
 inline int num_threads() {
     const int n = detail::thread_setting().load();
-    return n > 0 ? n : max_hardware_threads();
+    if (n > 0) return n;
+#if defined(_OPENMP)
+    return std::max(1, omp_get_max_threads());
+#else
+    return 1;
+#endif
 }
 
 // Sets the number of threads for maunet's loops, Eigen and the BLAS backend. n >= 1.
 inline void set_num_threads(int n) {
     require(n >= 1, "set_num_threads: expected a thread count >= 1, got ", n);
     detail::thread_setting().store(n);
-#if defined(_OPENMP)
-    omp_set_num_threads(n);
-#endif
-    Eigen::setNbThreads(n);
+    Eigen::setNbThreads(n);  // process-wide (see the top of this file)
 #if defined(MAUNET_USE_BLAS)
-    openblas_set_num_threads(n);
+    if (openblas_set_num_threads) openblas_set_num_threads(n);  // process-wide; absent with other BLAS
 #endif
 }
 

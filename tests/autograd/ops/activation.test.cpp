@@ -5,15 +5,13 @@
 
 #include "maunet/autograd/ops/activation.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::testing::gradcheck;
 
 namespace {
-Tensor<double> random(Shape s, std::uint64_t seed, double lo = -1, double hi = 1) {
-    Rng rng(seed);
-    return Tensor<double>::uniform(std::move(s), rng, lo, hi);
-}
+using maunet::testing::random;
 // Values whose magnitude is at least `gap`, so that relu and leaky_relu stay off their kink
 // by more than the finite-difference step.
 Tensor<double> away_from_zero(Shape s, std::uint64_t seed, double gap = 0.05) {

@@ -6,6 +6,7 @@
 #include "maunet/autograd/ops/activation.hpp"
 #include "maunet/autograd/ops/conv2d.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::testing::gradcheck;
@@ -13,10 +14,7 @@ using maunet::testing::max_abs_diff;
 
 namespace {
 
-Tensor<double> random(Shape s, std::uint64_t seed) {
-    Rng rng(seed);
-    return Tensor<double>::uniform(std::move(s), rng, -1.0, 1.0);
-}
+using maunet::testing::random;
 
 // The direct definition, seven loops, in double:
 // y[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] x[n,c,s*i+u-p,s*j+v-p] (x = 0 outside the image).

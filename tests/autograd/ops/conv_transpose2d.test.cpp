@@ -6,6 +6,7 @@
 #include "maunet/autograd/ops/conv2d.hpp"
 #include "maunet/autograd/ops/conv_transpose2d.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::testing::gradcheck;
@@ -13,10 +14,7 @@ using maunet::testing::max_abs_diff;
 
 namespace {
 
-Tensor<double> random(Shape s, std::uint64_t seed) {
-    Rng rng(seed);
-    return Tensor<double>::uniform(std::move(s), rng, -1.0, 1.0);
-}
+using maunet::testing::random;
 
 // The direct definition as a scatter: every input pixel x[n,c,i,j] adds x * w[c,o,u,v] onto
 // y[n,o,s*i+u-p,s*j+v-p] when that lands inside the output.

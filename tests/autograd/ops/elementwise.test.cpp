@@ -2,15 +2,13 @@
 
 #include "maunet/autograd/ops/elementwise.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::testing::gradcheck;
 
 namespace {
-Tensor<double> random(Shape s, std::uint64_t seed, double lo = -1, double hi = 1) {
-    Rng rng(seed);
-    return Tensor<double>::uniform(std::move(s), rng, lo, hi);
-}
+using maunet::testing::random;
 }  // namespace
 
 TEST_CASE("elementwise forward values", "[ops][elementwise]") {

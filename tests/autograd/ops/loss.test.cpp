@@ -5,15 +5,13 @@
 
 #include "maunet/autograd/ops/loss.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::testing::gradcheck;
 
 namespace {
-Tensor<double> random(Shape s, std::uint64_t seed, double lo = -1, double hi = 1) {
-    Rng rng(seed);
-    return Tensor<double>::uniform(std::move(s), rng, lo, hi);
-}
+using maunet::testing::random;
 // A 0/1 mask with about `valid` of the cells set, and at least one of each.
 Tensor<double> random_mask(Shape s, std::uint64_t seed, double valid = 0.7) {
     Rng rng(seed);

@@ -4,15 +4,13 @@
 
 #include "maunet/autograd/ops/matmul.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::testing::gradcheck;
 
 namespace {
-Tensor<double> random(Shape s, std::uint64_t seed) {
-    Rng rng(seed);
-    return Tensor<double>::uniform(std::move(s), rng, -1.0, 1.0);
-}
+using maunet::testing::random;
 }  // namespace
 
 TEST_CASE("matmul forward values", "[ops][matmul]") {

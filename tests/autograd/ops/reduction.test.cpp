@@ -3,16 +3,14 @@
 #include "maunet/autograd/ops/elementwise.hpp"
 #include "maunet/autograd/ops/reduction.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::testing::gradcheck;
 using maunet::testing::max_abs_diff;
 
 namespace {
-Tensor<double> random(Shape s, std::uint64_t seed, double lo = -1, double hi = 1) {
-    Rng rng(seed);
-    return Tensor<double>::uniform(std::move(s), rng, lo, hi);
-}
+using maunet::testing::random;
 using V = std::vector<Var<double>>;
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include "maunet/autograd/ops/shape_ops.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::testing::gradcheck;
@@ -9,10 +10,7 @@ using maunet::testing::max_abs_diff;
 
 namespace {
 
-Tensor<double> random(Shape s, std::uint64_t seed) {
-    Rng rng(seed);
-    return Tensor<double>::uniform(std::move(s), rng, -1.0, 1.0);
-}
+using maunet::testing::random;
 
 // 0, 1, 2, ... in row-major order.
 template <class T>

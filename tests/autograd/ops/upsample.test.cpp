@@ -5,6 +5,7 @@
 
 #include "maunet/autograd/ops/upsample.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::testing::gradcheck;
@@ -12,10 +13,7 @@ using maunet::testing::max_abs_diff;
 
 namespace {
 
-Tensor<double> random(Shape s, std::uint64_t seed) {
-    Rng rng(seed);
-    return Tensor<double>::uniform(std::move(s), rng, -1.0, 1.0);
-}
+using maunet::testing::random;
 
 template <class T>
 Tensor<double> naive_nearest(const Tensor<T>& x, Index f) {

@@ -9,6 +9,7 @@
 #include "maunet/autograd/ops/conv2d.hpp"
 #include "maunet/autograd/ops/winograd_weight_grad.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::detail::ConvPath;
@@ -17,11 +18,7 @@ using maunet::testing::max_abs_diff;
 
 namespace {
 
-template <class T>
-Tensor<T> random(Shape s, std::uint64_t seed) {
-    Rng rng(seed);
-    return Tensor<T>::uniform(std::move(s), rng, T(-1), T(1));
-}
+using maunet::testing::random;
 
 struct PathGuard {
     explicit PathGuard(ConvPath p) : before(detail::conv_path().load()) { detail::conv_path() = p; }

@@ -91,6 +91,49 @@ inline bool is_pointwise(const ConvGeometry& g) {
     return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0;
 }
 
+// The direct / Winograd kernels' call for conv2d's forward pass: x [N, C, H, W] -> y [N, C_out, H_out, W_out].
+template <class T>
+ConvCall<T> conv_call(const ConvGeometry& g, const T* x, Index N, const T* w, Index C_out, const T* bias, T* y,
+                      bool relu) {
+    ConvCall<T> c;
+    c.x = x;
+    c.batch = N;
+    c.channels = g.channels;
+    c.height = g.height;
+    c.width = g.width;
+    c.weight = w;
+    c.out_channels = C_out;
+    c.kernel_h = g.kernel_h;
+    c.kernel_w = g.kernel_w;
+    c.pad_h = c.pad_w = g.padding;
+    c.bias = bias;
+    c.y = y;
+    c.store = relu ? Store::overwrite_relu : Store::overwrite;
+    return c;
+}
+
+// ... and for its input gradient (stride 1): dx += the correlation of dL/dy, padded by k-1-p,
+// with the flipped, transposed weight.
+template <class T>
+ConvCall<T> input_grad_call(const ConvGeometry& g, const T* grad_y, Index N, const T* w, Index C_out, T* dx) {
+    ConvCall<T> c;
+    c.x = grad_y;
+    c.batch = N;
+    c.channels = C_out;
+    c.height = g.out_h;
+    c.width = g.out_w;
+    c.weight = w;
+    c.out_channels = g.channels;
+    c.kernel_h = g.kernel_h;
+    c.kernel_w = g.kernel_w;
+    c.pad_h = g.kernel_h - 1 - g.padding;
+    c.pad_w = g.kernel_w - 1 - g.padding;
+    c.weight_order = WeightOrder::flipped_transposed;
+    c.y = dx;
+    c.store = Store::accumulate;
+    return c;
+}
+
 // Number of batch chunks run in parallel.
 inline Index batch_chunks(Index batch) { return std::max<Index>(1, std::min<Index>(num_threads(), batch)); }
 
@@ -119,14 +162,16 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
         !wino && detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w);
     const Index chunks = direct || wino ? 1 : detail::batch_chunks(N);
     // Column buffers in reused scratch memory (conv_direct.hpp); im2col writes every entry.
-    T* cols = pointwise || direct || wino ? nullptr : detail::scratch<T>(0, static_cast<std::size_t>(chunks * Kc * P));
-    if (wino)
-        detail::winograd_conv3x3(x_data, N, g.channels, g.height, g.width, w_data, C_out, false, b_data, y_data, false,
-                                 relu);
-    else if (direct)
-        detail::direct_conv(x_data, N, g.channels, g.height, g.width, w_data, C_out, g.kernel_h, g.kernel_w,
-                            g.padding, g.padding, false, b_data, y_data, false, relu);
-    else parallel_for(0, chunks, [&](std::ptrdiff_t k) {
+    T* cols = pointwise || direct || wino
+                  ? nullptr
+                  : detail::scratch<T>(detail::ScratchSlot::input, static_cast<std::size_t>(chunks * Kc * P));
+    if (wino || direct) {
+        const detail::ConvCall<T> call = detail::conv_call(g, x_data, N, w_data, C_out, b_data, y_data, relu);
+        if (wino)
+            detail::winograd_conv3x3(call);
+        else
+            detail::direct_conv(call);
+    } else parallel_for(0, chunks, [&](std::ptrdiff_t k) {
         Index lo, hi;
         detail::chunk_range(N, chunks, k, lo, hi);
         T* col = pointwise ? nullptr : cols + k * Kc * P;
@@ -150,7 +195,7 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
         if (relu) {  // through the ReLU first: dL/dz = dL/dy where y = max(z, 0) > 0, else 0
             const Index n = ctx.grad_output().numel();
             const T* y = ctx.output().data();
-            T* masked = detail::scratch<T>(4, static_cast<std::size_t>(n));
+            T* masked = detail::scratch<T>(detail::ScratchSlot::relu_mask, static_cast<std::size_t>(n));
             parallel_pieces(n, [&](Index lo, Index hi) {
                 for (Index i = lo; i < hi; ++i) masked[i] = y[i] > T(0) ? g_data[i] : T(0);
             });
@@ -167,13 +212,13 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
         T* dw_data = need_w ? ctx.grad(1).data() : nullptr;
         if (wino || direct) {
             // dx = correlation of G padded by k-1-p with the flipped, transposed weight.
-            if (need_x && wino)
-                detail::winograd_conv3x3(g_data, N, C_out, g.out_h, g.out_w, w_data, g.channels, true,
-                                         static_cast<const T*>(nullptr), dx_data, true);
-            else if (need_x)
-                detail::direct_conv(g_data, N, C_out, g.out_h, g.out_w, w_data, g.channels, g.kernel_h, g.kernel_w,
-                                    g.kernel_h - 1 - g.padding, g.kernel_w - 1 - g.padding, true,
-                                    static_cast<const T*>(nullptr), dx_data, true);
+            if (need_x) {
+                const detail::ConvCall<T> call = detail::input_grad_call(g, g_data, N, w_data, C_out, dx_data);
+                if (wino)
+                    detail::winograd_conv3x3(call);
+                else
+                    detail::direct_conv(call);
+            }
             if (need_w && wino)
                 detail::winograd_weight_grad3x3(x_data, N, g.channels, g.height, g.width, g_data, C_out, dw_data);
             else if (need_w)
@@ -183,8 +228,8 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
         }
         const Index chunks = detail::batch_chunks(N);
         const bool need_col = need_w && !pointwise, need_dcol = need_x && !pointwise;
-        T* cols = need_col ? detail::scratch<T>(0, static_cast<std::size_t>(chunks * Kc * P)) : nullptr;
-        T* dcols = need_dcol ? detail::scratch<T>(1, static_cast<std::size_t>(chunks * Kc * P)) : nullptr;
+        T* cols = need_col ? detail::scratch<T>(detail::ScratchSlot::input, static_cast<std::size_t>(chunks * Kc * P)) : nullptr;
+        T* dcols = need_dcol ? detail::scratch<T>(detail::ScratchSlot::output, static_cast<std::size_t>(chunks * Kc * P)) : nullptr;
         // Chunk 0 adds into dW directly; chunks 1.. into their own partial sums, added after.
         std::vector<T> dw_partial(need_w ? static_cast<std::size_t>((chunks - 1) * C_out * Kc) : 0, T(0));
         parallel_for(0, chunks, [&](std::ptrdiff_t k) {

@@ -93,7 +93,7 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
 
     Tensor<T> y(Shape{N, C_out, g.height, g.width});
     const Index chunks = detail::batch_chunks(N);
-    T* cols = pointwise ? nullptr : detail::scratch<T>(0, static_cast<std::size_t>(chunks * Kc * P));
+    T* cols = pointwise ? nullptr : detail::scratch<T>(detail::ScratchSlot::input, static_cast<std::size_t>(chunks * Kc * P));
     const T* x_data = xv.data();
     const T* w_data = wv.data();
     const T* b_data = has_bias ? bias.value().data() : nullptr;
@@ -129,7 +129,7 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
         T* dx_data = need_x ? ctx.grad(0).data() : nullptr;
         T* dw_data = need_w ? ctx.grad(1).data() : nullptr;
         const Index chunks = detail::batch_chunks(N);
-        T* cols = pointwise ? nullptr : detail::scratch<T>(0, static_cast<std::size_t>(chunks * Kc * P));
+        T* cols = pointwise ? nullptr : detail::scratch<T>(detail::ScratchSlot::input, static_cast<std::size_t>(chunks * Kc * P));
         std::vector<T> dw_partial(need_w ? static_cast<std::size_t>((chunks - 1) * C_in * Kc) : 0, T(0));
         parallel_for(0, chunks, [&](std::ptrdiff_t k) {
             Index lo, hi;

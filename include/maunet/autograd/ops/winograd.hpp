@@ -16,7 +16,8 @@
 // xi of the 4x4 transformed tile:  M[xi] (C_out x tiles) = U[xi] (C_out x C) V[xi] (C x tiles),
 // with U[xi][o, c] = (G g[o, c] G^T)[xi] and V[xi][c, t] = (B^T d[c, t] B)[xi]. They run on a
 // register-blocked kernel (6 output channels x 2 vectors of tiles in 12 accumulators: per input
-// channel 2 loads, 6 broadcasts, 12 FMAs), then Y = A^T M A.
+// channel 2 loads, 6 broadcasts, 12 FMAs), then Y = A^T M A. The kernels exist once per
+// instruction set (isa/winograd.inl, see maunet/core/isa/region.hpp), chosen by kernel_isa().
 //
 // Layout. Tiles are numbered by "slots": tile row a holds row_slots = tiles_w rounded up to a
 // whole vector, so every vector of L consecutive slots is L neighbouring tiles of one tile row.
@@ -63,70 +64,8 @@ inline bool winograd_applies(Index kh, Index kw, Index stride, Index pad, Index 
     return out_h >= 16 && out_w >= 16 && c_in >= 8 && c_out >= 8;
 }
 
-// Lane shuffles on Simd<T>::vec (GCC >= 12 and Clang have __builtin_shufflevector). The
-// even/odd split works within 128-bit halves (one vshufps / vshufpd each), so the tiles of a
-// vector come out in the order 0 1 4 5 2 3 6 7 (float) or 0 2 1 3 (double); the products are
-// lane-wise and the interleave back (vunpcklps / vunpckhps) undoes exactly that order.
-template <class V>
-inline __attribute__((always_inline)) V even_lanes(V a, V b) {
-    if constexpr (sizeof(a[0]) == 4) return __builtin_shufflevector(a, b, 0, 2, 8, 10, 4, 6, 12, 14);
-    else return __builtin_shufflevector(a, b, 0, 4, 2, 6);
-}
-template <class V>
-inline __attribute__((always_inline)) V odd_lanes(V a, V b) {
-    if constexpr (sizeof(a[0]) == 4) return __builtin_shufflevector(a, b, 1, 3, 9, 11, 5, 7, 13, 15);
-    else return __builtin_shufflevector(a, b, 1, 5, 3, 7);
-}
-// For y0, y1 in that tile order: the first and second halves of y0[t0] y1[t0] y0[t1] y1[t1] ...
-template <class V>
-inline __attribute__((always_inline)) V interleave_low(V a, V b) {
-    if constexpr (sizeof(a[0]) == 4) return __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13);
-    else return __builtin_shufflevector(a, b, 0, 4, 2, 6);
-}
-template <class V>
-inline __attribute__((always_inline)) V interleave_high(V a, V b) {
-    if constexpr (sizeof(a[0]) == 4) return __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15);
-    else return __builtin_shufflevector(a, b, 1, 5, 3, 7);
-}
-
 constexpr Index winograd_mr = 6;  // output channels per product tile
 constexpr Index winograd_nv = 2;  // vectors of tiles per product tile
-
-// m[r*ld + s] = sum_c u[c*MR + r] v[c*2L + s] for r < MR, s < 2L: one tile of M[xi] = U[xi] V[xi]
-// (u packed [c][MR], v one panel [c][2L]), kept in 2*MR <= 12 accumulators over all channels.
-template <class T, int MR>
-inline __attribute__((always_inline)) void winograd_product_tile(const T* v, Index C, const T* u, T* m, Index ld) {
-    using V = typename Simd<T>::vec;
-    constexpr Index L = Simd<T>::lanes;
-    V acc[MR][2] = {};
-    for (Index c = 0; c < C; ++c, v += 2 * L, u += winograd_mr) {
-        V x0, x1;
-        std::memcpy(&x0, v, sizeof(V));
-        std::memcpy(&x1, v + L, sizeof(V));
-        for (int r = 0; r < MR; ++r) {
-            const V w = splat<T>(u[r]);
-            acc[r][0] += w * x0;
-            acc[r][1] += w * x1;
-        }
-    }
-    for (int r = 0; r < MR; ++r) {
-        std::memcpy(m + r * ld, &acc[r][0], sizeof(V));
-        std::memcpy(m + r * ld + L, &acc[r][1], sizeof(V));
-    }
-}
-
-// The tile for the `rows` (1..6) output channels left in a block.
-template <class T>
-inline void winograd_product(const T* v, Index C, const T* u, T* m, Index ld, Index rows) {
-    switch (rows) {
-        case 1: winograd_product_tile<T, 1>(v, C, u, m, ld); break;
-        case 2: winograd_product_tile<T, 2>(v, C, u, m, ld); break;
-        case 3: winograd_product_tile<T, 3>(v, C, u, m, ld); break;
-        case 4: winograd_product_tile<T, 4>(v, C, u, m, ld); break;
-        case 5: winograd_product_tile<T, 5>(v, C, u, m, ld); break;
-        default: winograd_product_tile<T, 6>(v, C, u, m, ld); break;
-    }
-}
 
 // The geometry of one Winograd pass over an image [C, H, W].
 struct WinogradPlan {
@@ -138,33 +77,10 @@ struct WinogradPlan {
     Index padded_h = 0, padded_w = 0;  // the zero-padded input plane: 2 tiles_h + 2 by 2 row_slots + 2
 };
 
-template <class T>
-WinogradPlan winograd_plan(Index C, Index H, Index W) {
-    constexpr Index L = Simd<T>::lanes;
-    WinogradPlan p;
-    p.tiles_h = (H + 1) / 2;
-    p.tiles_w = (W + 1) / 2;
-    p.row_slots = (p.tiles_w + L - 1) / L * L;
-    p.slots = p.tiles_h * p.row_slots;
-    p.step = winograd_nv * L;
-    p.panels = (p.slots + p.step - 1) / p.step;
-    // About 64 K values of V per block (256 KB in float): V and the block's M stay in L2. At
-    // least 4 panels, though: every block sweeps all of U (16 C_out C values, 8 MB at 512 -> 256
-    // channels), which must be read for more than one panel's worth of products.
-    const Index target = std::max<Index>(4, Index(65536) / (16 * C * p.step));
-    p.blocks = (p.panels + target - 1) / target;
-    p.panels_per_block = (p.panels + p.blocks - 1) / p.blocks;
-    p.blocks = (p.panels + p.panels_per_block - 1) / p.panels_per_block;
-    p.padded_h = 2 * p.tiles_h + 2;
-    p.padded_w = 2 * p.row_slots + 2;
-    return p;
-}
-
 // U[xi][ob][c][m] = (G g G^T)[xi] for g = weight(ob*6 + m, c), packed for the product kernel;
-// zero for output channels past C_out. weight as in direct_conv: w [C_out, C, 3, 3], or with `flipped`
-// w [C, C_out, 3, 3] read flipped and transposed.
+// zero for output channels past C_out; weight(o, c) as `order` says (WeightOrder, conv_direct.hpp).
 template <class T>
-void winograd_pack_weights(const T* w, Index C_out, Index C, bool flipped, T* u) {
+void winograd_pack_weights(const T* w, Index C_out, Index C, WeightOrder order, T* u) {
     const Index blocks = (C_out + winograd_mr - 1) / winograd_mr;
     const Index xi_stride = blocks * C * winograd_mr;
     constexpr Index chunk = 16;  // input channels transformed before their 16 runs are stored
@@ -186,7 +102,7 @@ void winograd_pack_weights(const T* w, Index C_out, Index C, bool flipped, T* u)
                     T g[3][3];
                     for (Index i = 0; i < 3; ++i)
                         for (Index j = 0; j < 3; ++j)
-                            g[i][j] = flipped ? w[((c * C_out + o) * 3 + (2 - i)) * 3 + (2 - j)]
+                            g[i][j] = order == WeightOrder::flipped_transposed ? w[((c * C_out + o) * 3 + (2 - i)) * 3 + (2 - j)]
                                               : w[((o * C + c) * 3 + i) * 3 + j];
                     T gg[4][3];  // G g
                     for (Index j = 0; j < 3; ++j) {
@@ -208,168 +124,21 @@ void winograd_pack_weights(const T* w, Index C_out, Index C, bool flipped, T* u)
     });
 }
 
-// V = B^T d B for the L tiles whose top-left padded pixel is at `in` (rows `row` apart, tiles 2
-// columns apart), one lane per tile; out[xi * xi_stride] gets the vector of position xi.
+}  // namespace maunet::detail
+
+#define MAUNET_ISA_BODY "maunet/autograd/ops/isa/winograd.inl"
+#include "maunet/core/isa/instantiate.inl"
+
+namespace maunet::detail {
+
+// y[n] (+)= b + conv3x3(x[n], weight), padding 1 (call.kernel_h = kernel_w = 3, pad 1), with the
+// kernels of kernel_isa().
 template <class T>
-inline __attribute__((always_inline)) void winograd_input_tile(const T* in, Index row, T* out, Index xi_stride) {
-    using V = typename Simd<T>::vec;
-    constexpr Index L = Simd<T>::lanes;
-    V t[4][4];  // t[i][j] = (d B)[i][j]: row i of the tiles, column combination
-    for (Index i = 0; i < 4; ++i) {
-        const T* r = in + i * row;
-        V a, b, c, e;
-        std::memcpy(&a, r, sizeof(V));
-        std::memcpy(&b, r + L, sizeof(V));
-        std::memcpy(&c, r + 2, sizeof(V));
-        std::memcpy(&e, r + 2 + L, sizeof(V));
-        const V d0 = even_lanes(a, b), d1 = odd_lanes(a, b), d2 = even_lanes(c, e), d3 = odd_lanes(c, e);
-        t[i][0] = d0 - d2;
-        t[i][1] = d1 + d2;
-        t[i][2] = d2 - d1;
-        t[i][3] = d1 - d3;
-    }
-    for (Index j = 0; j < 4; ++j) {  // B^T (d B): the row combination
-        const V v0 = t[0][j] - t[2][j], v1 = t[1][j] + t[2][j], v2 = t[2][j] - t[1][j], v3 = t[1][j] - t[3][j];
-        std::memcpy(out + (0 * 4 + j) * xi_stride, &v0, sizeof(V));
-        std::memcpy(out + (1 * 4 + j) * xi_stride, &v1, sizeof(V));
-        std::memcpy(out + (2 * 4 + j) * xi_stride, &v2, sizeof(V));
-        std::memcpy(out + (3 * 4 + j) * xi_stride, &v3, sizeof(V));
-    }
-}
-
-// Y = A^T M A + bias for L tiles (m[xi * xi_stride], one lane per tile), written (or added, with
-// `accumulate`) at `y`: rows 0 and 1 (if `two_rows`), `width` <= 2L columns, `ld` apart. With
-// `relu`, max(Y, 0) is written (the fused activation of conv2d_relu; not with `accumulate`).
-template <class T>
-inline __attribute__((always_inline)) void winograd_output_tile(const T* m, Index xi_stride, T bias, T* y, Index ld,
-                                                                bool two_rows, Index width, bool accumulate,
-                                                                bool relu) {
-    using V = typename Simd<T>::vec;
-    constexpr Index L = Simd<T>::lanes;
-    V p[4][2];  // (M A)[i][j]
-    for (Index i = 0; i < 4; ++i) {
-        V m0, m1, m2, m3;
-        std::memcpy(&m0, m + (i * 4 + 0) * xi_stride, sizeof(V));
-        std::memcpy(&m1, m + (i * 4 + 1) * xi_stride, sizeof(V));
-        std::memcpy(&m2, m + (i * 4 + 2) * xi_stride, sizeof(V));
-        std::memcpy(&m3, m + (i * 4 + 3) * xi_stride, sizeof(V));
-        p[i][0] = m0 + m1 + m2;
-        p[i][1] = m1 - m2 - m3;
-    }
-    const V b = splat<T>(bias);
-    V out[2][2];  // out[row][half]: the 2L pixels of an output row, interleaved back from the tiles
-    for (Index r = 0; r < 2; ++r) {
-        const V y0 = (r == 0 ? p[0][0] + p[1][0] + p[2][0] : p[1][0] - p[2][0] - p[3][0]) + b;
-        const V y1 = (r == 0 ? p[0][1] + p[1][1] + p[2][1] : p[1][1] - p[2][1] - p[3][1]) + b;
-        out[r][0] = interleave_low(y0, y1);
-        out[r][1] = interleave_high(y0, y1);
-        if (relu) {
-            out[r][0] = relu_lanes(out[r][0]);
-            out[r][1] = relu_lanes(out[r][1]);
-        }
-    }
-    for (Index r = 0; r < (two_rows ? 2 : 1); ++r) {
-        T* dst = y + r * ld;
-        if (width == 2 * L) {
-            for (Index h = 0; h < 2; ++h) {
-                V v = out[r][h];
-                if (accumulate) {
-                    V old;
-                    std::memcpy(&old, dst + h * L, sizeof(V));
-                    v += old;
-                }
-                std::memcpy(dst + h * L, &v, sizeof(V));
-            }
-        } else {
-            T buf[2 * L];
-            std::memcpy(buf, &out[r][0], sizeof(V));
-            std::memcpy(buf + L, &out[r][1], sizeof(V));
-            for (Index j = 0; j < width; ++j) dst[j] = accumulate ? dst[j] + buf[j] : buf[j];
-        }
-    }
-}
-
-// y[n] (+)= b + conv3x3(x[n], weight), padding 1, for x [N, C, H, W]; weight as in direct_conv
-// (w [C_out, C, 3, 3], or with `flipped` w [C, C_out, 3, 3] read flipped and transposed). With
-// `relu` (and not `accumulate`), y = max(b + conv3x3, 0).
-template <class T>
-void winograd_conv3x3(const T* x, Index N, Index C, Index H, Index W, const T* w, Index C_out, bool flipped,
-                      const T* bias, T* y, bool accumulate, bool relu = false) {
-    constexpr Index L = Simd<T>::lanes;
-    const WinogradPlan p = winograd_plan<T>(C, H, W);
-    const Index oblocks = (C_out + winograd_mr - 1) / winograd_mr;
-    const Index plane = p.padded_h * p.padded_w;
-
-    // Scratch (conv_direct.hpp): 0 the padded input, 2 U, on this thread; 3 V and 1 M per worker.
-    T* u = scratch<T>(2, static_cast<std::size_t>(16 * oblocks * C * winograd_mr));
-    winograd_pack_weights(w, C_out, C, flipped, u);
-    T* xp = scratch<T>(0, static_cast<std::size_t>(N * C * plane));
-    pad_planes(x, N * C, H, W, 1, 1, p.padded_w, plane, xp);
-
-    // Output channels are sliced only when images x blocks leave threads idle.
-    const Index items0 = N * p.blocks, threads = num_threads();
-    const Index slices =
-        threads > 1 && items0 < 4 * threads ? std::min(oblocks, (4 * threads + items0 - 1) / items0) : Index(1);
-    const Index obs_per_slice = (oblocks + slices - 1) / slices;
-    parallel_for(0, items0 * slices, [&](std::ptrdiff_t item) {
-        const Index n = item / (p.blocks * slices), blk = (item / slices) % p.blocks, slice = item % slices;
-        const Index ob_lo = slice * obs_per_slice, ob_hi = std::min(oblocks, ob_lo + obs_per_slice);
-        if (ob_lo >= ob_hi) return;
-        const Index o_lo = ob_lo * winograd_mr, o_hi = std::min(C_out, ob_hi * winograd_mr), rows = o_hi - o_lo;
-        const Index panel0 = blk * p.panels_per_block;
-        const Index pb = std::min(p.panels_per_block, p.panels - panel0);
-        // V[xi][panel][c][s] and M[xi][panel][o][s], s < step. The 16 positions xi are one cache
-        // line more than a multiple apart: at power-of-two distances (common here) the 16 streams
-        // of the transforms would fall into one L1 set and evict each other on every access.
-        constexpr Index line = Index(64 / sizeof(T));
-        const Index v_xi = pb * C * p.step + line, m_xi = pb * rows * p.step + line;
-        T* v = scratch<T>(3, static_cast<std::size_t>(16 * v_xi));
-        T* m = scratch<T>(1, static_cast<std::size_t>(16 * m_xi));
-
-        // Input transform, one vector of tiles (one tile row, columns b0 .. b0+L-1) at a time; one
-        // channel plane at a time, so its rows are read in order.
-        const T* x_n = xp + n * C * plane;
-        for (Index c = 0; c < C; ++c)
-            for (Index q = 0; q < pb; ++q)
-                for (Index g = 0; g < winograd_nv; ++g) {
-                    const Index slot = (panel0 + q) * p.step + g * L;
-                    T* out = v + (q * C + c) * p.step + g * L;
-                    if (slot >= p.slots) {  // past the last tile row: zeros, dropped at the end
-                        for (Index xi = 0; xi < 16; ++xi) std::fill_n(out + xi * v_xi, L, T(0));
-                        continue;
-                    }
-                    const Index a = slot / p.row_slots, b0 = slot - a * p.row_slots;
-                    winograd_input_tile(x_n + c * plane + 2 * a * p.padded_w + 2 * b0, p.padded_w, out, v_xi);
-                }
-
-        // M[xi] = U[xi] V[xi]: the U block (C x 6) stays in L1 while it sweeps the block's panels.
-        for (Index xi = 0; xi < 16; ++xi)
-            for (Index ob = ob_lo; ob < ob_hi; ++ob) {
-                const T* u_b = u + ((xi * oblocks + ob) * C) * winograd_mr;
-                const Index r0 = (ob - ob_lo) * winograd_mr, nr = std::min(winograd_mr, rows - r0);
-                for (Index q = 0; q < pb; ++q)
-                    winograd_product(v + xi * v_xi + q * C * p.step, C, u_b, m + xi * m_xi + (q * rows + r0) * p.step,
-                                     p.step, nr);
-            }
-
-        // Output transform into y, one vector of tiles at a time; one output plane at a time, so
-        // its rows are written in order.
-        T* y_n = y + n * C_out * H * W;
-        for (Index o = o_lo; o < o_hi; ++o) {
-            const T b = bias ? bias[o] : T(0);
-            for (Index q = 0; q < pb; ++q)
-                for (Index g = 0; g < winograd_nv; ++g) {
-                    const Index slot = (panel0 + q) * p.step + g * L;
-                    if (slot >= p.slots) break;
-                    const Index a = slot / p.row_slots, b0 = slot - a * p.row_slots;
-                    const Index width = std::min(2 * L, W - 2 * b0);
-                    if (width <= 0) continue;  // slots past tiles_w
-                    winograd_output_tile(m + (q * rows + o - o_lo) * p.step + g * L, m_xi, b,
-                                         y_n + (o * H + 2 * a) * W + 2 * b0, W, 2 * a + 1 < H, width, accumulate,
-                                         relu);
-                }
-        }
-    });
+void winograd_conv3x3(const ConvCall<T>& call) {
+#if MAUNET_HAVE_AVX2_KERNELS
+    if (kernel_isa() == Isa::avx2) return avx2::winograd_conv3x3(call);
+#endif
+    generic::winograd_conv3x3(call);
 }
 
 }  // namespace maunet::detail

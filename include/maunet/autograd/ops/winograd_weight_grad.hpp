@@ -20,6 +20,8 @@
 //
 // Threads: product items are (xi, group of blocks of 3 k), each owning its part of dU, and
 // chunks are taken in order, so every value is summed in the same order for any thread count.
+//
+// The kernels exist once per instruction set (isa/winograd_weight_grad.inl), chosen by kernel_isa().
 #pragma once
 
 #include <algorithm>
@@ -33,155 +35,22 @@ namespace maunet::detail {
 // measured on the reference machine (docs/performance.md), flat within 10% from 512 to 2048.
 constexpr Index winograd_dw_chunk = 1024, winograd_dw_kgroup = 4;
 
-// dM = A dY A^T for the L tiles whose 2x2 blocks of dL/dy start at `in` (rows `row` apart, tiles
-// 2 columns apart), in the lane order of winograd_input_tile; out[xi * xi_stride] gets position xi.
-template <class T>
-inline __attribute__((always_inline)) void winograd_grad_output_tile(const T* in, Index row, T* out,
-                                                                     Index xi_stride) {
-    using V = typename Simd<T>::vec;
-    constexpr Index L = Simd<T>::lanes;
-    V z[2][4];  // z[r][j] = (dY A^T)[r][j]
-    for (Index r = 0; r < 2; ++r) {
-        V a, b;
-        std::memcpy(&a, in + r * row, sizeof(V));
-        std::memcpy(&b, in + r * row + L, sizeof(V));
-        const V y0 = even_lanes(a, b), y1 = odd_lanes(a, b);
-        z[r][0] = y0;
-        z[r][1] = y0 + y1;
-        z[r][2] = y0 - y1;
-        z[r][3] = -y1;
-    }
-    for (Index j = 0; j < 4; ++j) {  // A (dY A^T)
-        const V m0 = z[0][j], m1 = z[0][j] + z[1][j], m2 = z[0][j] - z[1][j], m3 = -z[1][j];
-        std::memcpy(out + (0 * 4 + j) * xi_stride, &m0, sizeof(V));
-        std::memcpy(out + (1 * 4 + j) * xi_stride, &m1, sizeof(V));
-        std::memcpy(out + (2 * 4 + j) * xi_stride, &m2, sizeof(V));
-        std::memcpy(out + (3 * 4 + j) * xi_stride, &m3, sizeof(V));
-    }
-}
+}  // namespace maunet::detail
 
-// du[k*ld_du + c] += sum_t dm[k*ld + t] v[c*ld + t] for k < kr, c < cr (each 1..3), t < len (a
-// multiple of the vector length): tiles in the lanes, 9 accumulators (named, so they stay in
-// registers), one lane sum per (k, c) at the end, in lane order. Missing rows repeat the last
-// one and are not written.
-template <class T>
-inline void winograd_grad_product(const T* dm, const T* v, Index ld, Index len, T* du, Index ld_du, Index kr,
-                                  Index cr) {
-    using V = typename Simd<T>::vec;
-    constexpr Index L = Simd<T>::lanes;
-    const T* m0 = dm;
-    const T* m1 = dm + std::min<Index>(1, kr - 1) * ld;
-    const T* m2 = dm + std::min<Index>(2, kr - 1) * ld;
-    const T* v0 = v;
-    const T* v1 = v + std::min<Index>(1, cr - 1) * ld;
-    const T* v2 = v + std::min<Index>(2, cr - 1) * ld;
-    V a00 = {}, a01 = {}, a02 = {}, a10 = {}, a11 = {}, a12 = {}, a20 = {}, a21 = {}, a22 = {};
-    for (Index t = 0; t < len; t += L) {
-        V x0, x1, x2, y0, y1, y2;
-        std::memcpy(&x0, v0 + t, sizeof(V));
-        std::memcpy(&x1, v1 + t, sizeof(V));
-        std::memcpy(&x2, v2 + t, sizeof(V));
-        std::memcpy(&y0, m0 + t, sizeof(V));
-        std::memcpy(&y1, m1 + t, sizeof(V));
-        std::memcpy(&y2, m2 + t, sizeof(V));
-        keep_in_register(x0);
-        keep_in_register(x1);
-        keep_in_register(x2);
-        keep_in_register(y0);
-        keep_in_register(y1);
-        keep_in_register(y2);
-        a00 += y0 * x0; a01 += y0 * x1; a02 += y0 * x2;
-        a10 += y1 * x0; a11 += y1 * x1; a12 += y1 * x2;
-        a20 += y2 * x0; a21 += y2 * x1; a22 += y2 * x2;
-    }
-    const V acc[3][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}};
-    for (Index k = 0; k < kr; ++k)
-        for (Index c = 0; c < cr; ++c) {
-            T sum = T(0);
-            for (Index l = 0; l < L; ++l) sum += acc[k][c][l];
-            du[k * ld_du + c] += sum;
-        }
-}
+#define MAUNET_ISA_BODY "maunet/autograd/ops/isa/winograd_weight_grad.inl"
+#include "maunet/core/isa/instantiate.inl"
 
-// dw[k, c, u, v] += sum_{n,i,j} g[n, k, i, j] x[n, c, i+u-1, j+v-1] for x [N, C, H, W] and
-// g = dL/dy [N, K, H, W]: the weight gradient of winograd_conv3x3 (unflipped). `chunk_slots`
-// (rounded to whole vectors) overrides the chunk length, for tests; 0 chooses it.
+namespace maunet::detail {
+
+// dw[k, c, u, v] += sum_{n,i,j} g[n, k, i, j] x[n, c, i+u-1, j+v-1] (3x3, padding 1) with the
+// kernels of kernel_isa(); `chunk_slots` as in the kernel (0 chooses).
 template <class T>
 void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, const T* g, Index K, T* dw,
                              Index chunk_slots = 0) {
-    constexpr Index L = Simd<T>::lanes, line = Index(64 / sizeof(T)), block = 3;
-    const WinogradPlan p = winograd_plan<T>(C, H, W);
-    const Index x_plane = p.padded_h * p.padded_w;
-    const Index g_rows = 2 * p.tiles_h, g_cols = 2 * p.row_slots, g_plane = g_rows * g_cols;
-
-    // Scratch (conv_direct.hpp): 0 padded x, 2 padded dL/dy and dU, 3 V, 1 dM.
-    T* xp = scratch<T>(0, static_cast<std::size_t>(N * C * x_plane));
-    pad_planes(x, N * C, H, W, 1, 1, p.padded_w, x_plane, xp);
-    const std::size_t du_size = static_cast<std::size_t>(16 * K * C);
-    T* gp = scratch<T>(2, static_cast<std::size_t>(N * K * g_plane) + du_size);
-    pad_planes(g, N * K, H, W, 0, 0, g_cols, g_plane, gp);
-    T* du = gp + N * K * g_plane;  // dU[xi][k][c]
-    std::fill(du, du + du_size, T(0));
-
-    // Chunks of winograd_dw_chunk slots of the whole batch (a chunk may span images).
-    const Index total = N * p.slots;
-    const Index chosen = chunk_slots > 0 ? chunk_slots : winograd_dw_chunk;
-    const Index chunk = std::min((total + L - 1) / L * L, std::max(L, chosen / L * L));
-    const Index v_xi = C * chunk + line, m_xi = K * chunk + line;  // one line off power-of-two strides
-    T* v = scratch<T>(3, static_cast<std::size_t>(16 * v_xi));
-    T* dm = scratch<T>(1, static_cast<std::size_t>(16 * m_xi));
-    const Index kblocks = (K + block - 1) / block, cblocks = (C + block - 1) / block, kgroup = winograd_dw_kgroup;
-
-    for (Index s0 = 0; s0 < total; s0 += chunk) {
-        const Index len = std::min(chunk, total - s0);  // a multiple of L: so is p.slots
-        parallel_for(0, C + K, [&](std::ptrdiff_t r) {
-            for (Index s = s0; s < s0 + len; s += L) {
-                const Index n = s / p.slots, local = s - n * p.slots;
-                const Index a = local / p.row_slots, b0 = local - a * p.row_slots;
-                if (r < C)
-                    winograd_input_tile(xp + (n * C + r) * x_plane + 2 * a * p.padded_w + 2 * b0, p.padded_w,
-                                        v + r * chunk + (s - s0), v_xi);
-                else
-                    winograd_grad_output_tile(gp + (n * K + (r - C)) * g_plane + 2 * a * g_cols + 2 * b0, g_cols,
-                                              dm + (r - C) * chunk + (s - s0), m_xi);
-            }
-        });
-        // Items (xi, group of kgroup blocks of 3 k): the group's dM rows stay in L1 while the
-        // V rows of each block of 3 c are read once from L2 for all of them.
-        const Index kgroups = (kblocks + kgroup - 1) / kgroup;
-        parallel_for(0, 16 * kgroups, [&](std::ptrdiff_t item) {
-            const Index xi = item / kgroups, kb_lo = (item % kgroups) * kgroup, kb_hi = std::min(kblocks, kb_lo + kgroup);
-            for (Index cb = 0; cb < cblocks; ++cb) {
-                const Index c0 = cb * block, cr = std::min(block, C - c0);
-                const T* v_c = v + xi * v_xi + c0 * chunk;
-                for (Index kb = kb_lo; kb < kb_hi; ++kb) {
-                    const Index k0 = kb * block, kr = std::min(block, K - k0);
-                    winograd_grad_product(dm + xi * m_xi + k0 * chunk, v_c, chunk, len, du + (xi * K + k0) * C + c0, C,
-                                          kr, cr);
-                }
-            }
-        });
-    }
-
-    // dw[k, c] += G^T dU_kc G, with G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1].
-    parallel_for(0, K, [&](std::ptrdiff_t k) {
-        for (Index c = 0; c < C; ++c) {
-            T d[4][4];
-            for (Index xi = 0; xi < 16; ++xi) d[xi / 4][xi % 4] = du[(xi * K + k) * C + c];
-            T r[3][4];  // G^T dU
-            for (Index j = 0; j < 4; ++j) {
-                r[0][j] = d[0][j] + T(0.5) * (d[1][j] + d[2][j]);
-                r[1][j] = T(0.5) * (d[1][j] - d[2][j]);
-                r[2][j] = T(0.5) * (d[1][j] + d[2][j]) + d[3][j];
-            }
-            T* out = dw + (k * C + c) * 9;
-            for (Index u = 0; u < 3; ++u) {  // (G^T dU) G
-                out[u * 3 + 0] += r[u][0] + T(0.5) * (r[u][1] + r[u][2]);
-                out[u * 3 + 1] += T(0.5) * (r[u][1] - r[u][2]);
-                out[u * 3 + 2] += T(0.5) * (r[u][1] + r[u][2]) + r[u][3];
-            }
-        }
-    });
+#if MAUNET_HAVE_AVX2_KERNELS
+    if (kernel_isa() == Isa::avx2) return avx2::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, chunk_slots);
+#endif
+    generic::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, chunk_slots);
 }
 
 }  // namespace maunet::detail

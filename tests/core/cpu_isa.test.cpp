@@ -1,0 +1,216 @@
+// Runtime instruction-set dispatch (cpu_isa.hpp): MAUNET_ISA parsing and its errors, and every
+// kernel path this CPU supports (direct, Winograd and GEMM convolution forward, dx and dW; the
+// GEMM itself) against the generic kernels.
+//
+// Tolerance. The paths compute the same sums, in float, in a different order and with or without
+// fused multiply-adds. A sum of n products computed in any order is within gamma_n S of the exact
+// value, gamma_n = n u / (1 - n u), u = 2^-24, S = the sum of the products' absolute values (Higham,
+// Accuracy and Stability of Numerical Algorithms, 3.1), so two paths differ by at most 2 gamma_n S.
+// S is computed exactly enough by running the same op in double on |x|, |w| with upstream gradient
+// |dL/dy|. Winograd sums transformed values instead of products: |B^T d B| <= 4 max|d| and
+// |G g G^T| <= 9/4 max|g| per position, and A^T M A adds 9 positions, so its terms are bounded by
+// 81 S; both Winograd paths use the same transforms, so their difference stays within 2 gamma_n 81 S.
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "maunet/autograd/ops/conv2d.hpp"
+#include "maunet/core/cpu_isa.hpp"
+#include "maunet/core/gemm.hpp"
+#include "support/random_tensor.hpp"
+
+using namespace maunet;
+using maunet::detail::ConvPath;
+using maunet::testing::random;
+
+namespace {
+
+// Chooses the instruction set and conv2d path for one scope.
+struct IsaGuard {
+    explicit IsaGuard(Isa isa) : before(active_isa()) { set_isa(isa); }
+    ~IsaGuard() { set_isa(before); }
+    Isa before;
+};
+struct PathGuard {
+    explicit PathGuard(ConvPath p) : before(detail::conv_path().load()) { detail::conv_path() = p; }
+    ~PathGuard() { detail::conv_path() = before; }
+    ConvPath before;
+};
+
+std::vector<Isa> supported_isas() {
+    std::vector<Isa> out;
+    for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512})
+        if (isa_supported(isa)) out.push_back(isa);
+    return out;
+}
+
+template <class T>
+Tensor<T> abs_of(const Tensor<T>& t) {
+    Tensor<T> out = t;
+    for (auto& v : out) v = std::abs(v);
+    return out;
+}
+
+Tensor<float> to_float(const Tensor<double>& t) {
+    Tensor<float> out(t.shape());
+    for (Index i = 0; i < t.numel(); ++i) out.data()[i] = static_cast<float>(t.data()[i]);
+    return out;
+}
+
+struct ConvCase {
+    Index batch, c_in, c_out, h, w, k, padding;
+};
+
+// y, dL/dx, dL/dw, dL/db of conv2d for upstream gradient g.
+template <class T>
+std::array<Tensor<T>, 4> conv_all(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b, const Tensor<T>& g,
+                                  Index padding) {
+    Var<T> xv(x, true), wv(w, true), bv(b, true);
+    Var<T> y = conv2d(xv, wv, bv, Conv2dOptions{1, padding});
+    y.backward(g);
+    return {y.value(), xv.grad(), wv.grad(), bv.grad()};
+}
+
+}  // namespace
+
+TEST_CASE("MAUNET_ISA names are parsed and unknown or unsupported ones are clear errors", "[core][isa]") {
+    CHECK(parse_isa("generic") == Isa::generic);
+    CHECK_THROWS_AS(parse_isa("sse9"), ArgumentError);
+    CHECK_THROWS_WITH(parse_isa("sse9"), Catch::Contains("MAUNET_ISA: expected generic, avx2 or avx512, got 'sse9'"));
+    CHECK_THROWS_WITH(parse_isa(""), Catch::Contains("got ''"));
+    for (Isa isa : {Isa::avx2, Isa::avx512}) {
+        if (isa_supported(isa)) {
+            CHECK(parse_isa(isa_name(isa)) == isa);
+        } else {
+            CHECK_THROWS_WITH(parse_isa(isa_name(isa)),
+                              Catch::Contains(std::string("this CPU does not support ") + isa_name(isa)));
+            CHECK_THROWS_AS(set_isa(isa), ArgumentError);
+        }
+    }
+    CHECK(isa_supported(Isa::generic));
+    CHECK(isa_supported(detected_isa()));
+}
+
+TEST_CASE("the instruction set comes from MAUNET_ISA once, and an invalid value is an error", "[core][isa]") {
+    const Isa before = active_isa();
+    detail::isa_setting() = -1;  // as at startup
+    ::setenv("MAUNET_ISA", "avx1024", 1);
+    CHECK_THROWS_WITH(active_isa(), Catch::Contains("MAUNET_ISA: expected generic, avx2 or avx512, got 'avx1024'"));
+    ::setenv("MAUNET_ISA", "generic", 1);
+    CHECK(active_isa() == Isa::generic);
+    ::setenv("MAUNET_ISA", isa_name(detected_isa()), 1);
+    CHECK(active_isa() == Isa::generic);  // chosen once: later changes of the variable do not count
+    ::unsetenv("MAUNET_ISA");
+    detail::isa_setting() = -1;
+    CHECK(active_isa() == detected_isa());
+    set_isa(before);
+}
+
+TEST_CASE("AVX-512 runs the AVX2 kernels, generic its own", "[core][isa]") {
+    for (Isa isa : supported_isas()) {
+        IsaGuard guard(isa);
+        CHECK(kernel_isa() == (isa == Isa::generic ? Isa::generic : Isa::avx2));
+    }
+}
+
+TEST_CASE("every conv2d kernel path of every supported instruction set matches the generic kernels",
+          "[core][isa][conv2d]") {
+    // Odd sizes and channel counts that are not multiples of the tiles (4, 6, 2 vectors), 3x3
+    // padding 1 (direct, Winograd, GEMM), 3x3 padding 0 and 5x5 padding 2 (direct, GEMM).
+    const std::vector<ConvCase> cases = {
+        {2, 5, 7, 19, 23, 3, 1}, {1, 16, 9, 16, 16, 3, 1}, {2, 3, 6, 13, 11, 3, 0}, {1, 4, 5, 17, 9, 5, 2}};
+    const double u = std::ldexp(1.0, -24);
+    std::uint64_t seed = 1500;
+    for (const ConvCase& t : cases) {
+        const Tensor<double> x = random(Shape{t.batch, t.c_in, t.h, t.w}, ++seed);
+        const Tensor<double> w = random(Shape{t.c_out, t.c_in, t.k, t.k}, ++seed);
+        const Tensor<double> b = random(Shape{t.c_out}, ++seed);
+        const Index ho = t.h + 2 * t.padding - t.k + 1, wo = t.w + 2 * t.padding - t.k + 1;
+        const Tensor<double> g = random(Shape{t.batch, t.c_out, ho, wo}, ++seed);
+        // S for y, dx, dw, db, and the number of products n in each sum.
+        std::array<Tensor<double>, 4> sums;
+        {
+            IsaGuard isa(Isa::generic);
+            PathGuard path(ConvPath::gemm);
+            sums = conv_all(abs_of(x), abs_of(w), abs_of(b), abs_of(g), t.padding);
+        }
+        const std::array<double, 4> terms = {double(t.c_in * t.k * t.k + 1), double(t.c_out * t.k * t.k),
+                                             double(t.batch * ho * wo), double(t.batch * ho * wo)};
+        const Tensor<float> xf = to_float(x), wf = to_float(w), bf = to_float(b), gf = to_float(g);
+        for (ConvPath path : {ConvPath::direct, ConvPath::winograd, ConvPath::gemm}) {
+            const bool wino = path == ConvPath::winograd && t.k == 3 && t.padding == 1;
+            PathGuard path_guard(path);
+            std::array<Tensor<float>, 4> reference;
+            {
+                IsaGuard isa(Isa::generic);
+                reference = conv_all(xf, wf, bf, gf, t.padding);
+            }
+            for (Isa isa : supported_isas()) {
+                IsaGuard guard(isa);
+                const auto got = conv_all(xf, wf, bf, gf, t.padding);
+                for (std::size_t k = 0; k < 4; ++k) {
+                    const double n = terms[k], gamma = n * u / (1 - n * u), growth = wino ? 81.0 : 1.0;
+                    double worst = 0.0;  // the largest |difference| / bound
+                    for (Index i = 0; i < got[k].numel(); ++i) {
+                        const double bound = 2 * gamma * growth * sums[k].data()[i] + 1e-30;
+                        worst = std::max(worst, std::abs(double(got[k].data()[i]) - reference[k].data()[i]) / bound);
+                    }
+                    INFO("isa " << isa_name(isa) << ", path " << static_cast<int>(path) << ", x " << x.shape()
+                                << ", w " << w.shape() << ", output " << k << " (y, dx, dw, db)");
+                    CHECK(worst <= 1.0);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("gemm of every supported instruction set matches the generic one", "[core][isa][gemm]") {
+    // Sizes around the kernel's blocks: 6-row strips, 2-vector panels, kc = 256, mc = 96, nc = 2048.
+    struct Dims {
+        Index M, N, K;
+    };
+    const std::vector<Dims> dims = {{1, 1, 1}, {13, 37, 300}, {97, 17, 5}, {7, 2100, 9}, {64, 64, 600}};
+    const double u = std::ldexp(1.0, -24);
+    std::uint64_t seed = 1700;
+    for (const Dims& d : dims)
+        for (int ta = 0; ta < 2; ++ta)
+            for (int tb = 0; tb < 2; ++tb) {
+                const Tensor<float> a = random<float>(ta ? Shape{d.K, d.M} : Shape{d.M, d.K}, ++seed);
+                const Tensor<float> b = random<float>(tb ? Shape{d.N, d.K} : Shape{d.K, d.N}, ++seed);
+                const Tensor<float> c0 = random<float>(Shape{d.M, d.N}, ++seed);
+                const Index lda = ta ? d.M : d.K, ldb = tb ? d.K : d.N;
+                auto run = [&](Isa isa) {
+                    IsaGuard guard(isa);
+                    Tensor<float> c = c0;
+                    gemm<float>(ta, tb, d.M, d.N, d.K, 0.5f, a.data(), lda, b.data(), ldb, 2.0f, c.data(), d.N);
+                    return c;
+                };
+                const Tensor<float> reference = run(Isa::generic);
+                // S <= 0.5 K max|a| max|b| + 2 max|c0| = 0.5 K + 2 per element; n = K + 1 terms.
+                const double n = double(d.K + 1), bound = 2 * (n * u / (1 - n * u)) * (0.5 * d.K + 2);
+                std::vector<std::pair<std::string, Tensor<float>>> results;
+                for (Isa isa : supported_isas()) results.emplace_back(isa_name(isa), run(isa));
+#if MAUNET_HAVE_AVX2_KERNELS
+                if (isa_supported(Isa::avx2)) {  // the packed kernel itself, whatever gemm() chose
+                    Tensor<float> c = c0;
+                    detail::scale_matrix(d.M, d.N, 2.0f, c.data(), d.N);
+                    detail::avx2::packed_gemm(ta != 0, tb != 0, d.M, d.N, d.K, 0.5f, a.data(), lda, b.data(), ldb,
+                                              c.data(), d.N);
+                    results.emplace_back("packed avx2", c);
+                }
+#endif
+                for (const auto& [name, got] : results) {
+                    double diff = 0.0;
+                    for (Index i = 0; i < got.numel(); ++i)
+                        diff = std::max(diff, std::abs(double(got.data()[i]) - reference.data()[i]));
+                    INFO(name << ", M " << d.M << " N " << d.N << " K " << d.K << ", trans "
+                                << ta << tb);
+                    CHECK(diff <= bound);
+                }
+            }
+}
