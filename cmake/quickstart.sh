@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The two quick-start commands of README.md:
 #   bash cmake/quickstart.sh demo   installs what is missing, builds the `maunet` tool, runs the demo
-#   bash cmake/quickstart.sh test   installs what is missing, builds the test programs, runs them
+#   bash cmake/quickstart.sh test   installs what is missing, builds the tests (and the tool they run), runs them
 # Extra arguments after `demo` go to `maunet demo` (e.g. --json results.json).
 # Each command has its own build folder, configured with every option it depends on, so the
 # two work in either order and from any earlier state: demo in build-demo (the tool only),
@@ -54,7 +54,7 @@ case "$what" in
     build=${BUILD_DIR:-build-test}
     install_missing
     configure -DMAUNET_BUILD_TESTS=ON -DMAUNET_BUILD_EXAMPLES=ON -DMAUNET_BUILD_BENCHMARKS=OFF
-    cmake --build "$build" --target maunet_tests -j "$jobs"
+    cmake --build "$build" -j "$jobs"   # tests, bindings, the tool (the tutorial test runs it); no benchmarks
     ctest --test-dir "$build" --output-on-failure --no-tests=error -j "$jobs"
     ;;
   *)
