@@ -90,7 +90,7 @@ TEST_CASE("PrecipModel errors say what is missing", "[pipeline][errors]") {
     CHECK_THROWS_WITH(m.predict(Tensor<float>(Shape{1, 1, 8, 8})), Catch::Contains("not fitted"));
     CHECK_THROWS_WITH(pipeline::task_from_string("nowcasting"), Catch::Contains("is not one of downscaling"));
     CHECK_THROWS_WITH(pipeline::PrecipModel<float>(small(), rng, pipeline::Task::downscaling, 0),
-                      Catch::Contains("factor must be >= 1"));
+                      Catch::Contains("factor must be in [1, 64], got 0"));
 }
 
 TEST_CASE("a downscaling PrecipModel regrids coarse fields in apply() and refuses them in predict()",
