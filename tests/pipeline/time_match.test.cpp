@@ -75,3 +75,18 @@ TEST_CASE("regular_step_seconds: the spacing of a regular axis, NaN otherwise", 
     CHECK(std::isnan(regular_step_seconds({0}, "days since 2000-01-01")));
     CHECK(std::isnan(regular_step_seconds({0, 1}, "")));
 }
+
+TEST_CASE("common_period: each axis keeps its own steps between the first and last common date",
+          "[pipeline][time]") {
+    // Obs 2020-01-01 .. 2021-12-31 (standard, 731 days); model noleap from 2020-07-01 for 300 days.
+    const TimeAxis obs = daily(731, "days since 2020-01-01", "standard");
+    const TimeAxis model = daily(300, "days since 2020-07-01 12:00:00", "noleap");
+    const CommonPeriod p = common_period(match_dates(obs, model), "'obs.nc'", "'model.nc'");
+    CHECK(p.a_first == 182);  // 2020-07-01 in a leap year
+    CHECK(p.b_first == 0);
+    CHECK(p.b_last == 299);
+    CHECK(p.a_last == 182 + 299);  // no 29 February between July 2020 and April 2021
+    CHECK_THROWS_WITH(common_period(match_dates(obs, daily(10, "days since 1990-01-01", "noleap")), "'obs.nc'",
+                                    "'model.nc'"),
+                      Catch::Contains("'obs.nc' and 'model.nc' have no date in common"));
+}

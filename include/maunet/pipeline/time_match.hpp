@@ -8,6 +8,9 @@
 // 30 February or 31 March against 360_day) have no partner and are left out, as a date-wise
 // calendar alignment does. Each date may occur once per axis (ArgumentError otherwise).
 //
+// common_period(m, a, b): the first and last step of each axis between the first and last
+// common date.
+//
 // regular_step_seconds(times, units): the spacing of the axis in seconds when every spacing is
 // within 1% of the median; NaN when there are fewer than two steps or they are irregular.
 #pragma once
@@ -86,6 +89,20 @@ inline DateMatch match_dates(const TimeAxis& a, const TimeAxis& b) {
     DateMatch sorted;
     for (std::size_t i : order) sorted.a.push_back(m.a[i]), sorted.b.push_back(m.b[i]);
     return sorted;
+}
+
+// The steps of each axis from its first to its last common date (inclusive): a calibration
+// period, in which each file keeps its own steps (29 February of standard-calendar observations
+// against a noleap model too). Throws ArgumentError when there is no common date.
+struct CommonPeriod {
+    Index a_first = 0, a_last = -1, b_first = 0, b_last = -1;
+};
+
+inline CommonPeriod common_period(const DateMatch& m, const std::string& a_name, const std::string& b_name) {
+    require(!m.a.empty(), a_name, " and ", b_name, " have no date in common");
+    const auto [a0, a1] = std::minmax_element(m.a.begin(), m.a.end());
+    const auto [b0, b1] = std::minmax_element(m.b.begin(), m.b.end());
+    return CommonPeriod{*a0, *a1, *b0, *b1};
 }
 
 }  // namespace maunet::pipeline
