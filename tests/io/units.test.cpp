@@ -57,3 +57,11 @@ TEST_CASE("units: unknown, non-precipitation and period-less units are refused, 
     CHECK_THROWS_WITH(parse_unit("mm/"), Catch::Contains("'/' at the end"));
     CHECK_THROWS_WITH(parse_unit("m^x"), Catch::Contains("bad exponent"));
 }
+
+TEST_CASE("units: monthly totals as rates; 'mm/m' is not a month", "[io][units]") {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    CHECK(mm_per_day_factor("mm/month", "", nan) == Approx(1.0 / 30.43685).epsilon(1e-6));
+    CHECK(mm_per_day_factor("mm month-1", "", nan) == Approx(1.0 / 30.43685).epsilon(1e-6));
+    CHECK_THROWS_WITH(mm_per_day_factor("mm/m", "", nan, "'bcsd.nc' variable 'pr'"),
+                      Catch::Contains("not a precipitation unit"));
+}

@@ -113,6 +113,10 @@ TEST_CASE("crop_to_grid: the larger grid is cut by coordinates, not by index", "
     const std::string note = crop_to_grid(big, "obs.nc", small, "pred.nc");
     CHECK(note.find("matched by coordinates") != std::string::npos);
     check_same_values(big, small);
+    // A regional grid reaching west of the small one's first longitude: no wrapping, columns 2..3 kept.
+    auto west = lat_lon_field({41, 42}, {-1, 0, 1, 2, 3});
+    CHECK(crop_to_grid(west, "obs.nc", small, "pred.nc").find("columns 2..3") != std::string::npos);
+    check_same_values(west, small);
     auto elsewhere = lat_lon_field({50, 51, 52}, {0, 1, 2, 3});
     CHECK_THROWS_WITH(crop_to_grid(elsewhere, "obs.nc", small, "pred.nc"),
                       Catch::Contains("'obs.nc'") && Catch::Contains("'pred.nc'"));

@@ -8,7 +8,8 @@
 // Parsing (a UDUNITS-2 subset, enough for precipitation): terms separated by spaces, '*' or
 // '.', each a unit name with an optional integer exponent ("m-2", "m^-2", "m**-2", "m2"); a
 // '/' inverts the term after it ("kg/m2/s"); a plain number multiplies ("0.001 m"). Names: kg,
-// g; m, cm, mm; s, sec, second(s), min, minute(s), h, hr, hour(s), d, day(s). A trailing
+// g; m, cm, mm; s, sec, second(s), min, minute(s), h, hr, hour(s), d, day(s), month(s)/mon
+// (UDUNITS' 30.436850 days; "mm/m" is millimetres per metre, not a month). A trailing
 // "of water equivalent" (ERA5) is ignored. The unit reduces to scale * kg^a m^b s^c.
 //
 // Conversion to mm/day (1 kg m-2 of water is 1 mm deep, at 1000 kg m-3):
@@ -64,6 +65,8 @@ inline bool unit_name(const std::string& name, ParsedUnit& u) {
     if (name == "min" || name == "minute" || name == "minutes") return u.s = 1, u.scale = 60, true;
     if (name == "h" || name == "hr" || name == "hour" || name == "hours") return u.s = 1, u.scale = 3600, true;
     if (name == "d" || name == "day" || name == "days") return u.s = 1, u.scale = 86400, true;
+    // UDUNITS' month: a twelfth of the tropical year, 30.436850 days (monthly totals as mean rates).
+    if (name == "month" || name == "months" || name == "mon") return u.s = 1, u.scale = 2629743.8304, true;
     return false;
 }
 
@@ -112,7 +115,7 @@ inline ParsedUnit parse_unit(const std::string& text, const std::string& where =
             throw ArgumentError(maunet::detail::cat("units '", text, "'", at, ": '",
                                                     name.empty() ? s.substr(start, 1) : name,
                                                     "' is not a unit maunet knows for precipitation (kg, g, m, cm, mm, "
-                                                    "s, min, h, d and their exponents)"));
+                                                    "s, min, h, d, month and their exponents)"));
         int exponent = 1;
         std::size_t j = i;
         if (j < s.size() && s[j] == '^') ++j;

@@ -5,8 +5,9 @@
 // align_to_grid(f, path, ref, ref_path) makes field f lie on ref's grid, or throws ShapeError
 // naming both files:
 //   1. 1-D coordinates on both sides (lat/lon, projected x/y, rotated rlat/rlon):
-//      - an angular x (longitude or grid_longitude) is wrapped into [min(ref.x), min(ref.x) + 360)
-//        and the columns are rolled so that it is monotonic again (0..360 against -180..180);
+//      - an angular x (longitude or grid_longitude) is wrapped into ref's convention, [-180, 180)
+//        when ref has a negative longitude, [0, 360) when it has one above 180, and the columns
+//        are rolled so that it is monotonic again (0..360 against -180..180);
 //      - rows (columns) are reversed when f's y (x) runs the other way from ref's
 //        (north-to-south against south-to-north);
 //      - then every coordinate must equal ref's within tolerance * (the smallest spacing of
@@ -25,6 +26,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -107,8 +109,13 @@ inline double angle_difference(double a, double b) {
 template <class T>
 void orient_like(io::GridField<T>& f, const io::GridField<T>& ref) {
     if (f.x.size() >= 2 && !ref.x.empty() && angular_x(f) && angular_x(ref)) {
-        const double lo = *std::min_element(ref.x.begin(), ref.x.end());
-        for (double& v : f.x) v = lo + std::fmod(std::fmod(v - lo, 360.0) + 360.0, 360.0);
+        // ref's convention: -180..180 if it has a negative longitude, 0..360 if one above 180,
+        // else (0..180, where both agree) none is imposed.
+        const double ref_min = *std::min_element(ref.x.begin(), ref.x.end());
+        const double ref_max = *std::max_element(ref.x.begin(), ref.x.end());
+        const double lo = ref_min < 0 ? -180.0 : ref_max > 180 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+        if (!std::isnan(lo))
+            for (double& v : f.x) v = lo + std::fmod(std::fmod(v - lo, 360.0) + 360.0, 360.0);
         // After wrapping, an increasing (decreasing) axis has at most one drop (rise): roll it away.
         const bool up = f.x[1] > f.x[0] || (f.x.size() > 2 && f.x[2] > f.x[1]);
         for (std::size_t j = 1; j < f.x.size(); ++j)

@@ -31,14 +31,15 @@
 
 namespace maunet::pipeline {
 
+// `flag` names the option that gives the units, for the message.
 template <class T>
-double precip_factor(const io::GridField<T>& f, const std::string& path, const std::string& units_override) {
+double precip_factor(const io::GridField<T>& f, const std::string& path, const std::string& units_override,
+                     const std::string& flag = "--units") {
     const std::string where = "'" + path + "' variable '" + f.variable + "'";
     const std::string units = units_override.empty() ? f.units : units_override;
-    require(!io::detail::trimmed(units).empty(), where,
-            " has no units attribute; give its units with --units (e.g. 'kg m-2 s-1' or 'mm/day')");
-    return io::mm_per_day_factor(units, f.cell_methods, regular_step_seconds(f.time, f.time_units),
-                                 where + " (units '" + units + "')");
+    require(!io::detail::trimmed(units).empty(), where, " has no units attribute; give its units with ", flag,
+            " (e.g. 'kg m-2 s-1' or 'mm/day')");
+    return io::mm_per_day_factor(units, f.cell_methods, regular_step_seconds(f.time, f.time_units), where);
 }
 
 template <class T>
@@ -55,8 +56,9 @@ void label_mm_per_day(io::GridField<T>& f) {
 }
 
 template <class T>
-double to_mm_per_day(io::GridField<T>& f, const std::string& path, const std::string& units_override) {
-    const double factor = precip_factor(f, path, units_override);
+double to_mm_per_day(io::GridField<T>& f, const std::string& path, const std::string& units_override,
+                     const std::string& flag = "--units") {
+    const double factor = precip_factor(f, path, units_override, flag);
     if (factor != 1.0)
         for (T& v : f.data) v = static_cast<T>(v * factor);
     label_mm_per_day(f);
