@@ -6,9 +6,14 @@
 //   qdm     quantile delta mapping, Cannon et al. 2015 (stats/quantile_delta_mapping.hpp)
 // With --window W > 0, each day is corrected with the distributions of the calibration days
 // within W days of its day of year (pipeline/day_of_year.hpp derives the day of year from each
-// file's CF time axis and calendar). The fitted tables are not saved: fitting is cheap next to
-// reading the data, so the command fits and applies in one run. All three series are read
-// whole (a calibration needs every time step of a cell at once).
+// file's CF time axis and calendar; a model calendar other than the observations' gets the
+// observations' days mapped by fraction of the year). The fitted tables are not saved:
+// fitting is cheap next to reading the data, so the command fits and applies in one run. All
+// three series are read whole (a calibration needs every time step of a cell at once).
+// Real files (cli/precip_inputs.hpp): every input is converted to mm/day (--threshold is in
+// mm/day) and the output is written in mm/day; --obs and --sim are aligned to --sim-hist's
+// grid (flipped or rolled as needed, refused if different); the calibration uses the period
+// common to --obs and --sim-hist, each with its own time axis; --mask blanks the sea.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -21,6 +26,7 @@
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
 #include "cli/limits.hpp"
+#include "cli/precip_inputs.hpp"
 
 namespace maunet::cli {
 namespace {
@@ -28,6 +34,7 @@ namespace {
 struct BcSettings {
     std::string method = "qdm", kind = "multiplicative";
     std::string obs, obs_var, sim_hist, sim_hist_var, sim, sim_var, out;
+    std::string obs_units, sim_units, mask;
     int window = 0;
     double threshold = 0.1, max_ratio = 10;
     Index quantiles = 100;
@@ -35,10 +42,31 @@ struct BcSettings {
     bool no_frequency_adaptation = false;
 };
 
-pipeline::DayOfYearSeries doy_of(const Field& f, const std::string& path) {
-    require(!f.time.empty() && !f.time_units.empty(), "bc: --window needs a CF time axis, and '", path,
-            "' (variable '", f.variable, "') has none");
-    return pipeline::day_of_year_series(f.time, f.time_units, f.calendar);
+// Day of year on years of `days` days (the model's calendar; other calendars by fraction of the year).
+pipeline::DayOfYearSeries doy_of(const Field& f, const std::string& path, int days) {
+    require(has_time_axis(f), "bc: --window needs a CF time axis, and '", path, "' (variable '", f.variable,
+            "') has none");
+    return pipeline::day_of_year_series(f.time, f.time_units, f.calendar, days);
+}
+
+// The calibration period: obs and sim-hist cut to the span of their common dates, each keeping
+// its own time steps inside it (29 February of the observations against a noleap model too).
+void restrict_to_common_period(Field& obs, const std::string& obs_path, Field& hist, const std::string& hist_path) {
+    if (!has_time_axis(obs) || !has_time_axis(hist)) return;
+    const pipeline::CommonPeriod p = pipeline::common_period(pair_by_date(obs, obs_path, hist, hist_path),
+                                                             "bc: '" + obs_path + "'", "'" + hist_path + "'");
+    const auto span = [](Index first, Index last) {
+        std::vector<Index> steps;
+        for (Index t = first; t <= last; ++t) steps.push_back(t);
+        return steps;
+    };
+    const Index n_obs = obs.num_times(), n_hist = hist.num_times();
+    obs = select_steps(std::move(obs), span(p.a_first, p.a_last));
+    hist = select_steps(std::move(hist), span(p.b_first, p.b_last));
+    std::fprintf(stderr, "maunet bc: calibration period %s .. %s: %ld of %ld steps of '%s', %ld of %ld of '%s'\n",
+                 io::to_string(io::civil_times(hist).front()).c_str(), io::to_string(io::civil_times(hist).back()).c_str(),
+                 static_cast<long>(obs.num_times()), static_cast<long>(n_obs), obs_path.c_str(),
+                 static_cast<long>(hist.num_times()), static_cast<long>(n_hist), hist_path.c_str());
 }
 
 void run_bc(const BcSettings& s) {
@@ -57,22 +85,21 @@ void run_bc(const BcSettings& s) {
     config.seed = s.seed;
     config.adapt_wet_day_frequency = !s.no_frequency_adaptation;
 
-    const Field obs = load_field(s.obs, s.obs_var);
-    const Field hist = load_field(s.sim_hist, s.sim_hist_var.empty() ? s.obs_var : s.sim_hist_var);
+    Field obs = load_precip(s.obs, s.obs_var, s.obs_units, "--obs-units");
+    Field hist = load_precip(s.sim_hist, s.sim_hist_var.empty() ? s.obs_var : s.sim_hist_var, s.sim_units, "--sim-units");
     const bool separate = !s.sim.empty();
     const std::string sim_path = separate ? s.sim : s.sim_hist;
-    Field sim = separate ? load_field(s.sim, s.sim_var.empty() ? hist.variable : s.sim_var) : hist;
-    require_shape(obs.ny() == hist.ny() && obs.nx() == hist.nx() && sim.ny() == hist.ny() && sim.nx() == hist.nx(),
-                  "bc: grids differ: '", s.obs, "' (", obs.variable, ") ", obs.ny(), " x ", obs.nx(), ", '", s.sim_hist,
-                  "' (", hist.variable, ") ", hist.ny(), " x ", hist.nx(), ", '", sim_path, "' (", sim.variable, ") ",
-                  sim.ny(), " x ", sim.nx());
+    Field sim = separate ? load_precip(s.sim, s.sim_var.empty() ? hist.variable : s.sim_var, s.sim_units, "--sim-units") : hist;
+    note("bc", s.obs, pipeline::align_to_grid(obs, s.obs, hist, s.sim_hist));
+    if (separate) note("bc", sim_path, pipeline::align_to_grid(sim, sim_path, hist, s.sim_hist));
+    restrict_to_common_period(obs, s.obs, hist, s.sim_hist);
+    const Tensor<float> mask = load_target_mask(s.mask, hist, s.sim_hist);
 
     const auto fit_apply = [&](auto&& method) {
         if (s.window > 0) {
-            const auto od = doy_of(obs, s.obs), hd = doy_of(hist, s.sim_hist), sd = doy_of(sim, sim_path);
-            require(od.days_in_year == hd.days_in_year && hd.days_in_year == sd.days_in_year,
-                    "bc: the calendars of the three files have different year lengths (", od.days_in_year, ", ",
-                    hd.days_in_year, ", ", sd.days_in_year, ")");
+            const int days = has_time_axis(hist) ? pipeline::days_in_year_of(hist.calendar) : 365;
+            const auto od = doy_of(obs, s.obs, days), hd = doy_of(hist, s.sim_hist, days),
+                       sd = doy_of(sim, sim_path, days);
             method.fit(obs.data, od.doy, hist.data, hd.doy, od.days_in_year);
             return method.apply(sim.data, sd.doy, sd.days_in_year);
         }
@@ -89,11 +116,13 @@ void run_bc(const BcSettings& s) {
                                     hist.variable + ") (maunet bc)";
     const Index steps = sim.num_times();
     sim.data = std::move(corrected);
+    pipeline::apply_mask(sim.data, mask);
     io::NetcdfWriterOptions options;
     options.global_attributes = {{"method", description}, {"input", sim_path + " (variable " + sim.variable + ")"}};
     save_field(s.out, std::move(sim), std::move(options));
-    std::printf("%s: %s applied to %ld time steps of %ld x %ld\n", s.out.c_str(), s.method.c_str(),
-                static_cast<long>(steps), static_cast<long>(hist.ny()), static_cast<long>(hist.nx()));
+    std::printf("%s: %s applied to %ld time steps of %ld x %ld, in %s\n", s.out.c_str(), s.method.c_str(),
+                static_cast<long>(steps), static_cast<long>(hist.ny()), static_cast<long>(hist.nx()),
+                io::kMillimetresPerDay);
 }
 
 }  // namespace
@@ -114,7 +143,12 @@ void add_bc_command(CLI::App& app) {
     cmd->add_option("--out", s->out, "corrected field (.nc, or .npy)")->required();
     cmd->add_option("--window", s->window, "half width in days of the day-of-year windows (0: whole series)")
         ->capture_default_str();
-    cmd->add_option("--threshold", s->threshold, "wet-day threshold (multiplicative kind)")->capture_default_str();
+    cmd->add_option("--obs-units", s->obs_units, "units of --obs when its attribute is missing or wrong (e.g. mm/day)");
+    cmd->add_option("--sim-units", s->sim_units,
+                    "units of --sim-hist and --sim when their attribute is missing or wrong (e.g. 'kg m-2 s-1')");
+    cmd->add_option("--mask", s->mask, "target land-sea mask FILE[:VAR]: output missing where it is 0 or missing");
+    cmd->add_option("--threshold", s->threshold, "wet-day threshold in mm/day (multiplicative kind)")
+        ->capture_default_str();
     cmd->add_option("--max-ratio", s->max_ratio, "cap on multiplicative factors")->capture_default_str();
     cmd->add_option("--quantiles", s->quantiles, "quantiles of the tables (qm, qdm), 2 to " + std::to_string(kMaxQuantiles))
         ->check(CLI::Range(Index(2), kMaxQuantiles))

@@ -1,6 +1,11 @@
 // `maunet plot`: a PNG quicklook of one time step (io/png.hpp), or with --compare several
 // files side by side with one shared colour scale. North is drawn up: the row order is taken
 // from the latitude (1-D y or 2-D lat) when the file has one, else row 0 is taken as south.
+// Real files (cli/precip_inputs.hpp): values are drawn in mm/day (--units stands in for the
+// units of files whose own are missing or not understood); with --compare every file is
+// aligned to the first one's grid (flipped or rolled, refused if different) and shows the
+// first file's date (--time is its step); --crop cuts every panel to the smallest grid by
+// coordinates, so all panels show the same area.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -11,12 +16,13 @@
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
 #include "cli/limits.hpp"
+#include "cli/precip_inputs.hpp"
 
 namespace maunet::cli {
 namespace {
 
 struct PlotSettings {
-    std::string in, var, out, title;
+    std::string in, var, out, title, units;
     std::vector<std::string> compare, titles;
     Index time = 0;
     double vmax = std::numeric_limits<double>::quiet_NaN();
@@ -65,17 +71,41 @@ void run_plot(const PlotSettings& s) {
     for (const auto& f : files) require_variable(f, s.var, "--var");
     guard_outputs({s.out}, files);
     std::vector<Field> fields;
-    for (const auto& f : files) fields.push_back(read_step(f, s.var, s.time));
-    Index h = fields[0].ny(), w = fields[0].nx();
-    for (const auto& f : fields) h = std::min(h, f.ny()), w = std::min(w, f.nx());
-    std::vector<Tensor<float>> planes;
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-        const Field& f = fields[i];
-        require_shape(s.crop || (f.ny() == fields[0].ny() && f.nx() == fields[0].nx()), "plot: '", files[i],
-                      "' has a ", f.ny(), " x ", f.nx(), " grid but '", files[0], "' has ", fields[0].ny(), " x ",
-                      fields[0].nx(), " (--crop draws the first rows and columns common to all)");
-        planes.push_back(pipeline::crop_rows_cols(f.data, h, w).reshaped(Shape{h, w}));
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        Index step = s.time;
+        if (i > 0 && has_time_axis(fields[0]) && !is_npy(files[i])) {  // the first file's date, in the others
+            const Field all = field_layout(files[i], s.var);
+            if (has_time_axis(all)) {
+                const pipeline::DateMatch m = pair_by_date(fields[0], files[0], all, files[i]);
+                require(!m.b.empty(), "plot: '", files[i], "' has no time step on the date of step ", s.time,
+                        " of '", files[0], "' (", when(fields[0]), ")");
+                step = m.b.front();
+            }
+        }
+        Field f = read_step(files[i], s.var, step);
+        // --units stands in for units that are missing or not understood (the files may differ).
+        std::string units = units_for(files[i], s.units);
+        if (!is_npy(files[i]) && !units.empty()) {
+            try {
+                (void)pipeline::precip_factor(f, files[i], "");
+                units.clear();
+            } catch (const ArgumentError&) {
+            }
+        }
+        pipeline::to_mm_per_day(f, files[i], units);
+        fields.push_back(std::move(f));
     }
+    std::size_t smallest = 0;
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        if (fields[i].ny() * fields[i].nx() < fields[smallest].ny() * fields[smallest].nx()) smallest = i;
+    const Field reference = s.crop ? fields[smallest] : fields[0];
+    const std::string& reference_path = s.crop ? files[smallest] : files[0];
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        note("plot", files[i], s.crop ? pipeline::crop_to_grid(fields[i], files[i], reference, reference_path)
+                                      : pipeline::align_to_grid(fields[i], files[i], reference, reference_path));
+    const Index h = reference.ny(), w = reference.nx();
+    std::vector<Tensor<float>> planes;
+    for (const Field& f : fields) planes.push_back(f.data.reshaped(Shape{h, w}));
     io::QuicklookOptions o;
     o.units = clip_text(fields[0].units);  // attributes of a file can be megabytes long
     o.vmax = s.vmax;
@@ -111,7 +141,8 @@ void add_plot_command(CLI::App& app) {
     cmd->add_option("--title", s->title, "title (default: variable and date)");
     cmd->add_option("--titles", s->titles, "panel titles for --compare (default: file names)");
     cmd->add_option("--scale", s->scale, "pixels per grid cell (default: fit about 480 pixels)");
-    cmd->add_flag("--crop", s->crop, "draw the first rows and columns common to all files when grids differ");
+    cmd->add_option("--units", s->units, "units of the files whose own units are missing or not understood");
+    cmd->add_flag("--crop", s->crop, "cut every panel to the smallest grid (matched by coordinates)");
     cmd->callback([s] { run_plot(*s); });
 }
 

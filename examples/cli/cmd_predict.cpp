@@ -2,7 +2,10 @@
 // field file, a chunk at a time (pipeline/apply_model.hpp, pipeline/field_stream.hpp).
 // Downscaling models regrid each coarse field bicubically by their factor and correct it; the
 // output grid is the input grid refined by the factor (coordinates refined linearly).
-// Bias-correction models keep the grid.
+// Bias-correction models keep the grid. Models work in mm/day: the input is converted from its
+// units (or --units) chunk by chunk and the output is written in mm/day, with the input's grid
+// attributes, grid_mapping, cell_methods and global attributes. --mask FILE[:VAR] blanks the
+// output where the target grid's land-sea mask is 0 or missing.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -12,12 +15,13 @@
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
 #include "cli/limits.hpp"
+#include "cli/precip_inputs.hpp"
 
 namespace maunet::cli {
 namespace {
 
 struct PredictSettings {
-    std::string model, in, var, out;
+    std::string model, in, var, out, units, mask;
     Index chunk = 8;
     int threads = 0;
 };
@@ -29,22 +33,32 @@ void run_predict(const PredictSettings& s) {
     const auto model = pipeline::PrecipModel<float>::load(s.model);
     const Field layout = field_layout(s.in, s.var);
     const Index factor = model.task() == pipeline::Task::downscaling ? model.factor() : 1;
-    const Field out_grid = pipeline::refined_grid(layout, factor);
+    const double to_mm_per_day = precip_factor_of(layout, s.in, s.units);
+    Field out_grid = pipeline::refined_grid(layout, factor);
+    pipeline::label_mm_per_day(out_grid);
+    const Tensor<float> mask = load_target_mask(s.mask, out_grid, s.out);
     const std::string arch = model.net().config().architecture;
     const std::string method =
         factor > 1 ? "bicubic interpolation by " + std::to_string(factor) + ", then " + arch + " (maunet predict)"
                    : arch + " bias correction (maunet predict)";
     const Index n = transform_file(
         s.in, s.var, s.out, out_grid, s.chunk,
-        [&model](const Tensor<float>& x) { return pipeline::apply_precip_model(model, x); },
+        [&](const Tensor<float>& x) {
+            Tensor<float> in = x;
+            if (to_mm_per_day != 1.0)
+                for (float& v : in) v = static_cast<float>(v * to_mm_per_day);
+            Tensor<float> y = pipeline::apply_precip_model(model, in);
+            pipeline::apply_mask(y, mask);
+            return y;
+        },
         {{"model", arch},
          {"method", method},
          {"model_file", s.model},
          {"input", s.in + " (variable " + layout.variable + ")"}},
         "predict");
-    std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s, %s)\n", s.out.c_str(), static_cast<long>(n),
+    std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s, %s), in %s\n", s.out.c_str(), static_cast<long>(n),
                 static_cast<long>(layout.ny()), static_cast<long>(layout.nx()), static_cast<long>(out_grid.ny()),
-                static_cast<long>(out_grid.nx()), arch.c_str(), pipeline::to_string(model.task()));
+                static_cast<long>(out_grid.nx()), arch.c_str(), pipeline::to_string(model.task()), io::kMillimetresPerDay);
 }
 
 }  // namespace
@@ -63,6 +77,8 @@ void add_predict_command(CLI::App& app) {
         ->check(CLI::Range(Index(1), Index(100000)))
         ->capture_default_str();
     add_threads_option(cmd, s->threads);
+    cmd->add_option("--units", s->units, "units of --in when its attribute is missing or wrong (.npy: mm/day)");
+    cmd->add_option("--mask", s->mask, "target land-sea mask FILE[:VAR]: output missing where it is 0 or missing");
     cmd->callback([s] { run_predict(*s); });
 }
 

@@ -3,7 +3,11 @@
 //                                  convention; bicubic clamps negative overshoot to 0)
 //   block_mean (or --coarsen)      coarsen: NaN-aware mean of K x K blocks, [y, x] -> [y / K, x / K];
 //                                  rows and columns beyond the last whole block are dropped
-// Coordinates follow (pipeline/field_stream.hpp): refined linearly or block-averaged.
+// Coordinates follow (pipeline/field_stream.hpp): refined linearly or block-averaged; their
+// CF attributes, grid_mapping, cell_methods and global attributes are kept. The values keep
+// their units (interpolation is linear), which must be a known precipitation unit (or given
+// with --units, which the output then states). --mask FILE[:VAR] blanks the output where the
+// target grid's land-sea mask is 0 or missing.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -13,12 +17,13 @@
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
 #include "cli/limits.hpp"
+#include "cli/precip_inputs.hpp"
 
 namespace maunet::cli {
 namespace {
 
 struct RegridSettings {
-    std::string in, var, out, method = "bilinear";
+    std::string in, var, out, method = "bilinear", units, mask;
     Index factor = 4;
     Index chunk = 16;
     bool coarsen = false;
@@ -30,7 +35,9 @@ void run_regrid(RegridSettings s) {
             "regrid: method '", s.method, "' is not one of nearest, bilinear, bicubic, block_mean");
     require_variable(s.in, s.var, "--var");
     guard_outputs({s.out}, {s.in});
-    const Field layout = field_layout(s.in, s.var);
+    Field layout = field_layout(s.in, s.var);
+    (void)precip_factor_of(layout, s.in, s.units);  // refuses unknown or missing units
+    if (!units_for(s.in, s.units).empty()) layout.units = units_for(s.in, s.units);
     const Index K = s.factor;
     const bool coarsen = s.method == "block_mean";
     Field out_grid;
@@ -53,14 +60,21 @@ void run_regrid(RegridSettings s) {
             return stats::regrid_bicubic(x, H, W, /*clamp_negative=*/true);
         };
     }
+    const Tensor<float> mask = load_target_mask(s.mask, out_grid, s.out);
+    if (mask.numel() > 0)
+        fn = [inner = fn, &mask](const Tensor<float>& x) {
+            Tensor<float> y = inner(x);
+            pipeline::apply_mask(y, mask);
+            return y;
+        };
     const std::string method = s.method + (coarsen ? " coarsening by " : " interpolation by ") + std::to_string(K) +
                                " in index space (maunet regrid)";
     const Index n = transform_file(s.in, s.var, s.out, out_grid, s.chunk, fn,
                                    {{"method", method}, {"input", s.in + " (variable " + layout.variable + ")"}},
                                    "regrid");
-    std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s)\n", s.out.c_str(), static_cast<long>(n),
+    std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s), in %s\n", s.out.c_str(), static_cast<long>(n),
                 static_cast<long>(layout.ny()), static_cast<long>(layout.nx()), static_cast<long>(out_grid.ny()),
-                static_cast<long>(out_grid.nx()), s.method.c_str());
+                static_cast<long>(out_grid.nx()), s.method.c_str(), layout.units.c_str());
 }
 
 }  // namespace
@@ -81,6 +95,8 @@ void add_regrid_command(CLI::App& app) {
     cmd->add_option("--chunk", s->chunk, "time steps per chunk (NetCDF streaming)")
         ->check(CLI::Range(Index(1), Index(100000)))
         ->capture_default_str();
+    cmd->add_option("--units", s->units, "units of --in when its attribute is missing or wrong (.npy: mm/day)");
+    cmd->add_option("--mask", s->mask, "target land-sea mask FILE[:VAR]: output missing where it is 0 or missing");
     cmd->callback([s] { run_regrid(*s); });
 }
 

@@ -13,6 +13,10 @@
 //                                stand-in biased product on the fine grid (model factor 1)
 //   bias_correction, --biased B  B on the observations' grid is the input
 //   no --in                      the synthetic fields of `maunet demo` (train/synthetic.hpp)
+// Real files (cli/precip_inputs.hpp): models work in mm/day, so --in and --biased are
+// converted from their units (or --units / --biased-units); --biased must lie on the
+// observations' grid (coarsened by the factor for downscaling), flipped or rolled as needed and
+// refused otherwise; its time steps are paired with the observations' by date.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -29,12 +33,13 @@
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
 #include "cli/limits.hpp"
+#include "cli/precip_inputs.hpp"
 
 namespace maunet::cli {
 namespace {
 
 struct DataSettings {
-    std::string in, var, biased, biased_var;
+    std::string in, var, biased, biased_var, units, biased_units;
     std::string task = "downscaling";
     Index factor = 4;
     double val_fraction = 0.25;
@@ -70,7 +75,7 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
     require(factor >= 1, "expected --factor >= 1, got ", factor);
     const bool downscaling = task == pipeline::Task::downscaling;
     train::Dataset<float> all;
-    std::string description, units = "mm/day";
+    std::string description, units = io::kMillimetresPerDay;
     if (d.in.empty()) {
         require(d.biased.empty(), "--biased needs --in (the observations)");
         train::SyntheticConfig sc;
@@ -87,18 +92,25 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
         description = std::to_string(sc.num_fields) + " synthetic fields of " + std::to_string(sc.height) + " x " +
                       std::to_string(sc.width);
     } else {
-        Field obs = load_field(d.in, d.var);
-        units = obs.units;
+        Field obs = load_precip(d.in, d.var, d.units);
+        units = obs.units;  // mm/day, converted from the file's units
         Tensor<float> input;  // [T, 1, H, W]
         if (!d.biased.empty()) {
-            const Field biased = load_field(d.biased, d.biased_var);
-            require_shape(biased.num_times() == obs.num_times(), "'", d.biased, "' (variable '", biased.variable,
-                          "') has ", biased.num_times(), " time steps but '", d.in, "' (variable '", obs.variable,
-                          "') has ", obs.num_times());
+            Field biased = load_precip(d.biased, d.biased_var, d.biased_units, "--biased-units");
+            const pipeline::DateMatch m = pair_by_date(obs, d.in, biased, d.biased);
+            require(!m.a.empty(), "'", d.biased, "' and '", d.in, "' have no date in common");
+            if (static_cast<Index>(m.a.size()) != obs.num_times() || static_cast<Index>(m.b.size()) != biased.num_times())
+                note("train", d.biased, " " + std::to_string(m.a.size()) + " dates in common with '" + d.in + "' used");
+            obs = select_steps(std::move(obs), m.a);
+            biased = select_steps(std::move(biased), m.b);
             const Index f = downscaling ? factor : 1;
             require_shape(biased.ny() * f <= obs.ny() && biased.nx() * f <= obs.nx(), "the grid of '", d.biased,
                           "' (", biased.ny(), " x ", biased.nx(), ") refined by ", f, " does not fit the ", obs.ny(),
                           " x ", obs.nx(), " grid of '", d.in, "'");
+            // The observations' grid cut to the biased product's extent, coarsened by f: biased must lie on it.
+            Field fine = pipeline::cropped_grid(pipeline::with_shape(obs, obs.ny(), obs.nx()), biased.ny() * f,
+                                                biased.nx() * f);
+            note("train", d.biased, pipeline::align_to_grid(biased, d.biased, f > 1 ? pipeline::coarsened_grid(fine, f) : fine, d.in));
             obs.data = pipeline::crop_rows_cols(obs.data, biased.ny() * f, biased.nx() * f);
             input = pipeline::model_input(biased.data, task, f);
             description = "'" + d.biased + "' -> '" + d.in + "'";
@@ -262,6 +274,8 @@ void add_data_options(CLI::App* cmd, DataSettings& d, bool with_task) {
                     "input product (coarse grid for downscaling, the observations' grid for bias correction); "
                     "default: --in coarsened by --factor and regridded bicubically (perfect model)");
     cmd->add_option("--biased-var", d.biased_var, "variable of --biased (NetCDF)");
+    cmd->add_option("--units", d.units, "units of --in when its attribute is missing or wrong (.npy: mm/day)");
+    cmd->add_option("--biased-units", d.biased_units, "units of --biased when its attribute is missing or wrong");
     if (with_task) {
         cmd->add_option("--task", d.task, "downscaling or bias_correction")->capture_default_str();
         cmd->add_option("--factor", d.factor, "downscaling factor; also the coarsening of the perfect-model input")

@@ -244,3 +244,51 @@ TEST_CASE("regrid: bad arguments throw with clear messages", "[stats][regrid][er
     CHECK_THROWS_WITH(regrid_bilinear(x, {0, 1, kNaN, 3, 4, 5}, c6, {1}, {1}),
                       Catch::Contains("source coordinates must be finite"));
 }
+
+TEST_CASE("regrid: bicubic next to missing cells stays within the valid cells it draws from", "[stats][regrid]") {
+    // A coast: heavy rain next to a missing (sea) column, the situation that gave 760 mm from a
+    // coarse maximum of 233 when a tiny weight sum was renormalised.
+    const double nan = kNaN;
+    Tensor<double> x(Shape{4, 5}, {0, 40, 233, 180, nan,  //
+                                   0, 60, 200, 150, nan,  //
+                                   5, 90, 120, nan, nan,  //
+                                   10, 30, 80, nan, nan});
+    const auto out = regrid_bicubic(x, 16, 20, /*clamp_negative=*/true);
+    for (Index i = 0; i < 16; ++i)
+        for (Index j = 0; j < 20; ++j) {
+            // The valid coarse cells the bicubic taps of (i, j) reach: rows/columns within 2 of the source position.
+            const double sy = (i + 0.5) / 4 - 0.5, sx = (j + 0.5) / 4 - 0.5;
+            double lo = 1e30, hi = -1e30;
+            bool near_missing = false;
+            for (Index r = 0; r < 4; ++r)
+                for (Index c = 0; c < 5; ++c) {
+                    if (std::abs(r - std::floor(sy)) > 2 || std::abs(c - std::floor(sx)) > 2) continue;
+                    if (std::isnan(x(r, c))) near_missing = true;
+                    else lo = std::min(lo, x(r, c)), hi = std::max(hi, x(r, c));
+                }
+            const double v = out(i, j);
+            if (!near_missing || std::isnan(v)) continue;
+            CHECK(v >= lo - 1e-9);
+            CHECK(v <= hi + 1e-9);
+        }
+    // Never above the coarse maximum anywhere near the coast, and nothing finite comes from no valid cell.
+    for (double v : out) CHECK((std::isnan(v) || v <= 233.0 + 1e-9));
+}
+
+TEST_CASE("regrid: bicubic with too little valid weight falls back to bilinear, then nearest", "[stats][regrid]") {
+    // Target (0, 0) of a 2x refinement of 3x3: src (-0.25, -0.25). Only the corner cell (0, 0) is
+    // valid among the inner taps' neighbourhood when the rest of the first 2 x 2 is missing.
+    Tensor<double> x(Shape{3, 3}, {7, kNaN, 1, kNaN, kNaN, 1, 1, 1, 1});
+    const auto out = regrid_bicubic(x, 6, 6);
+    // (1, 1): src (0.25, 0.25): inner taps (0,0) 7, (0,1) NaN, (1,0) NaN, (1,1) NaN -> bilinear weight of
+    // the valid tap 0.5625 >= 0.5 -> 7 (renormalised bilinear on one tap).
+    CHECK(out(1, 1) == Approx(7.0));
+    // (2, 2): src (0.75, 0.75): inner taps (0,0) 7 w .0625, (1,1) NaN w .5625 ...: bilinear weight .0625 < .5
+    // -> the nearest valid inner tap, 7 (not a renormalised tiny sum).
+    CHECK(out(2, 2) == Approx(7.0));
+    // The old renormalisation could leave [1, 7]; the new rule never does.
+    for (double v : out) CHECK((std::isnan(v) || (v >= 1.0 - 1e-12 && v <= 7.0 + 1e-12)));
+    // Fully valid neighbourhoods are untouched: a linear ramp is still reproduced with a = -0.5.
+    Tensor<double> ramp(Shape{1, 6}, {0, 1, 2, 3, 4, 5});
+    CHECK(regrid_bicubic(ramp, 1, 12, false, -0.5)(0, 5) == Approx(2.25));
+}

@@ -28,6 +28,9 @@
 //   and model assumes when it matters).
 // - The time coordinate is read whole at open (it is small); time_units empty and time empty
 //   when the file has none.
+// - Also read: cell_methods; the attributes of the 1-D y/x coordinate variables (except
+//   _FillValue and bounds); the grid-mapping variable named by grid_mapping (its first name
+//   in the extended "name: coords" form) and its attributes; the global attributes.
 //
 // Writing rules
 // - Dimensions time (unlimited), y and x. A field with 1-D coordinates gets dims and
@@ -36,9 +39,15 @@
 //   y/x, 2-D variables lat(y, x)/lon(y, x) and a `coordinates = "lat lon"` attribute.
 // - The data variable is float, NaN written as _FillValue (1e20f by default), compressed
 //   with shuffle + deflate level 4, chunked one time step per chunk.
-// - Global attributes: Conventions = "CF-1.8", history = "<UTC timestamp>: <command>",
-//   source = "maunet <version>", then the caller's attributes (model, method, ...), which
-//   may override any of these.
+// - Kept metadata (GridField's cell_methods, grid_mapping and *_attributes, as the reader
+//   fills them): the y/x coordinate variables get the file's own attributes (projected x/y in
+//   m, rotated rlat/rlon) instead of the latitude/longitude defaults; the grid-mapping
+//   variable is written back (a scalar int with its attributes) and named by the data
+//   variable's grid_mapping; numeric attributes are written as double.
+// - Global attributes: Conventions = "CF-1.8"; history = "<UTC timestamp>: <command>" followed,
+//   on the next lines, by the input's history (newest first, as CDO and NCO append); the
+//   input's other global attributes; source = "maunet <version>" unless the input has one;
+//   then the caller's attributes (model, method, ...), which may override any of these.
 //
 // Errors: every netCDF call is checked. Failures while reading throw FormatError (IOError when
 // the operating system reports the error, e.g. a missing file); failures while writing throw
@@ -80,10 +89,22 @@ namespace maunet::io {
 // 1032:1); see NetcdfReader.
 inline constexpr Index kMaxNetcdfExpansion = 1100;
 
+// One attribute as read from a file: text, or numbers (any numeric type, as double).
+struct Attribute {
+    std::string name, text;
+    std::vector<double> numbers;  // empty for a text attribute
+    bool is_text() const { return numbers.empty(); }
+};
+
 template <class T>
 struct GridField {
     Tensor<T> data;  // [time, y, x]; NaN = missing
     std::string variable, units, long_name, standard_name;
+    std::string cell_methods, grid_mapping;  // CF attributes of the variable ("" when absent)
+    // Kept from the file and written back: the attributes of the 1-D y/x coordinate variables
+    // (e.g. projection_x_coordinate in m, grid_latitude in degrees), those of the grid-mapping
+    // variable named by grid_mapping, and the global attributes (history included).
+    std::vector<Attribute> y_attributes, x_attributes, grid_mapping_attributes, global_attributes;
     std::string time_name = "time", y_name, x_name;  // y/x empty: writer picks lat/lon or y/x
     std::vector<double> y, x;                        // 1-D coordinates, or empty
     Tensor<double> lat2d, lon2d;                     // [y, x] when the grid is curvilinear, else empty
@@ -214,6 +235,38 @@ inline std::vector<double> nc_numeric_attribute(int ncid, int varid, const char*
     return values;
 }
 
+// Every attribute of a variable (NC_GLOBAL for the file), except netCDF's own (_FillValue,
+// _Netcdf4...) and `bounds` (the bounds variables are not copied).
+inline std::vector<Attribute> nc_attributes(int ncid, int varid) {
+    std::vector<Attribute> out;
+    int natts = 0;
+    if (nc_inq_varnatts(ncid, varid, &natts) != NC_NOERR) return out;
+    for (int a = 0; a < natts; ++a) {
+        char name[NC_MAX_NAME + 1] = {0};
+        if (nc_inq_attname(ncid, varid, a, name) != NC_NOERR || name[0] == '_' || std::string(name) == "bounds")
+            continue;
+        Attribute att;
+        att.name = name;
+        nc_type type = NC_NAT;
+        std::size_t len = 0;
+        if (nc_inq_att(ncid, varid, name, &type, &len) != NC_NOERR) continue;
+        if (type == NC_CHAR || type == NC_STRING) {
+            att.text = nc_text_attribute(ncid, varid, name);
+        } else {
+            att.numbers.resize(len);
+            if (len == 0 || nc_get_att_double(ncid, varid, name, att.numbers.data()) != NC_NOERR) continue;
+        }
+        out.push_back(std::move(att));
+    }
+    return out;
+}
+
+inline const Attribute* find_attribute(const std::vector<Attribute>& atts, const std::string& name) {
+    for (const auto& a : atts)
+        if (a.name == name) return &a;
+    return nullptr;
+}
+
 // netCDF's default fill value of a type (used when _FillValue is absent); none for bytes.
 inline bool nc_default_fill(nc_type type, double& fill) {
     switch (type) {
@@ -323,6 +376,21 @@ public:
         meta_.time_name = has_time ? detail::nc_dim_name(ncid, dims[0]) : std::string{};
         meta_.y = read_coordinate_1d(meta_.y_name, ydim);
         meta_.x = read_coordinate_1d(meta_.x_name, xdim);
+        meta_.cell_methods = detail::nc_text_attribute(ncid, varid_, "cell_methods");
+        if (!meta_.y.empty()) meta_.y_attributes = detail::nc_attributes(ncid, detail::nc_find_var(ncid, meta_.y_name));
+        if (!meta_.x.empty()) meta_.x_attributes = detail::nc_attributes(ncid, detail::nc_find_var(ncid, meta_.x_name));
+        meta_.global_attributes = detail::nc_attributes(ncid, NC_GLOBAL);
+        // grid_mapping: "name" (CF 1.6) or "name: coords ..." (CF 1.7 extended form: the first name).
+        const std::string mapping = detail::nc_text_attribute(ncid, varid_, "grid_mapping");
+        const auto first = mapping.find_first_not_of(' ');
+        if (first != std::string::npos) {
+            const std::string name = mapping.substr(first, mapping.find_first_of(" :", first) - first);
+            const int mv = detail::nc_find_var(ncid, name);
+            if (mv >= 0) {
+                meta_.grid_mapping = name;
+                meta_.grid_mapping_attributes = detail::nc_attributes(ncid, mv);
+            }
+        }
         if (has_time) {
             times_ = read_coordinate_1d(meta_.time_name, dims[0]);
             const int tv = detail::nc_find_var(ncid, meta_.time_name);
@@ -656,6 +724,15 @@ private:
               maunet::detail::cat("cannot write attribute '", name, "' to"));
     }
 
+    void put_attribute(int varid, const Attribute& a) {
+        if (a.is_text()) return put_text(varid, a.name.c_str(), a.text);
+        check(nc_put_att_double(nc_.get(), varid, a.name.c_str(), NC_DOUBLE, a.numbers.size(), a.numbers.data()),
+              maunet::detail::cat("cannot write attribute '", a.name, "' to"));
+    }
+    void put_attributes(int varid, const std::vector<Attribute>& atts) {
+        for (const Attribute& a : atts) put_attribute(varid, a);
+    }
+
     static std::string utc_timestamp() {
         const std::time_t now = std::time(nullptr);
         std::tm tm{};
@@ -691,7 +768,9 @@ private:
         int y_var = -1, x_var = -1, lat_var = -1, lon_var = -1;
         if (!y_.empty()) {
             check(nc_def_var(ncid, y_name.c_str(), NC_DOUBLE, 1, &dim_y, &y_var), "cannot define y in");
-            if (curvilinear_) {
+            if (!f.y_attributes.empty()) {
+                put_attributes(y_var, f.y_attributes);
+            } else if (curvilinear_) {
                 put_text(y_var, "long_name", "y coordinate of the projection");
             } else {
                 put_text(y_var, "standard_name", "latitude");
@@ -702,7 +781,9 @@ private:
         }
         if (!x_.empty()) {
             check(nc_def_var(ncid, x_name.c_str(), NC_DOUBLE, 1, &dim_x, &x_var), "cannot define x in");
-            if (curvilinear_) {
+            if (!f.x_attributes.empty()) {
+                put_attributes(x_var, f.x_attributes);
+            } else if (curvilinear_) {
                 put_text(x_var, "long_name", "x coordinate of the projection");
             } else {
                 put_text(x_var, "standard_name", "longitude");
@@ -737,11 +818,25 @@ private:
         if (!f.units.empty()) put_text(data_var_, "units", f.units);
         if (!f.long_name.empty()) put_text(data_var_, "long_name", f.long_name);
         if (!f.standard_name.empty()) put_text(data_var_, "standard_name", f.standard_name);
+        if (!f.cell_methods.empty()) put_text(data_var_, "cell_methods", f.cell_methods);
         if (curvilinear_) put_text(data_var_, "coordinates", "lat lon");
+        if (!f.grid_mapping.empty()) {
+            int mapping_var = -1;
+            check(nc_def_var(ncid, f.grid_mapping.c_str(), NC_INT, 0, nullptr, &mapping_var),
+                  "cannot define the grid mapping variable in");
+            put_attributes(mapping_var, f.grid_mapping_attributes);
+            put_text(data_var_, "grid_mapping", f.grid_mapping);
+        }
 
+        // The input's global attributes are kept; history gets the new line first, as CDO and NCO do.
         put_text(NC_GLOBAL, "Conventions", "CF-1.8");
-        put_text(NC_GLOBAL, "history", utc_timestamp() + ": " + options_.command);
-        put_text(NC_GLOBAL, "source", std::string("maunet ") + MAUNET_VERSION_STRING);
+        const Attribute* old_history = detail::find_attribute(f.global_attributes, "history");
+        put_text(NC_GLOBAL, "history", utc_timestamp() + ": " + options_.command +
+                                           (old_history && !old_history->text.empty() ? "\n" + old_history->text : ""));
+        if (!detail::find_attribute(f.global_attributes, "source"))
+            put_text(NC_GLOBAL, "source", std::string("maunet ") + MAUNET_VERSION_STRING);
+        for (const Attribute& a : f.global_attributes)
+            if (a.name != "Conventions" && a.name != "history") put_attribute(NC_GLOBAL, a);
         for (const auto& [name, value] : options_.global_attributes) {
             require(!name.empty(), "NetcdfWriter: a global attribute has an empty name");
             put_text(NC_GLOBAL, name.c_str(), value);

@@ -19,13 +19,21 @@
 //   choice) does NOT reproduce linear functions except at t = 0 and t = 1/2: at t = 1/4 its
 //   weights give sum(w_k k) = 0.296875 instead of 0.25 (a sharpening bias of order h).
 //
-// Missing values: the 2-D weight of a tap is w = wy * wx. Taps with w == 0 or a NaN value are
-// dropped and the rest renormalised: out = sum(w_k x_k) / sum(w_k) over the kept taps. The
-// output is NaN exactly when that weight sum is not positive: for nearest and bilinear
-// (weights >= 0) this means "no valid neighbour with non-zero weight". Bicubic weights can be
-// negative, so bicubic can overshoot (below the smallest or above the largest input value,
-// more so next to missing cells) and gives NaN also when only negative-lobe taps survive.
-// Precipitation must not be negative: pass clamp_negative = true to set negative outputs to 0.
+// Missing values: the 2-D weight of a tap is w = wy * wx. Nearest and bilinear drop taps with
+// w == 0 or a NaN value and renormalise the rest: out = sum(w_k x_k) / sum(w_k) over the kept
+// taps, NaN exactly when no valid neighbour has non-zero weight (their weights are >= 0, so
+// the result lies between the values it draws from).
+// Bicubic next to missing cells (coasts, radar gaps): with V the valid taps and S = sum_V w_k
+// (the whole kernel sums to 1),
+//   S >= 1/2   out = sum_V(w_k x_k) / S, clamped to [min_V x_k, max_V x_k] over the valid taps
+//              with non-zero weight (renormalised negative lobes could overshoot far);
+//   S <  1/2   too little of the kernel is left to renormalise: fall back to bilinear on the
+//              inner 2 x 2 taps (weights (1 - ty, ty) x (1 - tx, tx)) if their valid weight is
+//              >= 1/2, else to the nearest valid inner tap, else NaN.
+// So next to a missing cell bicubic never leaves the range of the valid cells it draws from.
+// With every tap valid, bicubic can overshoot (below the smallest or above the largest input)
+// as the kernel does; precipitation must not be negative: pass clamp_negative = true to set
+// negative outputs to 0.
 //
 // Block operations for integer factors:
 // - block_mean(x, f): NaN-aware mean of f x f blocks; a block with fewer valid cells than
@@ -61,7 +69,10 @@ struct AxisTaps {
     Index per_target = 1;
     std::vector<Index> index;
     std::vector<double> weight;
+    std::vector<double> fraction;  // bicubic: t = src - floor(src) of each target (its inner taps are 1 and 2)
 };
+
+inline constexpr double kMinValidKernelWeight = 0.5;
 
 inline void check_plane_input(const Shape& s, const char* op) {
     require_shape(s.rank() >= 2, op, ": expected a tensor whose last two axes are (H, W), got shape ", s);
@@ -122,6 +133,7 @@ inline AxisTaps bicubic_taps(Index in, Index out, double a) {
         const double src = (static_cast<double>(o) + 0.5) * scale - 0.5;
         const double base = std::floor(src);
         const double t = src - base;
+        taps.fraction.push_back(t);
         const double w[4] = {keys_kernel(t + 1.0, a), keys_kernel(t, a), keys_kernel(1.0 - t, a),
                              keys_kernel(2.0 - t, a)};
         for (int k = 0; k < 4; ++k) {
@@ -133,6 +145,39 @@ inline AxisTaps bicubic_taps(Index in, Index out, double a) {
     return taps;
 }
 
+// Bicubic at one target with some taps missing: renormalise and clamp, or fall back to
+// bilinear, then nearest, on the inner taps (see the top of the file).
+template <class T>
+double bicubic_near_missing(const T* plane, Index in_w, const AxisTaps& ty, const AxisTaps& tx, Index oy, Index ox) {
+    double acc = 0.0, weight_sum = 0.0;
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (Index ky = 0; ky < 4; ++ky)
+        for (Index kx = 0; kx < 4; ++kx) {
+            const double w = ty.weight[static_cast<std::size_t>(oy * 4 + ky)] * tx.weight[static_cast<std::size_t>(ox * 4 + kx)];
+            const double v = static_cast<double>(
+                plane[ty.index[static_cast<std::size_t>(oy * 4 + ky)] * in_w + tx.index[static_cast<std::size_t>(ox * 4 + kx)]]);
+            if (std::isnan(v) || w == 0.0) continue;
+            acc += w * v;
+            weight_sum += w;
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+        }
+    if (weight_sum >= kMinValidKernelWeight) return std::clamp(acc / weight_sum, lo, hi);
+    const double fy = ty.fraction[static_cast<std::size_t>(oy)], fx = tx.fraction[static_cast<std::size_t>(ox)];
+    double bacc = 0.0, bsum = 0.0, best_w = -1.0, nearest = std::numeric_limits<double>::quiet_NaN();
+    for (Index ky = 1; ky <= 2; ++ky)
+        for (Index kx = 1; kx <= 2; ++kx) {
+            const double w = (ky == 1 ? 1.0 - fy : fy) * (kx == 1 ? 1.0 - fx : fx);
+            const double v = static_cast<double>(
+                plane[ty.index[static_cast<std::size_t>(oy * 4 + ky)] * in_w + tx.index[static_cast<std::size_t>(ox * 4 + kx)]]);
+            if (std::isnan(v)) continue;
+            bacc += w * v;
+            bsum += w;
+            if (w > best_w) best_w = w, nearest = v;
+        }
+    return bsum >= kMinValidKernelWeight ? bacc / bsum : nearest;
+}
+
 // Applies separable taps to every (H, W) plane; NaN-aware renormalisation as documented above.
 template <class T>
 Tensor<T> resample_separable(const Tensor<T>& x, const AxisTaps& ty, const AxisTaps& tx, bool clamp_negative) {
@@ -140,6 +185,7 @@ Tensor<T> resample_separable(const Tensor<T>& x, const AxisTaps& ty, const AxisT
     const auto out_h = static_cast<Index>(ty.index.size()) / ty.per_target;
     const auto out_w = static_cast<Index>(tx.index.size()) / tx.per_target;
     const Index planes = x.numel() / (in_h * in_w);
+    const bool guard_bicubic = ty.per_target == 4 && tx.per_target == 4 && !ty.fraction.empty() && !tx.fraction.empty();
     Tensor<T> out(with_plane_size(x.shape(), out_h, out_w));
     const T* src = x.data();
     T* dst = out.data();
@@ -149,6 +195,7 @@ Tensor<T> resample_separable(const Tensor<T>& x, const AxisTaps& ty, const AxisT
         T* out_row = dst + (plane * out_h + oy) * out_w;
         for (Index ox = 0; ox < out_w; ++ox) {
             double acc = 0.0, weight_sum = 0.0;
+            bool missing = false;
             for (Index ky = 0; ky < ty.per_target; ++ky) {
                 const Index iy = ty.index[static_cast<std::size_t>(oy * ty.per_target + ky)];
                 const double wy = ty.weight[static_cast<std::size_t>(oy * ty.per_target + ky)];
@@ -158,12 +205,16 @@ Tensor<T> resample_separable(const Tensor<T>& x, const AxisTaps& ty, const AxisT
                     const double w = wy * tx.weight[static_cast<std::size_t>(ox * tx.per_target + kx)];
                     if (ix < 0 || w == 0.0) continue;
                     const double v = static_cast<double>(in_plane[iy * in_w + ix]);
-                    if (std::isnan(v)) continue;
+                    if (std::isnan(v)) {
+                        missing = true;
+                        continue;
+                    }
                     acc += w * v;
                     weight_sum += w;
                 }
             }
             double result = weight_sum > 0.0 ? acc / weight_sum : std::numeric_limits<double>::quiet_NaN();
+            if (missing && guard_bicubic) result = bicubic_near_missing(in_plane, in_w, ty, tx, oy, ox);
             if (clamp_negative && result < 0.0) result = 0.0;
             out_row[ox] = static_cast<T>(result);
         }

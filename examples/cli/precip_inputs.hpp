@@ -1,0 +1,103 @@
+// examples/cli/precip_inputs.hpp: how the data commands read precipitation that comes from
+// different sources (docs/data-handling.md, "Real files: units, grids, calendars"):
+//   - in mm/day, whatever the file's units (pipeline/precip_field.hpp); .npy arrays carry no
+//     units and are taken as mm/day unless --units says otherwise;
+//   - on the grid of the file they are paired with (pipeline/grid_match.hpp);
+//   - paired in time by date (pipeline/time_match.hpp), or by index when a side has no time axis.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <maunet/pipeline/grid_match.hpp>
+#include <maunet/pipeline/precip_field.hpp>
+#include <maunet/pipeline/time_match.hpp>
+
+#include "cli/data_io.hpp"
+
+namespace maunet::cli {
+
+// The units to read `path` with: the override, "mm/day" for .npy, else the file's own ("").
+inline std::string units_for(const std::string& path, const std::string& override_units) {
+    return !override_units.empty() ? override_units : is_npy(path) ? "mm/day" : "";
+}
+
+// The whole field of `variable` in `path`, converted to mm/day (`flag`: the option giving its units).
+inline Field load_precip(const std::string& path, const std::string& variable, const std::string& units,
+                         const std::string& flag = "--units") {
+    Field f = load_field(path, variable);
+    pipeline::to_mm_per_day(f, path, units_for(path, units), flag);
+    return f;
+}
+
+// The factor to mm/day of a file's layout (for the commands that stream chunks).
+inline double precip_factor_of(const Field& layout, const std::string& path, const std::string& units) {
+    return pipeline::precip_factor(layout, path, units_for(path, units));
+}
+
+// A line on stderr when a file was reordered, cropped or paired to match another.
+inline void note(const char* command, const std::string& path, const std::string& what) {
+    if (!what.empty()) std::fprintf(stderr, "maunet %s: '%s':%s\n", command, path.c_str(), what.c_str());
+}
+
+// --mask FILE[:VAR]: the land-sea mask on `grid` (NaN where the outputs must be missing), or
+// an empty tensor without a mask. Without VAR the first of sftlf, lsm, landmask, mask, LSM.
+inline Tensor<float> load_target_mask(const std::string& spec, const Field& grid, const std::string& grid_path) {
+    if (spec.empty()) return {};
+    std::string path = spec, variable;
+    const auto colon = spec.rfind(':');
+    if (colon != std::string::npos && colon + 1 < spec.size() && spec.find('/', colon) == std::string::npos) {
+        path = spec.substr(0, colon);
+        variable = spec.substr(colon + 1);
+    }
+    if (variable.empty() && !is_npy(path)) {
+        for (const char* name : {"sftlf", "lsm", "landmask", "mask", "LSM"}) {
+            try {
+                (void)io::NetcdfReader<float>(path, name);
+                variable = name;
+                break;
+            } catch (const FormatError&) {
+            }
+        }
+        require(!variable.empty(), "--mask '", spec, "': no variable sftlf, lsm, landmask, mask or LSM; give it as ",
+                path, ":VARIABLE");
+    }
+    return pipeline::target_mask(load_field(path, variable), path, grid, grid_path);
+}
+
+// Time steps `steps` of a field (in that order).
+inline Field select_steps(Field f, const std::vector<Index>& steps) {
+    const Index plane = f.ny() * f.nx();
+    Tensor<float> data(Shape{static_cast<Index>(steps.size()), f.ny(), f.nx()});
+    std::vector<double> time;
+    for (std::size_t k = 0; k < steps.size(); ++k) {
+        std::copy(f.data.begin() + steps[k] * plane, f.data.begin() + (steps[k] + 1) * plane,
+                  data.begin() + static_cast<Index>(k) * plane);
+        if (!f.time.empty()) time.push_back(f.time[static_cast<std::size_t>(steps[k])]);
+    }
+    f.data = std::move(data);
+    f.time = std::move(time);
+    return f;
+}
+
+inline bool has_time_axis(const Field& f) { return !f.time.empty() && !f.time_units.empty(); }
+
+// The steps of a and b on the same dates; by index (equal counts required) when either has no time axis.
+inline pipeline::DateMatch pair_by_date(const Field& a, const std::string& a_path, const Field& b,
+                                        const std::string& b_path) {
+    if (!has_time_axis(a) || !has_time_axis(b)) {
+        require_shape(a.num_times() == b.num_times(), "'", b_path, "' (variable '", b.variable, "') has ",
+                      b.num_times(), " time steps but '", a_path, "' (variable '", a.variable, "') has ",
+                      a.num_times(), ", and without a time axis on both they can only be paired step by step");
+        pipeline::DateMatch m;
+        for (Index t = 0; t < a.num_times(); ++t) m.a.push_back(t), m.b.push_back(t);
+        return m;
+    }
+    const auto axis = [](const Field& f, const std::string& path) {
+        return pipeline::TimeAxis{f.time, f.time_units, f.calendar, "'" + path + "' (variable '" + f.variable + "')"};
+    };
+    return pipeline::match_dates(axis(a, a_path), axis(b, b_path));
+}
+
+}  // namespace maunet::cli

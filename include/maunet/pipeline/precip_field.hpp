@@ -1,0 +1,91 @@
+// maunet/pipeline/precip_field.hpp: precipitation fields brought to mm/day, and target masks
+// (needs netCDF: link maunet::netcdf).
+//
+// precip_factor(f, path, units)   the factor to mm/day of field f read from `path`
+//                                 (io/units.hpp): its `units` attribute, or `units` when not
+//                                 empty (the --units override); an amount per time step uses
+//                                 the regular spacing of f's time axis as its period. No units
+//                                 and no override: ArgumentError naming the file and variable.
+// to_mm_per_day(f, path, units)   multiplies the data by that factor and relabels f in mm/day
+// label_mm_per_day(f)             the relabelling alone: units "mm day-1"; a precipitation
+//                                 standard_name (precipitation_flux, precipitation_amount,
+//                                 lwe_thickness_of_precipitation_amount, ...) becomes
+//                                 lwe_precipitation_rate, whose canonical units mm/day are
+//                                 commensurable with; cell_methods "time: sum" -> "time: mean"
+//                                 (a total per step is now a mean rate over it).
+// target_mask(mask, path, grid, grid_path)
+//                                 a land-sea mask on `grid` (aligned to it by grid_match.hpp;
+//                                 its first time step): 1 where the mask is finite and non-zero
+//                                 (land, or any land fraction), NaN elsewhere, [ny, nx].
+// apply_mask(data, mask)          data [n, ny, nx] set to NaN where mask is NaN.
+#pragma once
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "maunet/io/netcdf.hpp"
+#include "maunet/io/units.hpp"
+#include "maunet/pipeline/grid_match.hpp"
+#include "maunet/pipeline/time_match.hpp"
+
+namespace maunet::pipeline {
+
+// `flag` names the option that gives the units, for the message.
+template <class T>
+double precip_factor(const io::GridField<T>& f, const std::string& path, const std::string& units_override,
+                     const std::string& flag = "--units") {
+    const std::string where = "'" + path + "' variable '" + f.variable + "'";
+    const std::string units = units_override.empty() ? f.units : units_override;
+    require(!io::detail::trimmed(units).empty(), where, " has no units attribute; give its units with ", flag,
+            " (e.g. 'kg m-2 s-1' or 'mm/day')");
+    return io::mm_per_day_factor(units, f.cell_methods, regular_step_seconds(f.time, f.time_units), where);
+}
+
+template <class T>
+void label_mm_per_day(io::GridField<T>& f) {
+    static const char* precip_names[] = {"precipitation_flux", "precipitation_amount",
+                                         "lwe_thickness_of_precipitation_amount", "lwe_precipitation_rate",
+                                         "thickness_of_rainfall_amount", "rainfall_flux", "rainfall_rate",
+                                         "rainfall_amount", "lwe_precipitation_flux"};
+    for (const char* n : precip_names)
+        if (f.standard_name == n) f.standard_name = "lwe_precipitation_rate";
+    const auto sum = f.cell_methods.find("time: sum");
+    if (sum != std::string::npos) f.cell_methods.replace(sum, 9, "time: mean");
+    f.units = io::kMillimetresPerDay;
+}
+
+template <class T>
+double to_mm_per_day(io::GridField<T>& f, const std::string& path, const std::string& units_override,
+                     const std::string& flag = "--units") {
+    const double factor = precip_factor(f, path, units_override, flag);
+    if (factor != 1.0)
+        for (T& v : f.data) v = static_cast<T>(v * factor);
+    label_mm_per_day(f);
+    return factor;
+}
+
+template <class T>
+Tensor<T> target_mask(io::GridField<T> mask, const std::string& mask_path, const io::GridField<T>& grid,
+                      const std::string& grid_path) {
+    require_shape(mask.num_times() >= 1, "the mask '", mask_path, "' (variable '", mask.variable, "') has no data");
+    mask.data = Tensor<T>(Shape{1, mask.ny(), mask.nx()},
+                          std::vector<T>(mask.data.begin(), mask.data.begin() + mask.ny() * mask.nx()));
+    align_to_grid(mask, mask_path, grid, grid_path);
+    Tensor<T> out(Shape{mask.ny(), mask.nx()});
+    for (Index i = 0; i < out.numel(); ++i)
+        out[i] = std::isfinite(mask.data[i]) && mask.data[i] != T(0) ? T(1) : std::numeric_limits<T>::quiet_NaN();
+    return out;
+}
+
+template <class T>
+void apply_mask(Tensor<T>& data, const Tensor<T>& mask) {
+    if (mask.numel() == 0) return;
+    const Index plane = mask.numel();
+    require_shape(data.numel() % plane == 0 && data.dim(-1) * data.dim(-2) == plane, "apply_mask: data ",
+                  data.shape(), " is not on the mask's grid ", mask.shape());
+    for (Index i = 0; i < data.numel(); ++i)
+        if (std::isnan(mask[i % plane])) data[i] = std::numeric_limits<T>::quiet_NaN();
+}
+
+}  // namespace maunet::pipeline
