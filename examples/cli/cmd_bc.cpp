@@ -77,7 +77,7 @@ void run_bc(const BcSettings& s) {
     const stats::Kind kind = s.kind == "additive" ? stats::Kind::additive : stats::Kind::multiplicative;
     require_variable(s.obs, s.obs_var, "--obs-var");
     require_variable(s.sim_hist, s.sim_hist_var.empty() ? s.obs_var : s.sim_hist_var, "--sim-hist-var");
-    guard_outputs({s.out}, {s.obs, s.sim_hist, s.sim});
+    guard_outputs({s.out}, {s.obs, s.sim_hist, s.sim, s.mask, mask_file(s.mask)});
     stats::BiasCorrectionConfig config;
     config.wet_day_threshold = s.threshold;
     config.max_ratio = s.max_ratio;

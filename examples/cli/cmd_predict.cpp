@@ -28,7 +28,7 @@ struct PredictSettings {
 
 void run_predict(const PredictSettings& s) {
     require_variable(s.in, s.var, "--var");
-    guard_outputs({s.out}, {s.model, s.in});
+    guard_outputs({s.out}, {s.model, s.in, s.mask, mask_file(s.mask)});
     if (s.threads > 0) set_num_threads(s.threads);
     const auto model = pipeline::PrecipModel<float>::load(s.model);
     const Field layout = field_layout(s.in, s.var);

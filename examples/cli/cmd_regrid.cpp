@@ -34,7 +34,7 @@ void run_regrid(RegridSettings s) {
     require(s.method == "nearest" || s.method == "bilinear" || s.method == "bicubic" || s.method == "block_mean",
             "regrid: method '", s.method, "' is not one of nearest, bilinear, bicubic, block_mean");
     require_variable(s.in, s.var, "--var");
-    guard_outputs({s.out}, {s.in});
+    guard_outputs({s.out}, {s.in, s.mask, mask_file(s.mask)});
     Field layout = field_layout(s.in, s.var);
     (void)precip_factor_of(layout, s.in, s.units);  // refuses unknown or missing units
     if (!units_for(s.in, s.units).empty()) layout.units = units_for(s.in, s.units);

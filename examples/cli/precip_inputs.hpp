@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <maunet/pipeline/grid_match.hpp>
@@ -41,16 +42,22 @@ inline void note(const char* command, const std::string& path, const std::string
     if (!what.empty()) std::fprintf(stderr, "maunet %s: '%s':%s\n", command, path.c_str(), what.c_str());
 }
 
+// --mask FILE[:VAR] split into the file and the variable ("" when not given).
+inline std::pair<std::string, std::string> split_mask_spec(const std::string& spec) {
+    const auto colon = spec.rfind(':');
+    if (colon != std::string::npos && colon + 1 < spec.size() && spec.find('/', colon) == std::string::npos)
+        return {spec.substr(0, colon), spec.substr(colon + 1)};
+    return {spec, ""};
+}
+
+// The file of --mask FILE[:VAR] ("" without a mask), to be listed among a command's inputs.
+inline std::string mask_file(const std::string& spec) { return split_mask_spec(spec).first; }
+
 // --mask FILE[:VAR]: the land-sea mask on `grid` (NaN where the outputs must be missing), or
 // an empty tensor without a mask. Without VAR the first of sftlf, lsm, landmask, mask, LSM.
 inline Tensor<float> load_target_mask(const std::string& spec, const Field& grid, const std::string& grid_path) {
     if (spec.empty()) return {};
-    std::string path = spec, variable;
-    const auto colon = spec.rfind(':');
-    if (colon != std::string::npos && colon + 1 < spec.size() && spec.find('/', colon) == std::string::npos) {
-        path = spec.substr(0, colon);
-        variable = spec.substr(colon + 1);
-    }
+    auto [path, variable] = split_mask_spec(spec);
     if (variable.empty() && !is_npy(path)) {
         for (const char* name : {"sftlf", "lsm", "landmask", "mask", "LSM"}) {
             try {

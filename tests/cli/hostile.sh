@@ -58,6 +58,11 @@ expect 1 "is the same file as the input" "$maunet" train --in obs.nc --var pr --
 expect 1 "is the same file as the input" "$maunet" distill --teacher model.mnet --epochs 1 --out model.mnet
 expect 1 "is the same file as the input" "$maunet" eval --pred field.npy --obs obs.nc --obs-var pr --json obs.nc
 expect 1 "is the same file as the input" "$maunet" plot --in field.npy --out field.npy
+python3 "$here/make_netcdf.py" mask.nc --ny 8 --nx 8 --records 1
+cp mask.nc mask.copy
+expect 1 "is the same file as the input 'mask.nc'" "$maunet" regrid --in field.npy --factor 1 --mask mask.nc:pr --out mask.nc
+expect 1 "is the same file as the input 'mask.nc'" "$maunet" predict --model model.mnet --in field.npy --mask mask.nc --out mask.nc
+expect 1 "is the same file as the input 'mask.nc'" "$maunet" bc --obs field.npy --sim-hist field.npy --mask mask.nc:pr --out mask.nc
 expect 1 "refusing to write 'h.csv' twice" "$maunet" train --epochs 1 --synthetic-size 16 --out h.csv --history h.csv
 ln -s obs.nc link.nc
 expect 1 "it is a symbolic link" "$maunet" regrid --in field.npy --factor 2 --out link.nc
@@ -67,6 +72,7 @@ expect 1 "it exists and is a device" "$maunet" regrid --in field.npy --factor 2 
 same obs.nc obs.copy
 same model.mnet model.copy
 same field.npy field.copy
+same mask.nc mask.copy
 [ -p fifo.npy ] && [ -L link.nc ] || { echo "FAILED: the FIFO or the link was replaced" >&2; failures=$((failures + 1)); }
 
 echo "-- usage errors (status 2)"
