@@ -127,7 +127,10 @@ expect 1 "'units.nc' time variable 'time': time units 'days since yesterday' can
   "$maunet" regrid --in units.nc --var pr --factor 2 --out r.nc
 if "$maunet" plot --help > /dev/null 2>&1; then
   python3 "$here/make_netcdf.py" longunits.nc --units-length 3000000
-  expect 0 "" "$maunet" plot --in longunits.nc --var pr --out plot.png
+  # Not a unit: refused naming the file, the attribute quoted in a few characters only.
+  expect 1 "'longunits.nc' variable 'pr'" "$maunet" plot --in longunits.nc --var pr --out plot.png
+  [ "$(wc -c < stderr.txt)" -lt 1000 ] || { echo "FAILED: the message quotes the whole attribute" >&2; failures=$((failures + 1)); }
+  expect 0 "" "$maunet" plot --in longunits.nc --var pr --units mm/day --out plot.png
 fi
 
 echo "-- temporaries of a killed run are removed by the next run"

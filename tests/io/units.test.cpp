@@ -65,3 +65,19 @@ TEST_CASE("units: monthly totals as rates; 'mm/m' is not a month", "[io][units]"
     CHECK_THROWS_WITH(mm_per_day_factor("mm/m", "", nan, "'bcsd.nc' variable 'pr'"),
                       Catch::Contains("not a precipitation unit"));
 }
+
+TEST_CASE("units: a huge attribute is quoted in a few characters", "[io][units][errors]") {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (const std::string& units : {std::string(3000000, 'm'), "mm/day " + std::string(100000, 'x'),
+                                     "mm " + std::string(100000, '/'), "kg m-2 s-" + std::string(100000, '-')}) {
+        try {
+            (void)mm_per_day_factor(units, "", nan, "'long.nc' variable 'pr'");
+            FAIL("accepted units of " << units.size() << " characters");
+        } catch (const ArgumentError& e) {
+            const std::string message = e.what();
+            CHECK(message.find("'long.nc' variable 'pr'") != std::string::npos);
+            CHECK(message.find(std::to_string(units.size()) + " characters") != std::string::npos);
+            CHECK(message.size() < 600);
+        }
+    }
+}

@@ -70,11 +70,18 @@ inline bool unit_name(const std::string& name, ParsedUnit& u) {
     return false;
 }
 
+// An attribute as quoted in a message: at most 64 characters (a file's attribute may be megabytes).
+inline std::string clipped(const std::string& text) {
+    constexpr std::size_t kMax = 64;
+    return text.size() <= kMax ? text : text.substr(0, kMax) + "... (" + std::to_string(text.size()) + " characters)";
+}
+
 }  // namespace detail
 
 // Parses a unit string; throws ArgumentError naming `where` (file and variable) and the term.
 inline ParsedUnit parse_unit(const std::string& text, const std::string& where = "") {
     const std::string at = where.empty() ? std::string() : " (" + where + ")";
+    const std::string shown = detail::clipped(text);
     std::string s = text;
     for (const char* suffix : {" of water equivalent", " water equivalent"}) {
         const auto p = s.find(suffix);
@@ -87,7 +94,8 @@ inline ParsedUnit parse_unit(const std::string& text, const std::string& where =
         const char c = s[i];
         if (c == ' ' || c == '*' || c == '.' || c == '\t') {
             if (c == '*' && i + 1 < s.size() && s[i + 1] == '*')
-                throw ArgumentError(maunet::detail::cat("units '", text, "'", at, ": an exponent '**' needs a unit before it"));
+                throw ArgumentError(
+                    maunet::detail::cat("units '", shown, "'", at, ": an exponent '**' needs a unit before it"));
             ++i;
             continue;
         }
@@ -101,7 +109,7 @@ inline ParsedUnit parse_unit(const std::string& text, const std::string& where =
             char* end = nullptr;
             const double v = std::strtod(s.c_str() + i, &end);
             i = static_cast<std::size_t>(end - s.c_str());
-            require(std::isfinite(v) && v > 0, "units '", text, "'", at, ": the factor '", s.substr(start, i - start),
+            require(std::isfinite(v) && v > 0, "units '", shown, "'", at, ": the factor '", s.substr(start, i - start),
                     "' must be a positive number");
             out.scale *= invert_next ? 1.0 / v : v;
             invert_next = false;
@@ -112,8 +120,8 @@ inline ParsedUnit parse_unit(const std::string& text, const std::string& where =
         const std::string name = s.substr(start, i - start);
         ParsedUnit u;
         if (name.empty() || !detail::unit_name(name, u))
-            throw ArgumentError(maunet::detail::cat("units '", text, "'", at, ": '",
-                                                    name.empty() ? s.substr(start, 1) : name,
+            throw ArgumentError(maunet::detail::cat("units '", shown, "'", at, ": '",
+                                                    name.empty() ? s.substr(start, 1) : detail::clipped(name),
                                                     "' is not a unit maunet knows for precipitation (kg, g, m, cm, mm, "
                                                     "s, min, h, d, month and their exponents)"));
         int exponent = 1;
@@ -124,12 +132,13 @@ inline ParsedUnit parse_unit(const std::string& text, const std::string& where =
             char* end = nullptr;
             const long e = std::strtol(s.c_str() + j, &end, 10);
             const std::size_t k = static_cast<std::size_t>(end - s.c_str());
-            require(k > j && (s[k - 1] != '-' && s[k - 1] != '+'), "units '", text, "'", at,
-                    ": bad exponent after '", name, "'");
+            require(k > j && (s[k - 1] != '-' && s[k - 1] != '+'), "units '", shown, "'", at,
+                    ": bad exponent after '", detail::clipped(name), "'");
             exponent = static_cast<int>(e);
             i = k;
         } else if (j != i) {
-            throw ArgumentError(maunet::detail::cat("units '", text, "'", at, ": bad exponent after '", name, "'"));
+            throw ArgumentError(
+                maunet::detail::cat("units '", shown, "'", at, ": bad exponent after '", detail::clipped(name), "'"));
         }
         if (invert_next) exponent = -exponent;
         invert_next = false;
@@ -139,8 +148,8 @@ inline ParsedUnit parse_unit(const std::string& text, const std::string& where =
         out.s += u.s * exponent;
         any = true;
     }
-    require(any, "units '", text, "'", at, ": empty; expected a precipitation unit such as 'kg m-2 s-1' or 'mm/day'");
-    require(!invert_next, "units '", text, "'", at, ": '/' at the end");
+    require(any, "units '", shown, "'", at, ": empty; expected a precipitation unit such as 'kg m-2 s-1' or 'mm/day'");
+    require(!invert_next, "units '", shown, "'", at, ": '/' at the end");
     return out;
 }
 
@@ -155,7 +164,7 @@ inline PrecipUnit precip_unit(const std::string& text, const std::string& where 
     else if (u.kg == 0 && u.m == 1 && u.s == 0) p.kind = PrecipKind::depth_amount;
     else
         throw ArgumentError(maunet::detail::cat(
-            "units '", text, "'", where.empty() ? std::string() : " (" + where + ")",
+            "units '", detail::clipped(text), "'", where.empty() ? std::string() : " (" + where + ")",
             ": not a precipitation unit; expected a mass flux (kg m-2 s-1), a depth rate (mm/day, mm/h, m s-1) or "
             "an amount per time step (mm, m, kg m-2)"));
     return p;
@@ -181,7 +190,8 @@ inline double mm_per_day_factor(const std::string& units, const std::string& cel
         const auto t = cell_methods.find("time:");
         const auto m = t == std::string::npos ? t : cell_methods.find_first_not_of(' ', t + 5);
         const bool point = m != std::string::npos && cell_methods.compare(m, 5, "point") == 0;
-        require(!point, where, ": units '", units, "' are an amount but cell_methods '", cell_methods,
+        require(!point, where, ": units '", detail::clipped(units), "' are an amount but cell_methods '",
+                detail::clipped(cell_methods),
                 "' say 'time: point' (no accumulation period); give the units as a rate with --units");
     }
     return mm_per_day_factor(p, step_seconds, where);
