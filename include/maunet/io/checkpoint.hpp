@@ -110,7 +110,6 @@ public:
         std::vector<Index> dims;
         // Overflow-checked element count, bounded by what the rest of the file can hold, before
         // anything is allocated.
-        const Index available = static_cast<Index>((bytes_.size() - pos_ - std::min<std::size_t>(4, bytes_.size() - pos_)) / stored_bytes);
         Index count = 1;
         for (std::uint32_t i = 0; i < rank; ++i) {
             const std::size_t at = pos_;
@@ -121,6 +120,8 @@ public:
                 throw FormatError(maunet::detail::cat(path_, ": at offset ", at, ": tensor '", name,
                                                       "': the product of its extents overflows (more than 2^56 elements)"));
         }
+        // Values the rest of the file can hold (after the extents, before the trailing CRC).
+        const Index available = static_cast<Index>((bytes_.size() - pos_ - std::min<std::size_t>(4, bytes_.size() - pos_)) / stored_bytes);
         Shape checked_shape;  // a zero extent gives no data but must not hide a huge stride
 
         try {
