@@ -1,6 +1,6 @@
 // Writes a small precipitation model (untrained weights, transforms fitted on synthetic data)
 // and a reference for the binding tests: an input [n, ny, nx] (coarse for downscaling, with
-// one missing cell) and the output the C++ library gives for it (pipeline::apply_precip_model
+// a block of missing cells) and the output the C++ library gives for it (pipeline::apply_precip_model
 // on the model as loaded from the file). Files: raw little-endian float32, row-major.
 //
 //   make_test_model MODEL INPUT EXPECTED ARCHITECTURE WIDTH LEVELS FACTOR N NY NX
@@ -54,7 +54,12 @@ int run(char** argv) {
     Tensor<float> input(Shape{n, ny, nx});
     Rng values(9);
     for (auto& v : input) v = values.uniform() < 0.3 ? 0.0f : static_cast<float>(20.0 * values.uniform());
-    input[1] = std::numeric_limits<float>::quiet_NaN();  // one missing cell
+    // A 2 x 2 block of missing cells in the first field: bicubic fills a lone missing cell from
+    // its neighbours (stats/regrid.hpp), but the fine cells amid a block have no valid inner tap,
+    // so the missing values reach the output.
+    require(ny >= 3 && nx >= 3, "make_test_model: the coarse grid must be at least 3 x 3");
+    for (Index y = 1; y <= 2; ++y)
+        for (Index x = 1; x <= 2; ++x) input[y * nx + x] = std::numeric_limits<float>::quiet_NaN();
     const auto loaded = pipeline::PrecipModel<float>::load(argv[1]);
     write_floats(argv[2], input);
     write_floats(argv[3], pipeline::apply_precip_model(loaded, input));

@@ -66,7 +66,7 @@ static void test_model(const char* model_path, const char* input_path, const cha
         missing += isnan(output[i]);
     }
     CHECK(mismatches == 0);
-    CHECK(missing > 0); /* the missing input cell reaches the output */
+    CHECK(missing > 0); /* the block of missing input cells reaches the output */
 
     /* The same field with -999 as the missing value: same numbers, -999 where NaN was. */
     const float fill = -999.0f;
