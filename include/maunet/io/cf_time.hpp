@@ -38,6 +38,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <string>
 
 #include "maunet/core/errors.hpp"
@@ -405,21 +406,28 @@ inline CivilTime decode_time(double value, const TimeUnits& units, Calendar cale
     double days = std::floor(offset / 86400.0);
     require(std::fabs(days) < 1e9, "decode_time: value ", value, " is more than a billion days from the reference");
     double sod = offset - days * 86400.0;
-    sod = std::round(sod * 1e6) / 1e6;  // microsecond resolution: 59.9999999997 s -> 60 s -> next minute
-    if (sod >= 86400.0) {
-        sod -= 86400.0;
+    // Count in ticks of what the value can resolve: microseconds, or the power of ten above 4 ulp
+    // of the offset (2.2e6 hours is 7.9e9 s, whose ulp is ~1e-6 s), so 59.999999 s -> 60 s -> the
+    // next minute. Integer ticks split exactly into hours, minutes and seconds.
+    const double magnitude = std::fabs(offset);
+    const double ulp = std::nextafter(magnitude, std::numeric_limits<double>::infinity()) - magnitude;
+    long long ticks_per_second = 1000000;
+    while (ticks_per_second > 1 && 1.0 / static_cast<double>(ticks_per_second) < 4.0 * ulp) ticks_per_second /= 10;
+    long long ticks = std::llround(sod * static_cast<double>(ticks_per_second));
+    const long long ticks_per_day = 86400 * ticks_per_second;
+    if (ticks >= ticks_per_day) {
+        ticks -= ticks_per_day;
         days += 1.0;
     }
-    if (sod < 0.0) sod = 0.0;
+    if (ticks < 0) ticks = 0;
     CivilTime t;
     detail::civil_from_day_number(detail::day_number(units.reference, calendar) + static_cast<long long>(days),
                                   calendar, t);
-    t.hour = static_cast<int>(sod / 3600.0);
-    sod -= t.hour * 3600.0;
-    t.minute = static_cast<int>(sod / 60.0);
-    t.second = sod - t.minute * 60.0;
-    if (t.minute > 59) t.minute = 59;  // guards against rounding at the edges
-    if (t.hour > 23) t.hour = 23;
+    t.hour = static_cast<int>(ticks / (3600 * ticks_per_second));
+    ticks -= t.hour * 3600 * ticks_per_second;
+    t.minute = static_cast<int>(ticks / (60 * ticks_per_second));
+    ticks -= t.minute * 60 * ticks_per_second;
+    t.second = static_cast<double>(ticks) / static_cast<double>(ticks_per_second);
     return t;
 }
 
