@@ -1,5 +1,5 @@
 // maunet/train/distiller.hpp: knowledge distillation from a trained teacher (MAUNet) into a
-// student (MAUNet-Light), then knowledge refinement (MODELS.md, Losses).
+// student (MAUNet-Light), then knowledge refinement (docs/models.md, Losses).
 //
 // Distillation loss for a batch with observations y, mask m, student output s = S(x) and
 // teacher output t = T(x) (teacher frozen, in eval mode, run without recording a graph):

@@ -1,5 +1,5 @@
 // maunet/autograd/ops/max_average_pool.hpp: the pooling of the Max-Average Unit (MAU), the
-// downsampling step of MAUNet's encoder (see MODELS.md), with its ablations.
+// downsampling step of MAUNet's encoder (see docs/models.md), with its ablations.
 //
 // Geometry as in pooling.hpp: k x k windows, stride s (0: s = k), no padding, floor output size.
 // For the window W of output cell o = (n, c, i, j):

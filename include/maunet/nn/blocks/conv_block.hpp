@@ -1,5 +1,5 @@
 // maunet/nn/blocks/conv_block.hpp: ConvBlock(c_in, c_out) = 3x3 conv -> [BN] -> ReLU -> 3x3 conv
-// -> [BN] -> ReLU, zero "same" padding (MODELS.md, Building blocks).
+// -> [BN] -> ReLU, zero "same" padding (docs/models.md, Building blocks).
 #pragma once
 
 #include <memory>

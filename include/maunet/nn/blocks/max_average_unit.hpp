@@ -1,5 +1,5 @@
 // maunet/nn/blocks/max_average_unit.hpp: the Max-Average Unit (MAU), MAUNet's encoder
-// downsampling (MODELS.md):
+// downsampling (docs/models.md):
 //   mean     y = (maxpool2x2(x) + avgpool2x2(x)) / 2                       (default, no parameters)
 //   concat   y = conv1x1([maxpool2x2(x), avgpool2x2(x)]) back to C channels ("proj")
 //   learned  y = sigmoid(w) * max + (1 - sigmoid(w)) * avg, one w per channel ("weight", init 0,

@@ -1,5 +1,5 @@
 // maunet/nn/blocks/upsampler_unit.hpp: the UpSampler Unit (USU), MAUNet's decoder upsampling
-// from c_in to c_out channels (MODELS.md):
+// from c_in to c_out channels (docs/models.md):
 //   mean         u = (convT2x2_stride2(x) + conv3x3(bilinear_upsample2x(x))) / 2   (default)
 //   transposed   u = convT2x2_stride2(x)                                            (plain U-Net)
 //   resize_conv  u = conv3x3(bilinear_upsample2x(x))

@@ -1,5 +1,5 @@
 // maunet/nn/models/unet.hpp: the U-Net family: MAUNet (teacher), MAUNet-Light (student) and the
-// plain U-Net baseline, one class built from a UNetConfig (MODELS.md, Networks).
+// plain U-Net baseline, one class built from a UNetConfig (docs/models.md, Networks).
 //
 //   x ─pad─> ConvBlock ─MAU─> ConvBlock ─MAU─> ... ─> bottleneck ─USU(skip)─> ... ─USU(skip)─> 1x1 ─crop─> (+ x_c)
 //            width F           2F                    2^L F          2^(L-1) F           F
@@ -39,7 +39,7 @@ struct UNetConfig {
     UpsampleMode upsample_mode = UpsampleMode::mean;
     bool batch_norm = false;
 
-    // MODELS.md defaults.
+    // The defaults of docs/models.md.
     static UNetConfig maunet() { return UNetConfig{}; }
     // Same topology, width F * sqrt(0.6) (25 for F = 32): about 60% of the teacher's parameters.
     static UNetConfig maunet_light() {
