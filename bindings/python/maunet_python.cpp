@@ -312,7 +312,7 @@ py::dict metrics(const FloatArray& pred, const FloatArray& obs, const std::optio
 py::list history_list(const std::vector<maunet::train::EpochRecord>& h) {
     py::list l;
     for (const auto& e : h)
-        l.append(py::dict(py::arg("epoch") = e.epoch, py::arg("train_loss") = e.train_loss,
+        l.append(py::dict(py::arg("stage") = e.stage, py::arg("epoch") = e.epoch, py::arg("train_loss") = e.train_loss,
                           py::arg("val_loss") = e.val_loss, py::arg("lr") = e.lr, py::arg("seconds") = e.seconds));
     return l;
 }
@@ -347,7 +347,7 @@ PYBIND11_MODULE(maunet, m) {
         .def_property_readonly("architecture", [](const Model& s) { return s.net->net().config().architecture; })
         .def_property_readonly("num_parameters", [](const Model& s) { return s.net->net().num_parameters(); })
         .def_property_readonly("history", [](const Model& s) { return history_list(s.history); },
-                               "The epochs of training (dicts: epoch, train_loss, val_loss, lr, seconds); "
+                               "The epochs of training (dicts: stage, epoch, train_loss, val_loss, lr, seconds); "
                                "empty for a loaded model.")
         .def("predict", &Model::predict, py::arg("fields"),
              "Applies the model to fields [time, y, x] or one field [y, x] in physical units. A downscaling model\n"

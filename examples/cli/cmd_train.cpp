@@ -261,9 +261,13 @@ void run_distill(const DistillSettings& d) {
     o.trainer = trainer_options(s, "distill");
     o.cache_teacher = s.patch == 0;
     const train::DistillResult r = train::Distiller<float>(teacher.net(), student.net(), o).fit(train_set, val_set);
-    std::printf("distillation: best epoch %d, validation loss %.5f; refinement: %zu epochs, best validation loss %.5f\n",
-                r.distillation.best_epoch, r.distillation.best_val_loss, r.refinement.history.size(),
-                r.refinement.best_val_loss);
+    if (r.refinement.history.empty())
+        std::printf("distillation: best epoch %d, validation loss %.5f\n", r.distillation.best_epoch, r.distilled_loss);
+    else
+        std::printf("distillation: best epoch %d, validation loss %.5f; refinement: %zu epochs, best validation loss "
+                    "%.5f; kept the %s weights\n",
+                    r.distillation.best_epoch, r.distilled_loss, r.refinement.history.size(), r.refined_loss,
+                    r.kept.c_str());
     report_and_save(student, p, s.out);
 }
 
@@ -309,7 +313,7 @@ void add_training_options(CLI::App* cmd, TrainSettings& s, bool with_architectur
     cmd->add_option("--patch", s.patch, "side of random training patches (0: whole fields)")->capture_default_str();
     cmd->add_option("--seed", s.seed, "random seed")->capture_default_str();
     add_threads_option(cmd, s.threads);
-    cmd->add_option("--history", s.history, "CSV file of the epochs (written after each)");
+    cmd->add_option("--history", s.history, "CSV file of the epochs, every stage (written after each)");
     cmd->add_flag("--quiet", s.quiet, "no progress output");
 }
 

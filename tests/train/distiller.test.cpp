@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "maunet/io/checkpoint.hpp"
 #include "maunet/train/distiller.hpp"
@@ -235,4 +238,71 @@ TEST_CASE("distiller errors say what was expected", "[train][distill][errors]") 
     UNet<float> other(deeper, rng);
     o.hint_levels = {};
     CHECK_THROWS_WITH(train::Distiller<float>(teacher, other, o), Catch::Contains("same number of levels"));
+}
+
+TEST_CASE("a refinement that does not improve on distillation is undone", "[train][distill]") {
+    // The validation targets are the teacher's own outputs, and distillation with a = 0 imitates
+    // the teacher, so it lowers the validation loss; the training targets are noise, so the
+    // refinement on them (observations alone) can only raise it and must be undone.
+    const auto data = synthetic_set(8, 8);
+    Rng rng(8);
+    UNet<float> teacher(small(UNetConfig::maunet()), rng);
+    UNet<float> student(small(UNetConfig::maunet_light()), rng);
+    train::Dataset<float> noisy, imitate;
+    for (auto s : data.samples()) {
+        s.target = teacher.predict(s.input.reshaped(Shape{1, 1, 16, 16})).reshaped(s.target.shape());
+        imitate.add(s);
+        s.target = Tensor<float>::uniform(s.target.shape(), rng, -3.0f, 3.0f);
+        noisy.add(s);
+    }
+    train::DistillerOptions o;
+    o.alpha = 0.0;
+    o.trainer.epochs = 3;
+    o.trainer.learning_rate = 3e-3;
+    o.trainer.loader.batch_size = 4;
+    o.trainer.progress = train::ProgressStyle::quiet;
+    o.trainer.history_path = "distiller_history_test.csv";
+    o.refine_epochs = 2;
+    o.refine_lr_factor = 1.0;
+    train::Distiller<float> d(teacher, student, o);
+    const auto result = d.fit(noisy, imitate);
+    REQUIRE(result.refinement.history.size() == 2);
+    CHECK(result.refined_loss > result.distilled_loss);
+    CHECK(result.kept == "distillation");
+    // The student has the distilled weights again: its loss is the distilled one, exactly.
+    CHECK(train::Trainer<float>(student, o.trainer).evaluate_loss(imitate) == result.distilled_loss);
+    CHECK(result.distilled_loss == Approx(result.distillation.best_val_loss).epsilon(1e-6));
+
+    // The history holds both stages, distillation first.
+    std::ifstream in(o.trainer.history_path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    in.close();
+    std::remove(o.trainer.history_path.c_str());
+    REQUIRE(lines.size() == 1 + 3 + 2);
+    CHECK(lines[0] == "stage,epoch,train_loss,val_loss,lr,seconds");
+    CHECK(lines[1].rfind("distillation,1,", 0) == 0);
+    CHECK(lines[3].rfind("distillation,3,", 0) == 0);
+    CHECK(lines[4].rfind("refinement,1,", 0) == 0);
+    CHECK(lines[5].rfind("refinement,2,", 0) == 0);
+}
+
+TEST_CASE("a refinement that improves is kept", "[train][distill]") {
+    const auto data = synthetic_set(12, 9);
+    const auto split = data.split(0.75, 0.25, 9);
+    Rng rng(9);
+    UNet<float> teacher(small(UNetConfig::maunet()), rng);  // untrained: a poor teacher
+    UNet<float> student(small(UNetConfig::maunet_light()), rng);
+    train::DistillerOptions o;
+    o.alpha = 0.2;
+    o.trainer.epochs = 2;
+    o.trainer.learning_rate = 3e-3;
+    o.trainer.loader.batch_size = 3;
+    o.trainer.progress = train::ProgressStyle::quiet;
+    o.refine_epochs = 3;
+    o.refine_lr_factor = 1.0;
+    const auto result = train::Distiller<float>(teacher, student, o).fit(split.train, split.val);
+    CHECK(result.refined_loss < result.distilled_loss);
+    CHECK(result.kept == "refinement");
+    CHECK(train::Trainer<float>(student, o.trainer).evaluate_loss(split.val) == result.refined_loss);
 }

@@ -66,7 +66,7 @@ TEST_CASE("the trainer lowers the validation loss and writes its history", "[tra
     std::ifstream in(o.history_path);
     std::string header;
     std::getline(in, header);
-    CHECK(header == "epoch,train_loss,val_loss,lr,seconds");
+    CHECK(header == "stage,epoch,train_loss,val_loss,lr,seconds");
     int lines = 0;
     for (std::string line; std::getline(in, line);) ++lines;
     CHECK(lines == 6);

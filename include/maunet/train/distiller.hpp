@@ -16,12 +16,18 @@
 // exactly that of plain supervised training.
 //
 // Refinement (our reading of MAUNet-Light_KR): after distillation, train the student on the
-// observations alone (a = 1, b = 0) at refine_lr_factor (1/10) of the learning rate, keeping
-// the weights with the best validation loss.
+// observations alone (a = 1, b = 0) at refine_lr_factor (1/10) of the learning rate.
+//
+// Which weights are kept: each stage keeps its best epoch by the supervised validation loss
+// (MSE against the observations, the same measure in both stages); the student then ends with
+// the better of the two stages' best, so a refinement that does not improve on distillation
+// is undone (DistillResult::kept says which). Without a validation set the training set
+// judges. The history file holds both stages, one row an epoch, with a stage column.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "maunet/nn/layers/conv.hpp"
@@ -42,6 +48,10 @@ struct DistillerOptions {
 struct DistillResult {
     TrainResult distillation;
     TrainResult refinement;  // empty history when refine_epochs == 0
+    // Supervised loss (validation set, else training set) of each stage's best weights, and
+    // the stage whose weights the student ends with.
+    double distilled_loss = 0, refined_loss = 0;
+    std::string kept = "distillation";
 };
 
 template <class T>
@@ -116,28 +126,42 @@ public:
         return total;
     }
 
-    // Distillation, then refinement; the student ends with its best validation weights.
+    // Distillation, then refinement; the student ends with the best weights of either stage.
     DistillResult fit(const Dataset<T>& train, const Dataset<T>& val) {
         cache_.clear();
         DistillResult result;
+        const Dataset<T>& judge = val.empty() ? train : val;
         {
             Freeze freeze(teacher_);
-            Trainer<T> trainer(student_, options_.trainer);
+            TrainerOptions distill = options_.trainer;
+            distill.stage = "distillation";
+            Trainer<T> trainer(student_, distill);
             trainer.set_loss([this](const nn::UNet<T>& s, const Batch<T>& b, const nn::ForwardMode& m) {
                 return loss(s, b, m);
             });
             trainer.add_parameters(adapter_parameters());
             result.distillation = trainer.fit(train, val);
+            result.distilled_loss = trainer.evaluate_loss(judge);
         }
         cache_.clear();
         if (options_.refine_epochs > 0) {
+            const typename nn::Module<T>::State distilled = student_.state();
             TrainerOptions refine = options_.trainer;
             refine.epochs = options_.refine_epochs;
             refine.learning_rate *= options_.refine_lr_factor;
             refine.min_lr *= options_.refine_lr_factor;
             refine.label = options_.trainer.label + "-refine";
+            refine.stage = "refinement";
+            refine.history_before = result.distillation.history;
             Trainer<T> trainer(student_, refine);
             result.refinement = trainer.fit(train, val);
+            result.refined_loss = trainer.evaluate_loss(judge);
+            if (result.refined_loss < result.distilled_loss) {
+                result.kept = "refinement";
+            } else {
+                student_.load_state(distilled);  // refinement did not help: undo it
+                student_.eval();
+            }
         }
         return result;
     }

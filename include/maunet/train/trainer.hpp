@@ -35,6 +35,12 @@ namespace maunet::train {
 
 enum class LossKind { mse, mae };
 
+struct EpochRecord {
+    std::string stage = "train";
+    int epoch = 0;
+    double train_loss = 0, val_loss = 0, lr = 0, seconds = 0;
+};
+
 struct TrainerOptions {
     int epochs = 30;
     double learning_rate = 1e-3;
@@ -48,13 +54,10 @@ struct TrainerOptions {
     LoaderOptions loader;         // batch size, patches, shuffling seed
     std::uint64_t seed = 1;       // dropout's engine
     std::string history_path;     // CSV of the epochs (written atomically after each), optional
+    std::string stage = "train";  // the history's first column (distillation, refinement, ...)
+    std::vector<EpochRecord> history_before;  // earlier stages' rows, kept at the top of the CSV
     std::string label = "train";  // prefix of progress lines
     ProgressStyle progress = ProgressStyle::automatic;
-};
-
-struct EpochRecord {
-    int epoch = 0;
-    double train_loss = 0, val_loss = 0, lr = 0, seconds = 0;
 };
 
 struct TrainResult {
@@ -166,6 +169,7 @@ public:
             }
             model_.eval();
             EpochRecord rec;
+            rec.stage = options_.stage;
             rec.epoch = epoch;
             rec.train_loss = sum / double(steps_per_epoch);
             rec.val_loss = val.empty() ? rec.train_loss : evaluate_loss(val);
@@ -183,7 +187,7 @@ public:
                 ++since_best;
             }
             progress.epoch(epoch, options_.epochs, rec.train_loss, rec.val_loss, rec.lr, improved);
-            if (!options_.history_path.empty()) write_history(options_.history_path, result.history);
+            if (!options_.history_path.empty()) write_history(options_.history_path, result.history, options_.history_before);
             if (options_.patience > 0 && since_best >= options_.patience) {
                 result.stopped_early = true;
                 progress.message(maunet::detail::cat("early stop: no improvement for ", options_.patience, " epochs"));
@@ -219,12 +223,17 @@ private:
             if (!p.value().all_finite()) return false;
         return true;
     }
-    static void write_history(const std::string& path, const std::vector<EpochRecord>& history) {
+    // The earlier stages' rows, then this run's: a later stage never overwrites an earlier one.
+    static void write_history(const std::string& path, const std::vector<EpochRecord>& history,
+                              const std::vector<EpochRecord>& before) {
         io::write_stream_atomically(path, [&](std::ostream& out) {
-            out << "epoch,train_loss,val_loss,lr,seconds\n";
+            out << "stage,epoch,train_loss,val_loss,lr,seconds\n";
             out.precision(9);
-            for (const auto& r : history)
-                out << r.epoch << ',' << r.train_loss << ',' << r.val_loss << ',' << r.lr << ',' << r.seconds << '\n';
+            const auto row = [&out](const EpochRecord& r) {
+                out << r.stage << ',' << r.epoch << ',' << r.train_loss << ',' << r.val_loss << ',' << r.lr << ',' << r.seconds << '\n';
+            };
+            for (const auto& r : before) row(r);
+            for (const auto& r : history) row(r);
         });
     }
 
