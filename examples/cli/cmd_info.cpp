@@ -23,6 +23,7 @@ void run_info(const std::string& path) {
                 model.input_transform().channel(0).stddev);
     std::printf("  target transform  log1p mean %.6g std %.6g\n", model.target_transform().mean(),
                 model.target_transform().stddev());
+    std::printf("  wet-day threshold %.6g (outputs below it are 0)\n", static_cast<double>(model.wet_threshold()));
     // The other half of the teacher-student pair, for comparison.
     nn::UNetConfig other = c;
     const bool is_light = c.architecture == "maunet-light";

@@ -5,7 +5,8 @@
 // Bias-correction models keep the grid. Models work in mm/day: the input is converted from its
 // units (or --units) chunk by chunk and the output is written in mm/day, with the input's grid
 // attributes, grid_mapping, cell_methods and global attributes. --mask FILE[:VAR] blanks the
-// output where the target grid's land-sea mask is 0 or missing.
+// output where the target grid's land-sea mask is 0 or missing. Amounts below the wet-day
+// threshold (the model's, or --wet-threshold, in mm/day) are written as 0.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -24,13 +25,22 @@ struct PredictSettings {
     std::string model, in, var, out, units, mask;
     Index chunk = 8;
     int threads = 0;
+    double wet_threshold = -1;  // mm/day; < 0: the model's own
+    std::string statistic;      // Bernoulli-gamma models: mean, median or sample; empty: the model's
+    std::uint64_t seed = 0;
 };
 
 void run_predict(const PredictSettings& s) {
     require_variable(s.in, s.var, "--var");
     guard_outputs({s.out}, {s.model, s.in, s.mask, mask_file(s.mask)});
     if (s.threads > 0) set_num_threads(s.threads);
-    const auto model = pipeline::PrecipModel<float>::load(s.model);
+    auto model = pipeline::PrecipModel<float>::load(s.model);
+    if (s.wet_threshold >= 0) model.set_wet_threshold(s.wet_threshold);
+    if (!s.statistic.empty()) {
+        if (!model.bernoulli_gamma())
+            throw ArgumentError("--statistic: '" + s.model + "' predicts amounts, not a Bernoulli-gamma distribution");
+        model.set_statistic(pipeline::statistic_from_string(s.statistic), s.seed);
+    }
     const Field layout = field_layout(s.in, s.var);
     const Index factor = model.task() == pipeline::Task::downscaling ? model.factor() : 1;
     const double to_mm_per_day = precip_factor_of(layout, s.in, s.units);
@@ -78,6 +88,15 @@ void add_predict_command(CLI::App& app) {
         ->capture_default_str();
     add_threads_option(cmd, s->threads);
     cmd->add_option("--units", s->units, "units of --in when its attribute is missing or wrong (.npy: mm/day)");
+    cmd->add_option("--wet-threshold", s->wet_threshold,
+                    "outputs below this amount (mm/day) are set to 0 (default: the model's, 0.1 unless trained "
+                    "otherwise; 0: off)")
+        ->check(CLI::Range(0.0, 1000.0));
+    cmd->add_option("--statistic", s->statistic,
+                    "Bernoulli-gamma models: mean, median or sample (a random draw; --seed) (default: the model's, mean)")
+        ->check(CLI::IsMember({"mean", "median", "sample"}));
+    cmd->add_option("--seed", s->seed, "seed of --statistic sample (with each field's parameters: reproducible for any --chunk)")
+        ->capture_default_str();
     cmd->add_option("--mask", s->mask, "target land-sea mask FILE[:VAR]: output missing where it is 0 or missing");
     cmd->callback([s] { run_predict(*s); });
 }

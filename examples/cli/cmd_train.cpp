@@ -27,6 +27,7 @@
 #include <maunet/pipeline/apply_model.hpp>
 #include <maunet/pipeline/compare.hpp>
 #include <maunet/pipeline/train_model.hpp>
+#include <maunet/stats/quantiles.hpp>
 #include <maunet/train/distiller.hpp>
 #include <maunet/train/synthetic.hpp>
 
@@ -53,6 +54,9 @@ struct TrainSettings {
     int epochs = 20, width = 16, levels = 3, threads = 0;
     Index batch = 4, patch = 0;
     double lr = 2e-3;
+    double wet_threshold = pipeline::kDefaultWetThreshold;  // mm/day
+    std::string loss = "mse";
+    double tail_quantile = 0.9, tail_weight = 1.0;
     std::uint64_t seed = 7;
     bool quiet = false;
 };
@@ -60,6 +64,7 @@ struct TrainSettings {
 struct DistillSettings {
     TrainSettings train;
     std::string teacher;
+    std::string loss_given;  // non-empty when --loss was on the command line
     double alpha = 0.5, hint_weight = 0.0;
     int refine_epochs = 5;
 };
@@ -155,6 +160,9 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
     o.loader.min_valid_fraction = s.patch > 0 ? 0.5 : 0.0;
     o.loader.seed = s.seed;
     o.seed = s.seed;
+    o.loss = train::loss_kind_from_string(s.loss);
+    o.tail_lambda = s.tail_weight;
+    o.wet_threshold = s.wet_threshold;
     o.history_path = s.history;
     o.label = label;
     o.progress = s.quiet ? train::ProgressStyle::quiet : train::ProgressStyle::automatic;
@@ -193,6 +201,21 @@ void report_and_save(const pipeline::PrecipModel<float>& model, const Prepared& 
                 static_cast<long>(model.net().num_parameters()));
 }
 
+// The tail-weighted loss's level tau: the --tail-quantile of the training targets' amounts
+// (valid cells, dry ones included), in the normalised space the loss sees.
+double tail_level(const TrainSettings& s, const train::Dataset<float>& raw_train, const train::PrecipTransform<float>& t) {
+    require(s.tail_quantile > 0 && s.tail_quantile < 1, "expected --tail-quantile in (0, 1), got ", s.tail_quantile);
+    const train::Batch<float> all = raw_train.stacked();
+    std::vector<double> amounts;
+    for (Index i = 0; i < all.target.numel(); ++i)
+        if (all.mask[i] != 0 && std::isfinite(all.target[i])) amounts.push_back(all.target[i]);
+    require(!amounts.empty(), "the training fields have no valid target cell");
+    const double q = stats::empirical_quantile(std::move(amounts), s.tail_quantile);
+    std::printf("tail-weighted loss: level %.4g mm/day (quantile %.3g of the training targets), weight %.3g\n", q,
+                s.tail_quantile, s.tail_weight);
+    return t.scaling().forward(q);
+}
+
 nn::UNetConfig network_config(const TrainSettings& s) {
     nn::UNetConfig c;
     if (s.model == "maunet") c = nn::UNetConfig::maunet();
@@ -203,6 +226,10 @@ nn::UNetConfig network_config(const TrainSettings& s) {
     c.base_width = s.width;
     c.dropout_levels = std::min(c.dropout_levels, s.levels);  // dropout after at most every encoder level
     c.residual = true;  // the network corrects its input field, as in `maunet demo`
+    if (train::loss_kind_from_string(s.loss) == train::LossKind::bernoulli_gamma) {
+        c.out_channels = 3;  // wet-probability logit, log shape, log scale per cell
+        c.residual = false;  // the outputs are distribution parameters, not a corrected field
+    }
     return c;
 }
 
@@ -223,8 +250,15 @@ void run_train(const TrainSettings& s) {
     std::fflush(stdout);
     Rng init(s.seed + 1);
     train::TrainResult result;
-    const auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val,
-                                                           trainer_options(s, s.model), init, &result);
+    train::TrainerOptions o = trainer_options(s, s.model);
+    if (o.loss == train::LossKind::tail_mse) {
+        train::PrecipTransform<float> t;  // the transform train_precip_model fits, on the same data
+        const train::Batch<float> all = p.split.train.stacked();
+        t.fit(all.target, all.mask);
+        o.tail_tau = tail_level(s, p.split.train, t);
+    }
+    auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val, o, init, &result);
+    model.set_wet_threshold(s.wet_threshold);
     std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
                 result.best_val_loss, result.seconds);
     report_and_save(model, p, s.out);
@@ -252,6 +286,7 @@ void run_distill(const DistillSettings& d) {
     Rng init(s.seed + 1);
     pipeline::PrecipModel<float> student(config, init, task, factor);
     student.copy_transforms_from(teacher);
+    student.set_wet_threshold(s.wet_threshold);
     const auto train_set = student.normalize(p.split.train);
     const auto val_set = p.split.val.empty() ? train::Dataset<float>() : student.normalize(p.split.val);
     train::DistillerOptions o;
@@ -259,6 +294,19 @@ void run_distill(const DistillSettings& d) {
     o.hint_weight = d.hint_weight;
     o.refine_epochs = d.refine_epochs;
     o.trainer = trainer_options(s, "distill");
+    if (student.bernoulli_gamma()) {  // a Bernoulli-gamma teacher: its student learns the same likelihood
+        require(d.loss_given.empty() || o.trainer.loss == train::LossKind::bernoulli_gamma, "--loss ", s.loss,
+                ": the teacher predicts Bernoulli-gamma parameters, so its student is trained with --loss "
+                "bernoulli-gamma");
+        o.trainer.loss = train::LossKind::bernoulli_gamma;
+        const auto scaling = student.target_transform().scaling();
+        o.trainer.target_to_amount = [scaling](double z) { return scaling.inverse(z); };
+    } else {
+        require(o.trainer.loss != train::LossKind::bernoulli_gamma,
+                "--loss bernoulli-gamma needs a teacher trained with it (this one predicts amounts)");
+        if (o.trainer.loss == train::LossKind::tail_mse)
+            o.trainer.tail_tau = tail_level(s, p.split.train, student.target_transform());
+    }
     o.cache_teacher = s.patch == 0;
     const train::DistillResult r = train::Distiller<float>(teacher.net(), student.net(), o).fit(train_set, val_set);
     if (r.refinement.history.empty())
@@ -313,6 +361,23 @@ void add_training_options(CLI::App* cmd, TrainSettings& s, bool with_architectur
     cmd->add_option("--patch", s.patch, "side of random training patches (0: whole fields)")->capture_default_str();
     cmd->add_option("--seed", s.seed, "random seed")->capture_default_str();
     add_threads_option(cmd, s.threads);
+    cmd->add_option("--loss", s.loss,
+                    "mse, mae, tail-mse (squared error weighted towards heavy rain) or bernoulli-gamma (likelihood "
+                    "of a wet probability and a gamma amount per cell)")
+        ->check(CLI::IsMember({"mse", "mae", "tail-mse", "bernoulli-gamma"}))
+        ->capture_default_str();
+    cmd->add_option("--tail-quantile", s.tail_quantile,
+                    "tail-mse: errors count more above this quantile of the training targets")
+        ->check(CLI::Range(0.01, 0.999))
+        ->capture_default_str();
+    cmd->add_option("--tail-weight", s.tail_weight,
+                    "tail-mse: weight slope lambda (w = 1 + lambda (t - tau) above the level, in normalised units)")
+        ->check(CLI::Range(0.0, 1000.0))
+        ->capture_default_str();
+    cmd->add_option("--wet-threshold", s.wet_threshold,
+                    "outputs below this amount (mm/day) are set to 0, stored in the model (0: off)")
+        ->check(CLI::Range(0.0, 1000.0))
+        ->capture_default_str();
     cmd->add_option("--history", s.history, "CSV file of the epochs, every stage (written after each)");
     cmd->add_flag("--quiet", s.quiet, "no progress output");
 }
@@ -340,7 +405,10 @@ void add_distill_command(CLI::App& app) {
     cmd->add_option("--hint-weight", d->hint_weight, "weight of the feature hints (0: off)")->capture_default_str();
     cmd->add_option("--refine-epochs", d->refine_epochs, "knowledge refinement epochs after distillation")
         ->capture_default_str();
-    cmd->callback([d] { run_distill(*d); });
+    cmd->callback([d, cmd] {
+        if (cmd->count("--loss") > 0) d->loss_given = d->train.loss;
+        run_distill(*d);
+    });
 }
 
 }  // namespace maunet::cli

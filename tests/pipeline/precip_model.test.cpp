@@ -1,9 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "maunet/pipeline/compare.hpp"
 #include "maunet/pipeline/train_model.hpp"
+#include "maunet/stats/bernoulli_gamma.hpp"
 #include "maunet/train/synthetic.hpp"
 #include "support/gradcheck.hpp"
 
@@ -136,4 +139,159 @@ TEST_CASE("a downscaling PrecipModel regrids coarse fields in apply() and refuse
     CHECK(loaded.grid_width() == 16);
     CHECK_THROWS_WITH(loaded.predict(coarse_input), Catch::Contains("factor of 4"));
     CHECK_THROWS_WITH(model.apply(Tensor<float>(Shape{2, 3, 4, 4})), Catch::Contains("expected fields [time, y, x]"));
+}
+
+TEST_CASE("a PrecipModel sets amounts below its wet-day threshold to 0, and the threshold travels in its file",
+          "[pipeline][wet]") {
+    const auto data = small_data();
+    const auto raw = train::bias_correction_dataset(data);
+    train::TrainerOptions o;
+    o.epochs = 2;
+    o.progress = train::ProgressStyle::quiet;
+    Rng rng(3);
+    auto model = pipeline::train_precip_model<float>(small(), pipeline::Task::bias_correction, 1, raw,
+                                                     train::Dataset<float>(), o, rng);
+    CHECK(model.wet_threshold() == Approx(pipeline::kDefaultWetThreshold));
+    Tensor<float> x = raw.stacked().input;
+    x[5] = std::numeric_limits<float>::quiet_NaN();
+    model.set_wet_threshold(0.0);
+    const Tensor<float> raw_out = model.predict(x);
+    // A threshold with outputs on both sides of it: the median of the positive outputs.
+    std::vector<float> positive;
+    for (float v : raw_out)
+        if (v > 0.0f) positive.push_back(v);
+    REQUIRE(positive.size() > 10);
+    std::nth_element(positive.begin(), positive.begin() + positive.size() / 2, positive.end());
+    const float thr = positive[positive.size() / 2];
+    model.set_wet_threshold(thr);
+    const Tensor<float> y = model.predict(x);
+    Index drizzle = 0;
+    for (Index i = 0; i < y.numel(); ++i) {
+        if (std::isnan(raw_out[i])) {
+            REQUIRE(std::isnan(y[i]));
+            continue;
+        }
+        if (raw_out[i] > 0.0f && raw_out[i] < thr) ++drizzle;
+        REQUIRE(y[i] == (raw_out[i] < thr ? 0.0f : raw_out[i]));
+    }
+    CHECK(drizzle > 0);
+    CHECK(std::isnan(y[5]));
+
+    // Round trip, and a file written before the threshold was recorded loads with the default.
+    model.set_wet_threshold(0.5);
+    const std::string path = "precip_model_wet_test.ckpt";
+    model.save(path);
+    auto loaded = pipeline::PrecipModel<float>::load(path);
+    CHECK(loaded.wet_threshold() == 0.5f);
+    CHECK(maunet::testing::max_abs_diff(loaded.predict(x), model.predict(x)) == 0.0);
+    auto ck = io::load_checkpoint<float>(path);
+    io::Json old = io::Json::object();
+    for (const auto& [k, v] : ck.extras().as_object())
+        if (k != "wet_threshold") old.set(k, v);
+    io::save_checkpoint(path, *ck.model, old);
+    CHECK(pipeline::PrecipModel<float>::load(path).wet_threshold() == Approx(pipeline::kDefaultWetThreshold));
+    io::Json bad = old;
+    bad.set("wet_threshold", -1.0);
+    io::save_checkpoint(path, *ck.model, bad);
+    CHECK_THROWS_WITH(pipeline::PrecipModel<float>::load(path),
+                      Catch::Contains(path) && Catch::Contains("'wet_threshold': expected a finite number >= 0"));
+    std::remove(path.c_str());
+    CHECK_THROWS_WITH(model.set_wet_threshold(-0.1), Catch::Contains("wet-day threshold must be a finite number >= 0"));
+}
+
+TEST_CASE("a Bernoulli-gamma PrecipModel trains on the likelihood and outputs mean, median or draws",
+          "[pipeline][bernoulli_gamma]") {
+    const auto data = small_data();
+    const auto raw = train::bias_correction_dataset(data);
+    const auto split = raw.split(0.7, 0.3, 4);
+    nn::UNetConfig c = small();
+    c.out_channels = 3;
+    c.residual = false;
+    train::TrainerOptions o;
+    o.epochs = 3;
+    o.loss = train::LossKind::bernoulli_gamma;
+    o.progress = train::ProgressStyle::quiet;
+    Rng rng(4);
+    train::TrainResult result;
+    auto model = pipeline::train_precip_model<float>(c, pipeline::Task::bias_correction, 1, split.train, split.val, o,
+                                                     rng, &result);
+    REQUIRE(model.bernoulli_gamma());
+    CHECK(result.history.back().train_loss < result.history.front().train_loss);  // the likelihood improved
+    Tensor<float> x = split.val.stacked().input;
+    x[7] = std::numeric_limits<float>::quiet_NaN();
+    model.set_wet_threshold(0.0);
+    const Tensor<float> mean = model.predict(x);
+    model.set_statistic(pipeline::Statistic::median);
+    const Tensor<float> median = model.predict(x);
+    model.set_statistic(pipeline::Statistic::sample, 5);
+    const Tensor<float> draw = model.predict(x);
+    REQUIRE(mean.shape() == Shape{x.dim(0), 1, 16, 16});
+    CHECK(std::isnan(mean[7]));
+    CHECK(std::isnan(median[7]));
+    CHECK(std::isnan(draw[7]));
+    // The mean by hand from the network's parameters, cell by cell.
+    Tensor<float> xn = model.input_transform().forward(x);
+    train::fill_missing(xn, 0.0f);
+    const Tensor<float> theta = model.net().predict(xn);
+    const Index plane = 16 * 16;
+    Index dry = 0, zero_draws = 0;
+    for (Index n = 0; n < x.dim(0); ++n)
+        for (Index j = 0; j < plane; ++j) {
+            const Index i = n * plane + j;
+            if (i == 7) continue;
+            const auto bg = stats::BernoulliGamma::from_logits(theta[n * 3 * plane + j], theta[(n * 3 + 1) * plane + j],
+                                                               theta[(n * 3 + 2) * plane + j]);
+            REQUIRE(mean[i] == Approx(bg.mean()).epsilon(1e-5));
+            REQUIRE(median[i] >= 0.0f);
+            REQUIRE(draw[i] >= 0.0f);
+            if (bg.p <= 0.5) {
+                ++dry;
+                REQUIRE(median[i] == 0.0f);
+            }
+            zero_draws += draw[i] == 0.0f;
+        }
+    CHECK(zero_draws > 0);
+    INFO("cells with p <= 1/2: " << dry);
+    // Draws do not depend on how the fields are batched.
+    Tensor<float> second(Shape{1, 1, 16, 16});
+    std::copy(x.begin() + plane, x.begin() + 2 * plane, second.begin());
+    const Tensor<float> alone = model.predict(second);
+    for (Index j = 0; j < plane; ++j) REQUIRE(alone[j] == draw[plane + j]);
+
+    // The statistic travels in the file.
+    model.set_statistic(pipeline::Statistic::median);
+    const std::string path = "precip_model_bg_test.ckpt";
+    model.save(path);
+    const auto loaded = pipeline::PrecipModel<float>::load(path);
+    std::remove(path.c_str());
+    CHECK(loaded.bernoulli_gamma());
+    CHECK(loaded.statistic() == pipeline::Statistic::median);
+    CHECK(maunet::testing::max_abs_diff(loaded.predict(x), median) == 0.0);
+
+    nn::UNetConfig residual = c;
+    residual.residual = true;
+    CHECK_THROWS_WITH(pipeline::PrecipModel<float>(residual, rng), Catch::Contains("3 without a residual connection"));
+    CHECK_THROWS_WITH(pipeline::statistic_from_string("mode"), Catch::Contains("not one of mean, median, sample"));
+}
+
+TEST_CASE("the tail-weighted loss trains a PrecipModel and weights heavy rain", "[pipeline][loss]") {
+    const auto data = small_data();
+    const auto raw = train::bias_correction_dataset(data);
+    const auto split = raw.split(0.7, 0.3, 5);
+    train::TrainerOptions o;
+    o.epochs = 3;
+    o.loss = train::LossKind::tail_mse;
+    o.tail_tau = 0.5;
+    o.tail_lambda = 2.0;
+    o.progress = train::ProgressStyle::quiet;
+    Rng rng(5);
+    train::TrainResult result;
+    auto model = pipeline::train_precip_model<float>(small(), pipeline::Task::bias_correction, 1, split.train,
+                                                     split.val, o, rng, &result);
+    CHECK(result.history.back().train_loss < result.history.front().train_loss);
+    CHECK(std::isfinite(result.best_val_loss));
+    CHECK_THROWS_WITH(train::loss_kind_from_string("huber"), Catch::Contains("not one of mse, mae, tail-mse"));
+    train::TrainerOptions bad;
+    bad.loss = train::LossKind::bernoulli_gamma;
+    CHECK_THROWS_WITH(train::Trainer<float>(model.net(), bad), Catch::Contains("needs target_to_amount"));
 }

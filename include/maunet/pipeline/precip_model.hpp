@@ -2,8 +2,19 @@
 // users hand in and get back precipitation in physical units (mm/day or mm/h).
 //
 //   raw input [N, C, H, W] ─ChannelTransform (log1p + z-score per channel)─> fill NaN with 0
-//     ─> UNet ─> inverse PrecipTransform (z-score^-1, expm1) ─> clamp at 0 ─> NaN where the
-//     input was missing ─> raw output [N, 1, H, W]
+//     ─> UNet ─> inverse PrecipTransform (z-score^-1, expm1) ─> clamp at 0 ─> 0 below the
+//     wet-day threshold ─> NaN where the input was missing ─> raw output [N, 1, H, W]
+//
+// A network with 3 output channels predicts a Bernoulli-gamma distribution per cell instead of
+// an amount (trained with the Bernoulli-gamma likelihood, train/trainer.hpp): the inverse
+// transform is replaced by the distribution's mean, median or a random draw (`statistic`,
+// stats/bernoulli_gamma.hpp), in the units of the training targets.
+//
+// The wet-day threshold (default 0.1, in the model's units: mm/day for the models the CLI
+// trains) sets amounts below it to exactly 0. A regression network never outputs exact zeros
+// (expm1 of a smooth output is a small positive number over dry land), so without it every dry
+// cell gets trace drizzle; 0.1 mm/day is the usual wet-day definition (ETCCDI, and the bias
+// correction's default). It travels in the model file; 0 turns it off.
 //
 // Transforms are fitted on the training split only. The task (downscaling by an integer factor,
 // or bias correction at factor 1), the transforms' statistics and the grid of the training fields
@@ -22,12 +33,14 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "maunet/io/checkpoint.hpp"
 #include "maunet/nn/models/unet.hpp"
+#include "maunet/stats/bernoulli_gamma.hpp"
 #include "maunet/stats/regrid.hpp"
 #include "maunet/train/dataset.hpp"
 #include "maunet/train/transforms.hpp"
@@ -46,6 +59,20 @@ inline Task task_from_string(const std::string& s) {
 // Largest downscaling factor a model, or a regridding, may use (docs/security.md).
 inline constexpr Index kMaxFactor = 64;
 
+// Outputs below this amount (mm/day) are dry: set to 0 (see the top of the file).
+inline constexpr double kDefaultWetThreshold = 0.1;
+
+// What a Bernoulli-gamma model outputs per cell.
+enum class Statistic { mean, median, sample };
+inline const char* to_string(Statistic s) {
+    return s == Statistic::mean ? "mean" : s == Statistic::median ? "median" : "sample";
+}
+inline Statistic statistic_from_string(const std::string& s) {
+    for (Statistic k : {Statistic::mean, Statistic::median, Statistic::sample})
+        if (s == to_string(k)) return k;
+    throw ArgumentError("statistic '" + s + "' is not one of mean, median, sample");
+}
+
 template <class T>
 class PrecipModel {
 public:
@@ -54,6 +81,9 @@ public:
     PrecipModel(const nn::UNetConfig& config, Rng& rng, Task task = Task::downscaling, Index factor = 1)
         : net_(std::make_unique<nn::UNet<T>>(config, rng)), task_(task), factor_(factor) {
         require(factor >= 1 && factor <= kMaxFactor, "PrecipModel: factor must be in [1, ", kMaxFactor, "], got ", factor);
+        require(config.out_channels == 1 || (config.out_channels == 3 && !config.residual),
+                "PrecipModel: expected 1 output channel (amounts) or 3 without a residual connection "
+                "(Bernoulli-gamma parameters), got ", config.out_channels, config.residual ? " with a residual" : "");
         std::vector<bool> log1p(static_cast<std::size_t>(config.in_channels), false);
         log1p[0] = true;
         input_transform_ = train::ChannelTransform<T>(log1p);
@@ -72,6 +102,17 @@ public:
             if (m.input_transform_.channels() != m.net_->config().in_channels)
                 throw FormatError(maunet::detail::cat("the input transform has ", m.input_transform_.channels(),
                                                       " channels, the network ", m.net_->config().in_channels));
+            if (extras.contains("wet_threshold")) {  // absent in older files: the default
+                const io::Json& w = extras.at("wet_threshold");
+                if (!w.is_number() || !(w.as_number() >= 0) || !std::isfinite(w.as_number()))
+                    throw FormatError("'wet_threshold': expected a finite number >= 0, found " + w.dump());
+                m.wet_threshold_ = static_cast<T>(w.as_number());
+            }
+            if (extras.contains("statistic")) m.statistic_ = statistic_from_string(extras.at("statistic").as_string());
+            const auto& c = m.net_->config();
+            if (!(c.out_channels == 1 || (c.out_channels == 3 && !c.residual)))
+                throw FormatError(maunet::detail::cat("expected 1 output channel or 3 without a residual, found ",
+                                                      c.out_channels));
             if (extras.contains("grid")) {  // absent in files written before the grid was recorded
                 const io::Json& grid = extras.at("grid");
                 if (!grid.is_array() || grid.as_array().size() != 2)
@@ -108,6 +149,7 @@ public:
                 " input channels, this one ", input_transform_.channels());
         input_transform_ = other.input_transform_;
         target_transform_ = other.target_transform_;
+        wet_threshold_ = other.wet_threshold_;  // the same outputs, the same dry cells
     }
 
     // The samples as the network sees them (normalised, NaN filled, mask tightened).
@@ -134,7 +176,11 @@ public:
         Tensor<T> x = input_transform_.forward(raw_input);
         const Tensor<T> valid = train::fill_missing(x, T(0));
         Tensor<T> y = net_->predict(x);
-        target_transform_.inverse_inplace(y);  // includes the clamp at 0
+        if (bernoulli_gamma()) y = amounts_from_parameters(y);
+        else target_transform_.inverse_inplace(y);  // includes the clamp at 0
+        if (wet_threshold_ > T(0))
+            for (T& v : y)
+                if (v < wet_threshold_) v = T(0);  // NaN compares false and stays NaN
         const Index N = raw_input.dim(0), C = raw_input.dim(1), plane = raw_input.dim(2) * raw_input.dim(3);
         for (Index n = 0; n < N; ++n)
             for (Index j = 0; j < plane; ++j) {
@@ -184,7 +230,9 @@ public:
         extras.set("task", to_string(task_))
             .set("factor", static_cast<long long>(factor_))
             .set("input_transform", parameters_to_json(input_transform_.parameters()))
-            .set("target_transform", parameters_to_json(target_transform_.parameters()));
+            .set("target_transform", parameters_to_json(target_transform_.parameters()))
+            .set("wet_threshold", static_cast<double>(wet_threshold_));
+        if (bernoulli_gamma()) extras.set("statistic", to_string(statistic_));
         if (grid_height_ > 0) {
             io::Json grid = io::Json::array();
             grid.push_back(static_cast<long long>(grid_height_)).push_back(static_cast<long long>(grid_width_));
@@ -203,6 +251,20 @@ public:
     const nn::UNet<T>& net() const { return *net_; }
     Task task() const { return task_; }
     Index factor() const { return factor_; }
+    // True when the network predicts Bernoulli-gamma parameters (3 output channels).
+    bool bernoulli_gamma() const { return net_->config().out_channels == 3; }
+    // What a Bernoulli-gamma model outputs (ignored otherwise); `sample` draws each field from
+    // an engine seeded with `seed` and the field's parameters, so the same input and seed give
+    // the same draws, however the fields are batched.
+    Statistic statistic() const { return statistic_; }
+    void set_statistic(Statistic s, std::uint64_t seed = 0) { statistic_ = s, sample_seed_ = seed; }
+    // Outputs below the threshold are set to 0 (0 = off); in the model's units.
+    T wet_threshold() const { return wet_threshold_; }
+    void set_wet_threshold(double threshold) {
+        require(std::isfinite(threshold) && threshold >= 0,
+                "PrecipModel: the wet-day threshold must be a finite number >= 0, got ", threshold);
+        wet_threshold_ = static_cast<T>(threshold);
+    }
     // The grid [height, width] of the training fields (0 x 0 when unknown).
     Index grid_height() const { return grid_height_; }
     Index grid_width() const { return grid_width_; }
@@ -211,6 +273,31 @@ public:
 
 private:
     explicit PrecipModel(std::unique_ptr<nn::UNet<T>> net) : net_(std::move(net)) {}
+
+    // Network output [N, 3, H, W] (logit, log shape, log scale) -> amounts [N, 1, H, W].
+    Tensor<T> amounts_from_parameters(const Tensor<T>& theta) const {
+        const Index N = theta.dim(0), plane = theta.dim(2) * theta.dim(3);
+        Tensor<T> out(Shape{N, 1, theta.dim(2), theta.dim(3)});
+        for (Index n = 0; n < N; ++n) {
+            // Each field's draws come from the seed and the field's own parameters (FNV-1a of
+            // their bytes): reproducible however the time axis is chunked, different per field.
+            std::uint64_t h = 1469598103934665603ULL;
+            const auto* bytes = reinterpret_cast<const unsigned char*>(theta.data() + n * 3 * plane);
+            if (statistic_ == Statistic::sample)
+                for (std::size_t k = 0; k < sizeof(T) * static_cast<std::size_t>(3 * plane); ++k)
+                    h = (h ^ bytes[k]) * 1099511628211ULL;
+            Rng rng(sample_seed_ ^ h);
+            for (Index j = 0; j < plane; ++j) {
+                const T* c = theta.data() + n * 3 * plane + j;
+                const auto bg = stats::BernoulliGamma::from_logits(c[0], c[plane], c[2 * plane]);
+                const double v = statistic_ == Statistic::mean     ? bg.mean()
+                                 : statistic_ == Statistic::median ? bg.median()
+                                                                   : bg.sample(rng);
+                out[n * plane + j] = static_cast<T>(v);
+            }
+        }
+        return out;
+    }
 
     static io::Json parameters_to_json(const train::TransformParameters& p) {
         io::Json j = io::Json::object();
@@ -227,6 +314,9 @@ private:
     Task task_ = Task::downscaling;
     Index factor_ = 1;
     Index grid_height_ = 0, grid_width_ = 0;
+    T wet_threshold_ = static_cast<T>(kDefaultWetThreshold);
+    Statistic statistic_ = Statistic::mean;
+    std::uint64_t sample_seed_ = 0;
     train::ChannelTransform<T> input_transform_;
     train::PrecipTransform<T> target_transform_;
 };

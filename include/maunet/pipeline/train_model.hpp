@@ -17,7 +17,12 @@ PrecipModel<T> train_precip_model(const nn::UNetConfig& config, Task task, Index
     model.fit_transforms(raw_train);
     const train::Dataset<T> train_set = model.normalize(raw_train);
     const train::Dataset<T> val_set = raw_val.empty() ? train::Dataset<T>() : model.normalize(raw_val);
-    train::Trainer<T> trainer(model.net(), options);
+    train::TrainerOptions o = options;
+    if (o.loss == train::LossKind::bernoulli_gamma && !o.target_to_amount) {
+        const auto scaling = model.target_transform().scaling();  // the likelihood models amounts
+        o.target_to_amount = [scaling](double z) { return scaling.inverse(z); };
+    }
+    train::Trainer<T> trainer(model.net(), o);
     train::TrainResult r = trainer.fit(train_set, val_set);
     if (result) *result = std::move(r);
     return model;

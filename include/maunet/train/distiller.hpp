@@ -96,12 +96,11 @@ public:
 
     // The distillation loss of the student on one batch (normalised space).
     Var<T> loss(const nn::UNet<T>& student, const Batch<T>& batch, const nn::ForwardMode& mode) {
-        const Var<T> target(batch.target);
         const bool need_teacher = options_.alpha < 1;
         const bool hints = options_.hint_weight > 0;
         std::vector<Var<T>> student_features;
         Var<T> s = student.forward(Var<T>(batch.input), mode, hints ? &student_features : nullptr);
-        Var<T> total = mse_loss(s, target, batch.mask);
+        Var<T> total = Trainer<T>::output_loss(options_.trainer, s, batch);  // the trainer's loss: MSE by default
         if (!need_teacher && !hints) return total;  // exactly plain training
         if (options_.alpha != 1) total = total * static_cast<T>(options_.alpha);
 
@@ -115,7 +114,8 @@ public:
             store(batch, teacher_out);
         }
         if (need_teacher)
-            total = total + mse_loss(s, Var<T>(teacher_out), batch.mask) * static_cast<T>(1 - options_.alpha);
+            total = total + mse_loss(s, Var<T>(teacher_out), channel_mask(batch.mask, s.shape()[1])) *
+                                static_cast<T>(1 - options_.alpha);
         if (hints) {
             for (std::size_t k = 0; k < adapters_.size(); ++k) {
                 const auto l = static_cast<std::size_t>(options_.hint_levels[k]);
@@ -180,6 +180,17 @@ private:
         nn::UNet<T>& teacher;
         bool was_trainable;
     };
+
+    // The batch's mask [N, 1, H, W] repeated over C output channels (a Bernoulli-gamma network
+    // has 3: the student imitates each of the teacher's parameters).
+    static Tensor<T> channel_mask(const Tensor<T>& mask, Index C) {
+        if (mask.numel() == 0 || C == mask.dim(1)) return mask;
+        const Index N = mask.dim(0), plane = mask.dim(2) * mask.dim(3);
+        Tensor<T> out(Shape{N, C, mask.dim(2), mask.dim(3)});
+        for (Index n = 0; n < N; ++n)
+            for (Index c = 0; c < C; ++c) std::copy(mask.begin() + n * plane, mask.begin() + (n + 1) * plane, out.begin() + (n * C + c) * plane);
+        return out;
+    }
 
     bool cacheable(const Batch<T>& b) const {
         return options_.cache_teacher && options_.trainer.loader.patch_size == 0 && !b.indices.empty();

@@ -13,6 +13,7 @@
 // with its own loss and extra trainable parameters (the feature adapters).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "maunet/autograd/ops/loss.hpp"
+#include "maunet/autograd/ops/rain_loss.hpp"
 #include "maunet/io/atomic_file.hpp"
 #include "maunet/nn/models/unet.hpp"
 #include "maunet/optim/adam.hpp"
@@ -33,7 +35,30 @@
 
 namespace maunet::train {
 
-enum class LossKind { mse, mae };
+// The training loss (autograd/ops/loss.hpp, rain_loss.hpp), on the network's output in the
+// target's normalised space, except the Bernoulli-gamma likelihood, which models amounts:
+//   mse              mean squared error
+//   mae              mean absolute error
+//   tail_mse         squared error weighted 1 + tail_lambda max(0, t - tail_tau)
+//   bernoulli_gamma  negative log-likelihood of the amounts target_to_amount(t) under a
+//                    Bernoulli-gamma mixture whose three parameters per cell are the network's
+//                    three output channels; cells above wet_threshold are wet
+enum class LossKind { mse, mae, tail_mse, bernoulli_gamma };
+
+inline const char* to_string(LossKind k) {
+    switch (k) {
+        case LossKind::mse: return "mse";
+        case LossKind::mae: return "mae";
+        case LossKind::tail_mse: return "tail-mse";
+        case LossKind::bernoulli_gamma: return "bernoulli-gamma";
+    }
+    return "?";
+}
+inline LossKind loss_kind_from_string(const std::string& s) {
+    for (LossKind k : {LossKind::mse, LossKind::mae, LossKind::tail_mse, LossKind::bernoulli_gamma})
+        if (s == to_string(k)) return k;
+    throw ArgumentError("loss '" + s + "' is not one of mse, mae, tail-mse, bernoulli-gamma");
+}
 
 struct EpochRecord {
     std::string stage = "train";
@@ -51,6 +76,9 @@ struct TrainerOptions {
     double clip_grad_norm = 1.0;  // 0 disables clipping
     int patience = 0;             // early stopping: epochs without improvement; 0 = never stop early
     LossKind loss = LossKind::mse;
+    double tail_tau = 0, tail_lambda = 1;  // tail_mse: level (normalised target) and slope of the weights
+    double wet_threshold = 0.1;            // bernoulli_gamma: amounts above it are wet
+    std::function<double(double)> target_to_amount;  // bernoulli_gamma: normalised target -> amount
     LoaderOptions loader;         // batch size, patches, shuffling seed
     std::uint64_t seed = 1;       // dropout's engine
     std::string history_path;     // CSV of the epochs (written atomically after each), optional
@@ -79,7 +107,11 @@ public:
         require(options_.learning_rate > 0, "Trainer: learning_rate must be > 0, got ", options_.learning_rate);
         require(options_.clip_grad_norm >= 0, "Trainer: clip_grad_norm must be >= 0, got ", options_.clip_grad_norm);
         require(options_.patience >= 0, "Trainer: patience must be >= 0, got ", options_.patience);
-        loss_ = supervised_loss(options_.loss);
+        require(options_.loss != LossKind::bernoulli_gamma || options_.target_to_amount,
+                "Trainer: the Bernoulli-gamma loss needs target_to_amount (normalised target -> amount)");
+        require(std::isfinite(options_.tail_tau) && options_.tail_lambda >= 0, "Trainer: tail_tau must be finite and "
+                "tail_lambda >= 0, got ", options_.tail_tau, " and ", options_.tail_lambda);
+        loss_ = supervised_loss(options_);
     }
 
     // Replaces the training loss (the validation loss stays the supervised one).
@@ -88,11 +120,33 @@ public:
     void add_parameters(const std::vector<Var<T>>& extra) { extra_.insert(extra_.end(), extra.begin(), extra.end()); }
 
     static LossFn supervised_loss(LossKind kind) {
-        return [kind](const nn::UNet<T>& model, const Batch<T>& b, const nn::ForwardMode& mode) {
-            Var<T> pred = model.forward(Var<T>(b.input), mode);
-            return kind == LossKind::mae ? mae_loss(pred, Var<T>(b.target), b.mask)
-                                         : mse_loss(pred, Var<T>(b.target), b.mask);
+        TrainerOptions o;
+        o.loss = kind;
+        return supervised_loss(o);
+    }
+    // The loss of the model's output against the batch's targets, as `o` chooses.
+    static LossFn supervised_loss(const TrainerOptions& o) {
+        return [o](const nn::UNet<T>& model, const Batch<T>& b, const nn::ForwardMode& mode) {
+            return output_loss(o, model.forward(Var<T>(b.input), mode), b);
         };
+    }
+    static Var<T> output_loss(const TrainerOptions& o, const Var<T>& pred, const Batch<T>& b) {
+        const Var<T> target(b.target);
+        switch (o.loss) {
+            case LossKind::mae: return mae_loss(pred, target, b.mask);
+            case LossKind::tail_mse:
+                return tail_weighted_mse(pred, target, static_cast<T>(o.tail_tau), static_cast<T>(o.tail_lambda), b.mask);
+            case LossKind::bernoulli_gamma: {
+                Tensor<T> amounts = b.target;
+                for (Index i = 0; i < amounts.numel(); ++i)
+                    amounts[i] = b.mask.numel() == 0 || b.mask[i] != T(0)
+                                     ? static_cast<T>(std::max(0.0, o.target_to_amount(static_cast<double>(amounts[i]))))
+                                     : T(0);
+                return bernoulli_gamma_nll(pred, amounts, static_cast<T>(o.wet_threshold), b.mask);
+            }
+            case LossKind::mse: break;
+        }
+        return mse_loss(pred, target, b.mask);
     }
 
     // Mean supervised loss of the model over a dataset, in inference mode.
@@ -102,7 +156,7 @@ public:
         lo.batch_size = options_.loader.batch_size;
         lo.shuffle = false;
         DataLoader<T> loader(data, lo);
-        const LossFn loss = supervised_loss(options_.loss);
+        const LossFn loss = supervised_loss(options_);
         double total = 0, weight = 0;
         for (std::size_t b = 0; b < loader.num_batches(); ++b) {
             const Batch<T> batch = loader.batch(0, b);

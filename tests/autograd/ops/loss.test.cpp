@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "maunet/autograd/ops/loss.hpp"
+#include "maunet/autograd/ops/rain_loss.hpp"
 #include "support/gradcheck.hpp"
 #include "support/random_tensor.hpp"
 
@@ -218,4 +219,69 @@ TEST_CASE("loss errors", "[ops][loss][errors]") {
     // ...unless that cell is masked out.
     const Tensor<float> skip(Shape{2, 3}, {1, 1, 1, 0, 1, 1});
     CHECK(intensity_weighted_mse(a, negative, 2.0, skip).value().item() == 0.0f);
+}
+
+TEST_CASE("tail_weighted_mse: value by hand, and gradients match finite differences", "[ops][loss][gradcheck]") {
+    const Tensor<double> t = random(Shape{2, 1, 4, 5}, 21, -1.0, 3.0);
+    const Tensor<double> p = prediction_near(t, 22);
+    const Tensor<double> m = random_mask(t.shape(), 23);
+    const double tau = 1.0, lambda = 2.0;
+    double s = 0, w = 0;
+    for (Index i = 0; i < t.numel(); ++i) {
+        if (m[i] == 0) continue;
+        const double wi = 1 + lambda * std::max(0.0, t[i] - tau);
+        s += wi * (p[i] - t[i]) * (p[i] - t[i]);
+        w += wi;
+    }
+    CHECK(tail_weighted_mse(Var<double>(p), Var<double>(t), tau, lambda, m).value().item() == Approx(s / w).epsilon(1e-14));
+    // lambda = 0 is the MSE.
+    CHECK(tail_weighted_mse(Var<double>(p), Var<double>(t), tau, 0.0, m).value().item() ==
+          Approx(mse_loss(Var<double>(p), Var<double>(t), m).value().item()).epsilon(1e-14));
+    // Targets kept away from the kink at tau, where w is not differentiable.
+    Tensor<double> t_off = t;
+    for (auto& v : t_off)
+        if (std::abs(v - tau) < 0.01) v += 0.05;
+    auto r = gradcheck([&](const V& v) { return tail_weighted_mse(v[0], v[1], tau, lambda, m); }, {p, t_off});
+    INFO(r.summary);
+    CHECK(r.max_error() < 1e-6);
+    CHECK_THROWS_WITH(tail_weighted_mse(Var<double>(p), Var<double>(t), tau, -1.0),
+                      Catch::Contains("lambda must be a finite number >= 0, got -1"));
+}
+
+TEST_CASE("bernoulli_gamma_nll: value by hand, gradients match finite differences, missing cells ignored",
+          "[ops][loss][gradcheck]") {
+    const Index N = 2, H = 3, W = 4;
+    const Tensor<double> theta = random(Shape{N, 3, H, W}, 31, -1.0, 1.0);
+    Tensor<double> y = random(Shape{N, 1, H, W}, 32, 0.0, 6.0);
+    for (Index i = 0; i < y.numel(); i += 3) y[i] = 0.0;  // dry cells
+    y[4] = 0.05;                                          // below the threshold: dry too
+    Tensor<double> m = random_mask(y.shape(), 33, 0.8);
+    y[1] = not_a_number;  // a missing cell (m[1] == 0) holding NaN
+    const double thr = 0.1;
+    double total = 0, count = 0;
+    for (Index n = 0; n < N; ++n)
+        for (Index j = 0; j < H * W; ++j) {
+            const Index i = n * H * W + j;
+            if (m[i] == 0) continue;
+            const double l = theta[(n * 3) * H * W + j], a = std::exp(theta[(n * 3 + 1) * H * W + j]),
+                         b = std::exp(theta[(n * 3 + 2) * H * W + j]), p = 1 / (1 + std::exp(-l));
+            total += y[i] > thr ? -std::log(p) - ((a - 1) * std::log(y[i]) - y[i] / b - a * std::log(b) - std::lgamma(a))
+                                : -std::log(1 - p);
+            count += 1;
+        }
+    const Var<double> loss = bernoulli_gamma_nll(Var<double>(theta), y, thr, m);
+    CHECK(loss.value().item() == Approx(total / count).epsilon(1e-13));
+    auto r = gradcheck([&](const V& v) { return bernoulli_gamma_nll(v[0], y, thr, m); }, {theta});
+    INFO(r.summary);
+    CHECK(r.max_error() < 1e-6);
+    Var<double> th(theta, true);
+    bernoulli_gamma_nll(th, y, thr, m).backward();
+    CHECK(th.grad().all_finite());
+
+    CHECK_THROWS_WITH(bernoulli_gamma_nll(Var<double>(Tensor<double>(Shape{N, 2, H, W})), y, thr),
+                      Catch::Contains("bernoulli_gamma_nll: expected parameters [N, 3, H, W]"));
+    Tensor<double> negative = y;
+    negative[0] = -1.0;
+    CHECK_THROWS_WITH(bernoulli_gamma_nll(Var<double>(theta), negative, thr, m),
+                      Catch::Contains("amounts must be >= 0 where valid, found -1"));
 }
