@@ -10,8 +10,8 @@ using namespace maunet;
 
 TEST_CASE("digamma agrees with known values and with the derivative of lgamma", "[stats][gamma]") {
     const double euler_gamma = 0.57721566490153286;
-    CHECK(stats::digamma(1.0) == Approx(-euler_gamma).epsilon(1e-14));
-    CHECK(stats::digamma(0.5) == Approx(-euler_gamma - 2 * std::log(2.0)).epsilon(1e-14));
+    CHECK(stats::digamma(1.0) == Approx(-euler_gamma).epsilon(1e-13));
+    CHECK(stats::digamma(0.5) == Approx(-euler_gamma - 2 * std::log(2.0)).epsilon(1e-13));
     CHECK(stats::digamma(10.0) == Approx(2.251752589066721).epsilon(1e-14));
     for (double x : {0.03, 0.7, 2.5, 7.0, 40.0}) {
         const double h = 1e-5 * x;
