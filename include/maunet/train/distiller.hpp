@@ -92,7 +92,10 @@ public:
         std::vector<Var<T>> student_features;
         Var<T> s = student.forward(Var<T>(batch.input), mode, hints ? &student_features : nullptr);
         Var<T> total = mse_loss(s, target, batch.mask);
-        if (!need_teacher && !hints) return total;  // exactly plain training
+        // Data parallel (train/trainer.hpp): the masked terms are this rank's share of the global
+        // batch's by valid cells, the hint terms (means over all elements) by rows.
+        const auto share = [](const Var<T>& v, double f) { return f == 1.0 ? v : v * static_cast<T>(f); };
+        if (!need_teacher && !hints) return share(total, batch.mask_share);  // exactly plain training
         if (options_.alpha != 1) total = total * static_cast<T>(options_.alpha);
 
         Tensor<T> teacher_out;
@@ -106,11 +109,13 @@ public:
         }
         if (need_teacher)
             total = total + mse_loss(s, Var<T>(teacher_out), batch.mask) * static_cast<T>(1 - options_.alpha);
+        total = share(total, batch.mask_share);
         if (hints) {
             for (std::size_t k = 0; k < adapters_.size(); ++k) {
                 const auto l = static_cast<std::size_t>(options_.hint_levels[k]);
                 Var<T> mapped = adapters_[k]->forward(student_features[l]);
-                total = total + mse_loss(mapped, teacher_features[l]) * static_cast<T>(options_.hint_weight);
+                total = total + share(mse_loss(mapped, teacher_features[l]) * static_cast<T>(options_.hint_weight),
+                                      batch.sample_share);
             }
         }
         return total;
