@@ -5,7 +5,8 @@
 // Bias-correction models keep the grid. Models work in mm/day: the input is converted from its
 // units (or --units) chunk by chunk and the output is written in mm/day, with the input's grid
 // attributes, grid_mapping, cell_methods and global attributes. --mask FILE[:VAR] blanks the
-// output where the target grid's land-sea mask is 0 or missing.
+// output where the target grid's land-sea mask is 0 or missing. Under mpirun the chunks are
+// spread over the ranks and rank 0 writes the file (docs/mpi.md).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -28,7 +29,7 @@ struct PredictSettings {
 
 void run_predict(const PredictSettings& s) {
     require_variable(s.in, s.var, "--var");
-    guard_outputs({s.out}, {s.model, s.in, s.mask, mask_file(s.mask)});
+    if (is_root()) guard_outputs({s.out}, {s.model, s.in, s.mask, mask_file(s.mask)});
     if (s.threads > 0) set_num_threads(s.threads);
     const auto model = pipeline::PrecipModel<float>::load(s.model);
     const Field layout = field_layout(s.in, s.var);
@@ -56,6 +57,7 @@ void run_predict(const PredictSettings& s) {
          {"model_file", s.model},
          {"input", s.in + " (variable " + layout.variable + ")"}},
         "predict");
+    if (!is_root()) return;
     std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s, %s), in %s\n", s.out.c_str(), static_cast<long>(n),
                 static_cast<long>(layout.ny()), static_cast<long>(layout.nx()), static_cast<long>(out_grid.ny()),
                 static_cast<long>(out_grid.nx()), arch.c_str(), pipeline::to_string(model.task()), io::kMillimetresPerDay);

@@ -17,6 +17,8 @@
 // converted from their units (or --units / --biased-units); --biased must lie on the
 // observations' grid (coarsened by the factor for downscaling), flipped or rolled as needed and
 // refused otherwise; its time steps are paired with the observations' by date.
+// Under mpirun: data-parallel training, each rank a share of every batch (train/trainer.hpp,
+// docs/mpi.md); rank 0 alone prints, scores and writes the model and the history.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -158,6 +160,7 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
     o.history_path = s.history;
     o.label = label;
     o.progress = s.quiet ? train::ProgressStyle::quiet : train::ProgressStyle::automatic;
+    o.communicator = shared_communicator();
     return o;
 }
 
@@ -165,6 +168,7 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
 // validation fields, prints the table, and saves the model with one validation field as
 // its self-test.
 void report_and_save(const pipeline::PrecipModel<float>& model, const Prepared& p, const std::string& out) {
+    if (!is_root()) return;
     const train::DatasetSplit<float>& split = p.split;
     const train::Dataset<float>& held = split.val.empty() ? split.train : split.val;
     const train::Batch<float> b = held.stacked();
@@ -209,7 +213,7 @@ nn::UNetConfig network_config(const TrainSettings& s) {
 void run_train(const TrainSettings& s) {
     require_variable(s.data.in, s.data.var, "--var");
     require_variable(s.data.biased, s.data.biased_var, "--biased-var");
-    guard_outputs({s.out, s.history}, {s.data.in, s.data.biased});
+    if (is_root()) guard_outputs({s.out, s.history}, {s.data.in, s.data.biased});
     retain_freed_memory();  // the same buffers every step: no page faults (core/heap.hpp)
     if (s.threads > 0) set_num_threads(s.threads);
     const pipeline::Task task = pipeline::task_from_string(s.data.task);
@@ -217,16 +221,18 @@ void run_train(const TrainSettings& s) {
     const nn::UNetConfig config = network_config(s);
     config.validate();
     const Prepared p = prepare_data(s.data, task, s.data.factor, s.seed);
-    std::printf("maunet train: %s %s, %s; %zu training / %zu validation fields; %d threads\n", s.model.c_str(),
-                pipeline::to_string(task), p.description.c_str(), p.split.train.size(), p.split.val.size(),
-                num_threads());
+    if (is_root())
+        std::printf("maunet train: %s %s, %s; %zu training / %zu validation fields; %d threads x %d ranks\n",
+                    s.model.c_str(), pipeline::to_string(task), p.description.c_str(), p.split.train.size(),
+                    p.split.val.size(), num_threads(), communicator().size());
     std::fflush(stdout);
     Rng init(s.seed + 1);
     train::TrainResult result;
     const auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val,
                                                            trainer_options(s, s.model), init, &result);
-    std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
-                result.best_val_loss, result.seconds);
+    if (is_root())
+        std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
+                    result.best_val_loss, result.seconds);
     report_and_save(model, p, s.out);
 }
 
@@ -234,7 +240,7 @@ void run_distill(const DistillSettings& d) {
     const TrainSettings& s = d.train;
     require_variable(s.data.in, s.data.var, "--var");
     require_variable(s.data.biased, s.data.biased_var, "--biased-var");
-    guard_outputs({s.out, s.history}, {d.teacher, s.data.in, s.data.biased});
+    if (is_root()) guard_outputs({s.out, s.history}, {d.teacher, s.data.in, s.data.biased});
     retain_freed_memory();
     if (s.threads > 0) set_num_threads(s.threads);
     auto teacher = pipeline::PrecipModel<float>::load(d.teacher);
@@ -244,10 +250,11 @@ void run_distill(const DistillSettings& d) {
     config.architecture = "maunet-light";
     config.width_multiplier = std::sqrt(0.6);
     const Prepared p = prepare_data(s.data, task, task == pipeline::Task::downscaling ? factor : s.data.factor, s.seed);
-    std::printf("maunet distill: teacher %s (%s, %ld parameters) -> maunet-light student, %s; %zu training / %zu "
-                "validation fields\n",
-                d.teacher.c_str(), pipeline::to_string(task), static_cast<long>(teacher.net().num_parameters()),
-                p.description.c_str(), p.split.train.size(), p.split.val.size());
+    if (is_root())
+        std::printf("maunet distill: teacher %s (%s, %ld parameters) -> maunet-light student, %s; %zu training / %zu "
+                    "validation fields\n",
+                    d.teacher.c_str(), pipeline::to_string(task), static_cast<long>(teacher.net().num_parameters()),
+                    p.description.c_str(), p.split.train.size(), p.split.val.size());
     std::fflush(stdout);
     Rng init(s.seed + 1);
     pipeline::PrecipModel<float> student(config, init, task, factor);
@@ -261,9 +268,11 @@ void run_distill(const DistillSettings& d) {
     o.trainer = trainer_options(s, "distill");
     o.cache_teacher = s.patch == 0;
     const train::DistillResult r = train::Distiller<float>(teacher.net(), student.net(), o).fit(train_set, val_set);
-    std::printf("distillation: best epoch %d, validation loss %.5f; refinement: %zu epochs, best validation loss %.5f\n",
-                r.distillation.best_epoch, r.distillation.best_val_loss, r.refinement.history.size(),
-                r.refinement.best_val_loss);
+    if (is_root())
+        std::printf("distillation: best epoch %d, validation loss %.5f; refinement: %zu epochs, best validation loss "
+                    "%.5f\n",
+                    r.distillation.best_epoch, r.distillation.best_val_loss, r.refinement.history.size(),
+                    r.refinement.best_val_loss);
     report_and_save(student, p, s.out);
 }
 

@@ -18,6 +18,14 @@
 
 namespace maunet::parallel {
 
+// The lowest rank whose failure rethrow_on_all_ranks last spread (-1: none). A program's main
+// reads it to tell an error every rank knows of (rank 0 reports it, all end normally) from one
+// only this rank knows of (report it here and end every rank: MPI_Abort).
+inline int& agreed_failure_rank() {
+    static int rank = -1;
+    return rank;
+}
+
 inline std::string what_of(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
@@ -46,6 +54,7 @@ inline void rethrow_on_all_ranks(Communicator& comm, const std::exception_ptr& f
     comm.broadcast(&length, sizeof length, first);
     message.resize(static_cast<std::size_t>(length));
     if (length > 0) comm.broadcast(&message[0], message.size(), first);
+    agreed_failure_rank() = first;
     if (failure) std::rethrow_exception(failure);
     throw Error(maunet::detail::cat("rank ", first, " of ", comm.size(), " failed: ", message));
 }
