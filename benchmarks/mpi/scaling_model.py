@@ -5,8 +5,9 @@ step(p) = compute / p + allreduce(p)                       strong scaling (fixed
 step(p) = compute_per_node + allreduce(p)                  weak scaling (fixed batch per node)
 allreduce(p) = 2 (p - 1) / p * n / B + 2 (p - 1) * alpha * buckets     (ring allreduce)
 
-Usage: scaling_model.py COMPUTE_S PARAMS [BUCKET_FLOATS]
-  COMPUTE_S  seconds of one training step of the global batch on one node
+Usage: scaling_model.py STRONG_S WEAK_S PARAMS [BUCKET_FLOATS]
+  STRONG_S   seconds of one training step of the whole global batch on one node
+  WEAK_S     seconds of one training step of one node's batch on one node
   PARAMS     floats summed per step (the model's parameter count)
 """
 import sys
@@ -26,16 +27,16 @@ def allreduce(p, n_bytes, bandwidth, alpha, buckets):
 
 
 def main():
-    compute = float(sys.argv[1])
-    params = int(sys.argv[2])
-    bucket = int(sys.argv[3]) if len(sys.argv) > 3 else 1 << 20
+    strong, weak_compute = float(sys.argv[1]), float(sys.argv[2])
+    params = int(sys.argv[3])
+    bucket = int(sys.argv[4]) if len(sys.argv) > 4 else 1 << 20
     n_bytes = 4 * params
     buckets = -(-params // bucket)
-    print(f"compute {compute * 1e3:.0f} ms per global batch on one node; {params} floats = {n_bytes / 1e6:.1f} MB "
-          f"in {buckets} buckets\n")
+    print(f"{params} floats = {n_bytes / 1e6:.1f} MB in {buckets} buckets\n")
     for title, weak in (("Strong scaling (global batch fixed): speed-up over one node, efficiency", False),
                         ("Weak scaling (batch per node fixed): efficiency = one node's step / the step", True)):
-        print(f"{title}\n")
+        compute = weak_compute if weak else strong
+        print(f"{title}; one node: {compute * 1e3:.0f} ms\n")
         print("| nodes | " + " | ".join(name for name, _, _ in NETWORKS) + " |")
         print("|---:|" + "---|" * len(NETWORKS))
         for p in NODES:

@@ -222,9 +222,10 @@ void run_train(const TrainSettings& s) {
     config.validate();
     const Prepared p = prepare_data(s.data, task, s.data.factor, s.seed);
     if (is_root())
-        std::printf("maunet train: %s %s, %s; %zu training / %zu validation fields; %d threads x %d ranks\n",
-                    s.model.c_str(), pipeline::to_string(task), p.description.c_str(), p.split.train.size(),
-                    p.split.val.size(), num_threads(), communicator().size());
+        std::printf("maunet train: %s %s, %s; %zu training / %zu validation fields; %d threads%s\n", s.model.c_str(),
+                    pipeline::to_string(task), p.description.c_str(), p.split.train.size(), p.split.val.size(),
+                    num_threads(),
+                    communicator().size() > 1 ? (" x " + std::to_string(communicator().size()) + " ranks").c_str() : "");
     std::fflush(stdout);
     Rng init(s.seed + 1);
     train::TrainResult result;

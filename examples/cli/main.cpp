@@ -10,7 +10,9 @@
 // rank 0 and every rank exits with the status above; an error only one rank knows of is printed
 // by that rank, prefixed with its number, and MPI_Abort ends all ranks with the status, so
 // that none waits for ever in a collective.
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <new>
@@ -55,7 +57,15 @@ int fail(const std::string& message, int status) {
 int main(int argc, char** argv) {
 #ifdef MAUNET_HAVE_MPI
     maunet::parallel::MpiEnvironment mpi(&argc, &argv);
-    maunet::cli::shared_communicator() = std::make_shared<maunet::parallel::MpiCommunicator>();
+    {
+        auto world = std::make_shared<maunet::parallel::MpiCommunicator>();
+        // Without OMP_NUM_THREADS or --threads, the ranks on a node share its cores instead of
+        // each taking all of them.
+        const int local = world->ranks_on_node();
+        if (local > 1 && std::getenv("OMP_NUM_THREADS") == nullptr)
+            maunet::set_num_threads(std::max(1, maunet::num_threads() / local));
+        maunet::cli::shared_communicator() = std::move(world);
+    }
 #endif
     maunet::io::remove_temporaries_on_signals();
     CLI::App app{"maunet " MAUNET_VERSION_STRING

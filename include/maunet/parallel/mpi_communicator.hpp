@@ -58,6 +58,15 @@ public:
     }
     int rank() const override { return rank_; }
     int size() const override { return size_; }
+    // Ranks on this rank's node (MPI_COMM_TYPE_SHARED): threads per rank = cores / this.
+    int ranks_on_node() const {
+        MPI_Comm node;
+        check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+        int n = 1;
+        MPI_Comm_size(node, &n);
+        MPI_Comm_free(&node);
+        return n;
+    }
 
     void allreduce_sum(float* data, std::size_t n) override { sum(data, n, MPI_FLOAT); }
     void allreduce_sum(double* data, std::size_t n) override { sum(data, n, MPI_DOUBLE); }
