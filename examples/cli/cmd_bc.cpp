@@ -70,6 +70,8 @@ void restrict_to_common_period(Field& obs, const std::string& obs_path, Field& h
 }
 
 void run_bc(const BcSettings& s) {
+    // Under mpirun: rank 0 does all of it (docs/mpi.md says why this command is not split).
+    if (!is_root()) return;
     require(s.method == "linear" || s.method == "qm" || s.method == "qdm", "bc: method '", s.method,
             "' is not one of linear, qm, qdm");
     require(s.kind == "additive" || s.kind == "multiplicative", "bc: kind '", s.kind,

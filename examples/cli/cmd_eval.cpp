@@ -35,6 +35,8 @@ struct EvalSettings {
 };
 
 void run_eval(const EvalSettings& s) {
+    // Under mpirun: rank 0 does all of it (docs/mpi.md says why this command is not split).
+    if (!is_root()) return;
     require_variable(s.obs, s.obs_var, "--obs-var");
     for (const auto& path : s.pred) require_variable(path, s.pred_var.empty() ? s.obs_var : s.pred_var, "--pred-var");
     std::vector<std::string> inputs = s.pred;

@@ -63,6 +63,8 @@ std::string when(const Field& f) {
 }
 
 void run_plot(const PlotSettings& s) {
+    // Under mpirun: rank 0 does all of it (docs/mpi.md says why this command is not split).
+    if (!is_root()) return;
     std::vector<std::string> files = s.compare;
     if (!s.in.empty()) files.insert(files.begin(), s.in);
     require(!files.empty(), "plot: give --in FILE or --compare FILE FILE ...");

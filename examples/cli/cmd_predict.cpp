@@ -6,7 +6,8 @@
 // units (or --units) chunk by chunk and the output is written in mm/day, with the input's grid
 // attributes, grid_mapping, cell_methods and global attributes. --mask FILE[:VAR] blanks the
 // output where the target grid's land-sea mask is 0 or missing. Amounts below the wet-day
-// threshold (the model's, or --wet-threshold, in mm/day) are written as 0.
+// threshold (the model's, or --wet-threshold, in mm/day) are written as 0. Under mpirun the
+// chunks are spread over the ranks and rank 0 writes the file (docs/mpi.md).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -32,7 +33,7 @@ struct PredictSettings {
 
 void run_predict(const PredictSettings& s) {
     require_variable(s.in, s.var, "--var");
-    guard_outputs({s.out}, {s.model, s.in, s.mask, mask_file(s.mask)});
+    if (is_root()) guard_outputs({s.out}, {s.model, s.in, s.mask, mask_file(s.mask)});
     if (s.threads > 0) set_num_threads(s.threads);
     auto model = pipeline::PrecipModel<float>::load(s.model);
     if (s.wet_threshold >= 0) model.set_wet_threshold(s.wet_threshold);
@@ -66,6 +67,7 @@ void run_predict(const PredictSettings& s) {
          {"model_file", s.model},
          {"input", s.in + " (variable " + layout.variable + ")"}},
         "predict");
+    if (!is_root()) return;
     std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s, %s), in %s\n", s.out.c_str(), static_cast<long>(n),
                 static_cast<long>(layout.ny()), static_cast<long>(layout.nx()), static_cast<long>(out_grid.ny()),
                 static_cast<long>(out_grid.nx()), arch.c_str(), pipeline::to_string(model.task()), io::kMillimetresPerDay);

@@ -7,7 +7,8 @@
 // CF attributes, grid_mapping, cell_methods and global attributes are kept. The values keep
 // their units (interpolation is linear), which must be a known precipitation unit (or given
 // with --units, which the output then states). --mask FILE[:VAR] blanks the output where the
-// target grid's land-sea mask is 0 or missing.
+// target grid's land-sea mask is 0 or missing. Under mpirun the chunks are spread over the
+// ranks and rank 0 writes the file (docs/mpi.md).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -34,7 +35,7 @@ void run_regrid(RegridSettings s) {
     require(s.method == "nearest" || s.method == "bilinear" || s.method == "bicubic" || s.method == "block_mean",
             "regrid: method '", s.method, "' is not one of nearest, bilinear, bicubic, block_mean");
     require_variable(s.in, s.var, "--var");
-    guard_outputs({s.out}, {s.in, s.mask, mask_file(s.mask)});
+    if (is_root()) guard_outputs({s.out}, {s.in, s.mask, mask_file(s.mask)});
     Field layout = field_layout(s.in, s.var);
     (void)precip_factor_of(layout, s.in, s.units);  // refuses unknown or missing units
     if (!units_for(s.in, s.units).empty()) layout.units = units_for(s.in, s.units);
@@ -45,7 +46,7 @@ void run_regrid(RegridSettings s) {
     if (coarsen) {
         out_grid = pipeline::coarsened_grid(layout, K);
         const Index h = layout.ny() / K * K, w = layout.nx() / K * K;
-        if (h != layout.ny() || w != layout.nx())
+        if ((h != layout.ny() || w != layout.nx()) && is_root())
             std::fprintf(stderr, "maunet regrid: the %ld x %ld grid of '%s' is not a multiple of %ld; using its first "
                          "%ld rows and %ld columns\n", static_cast<long>(layout.ny()), static_cast<long>(layout.nx()),
                          s.in.c_str(), static_cast<long>(K), static_cast<long>(h), static_cast<long>(w));
@@ -72,6 +73,7 @@ void run_regrid(RegridSettings s) {
     const Index n = transform_file(s.in, s.var, s.out, out_grid, s.chunk, fn,
                                    {{"method", method}, {"input", s.in + " (variable " + layout.variable + ")"}},
                                    "regrid");
+    if (!is_root()) return;
     std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s), in %s\n", s.out.c_str(), static_cast<long>(n),
                 static_cast<long>(layout.ny()), static_cast<long>(layout.nx()), static_cast<long>(out_grid.ny()),
                 static_cast<long>(out_grid.nx()), s.method.c_str(), layout.units.c_str());

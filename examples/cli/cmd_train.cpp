@@ -17,6 +17,8 @@
 // converted from their units (or --units / --biased-units); --biased must lie on the
 // observations' grid (coarsened by the factor for downscaling), flipped or rolled as needed and
 // refused otherwise; its time steps are paired with the observations' by date.
+// Under mpirun: data-parallel training, each rank a share of every batch (train/trainer.hpp,
+// docs/mpi.md); rank 0 alone prints, scores and writes the model and the history.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -166,6 +168,7 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
     o.history_path = s.history;
     o.label = label;
     o.progress = s.quiet ? train::ProgressStyle::quiet : train::ProgressStyle::automatic;
+    o.communicator = shared_communicator();
     return o;
 }
 
@@ -173,6 +176,7 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
 // validation fields, prints the table, and saves the model with one validation field as
 // its self-test.
 void report_and_save(const pipeline::PrecipModel<float>& model, const Prepared& p, const std::string& out) {
+    if (!is_root()) return;
     const train::DatasetSplit<float>& split = p.split;
     const train::Dataset<float>& held = split.val.empty() ? split.train : split.val;
     const train::Batch<float> b = held.stacked();
@@ -211,8 +215,9 @@ double tail_level(const TrainSettings& s, const train::Dataset<float>& raw_train
         if (all.mask[i] != 0 && std::isfinite(all.target[i])) amounts.push_back(all.target[i]);
     require(!amounts.empty(), "the training fields have no valid target cell");
     const double q = stats::empirical_quantile(std::move(amounts), s.tail_quantile);
-    std::printf("tail-weighted loss: level %.4g mm/day (quantile %.3g of the training targets), weight %.3g\n", q,
-                s.tail_quantile, s.tail_weight);
+    if (is_root())
+        std::printf("tail-weighted loss: level %.4g mm/day (quantile %.3g of the training targets), weight %.3g\n", q,
+                    s.tail_quantile, s.tail_weight);
     return t.scaling().forward(q);
 }
 
@@ -236,7 +241,7 @@ nn::UNetConfig network_config(const TrainSettings& s) {
 void run_train(const TrainSettings& s) {
     require_variable(s.data.in, s.data.var, "--var");
     require_variable(s.data.biased, s.data.biased_var, "--biased-var");
-    guard_outputs({s.out, s.history}, {s.data.in, s.data.biased});
+    if (is_root()) guard_outputs({s.out, s.history}, {s.data.in, s.data.biased});
     retain_freed_memory();  // the same buffers every step: no page faults (core/heap.hpp)
     if (s.threads > 0) set_num_threads(s.threads);
     const pipeline::Task task = pipeline::task_from_string(s.data.task);
@@ -244,9 +249,11 @@ void run_train(const TrainSettings& s) {
     const nn::UNetConfig config = network_config(s);
     config.validate();
     const Prepared p = prepare_data(s.data, task, s.data.factor, s.seed);
-    std::printf("maunet train: %s %s, %s; %zu training / %zu validation fields; %d threads\n", s.model.c_str(),
-                pipeline::to_string(task), p.description.c_str(), p.split.train.size(), p.split.val.size(),
-                num_threads());
+    if (is_root())
+        std::printf("maunet train: %s %s, %s; %zu training / %zu validation fields; %d threads%s\n", s.model.c_str(),
+                    pipeline::to_string(task), p.description.c_str(), p.split.train.size(), p.split.val.size(),
+                    num_threads(),
+                    communicator().size() > 1 ? (" x " + std::to_string(communicator().size()) + " ranks").c_str() : "");
     std::fflush(stdout);
     Rng init(s.seed + 1);
     train::TrainResult result;
@@ -259,8 +266,9 @@ void run_train(const TrainSettings& s) {
     }
     auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val, o, init, &result);
     model.set_wet_threshold(s.wet_threshold);
-    std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
-                result.best_val_loss, result.seconds);
+    if (is_root())
+        std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
+                    result.best_val_loss, result.seconds);
     report_and_save(model, p, s.out);
 }
 
@@ -268,7 +276,7 @@ void run_distill(const DistillSettings& d) {
     const TrainSettings& s = d.train;
     require_variable(s.data.in, s.data.var, "--var");
     require_variable(s.data.biased, s.data.biased_var, "--biased-var");
-    guard_outputs({s.out, s.history}, {d.teacher, s.data.in, s.data.biased});
+    if (is_root()) guard_outputs({s.out, s.history}, {d.teacher, s.data.in, s.data.biased});
     retain_freed_memory();
     if (s.threads > 0) set_num_threads(s.threads);
     auto teacher = pipeline::PrecipModel<float>::load(d.teacher);
@@ -278,10 +286,11 @@ void run_distill(const DistillSettings& d) {
     config.architecture = "maunet-light";
     config.width_multiplier = std::sqrt(0.6);
     const Prepared p = prepare_data(s.data, task, task == pipeline::Task::downscaling ? factor : s.data.factor, s.seed);
-    std::printf("maunet distill: teacher %s (%s, %ld parameters) -> maunet-light student, %s; %zu training / %zu "
-                "validation fields\n",
-                d.teacher.c_str(), pipeline::to_string(task), static_cast<long>(teacher.net().num_parameters()),
-                p.description.c_str(), p.split.train.size(), p.split.val.size());
+    if (is_root())
+        std::printf("maunet distill: teacher %s (%s, %ld parameters) -> maunet-light student, %s; %zu training / %zu "
+                    "validation fields\n",
+                    d.teacher.c_str(), pipeline::to_string(task), static_cast<long>(teacher.net().num_parameters()),
+                    p.description.c_str(), p.split.train.size(), p.split.val.size());
     std::fflush(stdout);
     Rng init(s.seed + 1);
     pipeline::PrecipModel<float> student(config, init, task, factor);
@@ -309,13 +318,15 @@ void run_distill(const DistillSettings& d) {
     }
     o.cache_teacher = s.patch == 0;
     const train::DistillResult r = train::Distiller<float>(teacher.net(), student.net(), o).fit(train_set, val_set);
-    if (r.refinement.history.empty())
+    if (!is_root()) {
+    } else if (r.refinement.history.empty()) {
         std::printf("distillation: best epoch %d, validation loss %.5f\n", r.distillation.best_epoch, r.distilled_loss);
-    else
+    } else {
         std::printf("distillation: best epoch %d, validation loss %.5f; refinement: %zu epochs, best validation loss "
                     "%.5f; kept the %s weights\n",
                     r.distillation.best_epoch, r.distilled_loss, r.refinement.history.size(), r.refined_loss,
                     r.kept.c_str());
+    }
     report_and_save(student, p, s.out);
 }
 

@@ -27,6 +27,8 @@
 #include <maunet/pipeline/compare.hpp>
 #include <maunet/pipeline/field_stream.hpp>
 
+#include "cli/parallel.hpp"
+
 namespace maunet::cli {
 
 using Field = io::GridField<float>;
@@ -148,10 +150,11 @@ inline pipeline::MethodResult score(std::string name, std::string task, Index pa
     return pipeline::score_method(std::move(name), std::move(task), parameters, 0.0, pred, obs, mask, options);
 }
 
-// A one-line progress bar on a terminal (stderr), nothing otherwise.
+// A one-line progress bar on a terminal (stderr), nothing otherwise (and on rank 0 only).
 class ChunkProgress {
 public:
-    explicit ChunkProgress(std::string label) : label_(std::move(label)), on_(::isatty(::fileno(stderr)) != 0) {}
+    explicit ChunkProgress(std::string label)
+        : label_(std::move(label)), on_(::isatty(::fileno(stderr)) != 0 && is_root()) {}
     void operator()(Index done, Index total) const {
         if (!on_) return;
         const int width = 30;
@@ -171,7 +174,9 @@ private:
 
 // Applies fn (data [n, y, x] -> [n, y', x'] on out_grid) to `variable` of `in_path` and writes
 // `out_path`: NetCDF to NetCDF streams `chunk` time steps at a time (pipeline::map_netcdf);
-// when either side is .npy the whole field passes at once. Returns the time steps written.
+// when either side is .npy the whole field is read at once. Under mpirun the chunks (of .npy
+// too) are spread over the ranks and rank 0 writes them in order: the same file as one process
+// (parallel/chunked_map.hpp). Returns the time steps written.
 inline Index transform_file(const std::string& in_path, const std::string& variable, const std::string& out_path,
                             const Field& out_grid, Index chunk,
                             const std::function<Tensor<float>(const Tensor<float>&)>& fn,
@@ -182,10 +187,28 @@ inline Index transform_file(const std::string& in_path, const std::string& varia
     const ChunkProgress progress(label);
     if (!is_npy(in_path) && !is_npy(out_path))
         return pipeline::map_netcdf<float>(in_path, variable, out_path, out_grid, chunk, fn, std::move(options),
-                                           [&](Index done, Index total) { progress(done, total); });
+                                           [&](Index done, Index total) { progress(done, total); }, &communicator());
     Field field = load_field(in_path, variable);
     Field out = out_grid;
-    out.data = fn(field.data);
+    if (communicator().size() == 1) {
+        out.data = fn(field.data);
+    } else {
+        const Index T = field.num_times(), H = field.data.dim(1), W = field.data.dim(2);
+        const Index h = out_grid.ny(), w = out_grid.nx();
+        if (is_root()) out.data = Tensor<float>(Shape{T, h, w});
+        parallel::map_chunks<float>(
+            communicator(), T, chunk,
+            [&](Index t0, Index n) {
+                Tensor<float> x(Shape{n, H, W});
+                std::copy(field.data.begin() + t0 * H * W, field.data.begin() + (t0 + n) * H * W, x.begin());
+                Tensor<float> y = fn(x);
+                require_shape(y.shape() == Shape{n, h, w}, label, ": the transformation returned ", y.shape(),
+                              " for ", n, " time steps; expected [", n, ", ", h, ", ", w, "]");
+                return y;
+            },
+            [&](Index t0, Index, Tensor<float>&& y) { std::copy(y.begin(), y.end(), out.data.begin() + t0 * h * w); });
+        if (!is_root()) return field.num_times();
+    }
     out.time = field.time;
     progress(out.num_times(), out.num_times());
     save_field(out_path, std::move(out), std::move(options));

@@ -5,8 +5,16 @@
 //   2  a usage error: a flag missing, unknown or out of its range (CLI11's parse errors)
 // Interrupted by SIGINT, SIGTERM or SIGHUP, it removes its temporary files first and then
 // dies of the signal (io/atomic_file.hpp).
+// Built with -DMAUNET_WITH_MPI=ON and started by mpirun (docs/mpi.md): an error every rank
+// knows of (a usage error, or one the ranks agreed on, parallel/agreement.hpp) is printed by
+// rank 0 and every rank exits with the status above; an error only one rank knows of is printed
+// by that rank, prefixed with its number, and MPI_Abort ends all ranks with the status, so
+// that none waits for ever in a collective.
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <memory>
 #include <new>
 #include <regex>
 #include <string>
@@ -14,7 +22,12 @@
 #include <maunet/io/atomic_file.hpp>
 #include <maunet/maunet.hpp>
 
+#ifdef MAUNET_HAVE_MPI
+#include <maunet/parallel/mpi_communicator.hpp>
+#endif
+
 #include "cli/commands.hpp"
+#include "cli/parallel.hpp"
 
 namespace {
 
@@ -28,9 +41,32 @@ std::string for_user(const std::string& message) {
     return std::regex_replace(message, internal_name, "$1");
 }
 
+// Ends this command with `status` after `message` (see the top of the file).
+int fail(const std::string& message, int status) {
+    auto& comm = maunet::cli::communicator();
+    if (comm.size() == 1 || maunet::parallel::agreed_failure_rank() >= 0) {
+        if (comm.is_root()) std::fprintf(stderr, "%s\n", message.c_str());
+        return status;
+    }
+    comm.abort(message, status);
+    return status;  // not reached: abort ends the process
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef MAUNET_HAVE_MPI
+    maunet::parallel::MpiEnvironment mpi(&argc, &argv);
+    {
+        auto world = std::make_shared<maunet::parallel::MpiCommunicator>();
+        // Without OMP_NUM_THREADS or --threads, the ranks on a node share its cores instead of
+        // each taking all of them.
+        const int local = world->ranks_on_node();
+        if (local > 1 && std::getenv("OMP_NUM_THREADS") == nullptr)
+            maunet::set_num_threads(std::max(1, maunet::num_threads() / local));
+        maunet::cli::shared_communicator() = std::move(world);
+    }
+#endif
     maunet::io::remove_temporaries_on_signals();
     CLI::App app{"maunet " MAUNET_VERSION_STRING
                  ": bias correction and downscaling of precipitation with MAUNet and MAUNet-Light"};
@@ -55,16 +91,15 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         // CLI11's own codes (104-114) would tell a script nothing more: every usage error is 2.
+        // Every rank parsed the same command line: rank 0 alone prints.
+        if (!maunet::cli::is_root()) return e.get_exit_code() == 0 ? 0 : 2;
         return app.exit(e) == 0 ? 0 : 2;
     } catch (const maunet::Error& e) {
-        std::fprintf(stderr, "maunet: error: %s\n", for_user(e.what()).c_str());
-        return 1;
+        return fail("maunet: error: " + for_user(e.what()), 1);
     } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "maunet: error: out of memory\n");
-        return 1;
+        return fail("maunet: error: out of memory", 1);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "maunet: unexpected error: %s\n", for_user(e.what()).c_str());
-        return 1;
+        return fail(std::string("maunet: unexpected error: ") + for_user(e.what()), 1);
     }
     return 0;
 }

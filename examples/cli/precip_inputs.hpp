@@ -37,9 +37,9 @@ inline double precip_factor_of(const Field& layout, const std::string& path, con
     return pipeline::precip_factor(layout, path, units_for(path, units));
 }
 
-// A line on stderr when a file was reordered, cropped or paired to match another.
+// A line on stderr when a file was reordered, cropped or paired to match another (rank 0 only).
 inline void note(const char* command, const std::string& path, const std::string& what) {
-    if (!what.empty()) std::fprintf(stderr, "maunet %s: '%s':%s\n", command, path.c_str(), what.c_str());
+    if (!what.empty() && is_root()) std::fprintf(stderr, "maunet %s: '%s':%s\n", command, path.c_str(), what.c_str());
 }
 
 // --mask FILE[:VAR] split into the file and the variable ("" when not given).

@@ -1,8 +1,9 @@
 // maunet/maunet.hpp: the whole library in one include.
 //
-// Layers, bottom to top (each includes only those below it): core, autograd, nn, optim,
-// train, stats, metrics, io. The optional NetCDF reader and writer (maunet/io/netcdf.hpp)
-// is included only when the build links maunet::netcdf, the PNG writer when stb is installed.
+// Layers, bottom to top (each includes only those below it): core, parallel, autograd, nn,
+// optim, train, stats, metrics, io. The optional NetCDF reader and writer (maunet/io/netcdf.hpp)
+// is included only when the build links maunet::netcdf, the PNG writer when stb is installed,
+// the MPI communicator when the build links maunet::mpi.
 #pragma once
 
 #include "maunet/version.hpp"
@@ -14,6 +15,10 @@
 #include "maunet/core/heap.hpp"
 #include "maunet/core/threading.hpp"
 #include "maunet/core/xtensor_bridge.hpp"
+
+#include "maunet/parallel/agreement.hpp"
+#include "maunet/parallel/chunked_map.hpp"
+#include "maunet/parallel/communicator.hpp"
 
 #include "maunet/autograd/variable.hpp"
 #include "maunet/autograd/ops/elementwise.hpp"
@@ -75,4 +80,7 @@
 #endif
 #if __has_include(<stb/stb_image_write.h>)
 #include "maunet/io/png.hpp"
+#endif
+#if defined(MAUNET_HAVE_MPI)
+#include "maunet/parallel/mpi_communicator.hpp"
 #endif

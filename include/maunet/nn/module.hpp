@@ -25,6 +25,12 @@ namespace maunet::nn {
 struct ForwardMode {
     bool training = false;
     Rng* rng = nullptr;  // required when training with dropout
+    // Data-parallel training (train/trainer.hpp): this batch is rows [batch_offset, batch_offset
+    // + N) of a global batch of batch_total rows (0: the batch is whole). Dropout then draws the
+    // masks of the whole global batch and keeps its rows', so every rank draws what one process
+    // would have drawn for those rows.
+    Index batch_offset = 0;
+    Index batch_total = 0;
 };
 
 template <class T>

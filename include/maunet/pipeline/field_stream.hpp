@@ -16,14 +16,18 @@
 // coordinate gets time = 0, 1, ... in "days since 1970-01-01 00:00:00" (the writer needs an
 // axis). At most one chunk of input and one of output are in memory at any time. The output
 // appears only when everything has been written (io::NetcdfWriter is atomic).
+// With a communicator of p > 1 ranks, the chunks are spread over the ranks and written by rank
+// 0 alone, in time order (parallel/chunked_map.hpp): the same file as one process writes.
 #pragma once
 
 #include <algorithm>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 
 #include "maunet/io/netcdf.hpp"
+#include "maunet/parallel/chunked_map.hpp"
 #include "maunet/pipeline/grid_coordinates.hpp"
 
 namespace maunet::pipeline {
@@ -129,33 +133,60 @@ template <class T>
 Index map_netcdf(const std::string& in_path, const std::string& variable, const std::string& out_path,
                  io::GridField<T> out_grid, Index chunk, const std::function<Tensor<T>(const Tensor<T>&)>& fn,
                  io::NetcdfWriterOptions options = {},
-                 const std::function<void(Index, Index)>& progress = nullptr) {
+                 const std::function<void(Index, Index)>& progress = nullptr,
+                 parallel::Communicator* comm = nullptr) {
     require(chunk >= 1, "map_netcdf: expected a chunk of at least one time step, got ", chunk);
     detail::require_grid_shape(out_grid, "map_netcdf");
+    parallel::SerialCommunicator alone;
+    parallel::Communicator& c = comm ? *comm : alone;
+    const bool root = c.is_root();
     const io::NetcdfReader<T> reader(in_path, variable);
     const bool has_time = !reader.times().empty();
     if (!has_time) out_grid.time_units = kDefaultTimeUnits, out_grid.calendar = "standard";
     const Index out_h = out_grid.ny(), out_w = out_grid.nx();
     out_grid = with_shape(std::move(out_grid), out_h, out_w);
-    io::NetcdfWriter writer(out_path, out_grid, std::move(options));
+    std::unique_ptr<io::NetcdfWriter> writer;
+    parallel::run_collectively(c, [&] {
+        if (root) writer = std::make_unique<io::NetcdfWriter>(out_path, out_grid, std::move(options));
+    });
     const Index total = reader.num_times();
-    for (Index t0 = 0; t0 < total; t0 += chunk) {
-        const Index n = std::min(chunk, total - t0);
-        io::GridField<T> in = reader.read(t0, n);
-        io::GridField<T> out = out_grid;
-        out.data = fn(in.data);
-        require_shape(out.data.rank() == 3 && out.data.dim(0) == n && out.data.dim(1) == out_grid.ny() &&
-                          out.data.dim(2) == out_grid.nx(),
+    const std::vector<double> times = reader.times();
+    const auto transform = [&](Index t0, Index n, io::GridField<T>& in) {
+        Tensor<T> y = fn(in.data);
+        require_shape(y.rank() == 3 && y.dim(0) == n && y.dim(1) == out_grid.ny() && y.dim(2) == out_grid.nx(),
                       "map_netcdf: the transformation of '", in_path, "' (variable '", variable, "') returned ",
-                      out.data.shape(), " for ", n, " time steps; expected [", n, ", ", out_grid.ny(), ", ",
-                      out_grid.nx(), "]");
-        out.time = in.time;
-        if (!has_time)
-            for (Index k = 0; k < n; ++k) out.time.push_back(static_cast<double>(t0 + k));
-        writer.append(out);
+                      y.shape(), " for ", n, " time steps; expected [", n, ", ", out_grid.ny(), ", ", out_grid.nx(),
+                      "]");
+        (void)t0;
+        return y;
+    };
+    const auto write = [&](Index t0, Index n, Tensor<T>&& y) {
+        io::GridField<T> out = out_grid;
+        out.data = std::move(y);
+        out.time.clear();
+        for (Index k = 0; k < n; ++k)
+            out.time.push_back(has_time ? times[static_cast<std::size_t>(t0 + k)] : static_cast<double>(t0 + k));
+        writer->append(out);
         if (progress) progress(t0 + n, total);
+    };
+    if (c.size() == 1) {
+        for (Index t0 = 0; t0 < total; t0 += chunk) {
+            const Index n = std::min(chunk, total - t0);
+            io::GridField<T> in = reader.read(t0, n);
+            write(t0, n, transform(t0, n, in));
+        }
+    } else {
+        parallel::map_chunks<T>(
+            c, total, chunk,
+            [&](Index t0, Index n) {
+                io::GridField<T> in = reader.read(t0, n);
+                return transform(t0, n, in);
+            },
+            write);
     }
-    writer.close();
+    parallel::run_collectively(c, [&] {
+        if (root) writer->close();
+    });
     return total;
 }
 

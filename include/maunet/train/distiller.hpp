@@ -65,6 +65,10 @@ public:
         require(options_.hint_weight >= 0, "Distiller: hint_weight must be >= 0, got ", options_.hint_weight);
         require(options_.refine_epochs >= 0, "Distiller: refine_epochs must be >= 0, got ", options_.refine_epochs);
         require(options_.refine_lr_factor > 0, "Distiller: refine_lr_factor must be > 0, got ", options_.refine_lr_factor);
+        const auto& comm = options_.trainer.communicator;
+        require(!comm || comm->size() == 1 || options_.trainer.loss != LossKind::tail_mse || options_.alpha == 1,
+                "Distiller: data-parallel distillation with the tail-weighted MSE is not supported (its share of a "
+                "batch is by weight, the teacher term's by cell); use one rank, alpha = 1 or another loss");
         const auto& tc = teacher.config();
         const auto& sc = student.config();
         require(tc.in_channels == sc.in_channels && tc.out_channels == sc.out_channels,
@@ -101,7 +105,10 @@ public:
         std::vector<Var<T>> student_features;
         Var<T> s = student.forward(Var<T>(batch.input), mode, hints ? &student_features : nullptr);
         Var<T> total = Trainer<T>::output_loss(options_.trainer, s, batch);  // the trainer's loss: MSE by default
-        if (!need_teacher && !hints) return total;  // exactly plain training
+        // Data parallel (train/trainer.hpp): the masked terms are this rank's share of the global
+        // batch's by valid cells, the hint terms (means over all elements) by rows.
+        const auto share = [](const Var<T>& v, double f) { return f == 1.0 ? v : v * static_cast<T>(f); };
+        if (!need_teacher && !hints) return share(total, batch.mask_share);  // exactly plain training
         if (options_.alpha != 1) total = total * static_cast<T>(options_.alpha);
 
         Tensor<T> teacher_out;
@@ -116,11 +123,13 @@ public:
         if (need_teacher)
             total = total + mse_loss(s, Var<T>(teacher_out), channel_mask(batch.mask, s.shape()[1])) *
                                 static_cast<T>(1 - options_.alpha);
+        total = share(total, batch.mask_share);
         if (hints) {
             for (std::size_t k = 0; k < adapters_.size(); ++k) {
                 const auto l = static_cast<std::size_t>(options_.hint_levels[k]);
                 Var<T> mapped = adapters_[k]->forward(student_features[l]);
-                total = total + mse_loss(mapped, teacher_features[l]) * static_cast<T>(options_.hint_weight);
+                total = total + share(mse_loss(mapped, teacher_features[l]) * static_cast<T>(options_.hint_weight),
+                                      batch.sample_share);
             }
         }
         return total;

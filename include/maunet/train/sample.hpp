@@ -34,9 +34,41 @@ struct Batch {
     Tensor<T> target;  // [N, 1, H, W]
     Tensor<T> mask;    // [N, 1, H, W]
     std::vector<std::size_t> indices;  // the sample each row came from
+    // This batch's part of the loss of the global batch it belongs to, in data-parallel training
+    // (train/trainer.hpp): mask_share = its valid cells / the global batch's, sample_share = its
+    // rows / the global batch's. A loss that averages over valid cells is multiplied by
+    // mask_share, one that averages over rows or elements by sample_share; the ranks' losses
+    // then sum to the loss of the global batch. 1 for a whole batch.
+    double mask_share = 1.0;
+    double sample_share = 1.0;
 
     Index size() const { return input.dim(0); }
 };
+
+// Rows [begin, end) of a batch (a rank's share in data-parallel training); shares unchanged.
+template <class T>
+Batch<T> batch_rows(const Batch<T>& b, Index begin, Index end) {
+    require(begin >= 0 && begin <= end && end <= b.size(), "batch_rows: rows [", begin, ", ", end,
+            ") are not inside a batch of ", b.size());
+    const auto rows = [&](const Tensor<T>& t) {
+        Shape shape = t.shape();
+        shape[0] = end - begin;
+        Tensor<T> out(shape);
+        const Index row = t.numel() / (b.size() > 0 ? b.size() : 1);
+        std::copy(t.begin() + begin * row, t.begin() + end * row, out.begin());
+        return out;
+    };
+    Batch<T> out;
+    out.input = rows(b.input);
+    out.target = rows(b.target);
+    out.mask = rows(b.mask);
+    if (!b.indices.empty())
+        out.indices.assign(b.indices.begin() + static_cast<std::ptrdiff_t>(begin),
+                           b.indices.begin() + static_cast<std::ptrdiff_t>(end));
+    out.mask_share = b.mask_share;
+    out.sample_share = b.sample_share;
+    return out;
+}
 
 // Checks the ranks and shapes of a sample; `who` names the caller in the message.
 template <class T>

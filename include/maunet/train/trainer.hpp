@@ -11,6 +11,21 @@
 //
 // The loss is pluggable: the distiller (train/distiller.hpp) trains through this same loop
 // with its own loss and extra trainable parameters (the feature adapters).
+//
+// Data parallel (TrainerOptions::communicator with size p > 1, docs/mpi.md): every rank holds
+// the whole dataset and builds every global batch (same order, same patches), then computes
+// only its rows, parallel::share_of(N, rank, p). Its loss is its part of the global batch's
+// loss (Batch::mask_share: a masked mean over its cells times its cells / the global batch's),
+// so the ranks' gradients sum to the gradient of the global batch; they are summed by one
+// allreduce of the flat gradient buffer. Dropout draws the global batch's masks
+// (ForwardMode::batch_offset). Every rank then clips and steps identical gradients from
+// identical weights: the replicas stay identical, which a checksum of the weights compared
+// across ranks verifies at the end of every epoch (and every replica_check_every steps). The
+// validation batches are split across the ranks and their losses exchanged exactly
+// (parallel::exchange_exact), so the validation loss is bit-identical to one process's. Only
+// rank 0 prints progress and writes the history. An exception on one rank is rethrown on all
+// (parallel/agreement.hpp). Batch normalisation is refused: its statistics would be each
+// rank's rows only, and its running averages would differ between the replicas.
 #pragma once
 
 #include <algorithm>
@@ -30,6 +45,8 @@
 #include "maunet/optim/adam.hpp"
 #include "maunet/optim/clip.hpp"
 #include "maunet/optim/schedule.hpp"
+#include "maunet/parallel/agreement.hpp"
+#include "maunet/parallel/communicator.hpp"
 #include "maunet/train/dataset.hpp"
 #include "maunet/train/progress.hpp"
 
@@ -86,6 +103,15 @@ struct TrainerOptions {
     std::vector<EpochRecord> history_before;  // earlier stages' rows, kept at the top of the CSV
     std::string label = "train";  // prefix of progress lines
     ProgressStyle progress = ProgressStyle::automatic;
+    // Data parallel over these ranks (null or size 1: this process alone).
+    std::shared_ptr<parallel::Communicator> communicator;
+    // Compare the replicas' weights every this many steps as well as after every epoch (0: only
+    // after epochs). A hash of the weights (one pass) and two tiny collectives.
+#ifdef NDEBUG
+    long replica_check_every = 0;
+#else
+    long replica_check_every = 10;
+#endif
 };
 
 struct TrainResult {
@@ -107,6 +133,13 @@ public:
         require(options_.learning_rate > 0, "Trainer: learning_rate must be > 0, got ", options_.learning_rate);
         require(options_.clip_grad_norm >= 0, "Trainer: clip_grad_norm must be >= 0, got ", options_.clip_grad_norm);
         require(options_.patience >= 0, "Trainer: patience must be >= 0, got ", options_.patience);
+        require(options_.replica_check_every >= 0, "Trainer: replica_check_every must be >= 0, got ",
+                options_.replica_check_every);
+        if (!options_.communicator) options_.communicator = std::make_shared<parallel::SerialCommunicator>();
+        require(comm().size() == 1 || !model_.config().batch_norm,
+                "Trainer: data-parallel training (", comm().size(),
+                " ranks) does not support batch normalisation: each rank would normalise with the statistics of "
+                "its own rows; train with batch_norm off or on one rank");
         require(options_.loss != LossKind::bernoulli_gamma || options_.target_to_amount,
                 "Trainer: the Bernoulli-gamma loss needs target_to_amount (normalised target -> amount)");
         require(std::isfinite(options_.tail_tau) && options_.tail_lambda >= 0, "Trainer: tail_tau must be finite and "
@@ -127,7 +160,9 @@ public:
     // The loss of the model's output against the batch's targets, as `o` chooses.
     static LossFn supervised_loss(const TrainerOptions& o) {
         return [o](const nn::UNet<T>& model, const Batch<T>& b, const nn::ForwardMode& mode) {
-            return output_loss(o, model.forward(Var<T>(b.input), mode), b);
+            // Data parallel: this rank's part of the global batch's loss (see the top of the file).
+            const Var<T> loss = output_loss(o, model.forward(Var<T>(b.input), mode), b);
+            return b.mask_share == 1.0 ? loss : loss * static_cast<T>(b.mask_share);
         };
     }
     static Var<T> output_loss(const TrainerOptions& o, const Var<T>& pred, const Batch<T>& b) {
@@ -157,13 +192,24 @@ public:
         lo.shuffle = false;
         DataLoader<T> loader(data, lo);
         const LossFn loss = supervised_loss(options_);
+        // Batches split across the ranks; each rank fills in its own (loss x valid, valid) pairs.
+        const std::size_t nb = loader.num_batches();
+        const parallel::Share mine = parallel::share_of(nb, comm().rank(), comm().size());
+        std::vector<double> parts(2 * nb, 0.0);
+        parallel::run_collectively(comm(), [&] {
+            for (std::size_t b = mine.begin; b < mine.end; ++b) {
+                const Batch<T> batch = loader.batch(0, b);
+                double valid = 0;
+                for (Index i = 0; i < batch.mask.numel(); ++i) valid += batch.mask[i];
+                parts[2 * b] = double(loss(model_, batch, nn::ForwardMode{false, nullptr}).value().item()) * valid;
+                parts[2 * b + 1] = valid;
+            }
+        });
+        parallel::exchange_exact(comm(), parts);
         double total = 0, weight = 0;
-        for (std::size_t b = 0; b < loader.num_batches(); ++b) {
-            const Batch<T> batch = loader.batch(0, b);
-            double valid = 0;
-            for (Index i = 0; i < batch.mask.numel(); ++i) valid += batch.mask[i];
-            total += double(loss(model_, batch, nn::ForwardMode{false, nullptr}).value().item()) * valid;
-            weight += valid;
+        for (std::size_t b = 0; b < nb; ++b) {
+            total += parts[2 * b];
+            weight += parts[2 * b + 1];
         }
         return weight > 0 ? total / weight : 0.0;
     }
@@ -187,7 +233,8 @@ public:
             schedule = std::make_unique<optim::ConstantLR>(options_.learning_rate);
 
         Rng rng(options_.seed);
-        Progress progress(options_.progress);
+        const bool root = comm().is_root();
+        Progress progress(root ? options_.progress : ProgressStyle::quiet);
         progress.start(options_.label, total_steps);
         TrainResult result;
         Snapshot best = snapshot(), last_good = best;
@@ -207,10 +254,16 @@ public:
                 };
                 const Batch<T> batch = loader.batch(epoch, static_cast<std::size_t>(b));
                 opt->zero_grad();
-                Var<T> loss = loss_(model_, batch, nn::ForwardMode{true, &rng});
-                const double value = loss.value().item();
-                if (!std::isfinite(value)) diverged(maunet::detail::cat("the loss became ", value));
-                loss.backward();
+                double value = 0;
+                if (comm().size() == 1) {
+                    Var<T> loss = loss_(model_, batch, nn::ForwardMode{true, &rng});
+                    value = loss.value().item();
+                    if (!std::isfinite(value)) diverged(maunet::detail::cat("the loss became ", value));
+                    loss.backward();
+                } else {
+                    value = data_parallel_step(batch, rng, params);
+                    if (!std::isfinite(value)) diverged(maunet::detail::cat("the loss became ", value));
+                }
                 // Checked before clipping, which would throw without restoring anything.
                 for (const auto& p : params)
                     if (p.has_grad() && !p.grad().all_finite()) diverged("a gradient became non-finite");
@@ -220,7 +273,10 @@ public:
                 if (!state_finite()) diverged("a weight or a batch-norm statistic became non-finite");
                 sum += value;
                 progress.step(step + 1, epoch, options_.epochs, sum / double(b + 1));
+                if (options_.replica_check_every > 0 && (step + 1) % options_.replica_check_every == 0)
+                    check_replicas(epoch, b + 1);
             }
+            check_replicas(epoch, steps_per_epoch);
             model_.eval();
             EpochRecord rec;
             rec.stage = options_.stage;
@@ -241,7 +297,8 @@ public:
                 ++since_best;
             }
             progress.epoch(epoch, options_.epochs, rec.train_loss, rec.val_loss, rec.lr, improved);
-            if (!options_.history_path.empty()) write_history(options_.history_path, result.history, options_.history_before);
+            if (!options_.history_path.empty() && root)
+                write_history(options_.history_path, result.history, options_.history_before);
             if (options_.patience > 0 && since_best >= options_.patience) {
                 result.stopped_early = true;
                 progress.message(maunet::detail::cat("early stop: no improvement for ", options_.patience, " epochs"));
@@ -257,6 +314,95 @@ public:
     const TrainerOptions& options() const { return options_; }
 
 private:
+    parallel::Communicator& comm() const { return *options_.communicator; }
+
+    // This rank's rows of the global batch: forward, backward, then the gradients and the loss
+    // summed over the ranks (one allreduce of one flat buffer: every gradient, a has-gradient
+    // flag per parameter, the loss). Returns the global batch's loss.
+    double data_parallel_step(const Batch<T>& global, Rng& rng, const std::vector<Var<T>>& params) {
+        const int p = comm().size();
+        const parallel::Share mine = parallel::share_of(static_cast<std::size_t>(global.size()), comm().rank(), p);
+        const Index plane = global.mask.numel() / global.size();
+        // The share of the loss's denominator: valid cells, or for the tail-weighted MSE (a mean
+        // weighted by w = 1 + lambda max(0, t - tau)) the valid cells' weights.
+        const bool tail = options_.loss == LossKind::tail_mse;
+        double valid_all = 0, valid_mine = 0;
+        for (Index i = 0; i < global.mask.numel(); ++i) {
+            const double w = !tail ? double(global.mask[i])
+                                   : double(global.mask[i]) *
+                                         (1.0 + options_.tail_lambda *
+                                                    std::max(0.0, double(global.target[i]) - options_.tail_tau));
+            valid_all += w;
+            if (i / plane >= static_cast<Index>(mine.begin) && i / plane < static_cast<Index>(mine.end))
+                valid_mine += w;
+        }
+        double value = 0;
+        parallel::run_collectively(comm(), [&] {
+            if (mine.count() == 0) {  // a short last batch: nothing to compute, but dropout's draws
+                rng_skip_batch(global, rng);
+                return;
+            }
+            Batch<T> local = batch_rows(global, static_cast<Index>(mine.begin), static_cast<Index>(mine.end));
+            local.mask_share = valid_all > 0 ? valid_mine / valid_all : 0.0;
+            local.sample_share = double(mine.count()) / double(global.size());
+            nn::ForwardMode mode{true, &rng, static_cast<Index>(mine.begin), global.size()};
+            Var<T> loss = loss_(model_, local, mode);
+            value = loss.value().item();
+            loss.backward();
+        });
+        std::size_t n = 0;
+        for (const auto& q : params) n += static_cast<std::size_t>(q.value().numel());
+        flat_.assign(n + params.size() + 1, T(0));
+        std::size_t at = 0;
+        for (std::size_t k = 0; k < params.size(); ++k) {
+            const Index m = params[k].value().numel();
+            if (params[k].has_grad()) {
+                std::copy(params[k].grad().begin(), params[k].grad().end(), flat_.begin() + static_cast<std::ptrdiff_t>(at));
+                flat_[n + k] = T(1);
+            }
+            at += static_cast<std::size_t>(m);
+        }
+        flat_[n + params.size()] = static_cast<T>(value);
+        comm().allreduce_sum(flat_.data(), flat_.size());
+        at = 0;
+        for (std::size_t k = 0; k < params.size(); ++k) {
+            const Index m = params[k].value().numel();
+            if (flat_[n + k] != T(0)) {
+                Var<T> q = params[k];
+                Tensor<T>& g = q.mutable_grad();
+                std::copy(flat_.begin() + static_cast<std::ptrdiff_t>(at), flat_.begin() + static_cast<std::ptrdiff_t>(at + static_cast<std::size_t>(m)), g.begin());
+            }
+            at += static_cast<std::size_t>(m);
+        }
+        return double(flat_[n + params.size()]);
+    }
+
+    // A rank without rows (a short last batch) must still advance the dropout engine as the
+    // others do. The draws depend only on the shapes, so it runs a forward of row 0, placed in
+    // the whole global batch, without recording a graph, and discards the result.
+    void rng_skip_batch(const Batch<T>& global, Rng& rng) {
+        if (model_.config().dropout_rate == 0) return;
+        NoGradGuard no_grad;
+        const Batch<T> one = batch_rows(global, 0, 1);
+        (void)model_.forward(Var<T>(one.input), nn::ForwardMode{true, &rng, 0, global.size()});
+    }
+
+    // Throws NumericalError on every rank when the ranks' weights differ.
+    void check_replicas(int epoch, long step) {
+        if (comm().size() == 1) return;
+        std::uint64_t h = parallel::fnv1a(nullptr, 0);
+        for (const auto& [name, t] : model_.state()) h = parallel::fnv1a(t.data(), sizeof(T) * static_cast<std::size_t>(t.numel()), h);
+        for (const auto& q : extra_) h = parallel::fnv1a(q.value().data(), sizeof(T) * static_cast<std::size_t>(q.value().numel()), h);
+        std::uint64_t root_hash = h;
+        comm().broadcast(&root_hash, sizeof root_hash, 0);
+        double differs = root_hash == h ? 0.0 : 1.0;
+        comm().allreduce_sum(&differs, 1);
+        if (differs != 0)
+            throw NumericalError(maunet::detail::cat(
+                options_.label, ": the weights of ", differs, " of ", comm().size(), " ranks differ from rank 0's at epoch ",
+                epoch, ", step ", step, "; the ranks must run the same program on the same data"));
+    }
+
     // The model's parameters and buffers plus the extra trainable parameters (adapters).
     struct Snapshot {
         typename nn::Module<T>::State model;
@@ -295,6 +441,7 @@ private:
     TrainerOptions options_;
     LossFn loss_;
     std::vector<Var<T>> extra_;
+    std::vector<T> flat_;  // the gradient buffer of data_parallel_step, kept between steps
 };
 
 }  // namespace maunet::train

@@ -8,6 +8,10 @@
 // element, k_i = (u_i >= p): the same seed gives the same mask. `rng` is advanced only when
 // the mask is random (training and 0 < p < 1).
 //
+// `skip_before` and `skip_after` uniform numbers are drawn and discarded before and after the
+// mask: a data-parallel rank holding some rows of a batch draws exactly the mask those rows
+// get when the whole batch is on one process (nn/layers/dropout.hpp).
+//
 // In evaluation mode, or when p == 0, dropout is the identity and returns x itself (the same
 // variable, so gradients flow through unchanged). When p == 1 every element is dropped:
 // the result is zero and so is the gradient.
@@ -26,8 +30,11 @@ namespace maunet {
 
 // Inverted dropout with drop rate p in [0, 1]; identity unless `training`.
 template <class T>
-Var<T> dropout(const Var<T>& x, detail::scalar_t<T> p, Rng& rng, bool training) {
+Var<T> dropout(const Var<T>& x, detail::scalar_t<T> p, Rng& rng, bool training, Index skip_before = 0,
+               Index skip_after = 0) {
     require(p >= T(0) && p <= T(1), "dropout: rate must be in [0, 1], got ", p);
+    require(skip_before >= 0 && skip_after >= 0, "dropout: draws to skip must be >= 0, got ", skip_before, " and ",
+            skip_after);
     if (!training || p == T(0)) return x;
 
     const Tensor<T>& v = x.value();
@@ -42,7 +49,9 @@ Var<T> dropout(const Var<T>& x, detail::scalar_t<T> p, Rng& rng, bool training) 
     // keep[i] = 1 for kept elements; a byte per element, drawn in row-major order.
     std::vector<unsigned char> keep(static_cast<std::size_t>(n));
     const double rate = static_cast<double>(p);
+    for (Index i = 0; i < skip_before; ++i) (void)rng.uniform();
     for (Index i = 0; i < n; ++i) keep[static_cast<std::size_t>(i)] = rng.uniform() >= rate ? 1 : 0;
+    for (Index i = 0; i < skip_after; ++i) (void)rng.uniform();
 
     const T scale = T(1) / (T(1) - p);
     // Select rather than multiply by the mask, so that a dropped NaN or inf gives 0.

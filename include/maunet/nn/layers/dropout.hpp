@@ -17,7 +17,13 @@ public:
         if (!mode.training || rate_ == T(0)) return x;
         require(mode.rng != nullptr, "Dropout: training with rate ", rate_,
                 " needs a random engine (ForwardMode::rng is null)");
-        return dropout(x, rate_, *mode.rng, true);
+        if (mode.batch_total == 0) return dropout(x, rate_, *mode.rng, true);
+        // Rows [offset, offset + N) of a global batch: skip the draws of the rows before and after.
+        const Index n = x.shape()[0], per_row = x.value().numel() / (n > 0 ? n : 1);
+        require(mode.batch_offset >= 0 && mode.batch_offset + n <= mode.batch_total, "Dropout: rows [",
+                mode.batch_offset, ", ", mode.batch_offset + n, ") are not inside a batch of ", mode.batch_total);
+        return dropout(x, rate_, *mode.rng, true, mode.batch_offset * per_row,
+                       (mode.batch_total - mode.batch_offset - n) * per_row);
     }
     T rate() const { return rate_; }
 

@@ -1,0 +1,83 @@
+// maunet/parallel/chunked_map.hpp: a transformation of time chunks spread over the ranks, its
+// results handed to rank 0 in time order (the distributed `maunet predict` and `regrid`).
+//
+// The chunks [c * chunk, min((c + 1) * chunk, total)) are taken in rounds of p: in round k,
+// rank r computes chunk k p + r; then an ordered gather brings the round's results to rank 0,
+// which consumes them in chunk order. So rank 0 sees exactly the sequence of (t0, n, result)
+// one process would produce, and a transformation that treats each time step on its own gives
+// the same bits whatever the rank count. Memory: rank 0 holds one round (p chunks) of results.
+// Every failure, on any rank and in compute or consume, is rethrown on all ranks
+// (parallel/agreement.hpp), so no rank waits for ever in the next gather.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "maunet/core/tensor.hpp"
+#include "maunet/parallel/agreement.hpp"
+#include "maunet/parallel/communicator.hpp"
+
+namespace maunet::parallel {
+
+namespace detail {
+// [rank, extents..., values] as bytes; the ranks share one machine type (one program under mpirun).
+template <class T>
+std::vector<unsigned char> to_bytes(const Tensor<T>& t) {
+    std::vector<std::int64_t> head{static_cast<std::int64_t>(t.rank())};
+    for (std::size_t a = 0; a < t.rank(); ++a) head.push_back(static_cast<std::int64_t>(t.shape()[a]));
+    std::vector<unsigned char> out(head.size() * sizeof(std::int64_t) + static_cast<std::size_t>(t.numel()) * sizeof(T));
+    std::memcpy(out.data(), head.data(), head.size() * sizeof(std::int64_t));
+    if (t.numel() > 0)
+        std::memcpy(out.data() + head.size() * sizeof(std::int64_t), t.data(), static_cast<std::size_t>(t.numel()) * sizeof(T));
+    return out;
+}
+template <class T>
+Tensor<T> from_bytes(const std::vector<unsigned char>& b) {
+    std::int64_t rank = 0;
+    require(b.size() >= sizeof rank, "map_chunks: a rank sent ", b.size(), " bytes, too few for a tensor");
+    std::memcpy(&rank, b.data(), sizeof rank);
+    const std::size_t head = (static_cast<std::size_t>(rank) + 1) * sizeof(std::int64_t);
+    require(rank >= 0 && rank <= 8 && b.size() >= head, "map_chunks: a rank sent a malformed tensor");
+    std::vector<std::int64_t> dims(static_cast<std::size_t>(rank));
+    std::memcpy(dims.data(), b.data() + sizeof rank, dims.size() * sizeof(std::int64_t));
+    Tensor<T> t(Shape(std::vector<Index>(dims.begin(), dims.end())));
+    require(b.size() == head + static_cast<std::size_t>(t.numel()) * sizeof(T), "map_chunks: a rank sent ", b.size(),
+            " bytes for a tensor ", t.shape());
+    if (t.numel() > 0) std::memcpy(t.data(), b.data() + head, static_cast<std::size_t>(t.numel()) * sizeof(T));
+    return t;
+}
+}  // namespace detail
+
+// compute(t0, n) runs on the rank that owns the chunk; consume(t0, n, result) on rank 0 only,
+// in increasing t0. Collective.
+template <class T>
+void map_chunks(Communicator& comm, Index total, Index chunk, const std::function<Tensor<T>(Index, Index)>& compute,
+                const std::function<void(Index, Index, Tensor<T>&&)>& consume) {
+    require(chunk >= 1 && total >= 0, "map_chunks: expected chunk >= 1 and total >= 0, got ", chunk, " and ", total);
+    const Index p = comm.size(), num_chunks = (total + chunk - 1) / chunk;
+    for (Index round = 0; round * p < num_chunks; ++round) {
+        std::vector<unsigned char> mine;
+        run_collectively(comm, [&] {
+            const Index c = round * p + comm.rank();
+            if (c >= num_chunks) return;
+            const Index t0 = c * chunk;
+            mine = detail::to_bytes(compute(t0, std::min(chunk, total - t0)));
+        });
+        std::vector<std::vector<unsigned char>> all = comm.gather(mine, 0);
+        mine.clear();
+        run_collectively(comm, [&] {
+            for (Index r = 0; r < static_cast<Index>(all.size()); ++r) {
+                const Index c = round * p + r;
+                if (c >= num_chunks) break;
+                const Index t0 = c * chunk;
+                consume(t0, std::min(chunk, total - t0), detail::from_bytes<T>(all[static_cast<std::size_t>(r)]));
+                all[static_cast<std::size_t>(r)].clear();
+            }
+        });
+    }
+}
+
+}  // namespace maunet::parallel

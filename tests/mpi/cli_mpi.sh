@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The maunet tool under mpirun against one process (ctest -L mpi; tests/mpi/CMakeLists.txt):
+#   regrid and predict spread their time chunks over the ranks and write the same file
+#   (NetCDF: the same header and values, compared with ncdump without the history line, which
+#   holds the time of writing; .npy: the same bytes); eval prints the same table;
+#   train on K ranks writes the same model file twice (bit-identical runs);
+#   errors end every rank with the single-process status, no hang (ctest's TIMEOUT).
+# Usage: cli_mpi.sh MAUNET MPIEXEC RANKS DATA_DIR
+set -euo pipefail
+maunet=$1 mpiexec=$2 ranks=$3 data=$4
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+mpi() { "$mpiexec" --oversubscribe --allow-run-as-root -np "$ranks" "$maunet" "$@"; }
+fail() { echo "FAILED: $*" >&2; exit 1; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+ln -s "$data/bcsd_obs_1999.nc" obs.nc
+
+# NetCDF files equal but for the history attribute (its first line is the time of writing).
+same_nc() {
+    cmp <(ncdump "$1" | grep -v ':history = ' | sed 1d) <(ncdump "$2" | grep -v ':history = ' | sed 1d) ||
+        fail "$1 and $2 differ"
+}
+
+# regrid: 12 monthly steps in chunks of 2 (6 chunks; with 3 ranks two full rounds, with 5 a partial one)
+"$maunet" regrid --in obs.nc --var pr --units mm/month --coarsen --factor 3 --chunk 2 --out coarse1.nc > /dev/null
+mpi regrid --in obs.nc --var pr --units mm/month --coarsen --factor 3 --chunk 2 --out coarseK.nc > regrid.log
+same_nc coarse1.nc coarseK.nc
+[ "$(grep -c 'time steps' regrid.log)" = 1 ] || fail "regrid printed its summary $(grep -c 'time steps' regrid.log) times"
+"$maunet" regrid --in coarse1.nc --var pr --method bicubic --factor 3 --chunk 5 --out bicubic1.npy > /dev/null
+mpi regrid --in coarse1.nc --var pr --method bicubic --factor 3 --chunk 5 --out bicubicK.npy > /dev/null
+cmp bicubic1.npy bicubicK.npy || fail "regrid to .npy differs"
+
+# train: K ranks twice, bit-identical model files; rank 0 alone writes (one summary line).
+train=(train --in obs.nc --var pr --units mm/month --factor 3 --width 4 --levels 2 --epochs 2 --batch 4 --seed 7 --quiet)
+mpi "${train[@]}" --out modelK_a.mnet --history historyK.csv > train.log
+mpi "${train[@]}" --out modelK_b.mnet > /dev/null
+cmp modelK_a.mnet modelK_b.mnet || fail "two trainings on $ranks ranks wrote different models"
+[ "$(grep -c '^saved ' train.log)" = 1 ] || fail "train saved $(grep -c '^saved ' train.log) times"
+[ -s historyK.csv ] || fail "no history written"
+
+# predict: the same model applied by one process and by K ranks.
+"$maunet" predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 3 --out pred1.nc > /dev/null
+mpi predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 3 --out predK.nc > /dev/null
+same_nc pred1.nc predK.nc
+"$maunet" predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 1 --out pred1.npy > /dev/null
+mpi predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 1 --out predK.npy > /dev/null
+cmp pred1.npy predK.npy || fail "predict to .npy differs"
+
+# eval: rank 0 scores; the same table.
+"$maunet" eval --pred pred1.nc --name model --obs obs.nc --obs-var pr --obs-units mm/month --crop > eval1.txt 2> /dev/null
+mpi eval --pred predK.nc --name model --obs obs.nc --obs-var pr --obs-units mm/month --crop > evalK.txt 2> /dev/null
+cmp eval1.txt evalK.txt || fail "eval printed another table"
+
+# Errors: the single-process exit status, one message, no hang.
+set +e
+mpi predict --model modelK_a.mnet --in missing.nc --var pr --out x.nc > /dev/null 2> missing.err
+status=$?
+mpi predict --model modelK_a.mnet --in coarse1.nc --var pr --out x.nc --chunk 0 > /dev/null 2> usage.err
+usage=$?
+set -e
+[ "$status" = 1 ] || fail "a missing input gave exit status $status, expected 1"
+grep -q "missing.nc" missing.err || fail "no message naming missing.nc: $(cat missing.err)"
+[ "$usage" = 2 ] || fail "a usage error gave exit status $usage, expected 2"
+[ "$(grep -c 'usage error' usage.err)" = 1 ] || fail "the usage error was printed $(grep -c 'usage error' usage.err) times"
+[ ! -e x.nc ] || fail "a failed run left x.nc"
+echo "maunet under mpirun -np $ranks: regrid, train, predict, eval and errors as one process"

@@ -1,0 +1,161 @@
+// Data-parallel training over MPI (2 and 3 ranks, tests/mpi/CMakeLists.txt) against one process
+// on the same global batches, and against itself.
+//
+// Tolerance. The two runs compute the same sums grouped differently: one process sums a weight
+// gradient over the global batch's rows in one pass, the ranks each over their rows and then
+// across ranks; the loss normalisation is (sum over my cells) / (my cells) x (my cells / all
+// cells) instead of (sum over all cells) / (all cells). In double each step's gradient differs
+// by a few ulp of its largest terms (~1e-16 relative). Adam's update g / (sqrt(v) + eps) turns
+// a difference dg into at most lr * dg / eps = 1e-2 * 1e-16 / 1e-8 = 1e-10 per step on a weight
+// (the worst case, a gradient near 0); over the 9 steps of 3 epochs that is 1e-9. So weights
+// must agree to 1e-8 and losses to 1e-9 relative (measured: 2e-16 and 4e-16 with 2 and 3
+// ranks). A mistake in the split (a row counted twice or lost, a wrong normalisation, another
+// dropout mask) changes them by 1e-3 or more. In float the same bound is ~1e-3 on the worst
+// weight; measured 9e-8, and the data are fixed, so 1e-5 is checked.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "maunet/parallel/mpi_communicator.hpp"
+#include "support/parallel_training.hpp"
+
+using namespace maunet;
+using testing::RunResult;
+
+namespace {
+
+std::shared_ptr<parallel::Communicator> world() { return std::make_shared<parallel::MpiCommunicator>(); }
+std::shared_ptr<parallel::Communicator> alone() { return std::make_shared<parallel::SerialCommunicator>(); }
+
+template <class T>
+double max_abs_diff(const std::vector<T>& a, const std::vector<T>& b) {
+    REQUIRE(a.size() == b.size());
+    double d = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(double(a[i]) - double(b[i])));
+    return d;
+}
+
+// The measured differences, printed by rank 0 for the record (docs/mpi.md quotes them).
+void report(const char* what, double loss, double weights) {
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank == 0) std::printf("%s: max relative loss difference %.3g, max weight difference %.3g\n", what, loss, weights);
+}
+
+double max_rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
+    REQUIRE(a.size() == b.size());
+    double d = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(a[i] - b[i]) / std::max(1e-30, std::abs(b[i])));
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("communicator: sums, broadcast, ordered gather, shares", "[mpi]") {
+    parallel::MpiCommunicator comm;
+    const int r = comm.rank(), p = comm.size();
+    REQUIRE(p >= 2);
+    std::vector<float> f(3, float(r + 1));
+    comm.allreduce_sum(f.data(), f.size());
+    CHECK(f[2] == float(p * (p + 1) / 2));
+    // More than one bucket.
+    std::vector<double> big(parallel::MpiCommunicator::kBucket + 7, 1.0);
+    big.back() = r;
+    comm.allreduce_sum(big.data(), big.size());
+    CHECK(big.front() == p);
+    CHECK(big.back() == p * (p - 1) / 2);
+    long v = r == p - 1 ? 42 : 0;
+    comm.broadcast(&v, sizeof v, p - 1);
+    CHECK(v == 42);
+    std::vector<unsigned char> mine(static_cast<std::size_t>(r + 1), static_cast<unsigned char>(r));
+    const auto all = comm.gather(mine, 0);
+    if (r == 0) {
+        REQUIRE(all.size() == static_cast<std::size_t>(p));
+        for (int k = 0; k < p; ++k) CHECK(all[static_cast<std::size_t>(k)] == std::vector<unsigned char>(k + 1, k));
+    } else {
+        CHECK(all.empty());
+    }
+    comm.barrier();
+}
+
+TEST_CASE("an exception on one rank is thrown on every rank, naming it", "[mpi]") {
+    parallel::MpiCommunicator comm;
+    const int last = comm.size() - 1;
+    const auto fail_last = [&] {
+        if (comm.rank() == last) throw ArgumentError("bad input on the last rank");
+    };
+    if (comm.rank() == last)
+        CHECK_THROWS_WITH(parallel::run_collectively(comm, fail_last), "bad input on the last rank");
+    else
+        CHECK_THROWS_WITH(parallel::run_collectively(comm, fail_last),
+                          Catch::Contains("rank " + std::to_string(last)) && Catch::Contains("bad input on the last rank"));
+    CHECK_NOTHROW(parallel::run_collectively(comm, [] {}));
+}
+
+TEST_CASE("a training loss that throws on one rank stops every rank's training", "[mpi]") {
+    auto comm = world();
+    const auto data = testing::parallel_test_data<float>(6, 1);
+    Rng init(3);
+    nn::UNet<float> net(testing::parallel_test_config(), init);
+    train::TrainerOptions o = testing::parallel_test_options<float>(comm);
+    train::Trainer<float> trainer(net, o);
+    const int rank = comm->rank();
+    trainer.set_loss([rank](const nn::UNet<float>& m, const train::Batch<float>& b, const nn::ForwardMode& mode) {
+        if (rank == 1) throw NumericalError("the loss of rank 1 is broken");
+        return train::Trainer<float>::supervised_loss(train::LossKind::mse)(m, b, mode);
+    });
+    CHECK_THROWS_WITH(trainer.fit(data, data), Catch::Contains("the loss of rank 1 is broken"));
+}
+
+TEST_CASE("data-parallel training equals one process on the same global batches (double)", "[mpi]") {
+    const RunResult<double> one = testing::run_training<double>(alone());
+    const RunResult<double> many = testing::run_training<double>(world());
+    report("training, double", max_rel_diff(many.train_loss, one.train_loss), max_abs_diff(many.weights, one.weights));
+    CHECK(max_rel_diff(many.train_loss, one.train_loss) < 1e-9);
+    CHECK(max_rel_diff(many.val_loss, one.val_loss) < 1e-9);
+    CHECK(max_abs_diff(many.weights, one.weights) < 1e-8);
+    // Not trivially: training moved the weights by far more than the tolerance.
+    Rng init(3);
+    const nn::UNet<double> initial(testing::parallel_test_config(), init);
+    CHECK(max_abs_diff(testing::all_weights(initial), one.weights) > 1e-3);
+}
+
+TEST_CASE("data-parallel training on random patches equals one process (double)", "[mpi]") {
+    const RunResult<double> one = testing::run_training<double>(alone(), 8);
+    const RunResult<double> many = testing::run_training<double>(world(), 8);
+    report("patches, double", max_rel_diff(many.train_loss, one.train_loss), max_abs_diff(many.weights, one.weights));
+    CHECK(max_rel_diff(many.train_loss, one.train_loss) < 1e-9);
+    CHECK(max_abs_diff(many.weights, one.weights) < 1e-8);
+}
+
+TEST_CASE("data-parallel distillation with hints and refinement equals one process (double)", "[mpi]") {
+    const RunResult<double> one = testing::run_distillation<double>(alone());
+    const RunResult<double> many = testing::run_distillation<double>(world());
+    report("distillation, double", max_rel_diff(many.train_loss, one.train_loss), max_abs_diff(many.weights, one.weights));
+    CHECK(max_rel_diff(many.train_loss, one.train_loss) < 1e-9);
+    CHECK(max_abs_diff(many.weights, one.weights) < 1e-8);
+}
+
+TEST_CASE("data-parallel training in float: two runs are bit-identical and close to one process", "[mpi]") {
+    const RunResult<float> a = testing::run_training<float>(world());
+    const RunResult<float> b = testing::run_training<float>(world());
+    CHECK(a.train_loss == b.train_loss);
+    CHECK(a.val_loss == b.val_loss);
+    CHECK(a.weights == b.weights);
+    // Every rank holds the same weights (the trainer checked the hashes each step; this is the
+    // bytes themselves, gathered to rank 0).
+    parallel::MpiCommunicator comm;
+    std::vector<unsigned char> bytes(a.weights.size() * sizeof(float));
+    std::memcpy(bytes.data(), a.weights.data(), bytes.size());
+    const auto all = comm.gather(bytes, 0);
+    for (const auto& other : all) CHECK(other == bytes);
+    // Float rounding through Adam over 9 steps (see the top of the file).
+    const RunResult<float> one = testing::run_training<float>(alone());
+    report("training, float", max_rel_diff(a.train_loss, one.train_loss), max_abs_diff(a.weights, one.weights));
+    CHECK(max_rel_diff(a.train_loss, one.train_loss) < 1e-5);
+    CHECK(max_abs_diff(a.weights, one.weights) < 1e-5);
+}

@@ -1,0 +1,179 @@
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <stdexcept>
+
+#include "maunet/parallel/agreement.hpp"
+#include "maunet/parallel/chunked_map.hpp"
+#include "maunet/parallel/communicator.hpp"
+#include "support/parallel_training.hpp"
+#include "support/random_tensor.hpp"
+
+using namespace maunet;
+
+TEST_CASE("the serial communicator is one rank whose collectives change nothing", "[parallel]") {
+    parallel::SerialCommunicator comm;
+    CHECK(comm.rank() == 0);
+    CHECK(comm.size() == 1);
+    CHECK(comm.is_root());
+    float f[2] = {1.5f, -2.f};
+    comm.allreduce_sum(f, 2);
+    CHECK(f[0] == 1.5f);
+    CHECK(f[1] == -2.f);
+    double d = 3;
+    comm.allreduce_sum(&d, 1);
+    CHECK(d == 3);
+    int v = 7;
+    comm.broadcast(&v, sizeof v, 0);
+    CHECK(v == 7);
+    comm.barrier();
+    const std::vector<unsigned char> bytes{1, 2, 3};
+    CHECK(comm.gather(bytes, 0) == std::vector<std::vector<unsigned char>>{bytes});
+    CHECK_THROWS_WITH(comm.broadcast(&v, sizeof v, 1), Catch::Contains("root must be 0") && Catch::Contains("got 1"));
+    CHECK_THROWS_WITH(comm.gather(bytes, 2), Catch::Contains("root must be 0"));
+    // abort never ends a process from the library: it throws the message.
+    CHECK_THROWS_WITH(comm.abort("stop here", 3), "stop here");
+}
+
+TEST_CASE("shares: contiguous, in rank order, covering every row once, the first ranks one more", "[parallel]") {
+    for (std::size_t n : {0, 1, 2, 5, 7, 64})
+        for (int p : {1, 2, 3, 4, 8}) {
+            std::size_t next = 0;
+            for (int r = 0; r < p; ++r) {
+                const parallel::Share s = parallel::share_of(n, r, p);
+                CHECK(s.begin == next);
+                CHECK(s.count() == n / p + (static_cast<std::size_t>(r) < n % p ? 1 : 0));
+                next = s.end;
+            }
+            CHECK(next == n);
+        }
+    CHECK_THROWS_WITH(parallel::share_of(4, 2, 2), Catch::Contains("rank 2 is not in [0, 2)"));
+    CHECK_THROWS_WITH(parallel::share_of(4, -1, 2), Catch::Contains("rank -1"));
+    CHECK_THROWS_WITH(parallel::share_of(4, 0, 0), Catch::Contains("not in [0, 0)"));
+}
+
+TEST_CASE("agreement on one rank rethrows the exception itself, with its type", "[parallel]") {
+    parallel::SerialCommunicator comm;
+    CHECK_NOTHROW(parallel::run_collectively(comm, [] {}));
+    CHECK_THROWS_AS(parallel::run_collectively(comm, [] { throw ShapeError("bad shape"); }), ShapeError);
+    CHECK_THROWS_WITH(parallel::run_collectively(comm, [] { throw std::runtime_error("plain"); }), "plain");
+    CHECK(parallel::what_of(std::make_exception_ptr(std::runtime_error("why"))) == "why");
+    CHECK(parallel::what_of(std::make_exception_ptr(42)) == "an exception that is not a std::exception");
+}
+
+TEST_CASE("map_chunks on one rank consumes every chunk in order, results intact", "[parallel]") {
+    parallel::SerialCommunicator comm;
+    std::vector<Index> starts;
+    Tensor<float> all(Shape{10, 2, 3});
+    parallel::map_chunks<float>(
+        comm, 10, 4,
+        [](Index t0, Index n) {
+            Tensor<float> y(Shape{n, 2, 3});
+            for (Index i = 0; i < y.numel(); ++i) y[i] = float(t0 * 6 + i) + 0.25f;
+            return y;
+        },
+        [&](Index t0, Index n, Tensor<float>&& y) {
+            starts.push_back(t0);
+            REQUIRE(y.shape() == Shape{n, 2, 3});
+            std::copy(y.begin(), y.end(), all.begin() + t0 * 6);
+        });
+    CHECK(starts == std::vector<Index>{0, 4, 8});
+    for (Index i = 0; i < all.numel(); ++i) CHECK(all[i] == float(i) + 0.25f);
+    CHECK_THROWS_WITH(parallel::map_chunks<float>(
+                          comm, 3, 0, [](Index, Index) { return Tensor<float>(); }, [](Index, Index, Tensor<float>&&) {}),
+                      Catch::Contains("chunk >= 1"));
+    CHECK_THROWS_WITH(parallel::map_chunks<float>(
+                          comm, 3, 2, [](Index, Index) -> Tensor<float> { throw IOError("cannot read chunk"); },
+                          [](Index, Index, Tensor<float>&&) {}),
+                      "cannot read chunk");
+}
+
+TEST_CASE("a tensor survives the bytes map_chunks sends, and malformed bytes are refused", "[parallel]") {
+    const Tensor<double> t = testing::random(Shape{2, 3, 4}, 1);
+    const Tensor<double> back = parallel::detail::from_bytes<double>(parallel::detail::to_bytes(t));
+    CHECK(back.shape() == t.shape());
+    CHECK(std::equal(t.begin(), t.end(), back.begin()));
+    std::vector<unsigned char> bytes = parallel::detail::to_bytes(t);
+    bytes.pop_back();
+    CHECK_THROWS_WITH(parallel::detail::from_bytes<double>(bytes), Catch::Contains("bytes for a tensor [2, 3, 4]"));
+    CHECK_THROWS_WITH(parallel::detail::from_bytes<double>({1, 2}), Catch::Contains("too few"));
+}
+
+TEST_CASE("dropout skipping the draws of other rows gives those rows' part of the whole mask", "[parallel]") {
+    const Tensor<double> x = testing::random(Shape{5, 2, 3, 3}, 4);
+    Rng whole_rng(11);
+    const Tensor<double> whole = dropout(Var<double>(x), 0.4, whole_rng, true).value();
+    const Index row = 2 * 3 * 3;
+    Index offset = 0;
+    for (Index rows : {2, 0, 3}) {  // three ranks' shares of 5 rows, one empty
+        if (rows == 0) continue;
+        Rng rng(11);
+        Tensor<double> part(Shape{rows, 2, 3, 3});
+        std::copy(x.begin() + offset * row, x.begin() + (offset + rows) * row, part.begin());
+        const Tensor<double> y = dropout(Var<double>(part), 0.4, rng, true, offset * row, (5 - offset - rows) * row).value();
+        CHECK(std::equal(y.begin(), y.end(), whole.begin() + offset * row));
+        CHECK(rng() == Rng(whole_rng)());  // both engines end in the same state
+        offset += rows;
+    }
+    Rng rng(1);
+    CHECK_THROWS_WITH(dropout(Var<double>(x), 0.4, rng, true, -1, 0), Catch::Contains("draws to skip must be >= 0"));
+}
+
+TEST_CASE("the Dropout layer refuses rows outside the global batch", "[parallel]") {
+    nn::Dropout<double> layer(0.5);
+    Rng rng(1);
+    const Var<double> x(testing::random(Shape{3, 1, 2, 2}, 2));
+    CHECK_THROWS_WITH(layer.forward(x, nn::ForwardMode{true, &rng, 2, 4}),
+                      Catch::Contains("rows [2, 5) are not inside a batch of 4"));
+}
+
+TEST_CASE("batch_rows cuts rows of a batch and refuses rows outside it", "[parallel]") {
+    train::Batch<float> b;
+    b.input = testing::random<float>(Shape{4, 2, 3, 3}, 1);
+    b.target = testing::random<float>(Shape{4, 1, 3, 3}, 2);
+    b.mask = Tensor<float>(Shape{4, 1, 3, 3}, 1.f);
+    b.indices = {7, 3, 1, 0};
+    const train::Batch<float> r = train::batch_rows(b, 1, 3);
+    CHECK(r.size() == 2);
+    CHECK(r.indices == std::vector<std::size_t>{3, 1});
+    CHECK(std::equal(r.input.begin(), r.input.end(), b.input.begin() + 18));
+    CHECK(std::equal(r.target.begin(), r.target.end(), b.target.begin() + 9));
+    CHECK_THROWS_WITH(train::batch_rows(b, 3, 5), Catch::Contains("rows [3, 5) are not inside a batch of 4"));
+    CHECK_THROWS_WITH(train::batch_rows(b, 2, 1), Catch::Contains("rows [2, 1)"));
+}
+
+TEST_CASE("training with the serial communicator is bit-identical to training without one", "[parallel]") {
+    const auto alone = testing::run_training<float>(std::make_shared<parallel::SerialCommunicator>());
+    const auto without = testing::run_training<float>(nullptr);
+    CHECK(alone.train_loss == without.train_loss);
+    CHECK(alone.weights == without.weights);
+}
+
+namespace {
+// Two ranks whose collectives do nothing: enough to reach the checks made before any communication.
+class PretendTwoRanks final : public parallel::Communicator {
+public:
+    int rank() const override { return 0; }
+    int size() const override { return 2; }
+    void allreduce_sum(float*, std::size_t) override {}
+    void allreduce_sum(double*, std::size_t) override {}
+    void broadcast(void*, std::size_t, int) override {}
+    void barrier() override {}
+    std::vector<std::vector<unsigned char>> gather(const std::vector<unsigned char>& b, int) override { return {b, b}; }
+    [[noreturn]] void abort(const std::string& m, int) override { throw Error(m); }
+};
+}  // namespace
+
+TEST_CASE("data-parallel training refuses batch normalisation and a negative replica check", "[parallel]") {
+    nn::UNetConfig c = testing::parallel_test_config();
+    c.batch_norm = true;
+    Rng init(1);
+    nn::UNet<float> net(c, init);
+    train::TrainerOptions o;
+    o.communicator = std::make_shared<PretendTwoRanks>();
+    CHECK_THROWS_WITH(train::Trainer<float>(net, o), Catch::Contains("2 ranks") && Catch::Contains("batch normalisation"));
+    o.communicator = nullptr;
+    CHECK_NOTHROW(train::Trainer<float>(net, o));  // one process: batch norm is fine
+    o.replica_check_every = -1;
+    CHECK_THROWS_WITH(train::Trainer<float>(net, o), Catch::Contains("replica_check_every must be >= 0, got -1"));
+}
