@@ -47,15 +47,17 @@ MetricReport streamed(const Tensor<float>& pred, const Tensor<float>& obs, const
 
 TEST_CASE("streamed metrics equal the whole-array ones for any chunk size", "[metrics][streaming]") {
     // Precipitation-like: gamma-ish wet values, dry zeros, NaN in both series, a masked block.
-    const Index N = 10, H = 13, W = 12;
+    const Index N = 10, H = 18, W = 12;
     Tensor<float> obs = testing::random<float>(Shape{N, 1, H, W}, 3, -2.0, 4.0);
     Tensor<float> pred = testing::random<float>(Shape{N, 1, H, W}, 4, -2.0, 4.0);
     Tensor<float> mask(Shape{N, 1, H, W});
     for (Index i = 0; i < obs.numel(); ++i) {
         obs[i] = obs[i] < 0 ? 0.f : obs[i] * obs[i] * 5.f;
         pred[i] = pred[i] < -0.3f ? 0.f : std::abs(pred[i]) * 6.f;
-        if (i % 29 == 0) obs[i] = std::numeric_limits<float>::quiet_NaN();
-        if (i % 31 == 0) pred[i] = std::numeric_limits<float>::quiet_NaN();
+        // NaN in the first rows (windows lower down still count for SSIM) and all over field 3.
+        const Index row = (i % (H * W)) / W, field = i / (H * W);
+        if ((i % 29 == 0 && row < 4) || (field == 3 && i % 5 == 0)) obs[i] = std::numeric_limits<float>::quiet_NaN();
+        if ((i % 31 == 0 && row < 4) || (field == 3 && i % 7 == 0)) pred[i] = std::numeric_limits<float>::quiet_NaN();
         mask[i] = (i % (H * W)) < 2 * W ? 0.f : 1.f;  // the first two rows are sea
     }
     MetricOptions options(0);
@@ -71,6 +73,9 @@ TEST_CASE("streamed metrics equal the whole-array ones for any chunk size", "[me
         whole_options.data_range = L;
         const MetricReport expected = evaluate(pred, obs, mask, whole_options);
         REQUIRE(expected.n_valid > 0);
+        REQUIRE(std::isfinite(expected.ssim));  // windows with missing cells still count (ssim.hpp)
+        REQUIRE(std::isfinite(expected.pearson_r));
+        REQUIRE(std::isfinite(expected.p99_error));
         for (Index chunk : {Index(1), Index(3), Index(4), N}) {
             CAPTURE(range, chunk);
             const MetricReport got = streamed(pred, obs, mask, chunk, options, range);
