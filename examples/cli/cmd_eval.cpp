@@ -1,7 +1,10 @@
 // `maunet eval`: scores one or more prediction files against observations on the same grid
 // (metrics/report.hpp: RMSE, MAE, bias, r, PSNR, SSIM, quantile errors, ...) and prints the
 // table of pipeline/compare.hpp; --json writes the same numbers. Every row is scored on the
-// same cells: those valid in the observations and in every prediction. Files are read whole.
+// same cells: those valid in the observations and in every prediction. Files are read --chunk
+// time steps at a time, twice (metrics/streaming_report.hpp: sums and counts, then SSIM,
+// Pearson's centred sums and the exact quantiles), so memory does not grow with the period
+// and the scores equal those of the whole arrays.
 // Real files (cli/precip_inputs.hpp): everything is scored in mm/day whatever the files'
 // units; each prediction is aligned to the observations' grid (flipped or rolled as needed,
 // refused if the grids differ); the time steps scored are the dates common to the observations
@@ -11,10 +14,12 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <maunet/io/atomic_file.hpp>
+#include <maunet/metrics/streaming_report.hpp>
 #include <maunet/pipeline/compare.hpp>
 
 #include "cli/commands.hpp"
@@ -30,8 +35,56 @@ struct EvalSettings {
     std::string pred_var, obs, obs_var, json, units, obs_units;
     double range = 0;
     Index time_from = 0;
+    Index chunk = 64;
     bool crop = false;
     bool explain = true;  // the legend under the table
+};
+
+// The time steps of one input, read on demand: runs of consecutive steps at once from NetCDF,
+// or from the whole array of a .npy file; converted to mm/day.
+struct StepSource {
+    std::string path;
+    Field layout;  // grid (data [1, y, x]) and the whole time axis
+    Index count = 0;
+    double factor = 1;
+    std::optional<io::NetcdfReader<float>> reader;
+    Field whole;  // .npy only
+
+    StepSource(const std::string& p, const std::string& variable, const std::string& units, const std::string& flag)
+        : path(p) {
+        layout = field_layout(p, variable, &count);
+        factor = pipeline::precip_factor(layout, p, units_for(p, units), flag);
+        if (is_npy(p)) whole = load_field(p, variable);
+        else reader.emplace(open_reader(p, variable));
+    }
+    bool has_axis() const { return has_time_axis(layout); }
+
+    Field read(const std::vector<Index>& steps) const {
+        Field f = pipeline::with_shape(layout, layout.ny(), layout.nx());
+        const Index plane = layout.ny() * layout.nx();
+        f.data = Tensor<float>(Shape{static_cast<Index>(steps.size()), layout.ny(), layout.nx()});
+        for (std::size_t k = 0; k < steps.size();) {
+            std::size_t e = k + 1;
+            while (e < steps.size() && steps[e] == steps[e - 1] + 1) ++e;
+            const Index n = static_cast<Index>(e - k);
+            const float* src = nullptr;
+            Field run;
+            if (reader) {
+                run = reader->read(steps[k], n);
+                src = run.data.data();
+            } else {
+                src = whole.data.data() + steps[k] * plane;
+            }
+            std::copy_n(src, n * plane, f.data.data() + static_cast<Index>(k) * plane);
+            k = e;
+        }
+        if (!layout.time.empty())
+            for (Index t : steps) f.time.push_back(layout.time[static_cast<std::size_t>(t)]);
+        if (factor != 1.0)
+            for (float& v : f.data) v = static_cast<float>(v * factor);
+        pipeline::label_mm_per_day(f);
+        return f;
+    }
 };
 
 void run_eval(const EvalSettings& s) {
@@ -44,86 +97,118 @@ void run_eval(const EvalSettings& s) {
     guard_outputs({s.json}, inputs);
     require(s.names.empty() || s.names.size() == s.pred.size(), "eval: ", s.names.size(), " --name values for ",
             s.pred.size(), " --pred files");
-    // Time steps [time_from, T) of a field [T, y, x].
-    const auto later_steps = [&](const Tensor<float>& x, const std::string& path) {
-        require(s.time_from >= 0 && s.time_from < x.dim(0), "eval: --time-from ", s.time_from, " is out of range; '",
-                path, "' has ", x.dim(0), " time steps");
-        const Index plane = x.dim(1) * x.dim(2);
-        return Tensor<float>(Shape{x.dim(0) - s.time_from, x.dim(1), x.dim(2)},
-                             std::vector<float>(x.begin() + s.time_from * plane, x.end()));
-    };
-    Field obs = load_precip(s.obs, s.obs_var, s.obs_units, "--obs-units");
-    const Index obs_steps = obs.num_times();
-    obs.data = later_steps(obs.data, s.obs);
-    if (!obs.time.empty()) obs.time.erase(obs.time.begin(), obs.time.begin() + s.time_from);
-    std::vector<Field> preds;
-    for (const auto& path : s.pred) {
-        preds.push_back(load_precip(path, s.pred_var.empty() ? s.obs_var : s.pred_var, s.units));
-        // Without time axes steps pair by index: --time-from cuts a prediction as long as the observations too.
-        if (!has_time_axis(preds.back()) && preds.back().num_times() == obs_steps)
-            preds.back().data = later_steps(preds.back().data, path);
-    }
-    if (s.crop) note("eval", s.obs, pipeline::crop_to_grid(obs, s.obs, preds[0], s.pred[0]));
-    // Dates scored: those of the observations found in every prediction.
-    std::vector<Index> obs_steps_kept(static_cast<std::size_t>(obs.num_times()));
-    for (Index t = 0; t < obs.num_times(); ++t) obs_steps_kept[static_cast<std::size_t>(t)] = t;
-    std::vector<std::vector<Index>> pred_steps(preds.size());
+    const StepSource obs(s.obs, s.obs_var, s.obs_units, "--obs-units");
+    require(s.time_from >= 0 && s.time_from < obs.count, "eval: --time-from ", s.time_from, " is out of range; '",
+            s.obs, "' has ", obs.count, " time steps");
+    std::vector<std::unique_ptr<StepSource>> preds;
+    for (const auto& path : s.pred)
+        preds.push_back(std::make_unique<StepSource>(path, s.pred_var.empty() ? s.obs_var : s.pred_var, s.units,
+                                                     "--units"));
+    // The grids, checked (and the notes printed) once on the layouts; every chunk repeats the same steps.
+    Field obs_grid = obs.layout;
+    if (s.crop) note("eval", s.obs, pipeline::crop_to_grid(obs_grid, s.obs, preds[0]->layout, s.pred[0]));
+    // Observation steps from --time-from on; dates scored: those found in every prediction.
+    const Index n_obs = obs.count - s.time_from;
+    Field obs_later = obs_grid;
+    if (!obs_later.time.empty()) obs_later.time.erase(obs_later.time.begin(), obs_later.time.begin() + s.time_from);
+    std::vector<Index> kept(static_cast<std::size_t>(n_obs));
+    for (Index t = 0; t < n_obs; ++t) kept[static_cast<std::size_t>(t)] = t;
+    std::vector<std::vector<Index>> partner_of(preds.size());
     for (std::size_t i = 0; i < preds.size(); ++i) {
-        note("eval", s.pred[i], pipeline::align_to_grid(preds[i], s.pred[i], obs, s.obs));
-        const pipeline::DateMatch m = pair_by_date(obs, s.obs, preds[i], s.pred[i]);
-        if (static_cast<Index>(m.b.size()) < preds[i].num_times())
-            note("eval", s.pred[i], " only " + std::to_string(m.b.size()) + " of its " +
-                                        std::to_string(preds[i].num_times()) + " time steps fall on observed dates");
-        std::vector<Index> partner(static_cast<std::size_t>(obs.num_times()), -1);
-        for (std::size_t k = 0; k < m.a.size(); ++k) partner[static_cast<std::size_t>(m.a[k])] = m.b[k];
-        std::vector<Index> kept;
-        for (Index t : obs_steps_kept)
-            if (partner[static_cast<std::size_t>(t)] >= 0) kept.push_back(t);
-        obs_steps_kept = kept;
-        pred_steps[i] = std::move(partner);
+        const StepSource& p = *preds[i];
+        Field g = p.layout;
+        note("eval", s.pred[i], pipeline::align_to_grid(g, s.pred[i], obs_grid, s.obs));
+        std::vector<Index> partner(static_cast<std::size_t>(n_obs), -1);
+        Index matched = 0;
+        if (has_time_axis(obs_later) && p.has_axis()) {
+            const pipeline::DateMatch m = pair_by_date(obs_later, s.obs, p.layout, s.pred[i]);
+            for (std::size_t k = 0; k < m.a.size(); ++k) partner[static_cast<std::size_t>(m.a[k])] = m.b[k];
+            matched = static_cast<Index>(m.b.size());
+        } else {
+            // Without time axes steps pair by index: --time-from cuts a prediction as long as the observations too.
+            const Index first = !p.has_axis() && p.count == obs.count ? s.time_from : 0;
+            require_shape(p.count - first == n_obs, "'", s.pred[i], "' (variable '", p.layout.variable, "') has ",
+                          p.count - first, " time steps but '", s.obs, "' (variable '", obs.layout.variable, "') has ",
+                          n_obs, ", and without a time axis on both they can only be paired step by step");
+            for (Index t = 0; t < n_obs; ++t) partner[static_cast<std::size_t>(t)] = first + t;
+            matched = n_obs;
+        }
+        if (matched < p.count)
+            note("eval", s.pred[i], " only " + std::to_string(matched) + " of its " + std::to_string(p.count) +
+                                        " time steps fall on observed dates");
+        std::vector<Index> still;
+        for (Index t : kept)
+            if (partner[static_cast<std::size_t>(t)] >= 0) still.push_back(t);
+        kept = std::move(still);
+        partner_of[i] = std::move(partner);
     }
-    require(!obs_steps_kept.empty(), "eval: no date of '", s.obs, "' (from --time-from ", s.time_from,
+    require(!kept.empty(), "eval: no date of '", s.obs, "' (from --time-from ", s.time_from,
             ") is found in every prediction; nothing to score");
-    for (std::size_t i = 0; i < preds.size(); ++i) {
-        std::vector<Index> steps;
-        for (Index t : obs_steps_kept) steps.push_back(pred_steps[i][static_cast<std::size_t>(t)]);
-        preds[i] = select_steps(std::move(preds[i]), steps);
-    }
-    obs = select_steps(std::move(obs), obs_steps_kept);
     std::fprintf(stderr, "maunet eval: scoring %zu common dates (of %ld observation steps from --time-from %ld)\n",
-                 obs_steps_kept.size(), static_cast<long>(obs_steps - s.time_from), static_cast<long>(s.time_from));
-    const Tensor<float>& o = obs.data;
-    // One mask for every row: cells where the observations and every prediction are valid.
-    Tensor<float> mask(Shape{o.dim(0), 1, o.dim(1), o.dim(2)});
-    for (Index j = 0; j < o.numel(); ++j) mask[j] = std::isfinite(o[j]) ? 1.f : 0.f;
-    for (std::size_t i = 0; i < preds.size(); ++i) {
-        const Field& pred = preds[i];
-        require_shape(pred.data.shape() == o.shape(), "eval: '", s.pred[i], "' (variable '", pred.variable,
-                      "') has shape ", pred.data.shape(), " but '", s.obs, "' (variable '", obs.variable, "') has ",
-                      o.shape(), s.crop ? "" : " (--crop cuts larger observations to the prediction's grid)");
-        for (Index j = 0; j < o.numel(); ++j)
-            if (!std::isfinite(pred.data[j])) mask[j] = 0.f;
-    }
+                 kept.size(), static_cast<long>(n_obs), static_cast<long>(s.time_from));
+
+    // Two passes over the dates, --chunk at a time (metrics/streaming_report.hpp): sums, counts
+    // and the quantiles' buckets, then SSIM, Pearson's centred sums and the quantiles' values.
+    const Index H = obs_grid.ny(), W = obs_grid.nx();
+    metrics::MetricOptions options(s.range > 0 ? s.range : 1.0);
+    options.compute_ssim = W >= 11 && H >= 11;
+    std::vector<metrics::StreamingEvaluator<float>> evaluators(preds.size(), metrics::StreamingEvaluator<float>(options));
+    Index valid = 0;
+    const auto pass = [&](int which) {
+        const ChunkProgress progress(which == 1 ? "eval: pass 1 of 2" : "eval: pass 2 of 2");
+        for (std::size_t k0 = 0; k0 < kept.size(); k0 += static_cast<std::size_t>(s.chunk)) {
+            const std::size_t k1 = std::min(kept.size(), k0 + static_cast<std::size_t>(s.chunk));
+            std::vector<Index> obs_steps;
+            for (std::size_t k = k0; k < k1; ++k) obs_steps.push_back(s.time_from + kept[k]);
+            Field o = obs.read(obs_steps);
+            if (s.crop) (void)pipeline::crop_to_grid(o, s.obs, preds[0]->layout, s.pred[0]);
+            std::vector<Field> p;
+            for (std::size_t i = 0; i < preds.size(); ++i) {
+                std::vector<Index> steps;
+                for (std::size_t k = k0; k < k1; ++k) steps.push_back(partner_of[i][static_cast<std::size_t>(kept[k])]);
+                p.push_back(preds[i]->read(steps));
+                (void)pipeline::align_to_grid(p.back(), s.pred[i], o, s.obs);
+            }
+            // One mask for every row: cells where the observations and every prediction are valid.
+            const Index n = static_cast<Index>(k1 - k0);
+            const Shape nchw{n, 1, H, W};
+            Tensor<float> mask(nchw);
+            for (Index j = 0; j < mask.numel(); ++j) mask[j] = std::isfinite(o.data[j]) ? 1.f : 0.f;
+            for (const Field& f : p)
+                for (Index j = 0; j < mask.numel(); ++j)
+                    if (!std::isfinite(f.data[j])) mask[j] = 0.f;
+            if (which == 1)
+                for (float m : mask) valid += m != 0.f;
+            const Tensor<float> on = o.data.reshaped(nchw);
+            for (std::size_t i = 0; i < p.size(); ++i) {
+                if (which == 1) evaluators[i].add(p[i].data.reshaped(nchw), on, mask);
+                else evaluators[i].add_second(p[i].data.reshaped(nchw), on, mask);
+            }
+            progress(static_cast<Index>(k1), static_cast<Index>(kept.size()));
+        }
+    };
+    pass(1);
+    // The data range of PSNR and SSIM: --range, or the largest observation scored.
     double range = s.range;
     if (range <= 0) {
-        for (Index j = 0; j < o.numel(); ++j)
-            if (mask[j] != 0.f) range = std::max(range, double(o[j]));
+        range = std::max(0.0, evaluators[0].observed_max());
         if (range <= 0) range = 1;
     }
-    const Shape nchw = mask.shape();
+    for (auto& e : evaluators) e.start_second_pass(range);
+    pass(2);
     std::vector<pipeline::MethodResult> rows;
     for (std::size_t i = 0; i < preds.size(); ++i) {
-        const std::string name = s.names.empty() ? s.pred[i] : s.names[i];
-        rows.push_back(score(name, "", 0, preds[i].data.reshaped(nchw), o.reshaped(nchw), mask, range));
+        pipeline::MethodResult r;
+        r.name = s.names.empty() ? s.pred[i] : s.names[i];
+        r.report = evaluators[i].finish();
+        rows.push_back(std::move(r));
     }
-    Index valid = 0;
-    for (float m : mask) valid += m != 0.f;
     pipeline::TableOptions table;
     table.units = io::kMillimetresPerDay;
     table.show_cost = false;  // files have no parameters and no inference time
     table.data_range = range;
     std::printf("%s (variable %s, in %s), %ld common dates from time step %ld, %ld cells valid in every file:\n%s%s",
-                s.obs.c_str(), obs.variable.c_str(), io::kMillimetresPerDay, static_cast<long>(obs.num_times()),
+                s.obs.c_str(), obs.layout.variable.c_str(), io::kMillimetresPerDay, static_cast<long>(kept.size()),
                 static_cast<long>(s.time_from), static_cast<long>(valid), pipeline::format_table(rows, table).c_str(),
                 s.explain ? pipeline::table_legend(table).c_str() : "");
     if (!s.json.empty()) {
@@ -148,6 +233,9 @@ void add_eval_command(CLI::App& app) {
                     "period)")->capture_default_str();
     cmd->add_option("--units", s->units, "units of the predictions when their attribute is missing or wrong");
     cmd->add_option("--obs-units", s->obs_units, "units of the observations when their attribute is missing or wrong");
+    cmd->add_option("--chunk", s->chunk, "time steps read at a time (each file is read twice, a chunk at a time)")
+        ->check(CLI::Range(Index(1), Index(100000)))
+        ->capture_default_str();
     cmd->add_flag("--crop", s->crop, "cut larger observations to the prediction's grid (matched by coordinates)");
     cmd->add_option("--json", s->json, "also write the scores as JSON to this file");
     cmd->add_flag("--explain,!--no-explain", s->explain, "print what each column means under the table (default: on)");

@@ -254,6 +254,9 @@ template <class T>
 struct Calibration {
     bool fitted = false;
     Index height = 0, width = 0;
+    // The global index of cell 0 when this grid is a tile (rows) of a larger grid: cell c draws
+    // its random numbers from cell_rng(seed, first_cell + c), as it would untiled.
+    Index first_cell = 0;
     DayWindows windows;
     CellSamples<T> obs, sim;
 };
@@ -361,10 +364,11 @@ inline double capped_ratio(double o, double s, double max_ratio) {
 // state = prepare(std::array<const std::vector<T>*, N> sorted_window_samples), then for each
 // valid value v of that bucket writes finish_output(correct(state, wet_day_transform(v), rng)).
 // NaN inputs stay NaN. prepare and correct must not throw (they run inside parallel_for).
+// first_cell: the global index of x's cell 0 (Calibration::first_cell), for the random streams.
 template <class T, std::size_t N, class Prepare, class Correct>
 Tensor<T> correct_per_cell(const Tensor<T>& x, const std::vector<int>& bucket_of_time, const DayWindows& windows,
                            const std::array<const CellSamples<T>*, N>& samples, Kind kind,
-                           const BiasCorrectionConfig& cfg, Prepare prepare, Correct correct) {
+                           const BiasCorrectionConfig& cfg, Index first_cell, Prepare prepare, Correct correct) {
     Tensor<T> out(x.shape());
     const Index cells = x.dim(1) * x.dim(2);
     const auto groups = windows.times_by_bucket(bucket_of_time);
@@ -374,7 +378,7 @@ Tensor<T> correct_per_cell(const Tensor<T>& x, const std::vector<int>& bucket_of
         std::vector<WindowSample<T>> window;
         window.reserve(N);
         for (std::size_t k = 0; k < N; ++k) window.emplace_back(*samples[k], c, windows.half_width);
-        Rng rng = cell_rng(cfg.seed, c);
+        Rng rng = cell_rng(cfg.seed, first_cell + c);
         for (int b = 0; b < windows.buckets; ++b) {
             const auto& times = groups[static_cast<std::size_t>(b)];
             if (times.empty()) continue;

@@ -39,6 +39,16 @@ public:
     }
 
     bool fitted() const { return calib_.fitted; }
+
+    // For a method fitted on a tile of rows of a larger grid: the global index of the tile's
+    // first cell (row0 * width of the whole grid), so that every cell draws the random numbers
+    // of the wet-day frequency adaptation it would draw untiled, and the tiled output equals
+    // the untiled one bit for bit. fit() resets it to 0.
+    void set_first_cell(Index first_cell) {
+        require(first_cell >= 0, op("set_first_cell"), ": expected a first cell >= 0, got ", first_cell);
+        calib_.first_cell = first_cell;
+    }
+    Index first_cell() const { return calib_.first_cell; }
     Kind kind() const { return kind_; }
     const BiasCorrectionConfig& config() const { return config_; }
 

@@ -48,7 +48,7 @@ private:
         const BiasCorrectionConfig& cfg = this->config_;
         const std::array<const detail::CellSamples<T>*, 2> samples = {&this->calib_.obs, &this->calib_.sim};
         return detail::correct_per_cell<T, 2>(
-            x, buckets, this->calib_.windows, samples, kind, cfg,
+            x, buckets, this->calib_.windows, samples, kind, cfg, this->calib_.first_cell,
             [&](const std::array<const std::vector<T>*, 2>& s) {
                 return Means{static_cast<Index>(s[0]->size()), static_cast<Index>(s[1]->size()), mean(*s[0]),
                              mean(*s[1])};

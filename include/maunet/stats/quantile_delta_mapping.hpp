@@ -89,7 +89,7 @@ private:
         const auto future = detail::collect_samples(x, buckets, calib.windows.buckets, kind, cfg.wet_day_threshold);
         const std::array<const detail::CellSamples<T>*, 3> samples = {&calib.obs, &calib.sim, &future};
         return detail::correct_per_cell<T, 3>(
-            x, buckets, calib.windows, samples, kind, cfg,
+            x, buckets, calib.windows, samples, kind, cfg, this->calib_.first_cell,
             [&](const std::array<const std::vector<T>*, 3>& s) {
                 return std::array<detail::Distribution, 3>{detail::describe(*s[0], positions, kind, cfg),
                                                            detail::describe(*s[1], positions, kind, cfg),

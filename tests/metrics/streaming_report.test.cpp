@@ -1,0 +1,119 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "maunet/metrics/streaming_report.hpp"
+#include "support/random_tensor.hpp"
+
+using namespace maunet;
+using namespace maunet::metrics;
+
+namespace {
+
+// Time steps [t0, t0 + n) of a [N, 1, H, W] tensor.
+Tensor<float> steps(const Tensor<float>& x, Index t0, Index n) {
+    const Index plane = x.numel() / x.dim(0);
+    Shape s = x.shape();
+    s[0] = n;
+    Tensor<float> out(s);
+    std::copy_n(x.data() + t0 * plane, n * plane, out.data());
+    return out;
+}
+
+bool same_bits(double a, double b) {
+    if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+    return a == b;
+}
+
+MetricReport streamed(const Tensor<float>& pred, const Tensor<float>& obs, const Tensor<float>& mask, Index chunk,
+                      const MetricOptions& options, double range) {
+    StreamingEvaluator<float> e(options);
+    const Index N = pred.dim(0);
+    for (Index t = 0; t < N; t += chunk) {
+        const Index n = std::min(chunk, N - t);
+        e.add(steps(pred, t, n), steps(obs, t, n), mask.numel() ? steps(mask, t, n) : Tensor<float>());
+    }
+    e.start_second_pass(range > 0 ? range : std::max(1.0, e.observed_max()));
+    for (Index t = 0; t < N; t += chunk) {
+        const Index n = std::min(chunk, N - t);
+        e.add_second(steps(pred, t, n), steps(obs, t, n), mask.numel() ? steps(mask, t, n) : Tensor<float>());
+    }
+    return e.finish();
+}
+
+}  // namespace
+
+TEST_CASE("streamed metrics equal the whole-array ones for any chunk size", "[metrics][streaming]") {
+    // Precipitation-like: gamma-ish wet values, dry zeros, NaN in both series, a masked block.
+    const Index N = 10, H = 18, W = 12;
+    Tensor<float> obs = testing::random<float>(Shape{N, 1, H, W}, 3, -2.0, 4.0);
+    Tensor<float> pred = testing::random<float>(Shape{N, 1, H, W}, 4, -2.0, 4.0);
+    Tensor<float> mask(Shape{N, 1, H, W});
+    for (Index i = 0; i < obs.numel(); ++i) {
+        obs[i] = obs[i] < 0 ? 0.f : obs[i] * obs[i] * 5.f;
+        pred[i] = pred[i] < -0.3f ? 0.f : std::abs(pred[i]) * 6.f;
+        // NaN in the first rows (windows lower down still count for SSIM) and all over field 3.
+        const Index row = (i % (H * W)) / W, field = i / (H * W);
+        if ((i % 29 == 0 && row < 4) || (field == 3 && i % 5 == 0)) obs[i] = std::numeric_limits<float>::quiet_NaN();
+        if ((i % 31 == 0 && row < 4) || (field == 3 && i % 7 == 0)) pred[i] = std::numeric_limits<float>::quiet_NaN();
+        mask[i] = (i % (H * W)) < 2 * W ? 0.f : 1.f;  // the first two rows are sea
+    }
+    MetricOptions options(0);
+    options.event_thresholds = {1.0, 10.0, 20.0};
+    for (double range : {0.0, 40.0}) {
+        double L = range;
+        if (L <= 0) {
+            for (Index i = 0; i < obs.numel(); ++i)
+                if (mask[i] != 0.f && std::isfinite(obs[i]) && std::isfinite(pred[i])) L = std::max(L, double(obs[i]));
+            if (L <= 0) L = 1;
+        }
+        MetricOptions whole_options = options;
+        whole_options.data_range = L;
+        const MetricReport expected = evaluate(pred, obs, mask, whole_options);
+        REQUIRE(expected.n_valid > 0);
+        REQUIRE(std::isfinite(expected.ssim));  // windows with missing cells still count (ssim.hpp)
+        REQUIRE(std::isfinite(expected.pearson_r));
+        REQUIRE(std::isfinite(expected.p99_error));
+        for (Index chunk : {Index(1), Index(3), Index(4), N}) {
+            CAPTURE(range, chunk);
+            const MetricReport got = streamed(pred, obs, mask, chunk, options, range);
+            const auto a = expected.fields(), b = got.fields();
+            REQUIRE(a.size() == b.size());
+            for (std::size_t k = 0; k < a.size(); ++k) {
+                CAPTURE(a[k].first, a[k].second, b[k].second);
+                CHECK(a[k].first == b[k].first);
+                CHECK(same_bits(a[k].second, b[k].second));
+            }
+            CHECK(got.data_range == L);
+        }
+    }
+}
+
+TEST_CASE("streamed metrics of all-equal or empty samples match evaluate", "[metrics][streaming]") {
+    MetricOptions options(1.0);
+    options.compute_ssim = false;
+    Tensor<float> obs(Shape{5, 1, 2, 3}), pred(Shape{5, 1, 2, 3});
+    std::fill(obs.begin(), obs.end(), 2.0f);
+    std::fill(pred.begin(), pred.end(), 2.5f);
+    const auto a = evaluate(pred, obs, Tensor<float>(), options).fields();
+    const auto b = streamed(pred, obs, Tensor<float>(), 2, options, 1.0).fields();
+    for (std::size_t k = 0; k < a.size(); ++k) CHECK(same_bits(a[k].second, b[k].second));
+    std::fill(obs.begin(), obs.end(), std::numeric_limits<float>::quiet_NaN());
+    const auto c = evaluate(pred, obs, Tensor<float>(), options).fields();
+    const auto d = streamed(pred, obs, Tensor<float>(), 2, options, 1.0).fields();
+    for (std::size_t k = 0; k < c.size(); ++k) CHECK(same_bits(c[k].second, d[k].second));
+}
+
+TEST_CASE("the streaming evaluator refuses calls out of order", "[metrics][streaming][errors]") {
+    StreamingEvaluator<float> e{MetricOptions(1.0)};
+    CHECK_THROWS_WITH(e.add_second(Tensor<float>(Shape{1, 11, 11}), Tensor<float>(Shape{1, 11, 11}), Tensor<float>()),
+                      Catch::Contains("call start_second_pass() first"));
+    CHECK_THROWS_WITH(e.finish(), Catch::Contains("both passes"));
+    CHECK_THROWS_WITH(e.add(Tensor<float>(Shape{1, 4, 4}), Tensor<float>(Shape{1, 4, 4}), Tensor<float>()),
+                      Catch::Contains("SSIM needs fields"));
+    e.start_second_pass(1.0);
+    CHECK_THROWS_WITH(e.add(Tensor<float>(Shape{1, 11, 11}), Tensor<float>(Shape{1, 11, 11}), Tensor<float>()),
+                      Catch::Contains("after start_second_pass()"));
+}
