@@ -163,8 +163,8 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
 
 // Scores the model and the model's own input (the interpolation it starts from) on the
 // validation fields, prints the table, and saves the model with one validation field as
-// its self-test.
-void report_and_save(const pipeline::PrecipModel<float>& model, const Prepared& p, const std::string& out) {
+// its self-test, and the units of the fields (mm/day: every input is converted on reading).
+void report_and_save(pipeline::PrecipModel<float>& model, const Prepared& p, const std::string& out) {
     const train::DatasetSplit<float>& split = p.split;
     const train::Dataset<float>& held = split.val.empty() ? split.train : split.val;
     const train::Batch<float> b = held.stacked();
@@ -187,10 +187,11 @@ void report_and_save(const pipeline::PrecipModel<float>& model, const Prepared& 
                 pipeline::table_legend(table).c_str());
     Tensor<float> selftest(Shape{1, b.input.dim(1), b.input.dim(2), b.input.dim(3)});
     std::copy(b.input.begin(), b.input.begin() + selftest.numel(), selftest.begin());
+    model.set_units(p.units);
     model.save(out, &selftest);
-    std::printf("saved %s (%s, %s, factor %ld, %ld parameters)\n", out.c_str(),
+    std::printf("saved %s (%s, %s, factor %ld, %ld parameters, units %s)\n", out.c_str(),
                 model.net().config().architecture.c_str(), task, static_cast<long>(model.factor()),
-                static_cast<long>(model.net().num_parameters()));
+                static_cast<long>(model.net().num_parameters()), p.units.c_str());
 }
 
 nn::UNetConfig network_config(const TrainSettings& s) {
@@ -223,7 +224,7 @@ void run_train(const TrainSettings& s) {
     std::fflush(stdout);
     Rng init(s.seed + 1);
     train::TrainResult result;
-    const auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val,
+    auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val,
                                                            trainer_options(s, s.model), init, &result);
     std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
                 result.best_val_loss, result.seconds);

@@ -8,7 +8,8 @@
 // Transforms are fitted on the training split only. The task (downscaling by an integer factor,
 // or bias correction at factor 1), the transforms' statistics and the grid of the training fields
 // travel with the weights in the checkpoint's "extras", so a loaded model predicts exactly as the
-// trained one did.
+// trained one did. So do the physical units of its fields (units(): "mm day-1" for models that
+// `maunet train` writes; "" when unknown, as in files written before units were recorded).
 //
 // Two entry points:
 //   apply(fields)    physical fields as a user has them, [time, h, w] or [h, w]. A downscaling
@@ -45,6 +46,8 @@ inline Task task_from_string(const std::string& s) {
 
 // Largest downscaling factor a model, or a regridding, may use (docs/security.md).
 inline constexpr Index kMaxFactor = 64;
+// Longest units string a model file may record.
+inline constexpr std::size_t kMaxUnitsLength = 256;
 
 template <class T>
 class PrecipModel {
@@ -72,6 +75,13 @@ public:
             if (m.input_transform_.channels() != m.net_->config().in_channels)
                 throw FormatError(maunet::detail::cat("the input transform has ", m.input_transform_.channels(),
                                                       " channels, the network ", m.net_->config().in_channels));
+            if (extras.contains("units")) {  // absent in files written before the units were recorded
+                const io::Json& units = extras.at("units");
+                if (!units.is_string() || units.as_string().size() > kMaxUnitsLength)
+                    throw FormatError("'units': expected a string of at most " + std::to_string(kMaxUnitsLength) +
+                                      " characters");
+                m.units_ = units.as_string();
+            }
             if (extras.contains("grid")) {  // absent in files written before the grid was recorded
                 const io::Json& grid = extras.at("grid");
                 if (!grid.is_array() || grid.as_array().size() != 2)
@@ -108,6 +118,7 @@ public:
                 " input channels, this one ", input_transform_.channels());
         input_transform_ = other.input_transform_;
         target_transform_ = other.target_transform_;
+        units_ = other.units_;  // the same data, so the same units
     }
 
     // The samples as the network sees them (normalised, NaN filled, mask tightened).
@@ -185,6 +196,7 @@ public:
             .set("factor", static_cast<long long>(factor_))
             .set("input_transform", parameters_to_json(input_transform_.parameters()))
             .set("target_transform", parameters_to_json(target_transform_.parameters()));
+        if (!units_.empty()) extras.set("units", units_);
         if (grid_height_ > 0) {
             io::Json grid = io::Json::array();
             grid.push_back(static_cast<long long>(grid_height_)).push_back(static_cast<long long>(grid_width_));
@@ -203,6 +215,14 @@ public:
     const nn::UNet<T>& net() const { return *net_; }
     Task task() const { return task_; }
     Index factor() const { return factor_; }
+    // The physical units of the fields apply() takes and gives, as recorded in the model file
+    // ("" when unknown). set_units() records them for save().
+    const std::string& units() const { return units_; }
+    void set_units(std::string units) {
+        require(units.size() <= kMaxUnitsLength, "PrecipModel::set_units: at most ", kMaxUnitsLength,
+                " characters, got ", units.size());
+        units_ = std::move(units);
+    }
     // The grid [height, width] of the training fields (0 x 0 when unknown).
     Index grid_height() const { return grid_height_; }
     Index grid_width() const { return grid_width_; }
@@ -227,6 +247,7 @@ private:
     Task task_ = Task::downscaling;
     Index factor_ = 1;
     Index grid_height_ = 0, grid_width_ = 0;
+    std::string units_;
     train::ChannelTransform<T> input_transform_;
     train::PrecipTransform<T> target_transform_;
 };
