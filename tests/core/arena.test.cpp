@@ -4,6 +4,10 @@
 // API with a counting malloc: bindings/c/tests/test_c_workspace.c.)
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
 #include "maunet/core/arena.hpp"
 #include "maunet/core/tensor.hpp"
 #include "maunet/nn/models/unet.hpp"
