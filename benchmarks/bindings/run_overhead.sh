@@ -3,7 +3,8 @@
 # field (32 x 32 coarse -> 128 x 128), batch 1, 1 thread. Each program alternates the binding's
 # call with its reference call by call (C against C++, Fortran and Python against C), so a
 # change in the machine's load hits both sides of a pair alike; it reports the median of the
-# per-pair time differences with their quartiles.
+# per-pair time differences with their quartiles. Each binding is also timed with a workspace
+# (maunet_model_predict_ws, model%predict(..., workspace=), Model.predict(..., out=, workspace=)).
 #   bash benchmarks/bindings/run_overhead.sh BUILD_DIR [PAIRS]
 set -euo pipefail
 build=${1:?usage: run_overhead.sh BUILD_DIR [PAIRS]}

@@ -5,10 +5,12 @@
 #include "maunet/c/maunet.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <new>
 #include <string>
 #include <variant>
@@ -22,7 +24,12 @@
 
 struct maunet_model {
     maunet::pipeline::PrecipModel<float> model;
-    std::string units;
+};
+
+// An arena (core/arena.hpp) and a flag that refuses a second thread while one is using it.
+struct maunet_workspace {
+    maunet::Arena arena;
+    std::atomic<bool> busy{false};
 };
 
 struct maunet_bc {
@@ -114,16 +121,6 @@ void fields_out(const Tensor<float>& t, float* out, const float* fill) {
     }
 }
 
-// The "units" a model file's extras may record; the file was validated by PrecipModel::load.
-std::string units_of(const std::string& path) {
-    const std::string bytes = maunet::io::detail::read_whole_file(path);
-    std::uint64_t json_len = 0;
-    std::memcpy(&json_len, bytes.data() + 16, 8);
-    const maunet::io::Json header = maunet::io::Json::parse(bytes.substr(24, static_cast<std::size_t>(json_len)));
-    const maunet::io::Json& extras = header.at("extras");
-    return extras.contains("units") ? extras.at("units").as_string() : std::string();
-}
-
 // The int a C enum argument holds. Read through memcpy: a C caller may pass any int, and
 // loading an out-of-range value as the C++ enum type is undefined behaviour.
 template <class E>
@@ -182,9 +179,7 @@ maunet_status maunet_model_load(const char* path, maunet_model** model) {
         need(path, "maunet_model_load", "path");
         need(model, "maunet_model_load", "the model pointer");
         *model = nullptr;
-        auto loaded = maunet::pipeline::PrecipModel<float>::load(path);
-        std::string units = units_of(path);
-        *model = new maunet_model{std::move(loaded), std::move(units)};
+        *model = new maunet_model{maunet::pipeline::PrecipModel<float>::load(path)};
     });
 }
 
@@ -224,7 +219,7 @@ maunet_status maunet_model_channels(const maunet_model* model, int* in_channels,
 maunet_status maunet_model_units(const maunet_model* model, const char** units) {
     return guarded([&] {
         need(units, "maunet_model_units", "units");
-        *units = checked(model, "maunet_model_units")->units.c_str();
+        *units = checked(model, "maunet_model_units")->model.units().c_str();
     });
 }
 
@@ -245,12 +240,56 @@ maunet_status maunet_model_output_size(const maunet_model* model, int ny, int nx
 
 maunet_status maunet_model_predict(const maunet_model* model, const float* input, int n, int ny, int nx, float* output,
                                    const float* fill_value) {
+    return maunet_model_predict_ws(model, input, n, ny, nx, output, fill_value, nullptr);
+}
+
+// ---------------------------------------------------------------- workspaces
+
+maunet_status maunet_workspace_create(const maunet_model* model, int n, int ny, int nx, maunet_workspace** workspace) {
     return guarded([&] {
-        const char* op = "maunet_model_predict";
+        const char* op = "maunet_workspace_create";
+        need(workspace, op, "the workspace pointer");
+        *workspace = nullptr;
+        const maunet_model* m = checked(model, op);
+        need_sizes(n, ny, nx, op);
+        auto ws = std::make_unique<maunet_workspace>();
+        {  // one prediction on zeros fills the arena with every block a prediction of this size takes
+            maunet::ArenaScope scope(&ws->arena);
+            const Tensor<float> zeros(Shape{n, ny, nx});
+            const Tensor<float> y = maunet::pipeline::apply_precip_model(m->model, zeros);
+        }
+        *workspace = ws.release();
+    });
+}
+
+void maunet_workspace_free(maunet_workspace* workspace) { delete workspace; }
+
+maunet_status maunet_workspace_bytes(const maunet_workspace* workspace, size_t* bytes) {
+    return guarded([&] {
+        need(bytes, "maunet_workspace_bytes", "bytes");
+        *bytes = checked(workspace, "maunet_workspace_bytes")->arena.reserved_bytes();
+    });
+}
+
+maunet_status maunet_model_predict_ws(const maunet_model* model, const float* input, int n, int ny, int nx,
+                                      float* output, const float* fill_value, maunet_workspace* workspace) {
+    return guarded([&] {
+        const char* op = workspace ? "maunet_model_predict_ws" : "maunet_model_predict";
         const maunet_model* m = checked(model, op);
         need_sizes(n, ny, nx, op);
         need(input, op, "input");
         need(output, op, "output");
+        if (workspace) {
+            maunet::require(!workspace->busy.exchange(true, std::memory_order_acquire), op,
+                            ": the workspace is in use by another thread (one workspace per thread)");
+        }
+        struct Release {  // frees the workspace for the next call, also when predict throws
+            maunet_workspace* ws;
+            ~Release() {
+                if (ws) ws->busy.store(false, std::memory_order_release);
+            }
+        } release{workspace};
+        maunet::ArenaScope scope(workspace ? &workspace->arena : nullptr);
         const Tensor<float> y =
             maunet::pipeline::apply_precip_model(m->model, fields_in(input, n, ny, nx, fill_value));
         fields_out(y, output, fill_value);

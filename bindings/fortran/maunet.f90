@@ -2,7 +2,7 @@
 !
 ! Fields are real(c_float) arrays in their natural Fortran order (x, y, t): the memory layout
 ! of the C API's row-major [t, y, x], so contiguous arrays are passed without a copy.
-! Objects (maunet_model, maunet_bias_correction, maunet_regridder) free their C handle in
+! Objects (maunet_model, maunet_workspace, maunet_bias_correction, maunet_regridder) free their C handle in
 ! their final procedure. They cannot be copied (assignment stops the program): pass them
 ! by reference. Every procedure that can fail takes optional `stat` and `errmsg`: with
 ! `stat` present a failure sets it (MAUNET_OK = 0 on success) and `errmsg` to the message;
@@ -50,6 +50,18 @@ module maunet
         procedure, private :: model_no_copy
         generic :: assignment(=) => model_no_copy
         final :: model_final
+    end type
+
+    ! Memory a model's predict draws from instead of the heap, so a time loop allocates nothing
+    ! (maunet_workspace_create in the C API). One per thread.
+    type, public :: maunet_workspace
+        type(c_ptr), private :: handle = c_null_ptr
+    contains
+        procedure :: create => workspace_create
+        procedure :: bytes => workspace_bytes
+        procedure, private :: workspace_no_copy
+        generic :: assignment(=) => workspace_no_copy
+        final :: workspace_final
     end type
 
     type, public :: maunet_bias_correction
@@ -131,6 +143,32 @@ module maunet
             real(c_float), intent(out) :: output(*)
             type(c_ptr), value :: fill
             integer(c_int) :: c_model_predict
+        end function
+        function c_model_predict_ws(model, input, n, ny, nx, output, fill, ws) bind(c, name="maunet_model_predict_ws")
+            import :: c_ptr, c_int, c_float
+            type(c_ptr), value :: model
+            real(c_float), intent(in) :: input(*)
+            integer(c_int), value :: n, ny, nx
+            real(c_float), intent(out) :: output(*)
+            type(c_ptr), value :: fill, ws
+            integer(c_int) :: c_model_predict_ws
+        end function
+        function c_workspace_create(model, n, ny, nx, ws) bind(c, name="maunet_workspace_create")
+            import :: c_ptr, c_int
+            type(c_ptr), value :: model
+            integer(c_int), value :: n, ny, nx
+            type(c_ptr), intent(out) :: ws
+            integer(c_int) :: c_workspace_create
+        end function
+        subroutine c_workspace_free(ws) bind(c, name="maunet_workspace_free")
+            import :: c_ptr
+            type(c_ptr), value :: ws
+        end subroutine
+        function c_workspace_bytes(ws, bytes) bind(c, name="maunet_workspace_bytes")
+            import :: c_ptr, c_int, c_size_t
+            type(c_ptr), value :: ws
+            integer(c_size_t), intent(out) :: bytes
+            integer(c_int) :: c_workspace_bytes
         end function
         function c_bc_fit(options, obs, n_obs, obs_doy, sim, n_sim, sim_doy, ny, nx, fill, bc) &
                 bind(c, name="maunet_bc_fit")
@@ -407,11 +445,14 @@ contains
 
     ! output(:, :, t) = the model applied to input(:, :, t); output's (x, y) shape is
     ! output_shape(size(input, 1), size(input, 2)). Missing: NaN, or fill_value when given.
-    subroutine model_predict(self, input, output, fill_value, stat, errmsg)
+    ! With `workspace` (made for this model and size by workspace%create), the call allocates
+    ! nothing; the results are the same.
+    subroutine model_predict(self, input, output, fill_value, stat, errmsg, workspace)
         class(maunet_model), intent(in) :: self
         real(c_float), intent(in), contiguous :: input(:, :, :)
         real(c_float), intent(out), contiguous :: output(:, :, :)
         real(c_float), intent(in), optional :: fill_value
+        type(maunet_workspace), intent(inout), optional :: workspace
         integer, intent(out), optional :: stat
         character(len=*), intent(inout), optional :: errmsg
         real(c_float), target :: fill
@@ -419,9 +460,54 @@ contains
         call require_handle(self%handle, "a maunet_model")
         if (.not. output_fits(input, output, self%output_shape(size(input, 1), size(input, 2)), &
                               "maunet_model%predict", stat, errmsg)) return
-        status = c_model_predict(self%handle, input, int(size(input, 3), c_int), int(size(input, 2), c_int), &
-                                 int(size(input, 1), c_int), output, fill_pointer(fill_value, fill))
+        if (present(workspace)) then
+            call require_handle(workspace%handle, "a maunet_workspace")
+            status = c_model_predict_ws(self%handle, input, int(size(input, 3), c_int), int(size(input, 2), c_int), &
+                                        int(size(input, 1), c_int), output, fill_pointer(fill_value, fill), &
+                                        workspace%handle)
+        else
+            status = c_model_predict(self%handle, input, int(size(input, 3), c_int), int(size(input, 2), c_int), &
+                                     int(size(input, 1), c_int), output, fill_pointer(fill_value, fill))
+        end if
         call report(status, stat, errmsg)
+    end subroutine
+
+    ! ------------------------------------------------------------ workspaces
+
+    ! Memory for predicting nt fields of nx x ny (coarse) with `model`: predict calls of that
+    ! size then allocate nothing. Replaces a workspace the object held.
+    subroutine workspace_create(self, model, nx, ny, nt, stat, errmsg)
+        class(maunet_workspace), intent(inout) :: self
+        class(maunet_model), intent(in) :: model
+        integer, intent(in) :: nx, ny, nt
+        integer, intent(out), optional :: stat
+        character(len=*), intent(inout), optional :: errmsg
+        type(c_ptr) :: h
+        call require_handle(model%handle, "a maunet_model")
+        if (c_associated(self%handle)) call c_workspace_free(self%handle)
+        self%handle = c_null_ptr
+        call report(c_workspace_create(model%handle, int(nt, c_int), int(ny, c_int), int(nx, c_int), h), stat, errmsg)
+        self%handle = h
+    end subroutine
+
+    ! The bytes the workspace holds.
+    integer(c_size_t) function workspace_bytes(self)
+        class(maunet_workspace), intent(in) :: self
+        call require_handle(self%handle, "a maunet_workspace")
+        call report(c_workspace_bytes(self%handle, workspace_bytes))
+    end function
+
+    subroutine workspace_no_copy(self, other)
+        class(maunet_workspace), intent(inout) :: self
+        class(maunet_workspace), intent(in) :: other
+        if (c_associated(other%handle) .or. c_associated(self%handle)) &
+            call stop_with("maunet: a maunet_workspace cannot be copied; pass it by reference")
+    end subroutine
+
+    subroutine workspace_final(self)
+        type(maunet_workspace), intent(inout) :: self
+        if (c_associated(self%handle)) call c_workspace_free(self%handle)
+        self%handle = c_null_ptr
     end subroutine
 
     subroutine model_no_copy(self, other)

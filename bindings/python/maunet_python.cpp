@@ -8,12 +8,14 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "maunet/io/units.hpp"
 #include "maunet/metrics/report.hpp"
 #include "maunet/pipeline/train_model.hpp"
 #include "maunet/pipeline/training_fields.hpp"
@@ -46,36 +48,84 @@ Tensor<float> fields_tensor(const FloatArray& a, const char* what) {
 py::array to_numpy(Tensor<float>&& t) {
     auto* owned = new Tensor<float>(std::move(t));
     py::capsule free_when_done(owned, [](void* p) { delete static_cast<Tensor<float>*>(p); });
-    std::vector<py::ssize_t> shape(owned->shape().dims().begin(), owned->shape().dims().end());
+    std::vector<py::ssize_t> shape(owned->shape().begin(), owned->shape().end());
     return py::array_t<float>(shape, owned->data(), free_when_done);
 }
 
 std::vector<int> doy_vector(const std::optional<std::vector<int>>& doy) { return doy ? *doy : std::vector<int>(); }
+
+// Memory predict draws its tensors from (core/arena.hpp): with one, maunet allocates nothing
+// in a loop of predicts of one size. One thread at a time: a second is refused.
+struct Workspace {
+    maunet::Arena arena;
+    std::atomic<bool> busy{false};
+};
 
 // A loaded or trained model, with the record of its training when it was trained here.
 struct Model {
     std::shared_ptr<maunet::pipeline::PrecipModel<float>> net;
     std::vector<maunet::train::EpochRecord> history;
 
-    py::array predict(const FloatArray& fields) const {
+    // fields [time, y, x] or [y, x] -> the model's output; into `out` when given (a writeable
+    // float32 C-contiguous array of the output's shape), else a new array. With `workspace`,
+    // every tensor of the computation comes from it; the result is then copied out of it.
+    py::array predict(const FloatArray& fields, const py::object& out, Workspace* workspace) const {
         maunet::require_shape(fields.ndim() == 2 || fields.ndim() == 3,
                               "Model.predict: expected fields [y, x] or [time, y, x], got ", fields.ndim(),
                               " dimensions");
         const bool single = fields.ndim() == 2;
-        Tensor<float> x = to_tensor(fields, "Model.predict");
-        if (single) x.reshape(Shape{1, x.dim(0), x.dim(1)});
+        const Index f = net->task() == maunet::pipeline::Task::downscaling ? net->factor() : 1;
+        std::vector<py::ssize_t> out_shape(fields.shape(), fields.shape() + fields.ndim());
+        out_shape[out_shape.size() - 2] *= f;
+        out_shape[out_shape.size() - 1] *= f;
+        std::optional<py::array_t<float, py::array::c_style>> target;
+        if (!out.is_none()) {
+            maunet::require(py::isinstance<py::array_t<float, py::array::c_style>>(out),
+                            "Model.predict: out must be a float32 C-contiguous numpy array");
+            target = out.cast<py::array_t<float, py::array::c_style>>();
+            maunet::require(target->writeable(), "Model.predict: out is read-only");
+            maunet::require_shape(std::equal(out_shape.begin(), out_shape.end(), target->shape(),
+                                             target->shape() + target->ndim()) &&
+                                      static_cast<std::size_t>(target->ndim()) == out_shape.size(),
+                                  "Model.predict: out has the wrong shape for this input and factor ", f);
+        }
+        if (workspace)
+            maunet::require(!workspace->busy.exchange(true), "Model.predict: the workspace is in use by another "
+                                                             "thread (one workspace per thread)");
+        struct Release {
+            Workspace* ws;
+            ~Release() {
+                if (ws) ws->busy.store(false);
+            }
+        } release{workspace};
+        float* dst = target ? target->mutable_data() : nullptr;
         Tensor<float> y;
         {
-            py::gil_scoped_release release;
-            y = maunet::pipeline::apply_precip_model(*net, x);
+            py::gil_scoped_release unlocked;
+            maunet::ArenaScope scope(workspace ? &workspace->arena : nullptr);
+            Tensor<float> x(single ? Shape{1, fields.shape(0), fields.shape(1)}
+                                   : Shape{fields.shape(0), fields.shape(1), fields.shape(2)});
+            maunet::require(x.numel() > 0, "Model.predict: the array is empty");
+            std::copy(fields.data(), fields.data() + fields.size(), x.data());
+            Tensor<float> r = maunet::pipeline::apply_precip_model(*net, x);
+            if (dst) {
+                std::copy(r.begin(), r.end(), dst);
+            } else if (workspace) {  // the arena's buffer cannot go to numpy: a heap copy
+                maunet::ArenaScope heap(nullptr);
+                y = Tensor<float>(r.shape());
+                std::copy(r.begin(), r.end(), y.data());
+            } else {
+                y = std::move(r);
+            }
         }
+        if (target) return *target;
         if (single) y.reshape(Shape{y.dim(1), y.dim(2)});
         return to_numpy(std::move(y));
     }
 };
 
 struct TrainSettings {
-    std::string model = "maunet", task = "downscaling", history, out;
+    std::string model = "maunet", task = "downscaling", history, out, units = maunet::io::kMillimetresPerDay;
     Index factor = 4, batch = 4, patch = 0, synthetic_size = 64;
     int width = 16, levels = 3, epochs = 20, threads = 0, synthetic_fields = 48;
     double lr = 2e-3, val_fraction = 0.25;
@@ -153,6 +203,9 @@ Model train(const std::optional<FloatArray>& obs, const std::optional<FloatArray
     const auto task = maunet::pipeline::task_from_string(s.task);
     const Index factor = task == maunet::pipeline::Task::downscaling ? s.factor : 1;
     const auto config = network_config(s);
+    const maunet::io::PrecipUnit unit = maunet::io::precip_unit(s.units, "train: units");
+    maunet::require(!unit.is_amount(), "train: units '", s.units, "' are an amount per time step; the model's fields "
+                    "are rates, e.g. 'mm day-1'");
     auto data = training_data(obs, biased, task, s.factor, s);
     py::gil_scoped_release release;
     if (s.threads > 0) maunet::set_num_threads(s.threads);
@@ -160,6 +213,7 @@ Model train(const std::optional<FloatArray>& obs, const std::optional<FloatArray
     maunet::train::TrainResult result;
     auto trained = maunet::pipeline::train_precip_model<float>(config, task, factor, data.split.train, data.split.val,
                                                                trainer_options(s, s.model), init, &result);
+    trained.set_units(s.units);
     if (!s.out.empty()) save_with_selftest(trained, data.split, s.out);
     return Model{std::make_shared<maunet::pipeline::PrecipModel<float>>(std::move(trained)), result.history};
 }
@@ -349,10 +403,34 @@ PYBIND11_MODULE(maunet, m) {
         .def_property_readonly("history", [](const Model& s) { return history_list(s.history); },
                                "The epochs of training (dicts: stage, epoch, train_loss, val_loss, lr, seconds); "
                                "empty for a loaded model.")
-        .def("predict", &Model::predict, py::arg("fields"),
-             "Applies the model to fields [time, y, x] or one field [y, x] in physical units. A downscaling model\n"
-             "takes the coarse fields and regrids them bicubically first (as `maunet predict`): the result is\n"
-             "[time, y * factor, x * factor]. NaN in, NaN out.")
+        .def_property_readonly("units", [](const Model& s) { return s.net->units(); },
+                               "The physical units of the fields predict takes and gives, as the model file records "
+                               "them ('mm day-1'; '' when the file records none).")
+        .def("predict", &Model::predict, py::arg("fields"), py::kw_only(), py::arg("out") = py::none(),
+             py::arg("workspace") = nullptr,
+             "Applies the model to fields [time, y, x] or one field [y, x] in physical units (Model.units). A\n"
+             "downscaling model takes the coarse fields and regrids them bicubically first (as `maunet predict`):\n"
+             "the result is [time, y * factor, x * factor]. NaN in, NaN out.\n"
+             "out: a float32 C-contiguous array of the result's shape to write into (returned).\n"
+             "workspace: a Workspace (Model.workspace()); maunet then allocates nothing in a loop of predicts of\n"
+             "one size. One workspace per thread.")
+        .def("workspace",
+             [](const Model& s, const std::vector<Index>& shape) {
+                 maunet::require_shape(shape.size() == 2 || shape.size() == 3,
+                                       "Model.workspace: expected the shape of the fields, (y, x) or (time, y, x)");
+                 auto ws = std::make_unique<Workspace>();
+                 {
+                     py::gil_scoped_release unlocked;
+                     maunet::ArenaScope scope(&ws->arena);  // one prediction on zeros fills it
+                     const Tensor<float> zeros(shape.size() == 2 ? Shape{1, shape[0], shape[1]} : Shape(shape));
+                     maunet::require(zeros.numel() > 0, "Model.workspace: the shape is empty");
+                     const Tensor<float> y = maunet::pipeline::apply_precip_model(*s.net, zeros);
+                 }
+                 return ws;
+             },
+             py::arg("shape"),
+             "A Workspace sized for predicting fields of this shape ((y, x) or (time, y, x)) with this model:\n"
+             "predict(..., workspace=ws) then allocates nothing inside maunet. Other shapes work and grow it.")
         .def("save", [](const Model& s, const std::string& path) { s.net->save(path); }, py::arg("path"),
              "Writes the model file (atomically; without a self-test: train(..., out=path) embeds one).")
         .def("__repr__", [](const Model& s) {
@@ -367,14 +445,20 @@ PYBIND11_MODULE(maunet, m) {
           },
           py::arg("path"), "Loads a model file written by `maunet train`, `maunet distill` or train()/distill().");
 
+    py::class_<Workspace>(m, "Workspace",
+                          "Memory a model's predict draws from instead of the heap (Model.workspace()). One thread "
+                          "at a time.")
+        .def_property_readonly("bytes", [](const Workspace& w) { return w.arena.reserved_bytes(); },
+                               "The bytes it holds.");
+
     const TrainSettings d;
     m.def("train",
           [](std::optional<FloatArray> obs, std::optional<FloatArray> biased, std::string task, Index factor,
              std::string model, int width, int levels, int epochs, double lr, Index batch, Index patch,
              std::uint64_t seed, int threads, double val_fraction, Index synthetic_size, int synthetic_fields,
-             std::string history, bool quiet, std::string out) {
-              TrainSettings s{model, task, history, out, factor, batch, patch, synthetic_size, width, levels, epochs,
-                              threads, synthetic_fields, lr, val_fraction, seed, quiet};
+             std::string history, bool quiet, std::string out, std::string units) {
+              TrainSettings s{model, task, history, out, units, factor, batch, patch, synthetic_size, width, levels,
+                              epochs, threads, synthetic_fields, lr, val_fraction, seed, quiet};
               return train(obs, biased, s);
           },
           py::arg("obs") = py::none(), py::arg("biased") = py::none(), py::kw_only(), py::arg("task") = d.task,
@@ -383,12 +467,13 @@ PYBIND11_MODULE(maunet, m) {
           py::arg("patch") = d.patch, py::arg("seed") = d.seed, py::arg("threads") = d.threads,
           py::arg("val_fraction") = d.val_fraction, py::arg("synthetic_size") = d.synthetic_size,
           py::arg("synthetic_fields") = d.synthetic_fields, py::arg("history") = d.history,
-          py::arg("quiet") = d.quiet, py::arg("out") = d.out,
+          py::arg("quiet") = d.quiet, py::arg("out") = d.out, py::arg("units") = d.units,
           "Trains a model as `maunet train` does, with the same options (as keywords).\n\n"
           "obs: observations [time, y, x] (None: the synthetic fields of `maunet demo`); biased: the input\n"
           "product (coarse grid for downscaling, the obs grid for bias correction; None: obs coarsened by\n"
           "`factor` and regridded bicubically, the perfect-model setting). The last `val_fraction` of the time\n"
-          "steps validate. With out='file', the model is saved with a self-test. Returns a Model.");
+          "steps validate. With out='file', the model is saved with a self-test. units: those of obs and biased (a\n"
+          "rate; default 'mm day-1'), recorded in the model (Model.units). Returns a Model.");
 
     m.def("distill",
           [](const Model& teacher, std::optional<FloatArray> obs, std::optional<FloatArray> biased, Index factor,

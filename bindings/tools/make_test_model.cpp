@@ -3,12 +3,16 @@
 // a block of missing cells) and the output the C++ library gives for it (pipeline::apply_precip_model
 // on the model as loaded from the file). Files: raw little-endian float32, row-major.
 //
-//   make_test_model MODEL INPUT EXPECTED ARCHITECTURE WIDTH LEVELS FACTOR N NY NX
+//   make_test_model MODEL INPUT EXPECTED ARCHITECTURE WIDTH LEVELS FACTOR N NY NX [UNITS]
+//
+// UNITS: recorded in the model (default "mm day-1"; "" writes a file without units, as files
+// were before units were recorded).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
+#include "maunet/io/units.hpp"
 #include "maunet/pipeline/apply_model.hpp"
 #include "maunet/train/synthetic.hpp"
 
@@ -20,7 +24,7 @@ void write_floats(const std::string& path, const maunet::Tensor<float>& t) {
     if (!out) throw maunet::IOError("cannot write '" + path + "'");
 }
 
-int run(char** argv) {
+int run(int argc, char** argv) {
     using namespace maunet;
     const std::string arch = argv[4];
     nn::UNetConfig config = arch == "unet"           ? nn::UNetConfig::unet()
@@ -46,6 +50,7 @@ int run(char** argv) {
     Rng rng(5);
     pipeline::PrecipModel<float> model(config, rng, task, factor);
     model.fit_transforms(dataset);
+    model.set_units(argc > 11 ? argv[11] : io::kMillimetresPerDay);  // the synthetic fields are in mm/day
     Tensor<float> selftest(Shape{1, 1, sc.height, sc.width});
     const auto& first = dataset.samples().front().input;
     std::copy(first.begin(), first.begin() + selftest.numel(), selftest.begin());
@@ -69,12 +74,13 @@ int run(char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 11) {
-        std::fprintf(stderr, "usage: make_test_model MODEL INPUT EXPECTED ARCHITECTURE WIDTH LEVELS FACTOR N NY NX\n");
+    if (argc != 11 && argc != 12) {
+        std::fprintf(stderr,
+                     "usage: make_test_model MODEL INPUT EXPECTED ARCHITECTURE WIDTH LEVELS FACTOR N NY NX [UNITS]\n");
         return 2;
     }
     try {
-        return run(argv);
+        return run(argc, argv);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "make_test_model: %s\n", e.what());
         return 1;

@@ -16,6 +16,9 @@ void run_info(const std::string& path) {
     std::printf("%s\n", path.c_str());
     std::printf("  architecture      %s\n", c.architecture.c_str());
     std::printf("  task              %s (factor %ld)\n", pipeline::to_string(model.task()), static_cast<long>(model.factor()));
+    std::printf("  units             %s\n", model.units().empty()
+                                               ? "unknown (the file records none; maunet predict takes mm/day)"
+                                               : model.units().c_str());
     std::printf("  parameters        %ld\n", static_cast<long>(model.net().num_parameters()));
     std::printf("  configuration     %s\n", io::to_json(c).dump().c_str());
     std::printf("  input transform   %ld channel(s), precipitation log1p mean %.6g std %.6g\n",

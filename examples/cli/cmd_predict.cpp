@@ -2,8 +2,9 @@
 // field file, a chunk at a time (pipeline/apply_model.hpp, pipeline/field_stream.hpp).
 // Downscaling models regrid each coarse field bicubically by their factor and correct it; the
 // output grid is the input grid refined by the factor (coordinates refined linearly).
-// Bias-correction models keep the grid. Models work in mm/day: the input is converted from its
-// units (or --units) chunk by chunk and the output is written in mm/day, with the input's grid
+// Bias-correction models keep the grid. The input is converted from its units (or --units) to
+// the units the model file records (mm/day for models of `maunet train`; files without units
+// are taken as mm/day), chunk by chunk, and the output is written in them, with the input's grid
 // attributes, grid_mapping, cell_methods and global attributes. --mask FILE[:VAR] blanks the
 // output where the target grid's land-sea mask is 0 or missing. Amounts below the wet-day
 // threshold (the model's, or --wet-threshold, in mm/day) are written as 0. Under mpirun the
@@ -44,9 +45,15 @@ void run_predict(const PredictSettings& s) {
     }
     const Field layout = field_layout(s.in, s.var);
     const Index factor = model.task() == pipeline::Task::downscaling ? model.factor() : 1;
-    const double to_mm_per_day = precip_factor_of(layout, s.in, s.units);
+    const bool known = !model.units().empty();
+    if (!known)
+        std::fprintf(stderr, "note: '%s' records no units (written before units were recorded); its fields are "
+                             "taken as mm/day\n", s.model.c_str());
+    const std::string units = known ? model.units() : std::string(io::kMillimetresPerDay);
+    const double to_model_units = pipeline::precip_factor_to(layout, s.in, units_for(s.in, s.units), units,
+                                                             "the model '" + s.model + "'");
     Field out_grid = pipeline::refined_grid(layout, factor);
-    pipeline::label_mm_per_day(out_grid);
+    pipeline::label_precip_rate(out_grid, units);
     const Tensor<float> mask = load_target_mask(s.mask, out_grid, s.out);
     const std::string arch = model.net().config().architecture;
     const std::string method =
@@ -56,8 +63,8 @@ void run_predict(const PredictSettings& s) {
         s.in, s.var, s.out, out_grid, s.chunk,
         [&](const Tensor<float>& x) {
             Tensor<float> in = x;
-            if (to_mm_per_day != 1.0)
-                for (float& v : in) v = static_cast<float>(v * to_mm_per_day);
+            if (to_model_units != 1.0)
+                for (float& v : in) v = static_cast<float>(v * to_model_units);
             Tensor<float> y = pipeline::apply_precip_model(model, in);
             pipeline::apply_mask(y, mask);
             return y;
@@ -70,7 +77,7 @@ void run_predict(const PredictSettings& s) {
     if (!is_root()) return;
     std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s, %s), in %s\n", s.out.c_str(), static_cast<long>(n),
                 static_cast<long>(layout.ny()), static_cast<long>(layout.nx()), static_cast<long>(out_grid.ny()),
-                static_cast<long>(out_grid.nx()), arch.c_str(), pipeline::to_string(model.task()), io::kMillimetresPerDay);
+                static_cast<long>(out_grid.nx()), arch.c_str(), pipeline::to_string(model.task()), units.c_str());
 }
 
 }  // namespace

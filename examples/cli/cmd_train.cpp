@@ -174,8 +174,8 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
 
 // Scores the model and the model's own input (the interpolation it starts from) on the
 // validation fields, prints the table, and saves the model with one validation field as
-// its self-test.
-void report_and_save(const pipeline::PrecipModel<float>& model, const Prepared& p, const std::string& out) {
+// its self-test, and the units of the fields (mm/day: every input is converted on reading).
+void report_and_save(pipeline::PrecipModel<float>& model, const Prepared& p, const std::string& out) {
     if (!is_root()) return;
     const train::DatasetSplit<float>& split = p.split;
     const train::Dataset<float>& held = split.val.empty() ? split.train : split.val;
@@ -199,10 +199,11 @@ void report_and_save(const pipeline::PrecipModel<float>& model, const Prepared& 
                 pipeline::table_legend(table).c_str());
     Tensor<float> selftest(Shape{1, b.input.dim(1), b.input.dim(2), b.input.dim(3)});
     std::copy(b.input.begin(), b.input.begin() + selftest.numel(), selftest.begin());
+    model.set_units(p.units);
     model.save(out, &selftest);
-    std::printf("saved %s (%s, %s, factor %ld, %ld parameters)\n", out.c_str(),
+    std::printf("saved %s (%s, %s, factor %ld, %ld parameters, units %s)\n", out.c_str(),
                 model.net().config().architecture.c_str(), task, static_cast<long>(model.factor()),
-                static_cast<long>(model.net().num_parameters()));
+                static_cast<long>(model.net().num_parameters()), p.units.c_str());
 }
 
 // The tail-weighted loss's level tau: the --tail-quantile of the training targets' amounts

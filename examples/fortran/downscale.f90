@@ -11,7 +11,8 @@ program downscale
     use maunet
     implicit none
     type(maunet_model) :: model
-    real(c_float), allocatable :: coarse(:, :, :), fine(:, :, :), expected(:, :, :)
+    type(maunet_workspace) :: workspace
+    real(c_float), allocatable :: coarse(:, :, :), fine(:, :, :), fine2(:, :, :), expected(:, :, :)
     character(len=512) :: model_path, input_path, expected_path, arg
     character(len=512) :: errmsg
     integer :: nx, ny, nt, fine_xy(2), stat, unit, bad
@@ -32,8 +33,8 @@ program downscale
 
     call model%load(trim(model_path))
     fine_xy = model%output_shape(nx, ny)
-    print '(a, a, a, i0, a, i0, a, i0, a, i0, a, i0)', "maunet ", maunet_version(), ": factor ", model%factor(), &
-        ", ", nx, " x ", ny, " -> ", fine_xy(1), " x ", fine_xy(2)
+    print '(a, a, a, i0, a, i0, a, i0, a, i0, a, i0, a, a)', "maunet ", maunet_version(), ": factor ", model%factor(), &
+        ", ", nx, " x ", ny, " -> ", fine_xy(1), " x ", fine_xy(2), ", in ", model%units()
 
     allocate(coarse(nx, ny, nt), fine(fine_xy(1), fine_xy(2), nt))
     open (newunit=unit, file=trim(input_path), access="stream", form="unformatted", status="old")
@@ -41,6 +42,14 @@ program downscale
     close (unit)
 
     call model%predict(coarse, fine)  ! no copy: (x, y, t) is the C API's row-major [t, y, x]
+
+    ! In a time loop, a workspace made once makes every predict of that size allocate nothing.
+    allocate(fine2(fine_xy(1), fine_xy(2), nt))
+    call workspace%create(model, nx, ny, nt)
+    call model%predict(coarse, fine2, workspace=workspace)
+    if (any(ieee_is_nan(fine2) .neqv. ieee_is_nan(fine)) .or. &
+        any(.not. ieee_is_nan(fine) .and. fine2 /= fine)) error stop "predict with a workspace differs"
+    print '(a, i0, a)', "with a workspace of ", workspace%bytes(), " bytes: the same numbers"
     print '(a, i0, a, f8.3, a, f8.3)', "downscaled ", nt, " fields; mean ", &
         sum(fine, mask=.not. ieee_is_nan(fine)) / count(.not. ieee_is_nan(fine)), ", max ", &
         maxval(fine, mask=.not. ieee_is_nan(fine))
@@ -60,5 +69,5 @@ program downscale
         print '(a)', "the same numbers as the C++ library"
         deallocate(expected)
     end if
-    deallocate(coarse, fine)  ! a main program's variables are never deallocated or finalised by themselves
+    deallocate(coarse, fine, fine2)  ! a main program's variables are never deallocated or finalised by themselves
 end program downscale

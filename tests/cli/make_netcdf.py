@@ -3,7 +3,7 @@
 a float field pr(time, y, x) with a time coordinate. Standard library only.
 
 usage: make_netcdf.py OUT [--records-declared N] [--units TEXT | --units-length N] [--time-units TEXT]
-                          [--calendar TEXT] [--ny N] [--nx N] [--records N]
+                          [--calendar TEXT] [--ny N] [--nx N] [--records N] [--scale X]
 --records-declared writes N as the record count of the header while the file holds only
 --records records (a file that lies about its size)."""
 import argparse
@@ -39,6 +39,7 @@ def main():
     p.add_argument("--records-declared", type=int, default=None)
     p.add_argument("--units", default="mm/day")
     p.add_argument("--units-length", type=int, default=0, help="units of this many characters instead")
+    p.add_argument("--scale", type=float, default=1.0, help="multiplies the values")
     p.add_argument("--time-units", default="days since 2000-01-01")
     p.add_argument("--calendar", default="standard")
     a = p.parse_args()
@@ -65,7 +66,7 @@ def main():
     data = b""
     for r in range(a.records):
         data += struct.pack(">d", float(r))
-        data += b"".join(struct.pack(">f", float(r + i % 7)) for i in range(a.ny * a.nx))
+        data += b"".join(struct.pack(">f", a.scale * float(r + i % 7)) for i in range(a.ny * a.nx))
     with open(a.out, "wb") as f:
         f.write(h + data)
 

@@ -31,7 +31,8 @@ TEST_CASE("retain_freed_memory serves large blocks from the heap and keeps them"
     std::memset(block, 1, bytes);
     const struct mallinfo2 during = mallinfo2();
     CHECK(during.hblkhd == before.hblkhd);        // no new mmapped block
-    CHECK(during.arena >= before.arena + bytes);  // the heap grew instead
+    // The heap grew instead, by what its free space (left by earlier tests of this program) could not hold.
+    CHECK(during.arena + before.fordblks >= before.arena + bytes);
     std::free(block);
     const struct mallinfo2 after = mallinfo2();
     CHECK(after.arena == during.arena);  // not trimmed: the memory stays for the next step

@@ -113,6 +113,31 @@ TEST_CASE("precip_field: units to mm/day with relabelled metadata; missing units
     CHECK_THROWS_WITH(pipeline::precip_factor(bare, "obs.nc", ""), Catch::Contains("'obs.nc' variable 'pr'"));
 }
 
+TEST_CASE("precip_field: units converted to a model's units; units that do not convert are refused naming both",
+          "[pipeline][units]") {
+    GridField<float> f = model();  // kg m-2 s-1
+    CHECK(pipeline::precip_factor_to(f, "model.nc", "", "mm day-1", "the model 'm.mnet'") == Approx(86400.0));
+    CHECK(pipeline::precip_factor_to(f, "model.nc", "", "mm/h", "the model 'm.mnet'") == Approx(3600.0));
+    CHECK(pipeline::precip_factor_to(f, "model.nc", "mm/day", "mm h-1", "the model 'm.mnet'") == Approx(1.0 / 24.0));
+    CHECK(pipeline::precip_factor_to(f, "model.nc", "kg m-2 s-1", "kg m-2 s-1", "the model 'm.mnet'") == 1.0);
+    // Input units that are not precipitation: the file, its units and the model's units.
+    f.units = "K";
+    CHECK_THROWS_AS(pipeline::precip_factor_to(f, "tas.nc", "", "mm day-1", "the model 'm.mnet'"), ArgumentError);
+    CHECK_THROWS_WITH(pipeline::precip_factor_to(f, "tas.nc", "", "mm day-1", "the model 'm.mnet'"),
+                      Catch::Contains("units 'K'") && Catch::Contains("'tas.nc' variable 'pr'") &&
+                          Catch::Contains("cannot convert to the model 'm.mnet' units 'mm day-1'"));
+    // A model whose units are not a precipitation rate.
+    f.units = "mm/day";
+    CHECK_THROWS_WITH(pipeline::precip_factor_to(f, "obs.nc", "", "mm", "the model 'm.mnet'"),
+                      Catch::Contains("the model 'm.mnet': units 'mm' are an amount per time step, not a rate") &&
+                          Catch::Contains("cannot convert 'obs.nc'"));
+    CHECK_THROWS_WITH(pipeline::precip_factor_to(f, "obs.nc", "", "W m-2", "the model 'm.mnet'"),
+                      Catch::Contains("units 'W m-2' (the model 'm.mnet')") && Catch::Contains("cannot convert 'obs.nc'"));
+    // The output is labelled with the model's units.
+    pipeline::label_precip_rate(f, "mm h-1");
+    CHECK(f.units == "mm h-1");
+}
+
 TEST_CASE("precip_field: a target mask blanks exactly the missing cells of the target grid", "[pipeline][grid]") {
     GridField<float> grid = observations();
     GridField<float> mask = grid;  // the mask stored north to south, 0 = sea, NaN = outside

@@ -70,6 +70,43 @@ TEST_CASE("a saved PrecipModel reloads with its task, transforms and identical p
     CHECK(maunet::testing::max_abs_diff(loaded.predict(x), model.predict(x)) == 0.0);
 }
 
+TEST_CASE("a PrecipModel's units travel with the file; a file without them reads as unknown", "[pipeline][io][units]") {
+    const auto data = small_data();
+    const auto raw = train::bias_correction_dataset(data);
+    train::TrainerOptions o;
+    o.epochs = 1;
+    o.progress = train::ProgressStyle::quiet;
+    Rng rng(4);
+    auto model = pipeline::train_precip_model<float>(small(), pipeline::Task::bias_correction, 1, raw,
+                                                     train::Dataset<float>(), o, rng);
+    const std::string path = "precip_model_units_test.ckpt";
+    // Unknown units (as files written before units were recorded): no "units" in the extras.
+    CHECK(model.units().empty());
+    model.save(path);
+    CHECK(!io::load_checkpoint<float>(path).extras().contains("units"));
+    CHECK(pipeline::PrecipModel<float>::load(path).units().empty());
+    // Round trip.
+    model.set_units("mm day-1");
+    model.save(path);
+    CHECK(io::load_checkpoint<float>(path).extras().at("units").as_string() == "mm day-1");
+    const auto loaded = pipeline::PrecipModel<float>::load(path);
+    CHECK(loaded.units() == "mm day-1");
+    // A student takes its teacher's units with its transforms.
+    Rng init(5);
+    pipeline::PrecipModel<float> student(small(), init, pipeline::Task::bias_correction, 1);
+    student.copy_transforms_from(loaded);
+    CHECK(student.units() == "mm day-1");
+    CHECK_THROWS_WITH(model.set_units(std::string(300, 'm')), Catch::Contains("at most 256 characters, got 300"));
+    // A units entry that is not a string is refused naming the file.
+    io::Json extras = io::load_checkpoint<float>(path).extras();
+    extras.set("units", 42LL);
+    io::save_checkpoint(path, model.net(), extras);
+    CHECK_THROWS_AS(pipeline::PrecipModel<float>::load(path), FormatError);
+    CHECK_THROWS_WITH(pipeline::PrecipModel<float>::load(path),
+                      Catch::Contains(path) && Catch::Contains("'units': expected a string"));
+    std::remove(path.c_str());
+}
+
 TEST_CASE("the comparison table and JSON carry every method and the named scores", "[pipeline]") {
     Tensor<float> obs(Shape{1, 1, 12, 12}), pred(Shape{1, 1, 12, 12});
     for (Index i = 0; i < obs.numel(); ++i) obs[i] = float(i % 7), pred[i] = float(i % 7) + 1.0f;

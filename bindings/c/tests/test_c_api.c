@@ -52,7 +52,7 @@ static void test_model(const char* model_path, const char* input_path, const cha
     CHECK(task == (factor > 1 ? MAUNET_TASK_DOWNSCALING : MAUNET_TASK_BIAS_CORRECTION));
     CHECK(multiple == 4); /* 2 levels */
     CHECK(cin == 1 && cout == 1);
-    CHECK(units != NULL && strcmp(units, "") == 0); /* the file records no units */
+    CHECK(units != NULL && strcmp(units, "mm day-1") == 0); /* recorded by make_test_model */
     CHECK(out_ny == ny * factor && out_nx == nx * factor);
 
     const size_t n_in = (size_t)n * ny * nx, n_out = (size_t)n * out_ny * out_nx;

@@ -1,5 +1,6 @@
 /* Concurrent predict calls on ONE model handle from several threads must give the C++
- * library's result in every thread; run under ThreadSanitizer to catch data races.
+ * library's result in every thread, without and with a workspace of each thread's own; run
+ * under ThreadSanitizer to catch data races.
  * Usage: test_c_concurrent MODEL INPUT EXPECTED N NY NX THREADS */
 #include <pthread.h>
 
@@ -25,6 +26,15 @@ static void* predict_loop(void* arg) {
         if (j->status != MAUNET_OK) break;
         for (size_t i = 0; i < count; ++i) j->mismatches += !same_value(out[i], j->expected[i]);
     }
+    /* One workspace per thread. */
+    maunet_workspace* ws = NULL;
+    if (j->status == MAUNET_OK) j->status = maunet_workspace_create(j->model, j->n, j->ny, j->nx, &ws);
+    for (int c = 0; c < CALLS_PER_THREAD && out && j->status == MAUNET_OK; ++c) {
+        j->status = maunet_model_predict_ws(j->model, j->input, j->n, j->ny, j->nx, out, NULL, ws);
+        if (j->status != MAUNET_OK) break;
+        for (size_t i = 0; i < count; ++i) j->mismatches += !same_value(out[i], j->expected[i]);
+    }
+    maunet_workspace_free(ws);
     /* An error on this thread leaves the other threads' last error alone. */
     if (maunet_model_predict(j->model, j->input, 0, j->ny, j->nx, out, NULL) != MAUNET_ERROR_ARGUMENT ||
         strstr(maunet_last_error(), "expected n, ny, nx >= 1") == NULL)
@@ -63,7 +73,8 @@ int main(int argc, char** argv) {
     maunet_model_free(model);
     free(input);
     free(expected);
-    if (!failures) printf("test_c_concurrent: %d threads x %d predicts agree with the C++ result\n", threads,
-                          CALLS_PER_THREAD);
+    if (!failures)
+        printf("test_c_concurrent: %d threads x %d predicts without and %d with a workspace agree with the C++ result\n",
+               threads, CALLS_PER_THREAD, CALLS_PER_THREAD);
     return failures ? 1 : 0;
 }

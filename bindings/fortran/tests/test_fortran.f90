@@ -72,6 +72,22 @@ program test_fortran
         call check(stat == MAUNET_ERROR_SHAPE .and. index(errmsg, "multiples of 2") > 0, "odd grid for block mean")
     end block
 
+    block
+        type(maunet_model) :: model
+        type(maunet_workspace) :: workspace
+        real(c_float) :: small(12, 8, 3), fine(48, 32, 3)
+        ! The model of make_test_model (in the scratch folder) records its units.
+        call model%load(trim(scratch) // "/model.ckpt")
+        call check(model%units() == "mm day-1", "the model's units")
+        call workspace%create(model, 12, 8, 3)
+        call check(workspace%bytes() > 0, "a workspace holds memory")
+        small = 1
+        call model%predict(small, fine, workspace=workspace)
+        call check(all(fine >= 0), "predict with a workspace")
+        call model%predict(small, fine(:, :, 1:2), workspace=workspace, stat=stat, errmsg=errmsg)
+        call check(stat == MAUNET_ERROR_SHAPE, "predict with a workspace: an output of the wrong shape")
+    end block
+
     if (failures > 0) then
         print '(a, i0, a)', "test_fortran: ", failures, " checks failed"
         error stop 1

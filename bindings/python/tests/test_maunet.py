@@ -48,6 +48,47 @@ class ModelTest(unittest.TestCase):
         np.testing.assert_allclose(self.model.predict(strided), self.expected, rtol=1e-5, atol=1e-5)
         self.assertTrue(y.flags.owndata or y.base is not None)
 
+    def test_units(self):
+        self.assertEqual(self.model.units, "mm day-1")  # recorded by make_test_model
+
+    def test_workspace(self):
+        ws = self.model.workspace(self.input.shape)
+        before = ws.bytes
+        self.assertGreater(before, 0)
+        out = np.full(self.expected.shape, -1.0, np.float32)
+        for _ in range(3):
+            r = self.model.predict(self.input, out=out, workspace=ws)
+            self.assertTrue(np.shares_memory(r, out))
+            np.testing.assert_allclose(out, self.expected, rtol=1e-5, atol=1e-5)
+        self.assertEqual(ws.bytes, before)  # sized by Model.workspace: nothing grew
+        # Without out, a new array; one field [y, x] grows the workspace once.
+        np.testing.assert_allclose(self.model.predict(self.input, workspace=ws), self.expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(self.model.predict(self.input[1], workspace=ws), self.expected[1],
+                                   rtol=1e-5, atol=1e-5)
+        with self.assertRaises(maunet.ShapeError) as e:
+            self.model.predict(self.input, out=out[:1], workspace=ws)
+        self.assertIn("out has the wrong shape", str(e.exception))
+        with self.assertRaises(maunet.ArgumentError) as e:
+            self.model.predict(self.input, out=out.astype(np.float64))
+        self.assertIn("out must be a float32 C-contiguous numpy array", str(e.exception))
+        with self.assertRaises(maunet.ShapeError):
+            self.model.workspace((2, 3, 4, 5))
+        # One workspace per thread: each thread its own.
+        results = [None] * 3
+
+        def run(i):
+            own = self.model.workspace(self.input.shape)
+            results[i] = [self.model.predict(self.input, workspace=own) for _ in range(2)]
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for r in results:
+            for y in r:
+                np.testing.assert_allclose(y, self.expected, rtol=1e-5, atol=1e-5)
+
     def test_concurrent_predict(self):
         results = [None] * 4
 
@@ -85,11 +126,22 @@ class TrainTest(unittest.TestCase):
             self.assertEqual(len(teacher.history), 2)
             self.assertEqual((teacher.task, teacher.factor, teacher.architecture), ("downscaling", 4, "maunet"))
             loaded = maunet.load(os.path.join(tmp, "t.ckpt"))  # checks the embedded self-test
+            self.assertEqual((teacher.units, loaded.units), ("mm day-1", "mm day-1"))
             coarse = obs[:2, ::4, ::4].copy()
             np.testing.assert_array_equal(loaded.predict(coarse), teacher.predict(coarse))
             student = maunet.distill(teacher, obs, epochs=1, refine_epochs=1, batch=2, val_fraction=0.34,
                                      out=os.path.join(tmp, "s.ckpt"))
             self.assertEqual(student.architecture, "maunet-light")
+            self.assertEqual(student.units, "mm day-1")  # the teacher's
+            hourly = maunet.train(obs, factor=4, model="unet", width=4, levels=1, epochs=1, units="mm/h",
+                                  val_fraction=0.34, out=os.path.join(tmp, "h.ckpt"))
+            self.assertEqual((hourly.units, maunet.load(os.path.join(tmp, "h.ckpt")).units), ("mm/h", "mm/h"))
+            with self.assertRaises(ValueError) as e:
+                maunet.train(obs, factor=4, epochs=1, units="mm")
+            self.assertIn("units 'mm' are an amount per time step", str(e.exception))
+            with self.assertRaises(ValueError) as e:
+                maunet.train(obs, factor=4, epochs=1, units="K")
+            self.assertIn("not a unit maunet knows", str(e.exception))
             self.assertEqual(len(student.history), 2)  # 1 distillation + 1 refinement epoch
             self.assertEqual(maunet.load(os.path.join(tmp, "s.ckpt")).predict(coarse).shape, (2, 16, 16))
             synthetic = maunet.train(task="bias_correction", model="unet", width=4, levels=1, epochs=1,

@@ -129,7 +129,9 @@ public:
     // A null handle; most calls on it throw.
     Var() = default;
     // A leaf variable holding `value`.
-    explicit Var(Tensor<T> value, bool requires_grad = false) : data_(std::make_shared<Data>()) {
+    // Its state is drawn like a tensor's (from the thread's arena, if any: core/arena.hpp).
+    explicit Var(Tensor<T> value, bool requires_grad = false)
+        : data_(std::allocate_shared<Data>(AlignedAllocator<Data, false>())) {
         data_->value = std::move(value);
         data_->requires_grad = requires_grad;
     }
@@ -201,31 +203,36 @@ private:
 namespace autograd {
 
 // Records an op: wraps `value` in a new Var and, when grad mode is on and an input requires a
-// gradient, attaches a Node with `backward`. Every differentiable op ends with this call.
-// `inputs` is a vector here so that ops with a run-time number of inputs (concat) can record;
-// the initializer_list overload below serves the usual `{x, y}` call.
-template <class T>
-Var<T> record(const char* op, Tensor<T> value, const std::vector<Var<T>>& inputs, BackwardFn<T> backward) {
+// gradient, attaches a Node with `backward` (any callable taking a BackwardContext). Every
+// differentiable op ends with this call. Under no-grad (inference) the callable is dropped
+// unconverted, so an op records, and allocates, nothing beyond its value.
+template <class T, class F>
+Var<T> record(const char* op, Tensor<T> value, const Var<T>* first, const Var<T>* last, F&& backward) {
     Var<T> out(std::move(value), false);
     if (!is_grad_enabled()) return out;
     bool any = false;
-    for (const auto& v : inputs) any = any || v.requires_grad();
+    for (const Var<T>* v = first; v != last; ++v) any = any || v->requires_grad();
     if (!any) return out;
 
     auto node = std::make_shared<Node<T>>();
     node->op = op;
     node->tape_position = detail::next_tape_position();
-    node->inputs.reserve(inputs.size());
-    for (const auto& v : inputs) node->inputs.push_back(v.data_ptr());
+    node->inputs.reserve(static_cast<std::size_t>(last - first));
+    for (const Var<T>* v = first; v != last; ++v) node->inputs.push_back(v->data_ptr());
     node->output = out.data_ptr();
-    node->backward = std::move(backward);
+    node->backward = BackwardFn<T>(std::forward<F>(backward));
     out.data_ptr()->requires_grad = true;
     out.data_ptr()->creator = std::move(node);
     return out;
 }
-template <class T>
-Var<T> record(const char* op, Tensor<T> value, std::initializer_list<Var<T>> inputs, BackwardFn<T> backward) {
-    return record<T>(op, std::move(value), std::vector<Var<T>>(inputs), std::move(backward));
+// Ops with a run-time number of inputs (concat) pass a vector; the usual call passes `{x, y}`.
+template <class T, class F>
+Var<T> record(const char* op, Tensor<T> value, const std::vector<Var<T>>& inputs, F&& backward) {
+    return record<T>(op, std::move(value), inputs.data(), inputs.data() + inputs.size(), std::forward<F>(backward));
+}
+template <class T, class F>
+Var<T> record(const char* op, Tensor<T> value, std::initializer_list<Var<T>> inputs, F&& backward) {
+    return record<T>(op, std::move(value), inputs.begin(), inputs.end(), std::forward<F>(backward));
 }
 
 // The tape of `root`: every node it depends on, oldest first. Iterative (no recursion), so a

@@ -14,7 +14,8 @@
  *  - Missing values are NaN; with a non-NULL `fill_value`, input values equal to *fill_value
  *    are missing too, and missing outputs are written as *fill_value instead of NaN.
  *  - Threads: calls on one model, fit or regridder from several threads at once are safe (they
- *    only read the handle). maunet_set_num_threads() sets the threads maunet uses inside a call.
+ *    only read the handle); a workspace serves one thread at a time. maunet_set_num_threads()
+ *    sets the threads maunet uses inside a call.
  */
 #ifndef MAUNET_C_MAUNET_H
 #define MAUNET_C_MAUNET_H
@@ -74,8 +75,9 @@ MAUNET_C_API maunet_status maunet_model_factor(const maunet_model* model, int* f
 /* The network pads its grid internally to a multiple of this (2^levels); any size works. */
 MAUNET_C_API maunet_status maunet_model_grid_multiple(const maunet_model* model, int* multiple);
 MAUNET_C_API maunet_status maunet_model_channels(const maunet_model* model, int* in_channels, int* out_channels);
-/* The units of the fields, as recorded in the model file ("" when the file records none). The
- * string lives as long as the model. */
+/* The physical units of the fields predict takes and gives, as recorded in the model file ("mm
+ * day-1" for models of `maunet train`; "" when the file records none, as files written before
+ * units were recorded). Convert inputs to them first. The string lives as long as the model. */
 MAUNET_C_API maunet_status maunet_model_units(const maunet_model* model, const char** units);
 /* The output grid for an input grid: [ny * factor, nx * factor] for downscaling. */
 MAUNET_C_API maunet_status maunet_model_output_size(const maunet_model* model, int ny, int nx, int* out_ny,
@@ -87,6 +89,29 @@ MAUNET_C_API maunet_status maunet_model_output_size(const maunet_model* model, i
  * single-channel (precipitation-only) models can be applied. */
 MAUNET_C_API maunet_status maunet_model_predict(const maunet_model* model, const float* input, int n, int ny, int nx,
                                                 float* output, const float* fill_value);
+
+/* ------------------------------------------------------------------ workspaces */
+
+/* Memory that a predict call draws every array it needs from, instead of the heap: with one,
+ * a time loop allocates nothing. maunet_workspace_create() sizes it for predicting n fields of
+ * ny x nx with `model` (it runs one prediction on zeros to find what that takes), so every
+ * maunet_model_predict_ws() of that size with that model makes no heap allocation, the first
+ * one included. Another size or model works too: the workspace then grows, once per new size.
+ * It keeps what it took until maunet_workspace_free(), which accepts NULL.
+ * One workspace serves one thread at a time: threads predicting at once each need their own
+ * (a call that finds the workspace busy in another thread fails with MAUNET_ERROR_ARGUMENT). */
+typedef struct maunet_workspace maunet_workspace;
+
+MAUNET_C_API maunet_status maunet_workspace_create(const maunet_model* model, int n, int ny, int nx,
+                                                   maunet_workspace** workspace);
+MAUNET_C_API void maunet_workspace_free(maunet_workspace* workspace);
+/* The bytes the workspace holds. */
+MAUNET_C_API maunet_status maunet_workspace_bytes(const maunet_workspace* workspace, size_t* bytes);
+/* maunet_model_predict() drawing its memory from `workspace` (NULL: from the heap, exactly
+ * maunet_model_predict()). The results are the same with or without a workspace. */
+MAUNET_C_API maunet_status maunet_model_predict_ws(const maunet_model* model, const float* input, int n, int ny,
+                                                   int nx, float* output, const float* fill_value,
+                                                   maunet_workspace* workspace);
 
 /* ------------------------------------------------------------------ classical bias correction */
 

@@ -6,8 +6,12 @@
 // extents, counting a zero extent as 1, is at most kMaxElements = 2^56. So numel(), every
 // stride and every byte count of an element of up to 128 bytes fit a signed 64-bit Index, even
 // for extents read from a hostile file (such as [2^40, 1, 2^24, 1], whose product wraps to 0).
+//
+// The extents live inside the Shape (at most kMaxRank of them), not on the heap: every tensor an
+// op makes has a shape, and inference with a workspace must allocate nothing (core/arena.hpp).
 #pragma once
 
+#include <array>
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -35,15 +39,18 @@ inline bool checked_mul(Index a, Index b, Index& out, Index limit = kMaxElements
     return true;
 }
 
+// Most axes a Shape may have (the library uses at most 4; files up to this many).
+inline constexpr std::size_t kMaxRank = 8;
+
 class Shape {
 public:
     Shape() = default;
-    Shape(std::initializer_list<Index> extents) : dims_(extents) { validate(); }
-    explicit Shape(std::vector<Index> extents) : dims_(std::move(extents)) { validate(); }
+    Shape(std::initializer_list<Index> extents) { assign(extents.begin(), extents.end()); }
+    explicit Shape(const std::vector<Index>& extents) { assign(extents.begin(), extents.end()); }
     template <class It>
-    Shape(It first, It last) : dims_(first, last) { validate(); }
+    Shape(It first, It last) { assign(first, last); }
 
-    std::size_t rank() const { return dims_.size(); }
+    std::size_t rank() const { return rank_; }
     Index operator[](std::size_t axis) const { return dims_[axis]; }
     Index& operator[](std::size_t axis) { return dims_[axis]; }
     // Extent of `axis`, counting from the back when negative (-1 is the last axis).
@@ -56,24 +63,25 @@ public:
     // Number of elements (1 for rank 0, a scalar).
     Index numel() const {
         Index n = 1;
-        for (Index d : dims_)
+        for (Index d : *this)
             require_shape(checked_mul(n, d, n), "Shape: ", *this, " has more than 2^56 elements");
         return n;
     }
-    const std::vector<Index>& dims() const { return dims_; }
-    auto begin() const { return dims_.begin(); }
-    auto end() const { return dims_.end(); }
+    // The extents as a vector (a copy).
+    std::vector<Index> dims() const { return std::vector<Index>(begin(), end()); }
+    const Index* begin() const { return dims_.data(); }
+    const Index* end() const { return dims_.data() + rank_; }
 
     // Row-major strides in elements.
     std::vector<Index> strides() const {
-        std::vector<Index> s(dims_.size(), 1);
-        for (std::size_t i = dims_.size(); i-- > 1;)
+        std::vector<Index> s(rank_, 1);
+        for (std::size_t i = rank_; i-- > 1;)
             require_shape(checked_mul(s[i], std::max<Index>(dims_[i], 1), s[i - 1]), "Shape: ", *this,
                           " has a stride beyond 2^56");
         return s;
     }
 
-    friend bool operator==(const Shape& a, const Shape& b) { return a.dims_ == b.dims_; }
+    friend bool operator==(const Shape& a, const Shape& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
     friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
 
     std::string str() const {
@@ -83,20 +91,29 @@ public:
     }
     friend std::ostream& operator<<(std::ostream& os, const Shape& s) {
         os << '[';
-        for (std::size_t i = 0; i < s.dims_.size(); ++i) os << (i ? ", " : "") << s.dims_[i];
+        for (std::size_t i = 0; i < s.rank_; ++i) os << (i ? ", " : "") << s.dims_[i];
         return os << ']';
     }
 
 private:
+    template <class It>
+    void assign(It first, It last) {
+        for (; first != last; ++first) {
+            require_shape(rank_ < kMaxRank, "Shape: more than ", kMaxRank, " axes");
+            dims_[rank_++] = static_cast<Index>(*first);
+        }
+        validate();
+    }
     void validate() const {
         Index capacity = 1;  // product of the extents with 0 counted as 1: bounds every stride
-        for (Index d : dims_) {
+        for (Index d : *this) {
             require(d >= 0, "Shape: extents must be >= 0, found ", d);
             require_shape(checked_mul(capacity, std::max<Index>(d, 1), capacity), "Shape: ", *this,
                           " is too large: the product of its extents exceeds 2^56");
         }
     }
-    std::vector<Index> dims_;
+    std::array<Index, kMaxRank> dims_{};
+    std::size_t rank_ = 0;
 };
 
 }  // namespace maunet

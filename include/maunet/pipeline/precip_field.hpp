@@ -6,8 +6,14 @@
 //                                 empty (the --units override); an amount per time step uses
 //                                 the regular spacing of f's time axis as its period. No units
 //                                 and no override: ArgumentError naming the file and variable.
+// precip_factor_to(f, path, units, target, target_what)
+//                                 the factor from f's units (as above) to `target`, a rate such
+//                                 as a model's units: (to mm/day) / (target to mm/day). Units
+//                                 that are not precipitation, or a target that is not a rate,
+//                                 are refused naming both (the file and `target_what`).
 // to_mm_per_day(f, path, units)   multiplies the data by that factor and relabels f in mm/day
-// label_mm_per_day(f)             the relabelling alone: units "mm day-1"; a precipitation
+// label_precip_rate(f, units)     relabels f as a rate in `units`; label_mm_per_day(f) in
+//                                 "mm day-1". A precipitation
 //                                 standard_name (precipitation_flux, precipitation_amount,
 //                                 lwe_thickness_of_precipitation_amount, ...) becomes
 //                                 lwe_precipitation_rate, whose canonical units mm/day are
@@ -43,7 +49,28 @@ double precip_factor(const io::GridField<T>& f, const std::string& path, const s
 }
 
 template <class T>
-void label_mm_per_day(io::GridField<T>& f) {
+double precip_factor_to(const io::GridField<T>& f, const std::string& path, const std::string& units_override,
+                        const std::string& target, const std::string& target_what, const std::string& flag = "--units") {
+    io::PrecipUnit t;
+    try {
+        t = io::precip_unit(target, target_what);
+    } catch (const ArgumentError& e) {
+        throw ArgumentError(maunet::detail::cat(e.what(), "; cannot convert '", path, "' to them"));
+    }
+    require(!t.is_amount(), target_what, ": units '", io::detail::clipped(target),
+            "' are an amount per time step, not a rate; cannot convert '", path, "' to them");
+    double to_mm_per_day = 0;
+    try {
+        to_mm_per_day = precip_factor(f, path, units_override, flag);
+    } catch (const ArgumentError& e) {
+        throw ArgumentError(maunet::detail::cat(e.what(), "; cannot convert to ", target_what, " units '",
+                                                io::detail::clipped(target), "'"));
+    }
+    return to_mm_per_day / io::mm_per_day_factor(t, std::numeric_limits<double>::quiet_NaN(), target_what);
+}
+
+template <class T>
+void label_precip_rate(io::GridField<T>& f, const std::string& units) {
     static const char* precip_names[] = {"precipitation_flux", "precipitation_amount",
                                          "lwe_thickness_of_precipitation_amount", "lwe_precipitation_rate",
                                          "thickness_of_rainfall_amount", "rainfall_flux", "rainfall_rate",
@@ -52,7 +79,12 @@ void label_mm_per_day(io::GridField<T>& f) {
         if (f.standard_name == n) f.standard_name = "lwe_precipitation_rate";
     const auto sum = f.cell_methods.find("time: sum");
     if (sum != std::string::npos) f.cell_methods.replace(sum, 9, "time: mean");
-    f.units = io::kMillimetresPerDay;
+    f.units = units;
+}
+
+template <class T>
+void label_mm_per_day(io::GridField<T>& f) {
+    label_precip_rate(f, io::kMillimetresPerDay);
 }
 
 template <class T>

@@ -19,7 +19,8 @@
 // Transforms are fitted on the training split only. The task (downscaling by an integer factor,
 // or bias correction at factor 1), the transforms' statistics and the grid of the training fields
 // travel with the weights in the checkpoint's "extras", so a loaded model predicts exactly as the
-// trained one did.
+// trained one did. So do the physical units of its fields (units(): "mm day-1" for models that
+// `maunet train` writes; "" when unknown, as in files written before units were recorded).
 //
 // Two entry points:
 //   apply(fields)    physical fields as a user has them, [time, h, w] or [h, w]. A downscaling
@@ -58,6 +59,8 @@ inline Task task_from_string(const std::string& s) {
 
 // Largest downscaling factor a model, or a regridding, may use (docs/security.md).
 inline constexpr Index kMaxFactor = 64;
+// Longest units string a model file may record.
+inline constexpr std::size_t kMaxUnitsLength = 256;
 
 // Outputs below this amount (mm/day) are dry: set to 0 (see the top of the file).
 inline constexpr double kDefaultWetThreshold = 0.1;
@@ -113,6 +116,13 @@ public:
             if (!(c.out_channels == 1 || (c.out_channels == 3 && !c.residual)))
                 throw FormatError(maunet::detail::cat("expected 1 output channel or 3 without a residual, found ",
                                                       c.out_channels));
+            if (extras.contains("units")) {  // absent in files written before the units were recorded
+                const io::Json& units = extras.at("units");
+                if (!units.is_string() || units.as_string().size() > kMaxUnitsLength)
+                    throw FormatError("'units': expected a string of at most " + std::to_string(kMaxUnitsLength) +
+                                      " characters");
+                m.units_ = units.as_string();
+            }
             if (extras.contains("grid")) {  // absent in files written before the grid was recorded
                 const io::Json& grid = extras.at("grid");
                 if (!grid.is_array() || grid.as_array().size() != 2)
@@ -150,6 +160,7 @@ public:
         input_transform_ = other.input_transform_;
         target_transform_ = other.target_transform_;
         wet_threshold_ = other.wet_threshold_;  // the same outputs, the same dry cells
+        units_ = other.units_;  // the same data, so the same units
     }
 
     // The samples as the network sees them (normalised, NaN filled, mask tightened).
@@ -233,6 +244,8 @@ public:
             .set("target_transform", parameters_to_json(target_transform_.parameters()))
             .set("wet_threshold", static_cast<double>(wet_threshold_));
         if (bernoulli_gamma()) extras.set("statistic", to_string(statistic_));
+            .set("target_transform", parameters_to_json(target_transform_.parameters()));
+        if (!units_.empty()) extras.set("units", units_);
         if (grid_height_ > 0) {
             io::Json grid = io::Json::array();
             grid.push_back(static_cast<long long>(grid_height_)).push_back(static_cast<long long>(grid_width_));
@@ -264,6 +277,14 @@ public:
         require(std::isfinite(threshold) && threshold >= 0,
                 "PrecipModel: the wet-day threshold must be a finite number >= 0, got ", threshold);
         wet_threshold_ = static_cast<T>(threshold);
+    }
+    // The physical units of the fields apply() takes and gives, as recorded in the model file
+    // ("" when unknown). set_units() records them for save().
+    const std::string& units() const { return units_; }
+    void set_units(std::string units) {
+        require(units.size() <= kMaxUnitsLength, "PrecipModel::set_units: at most ", kMaxUnitsLength,
+                " characters, got ", units.size());
+        units_ = std::move(units);
     }
     // The grid [height, width] of the training fields (0 x 0 when unknown).
     Index grid_height() const { return grid_height_; }
@@ -317,6 +338,7 @@ private:
     T wet_threshold_ = static_cast<T>(kDefaultWetThreshold);
     Statistic statistic_ = Statistic::mean;
     std::uint64_t sample_seed_ = 0;
+    std::string units_;
     train::ChannelTransform<T> input_transform_;
     train::PrecipTransform<T> target_transform_;
 };

@@ -67,9 +67,9 @@ namespace detail {
 // source index index[o * per_target + k] with weight weight[...]; index -1 = no tap.
 struct AxisTaps {
     Index per_target = 1;
-    std::vector<Index> index;
-    std::vector<double> weight;
-    std::vector<double> fraction;  // bicubic: t = src - floor(src) of each target (its inner taps are 1 and 2)
+    ArenaVector<Index> index;  // ArenaVector: drawn from a workspace's arena when one is set
+    ArenaVector<double> weight;
+    ArenaVector<double> fraction;  // bicubic: t = src - floor(src) of each target (its inner taps are 1 and 2)
 };
 
 inline constexpr double kMinValidKernelWeight = 0.5;
@@ -85,10 +85,10 @@ inline void check_output_size(Index out_h, Index out_w, const char* op) {
 }
 
 inline Shape with_plane_size(const Shape& s, Index h, Index w) {
-    std::vector<Index> dims = s.dims();
-    dims[dims.size() - 2] = h;
-    dims[dims.size() - 1] = w;
-    return Shape(std::move(dims));
+    Shape out = s;
+    out[out.rank() - 2] = h;
+    out[out.rank() - 1] = w;
+    return out;
 }
 
 inline AxisTaps nearest_taps(Index in, Index out) {

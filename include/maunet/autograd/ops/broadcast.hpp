@@ -7,6 +7,7 @@
 // repeated offset).
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,7 @@ namespace maunet::detail {
 // The broadcast shape of a and b; throws ShapeError naming `op` when they do not fit.
 inline Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
     const std::size_t r = std::max(a.rank(), b.rank());
-    std::vector<Index> out(r);
+    std::array<Index, kMaxRank> out{};  // r <= kMaxRank: both are Shapes
     for (std::size_t i = 0; i < r; ++i) {
         const Index da = i < r - a.rank() ? 1 : a[i - (r - a.rank())];
         const Index db = i < r - b.rank() ? 1 : b[i - (r - b.rank())];
@@ -26,7 +27,7 @@ inline Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
                       " do not broadcast (axis ", i, ": ", da, " vs ", db, ")");
         out[i] = da == 1 ? db : da;
     }
-    return Shape(std::move(out));
+    return Shape(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(r));
 }
 
 // For each element of `out` (row-major), the offset of the element of `in` it reads.

@@ -38,6 +38,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "maunet/core/aligned.hpp"
 #include "maunet/core/cpu_isa.hpp"
 #include "maunet/core/isa/simd.hpp"
 #include "maunet/core/scratch.hpp"
@@ -136,9 +137,9 @@ void pad_planes(const T* x, Index N, const DirectPlan& d, T* xp) {
 // Packs weights for forward_tile: wp[ob][c][t][m] = weight(ob*MR + m, c, t) with t = u*kW + v, zero
 // for m past C_out; weight() as `order` says (WeightOrder).
 template <class T>
-std::vector<T> pack_forward_weights(const T* w, Index C_out, Index C, Index kh, Index kw, WeightOrder order) {
+ArenaVector<T> pack_forward_weights(const T* w, Index C_out, Index C, Index kh, Index kw, WeightOrder order) {
     const Index taps = kh * kw, blocks = (C_out + direct_mr - 1) / direct_mr;
-    std::vector<T> wp(static_cast<std::size_t>(blocks * C * taps * direct_mr), T(0));
+    ArenaVector<T> wp(static_cast<std::size_t>(blocks * C * taps * direct_mr), T(0));
     for (Index o = 0; o < C_out; ++o)
         for (Index c = 0; c < C; ++c)
             for (Index t = 0; t < taps; ++t) {
@@ -149,8 +150,9 @@ std::vector<T> pack_forward_weights(const T* w, Index C_out, Index C, Index kh, 
 }
 
 // Tap offsets u*Wp + v on the flat padded map.
-inline std::vector<Index> tap_offsets(const DirectPlan& d) {
-    std::vector<Index> off;
+inline ArenaVector<Index> tap_offsets(const DirectPlan& d) {
+    ArenaVector<Index> off;
+    off.reserve(static_cast<std::size_t>(d.kernel_h * d.kernel_w));
     for (Index u = 0; u < d.kernel_h; ++u)
         for (Index v = 0; v < d.kernel_w; ++v) off.push_back(u * d.padded_w + v);
     return off;

@@ -63,16 +63,17 @@ Var<T> reshape(const Var<T>& x, Shape shape) {
 
 // Concatenates tensors of one rank along `axis` (negative: from the back); their extents
 // must agree on every other axis. A U-Net joins skip and upsampled features with axis 1.
+namespace detail {
 template <class T>
-Var<T> concat(const std::vector<Var<T>>& xs, int axis = 1) {
-    require(!xs.empty(), "concat: expected at least one input, got none");
-    for (std::size_t i = 0; i < xs.size(); ++i)
+Var<T> concat_inputs(const Var<T>* xs, std::size_t count, int axis) {
+    require(count > 0, "concat: expected at least one input, got none");
+    for (std::size_t i = 0; i < count; ++i)
         require(xs[i].defined(), "concat: input ", i, " is an undefined (null) variable");
     const Shape& s0 = xs[0].shape();
     require_shape(s0.rank() >= 1, "concat: inputs must have rank >= 1, input 0 has shape ", s0);
     const std::size_t a = detail::shape_op_axis("concat", axis, s0.rank());
     Index total = 0;
-    for (std::size_t i = 0; i < xs.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
         const Shape& si = xs[i].shape();
         bool fits = si.rank() == s0.rank();
         for (std::size_t d = 0; fits && d < s0.rank(); ++d) fits = d == a || si[d] == s0[d];
@@ -81,28 +82,28 @@ Var<T> concat(const std::vector<Var<T>>& xs, int axis = 1) {
         total += si[a];
     }
     const Index outer = detail::extent_before(s0, a), inner = detail::extent_after(s0, a);
-    std::vector<Index> dims = s0.dims();
+    Shape dims = s0;
     dims[a] = total;
-    auto y = Tensor<T>::uninitialized(Shape(dims));  // the inputs fill all of it
+    auto y = Tensor<T>::uninitialized(dims);  // the inputs fill all of it
     // Input i fills, in each of the `outer` rows of y (each total*inner long), the run of
     // length[i] = extent_i * inner values that starts at start[i].
-    std::vector<Index> start(xs.size()), length(xs.size());
+    ArenaVector<Index> start(count), length(count);  // from a workspace's arena, if set
     Index at = 0;
-    for (std::size_t i = 0; i < xs.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
         start[i] = at;
         length[i] = xs[i].shape()[a] * inner;
         at += length[i];
     }
     const Index row = total * inner;
-    std::vector<const T*> src(xs.size());
-    for (std::size_t i = 0; i < xs.size(); ++i) src[i] = xs[i].value().data();
+    ArenaVector<const T*> src(count);
+    for (std::size_t i = 0; i < count; ++i) src[i] = xs[i].value().data();
     T* yd = y.data();
     parallel_for(0, outer, [&](Index o) {  // rows of y are disjoint
         for (std::size_t i = 0; i < src.size(); ++i)
             std::copy(src[i] + o * length[i], src[i] + (o + 1) * length[i], yd + o * row + start[i]);
     });
     return autograd::record<T>(
-        "concat", std::move(y), xs,
+        "concat", std::move(y), xs, xs + count,
         [outer, row, start = std::move(start), length = std::move(length)](const autograd::BackwardContext<T>& ctx) {
             const T* gy = ctx.grad_output().data();
             for (std::size_t i = 0; i < start.size(); ++i) {
@@ -115,6 +116,17 @@ Var<T> concat(const std::vector<Var<T>>& xs, int axis = 1) {
             }
         });
 }
+}  // namespace detail
+
+template <class T>
+Var<T> concat(const std::vector<Var<T>>& xs, int axis = 1) {
+    return detail::concat_inputs(xs.data(), xs.size(), axis);
+}
+// concat<T>({u, skip}, 1): the inputs stay on the stack (no vector is made).
+template <class T>
+Var<T> concat(std::initializer_list<Var<T>> xs, int axis = 1) {
+    return detail::concat_inputs(xs.begin(), xs.size(), axis);
+}
 
 // x[begin:end] along `axis` (negative: from the back), 0 <= begin <= end <= extent.
 template <class T>
@@ -126,9 +138,9 @@ Var<T> slice(const Var<T>& x, int axis, Index begin, Index end) {
             " (the extent of axis ", a, " of ", s, "), got begin ", begin, ", end ", end);
     const Index outer = detail::extent_before(s, a), inner = detail::extent_after(s, a);
     const Index in_row = s[a] * inner, out_row = (end - begin) * inner, skip = begin * inner;
-    std::vector<Index> dims = s.dims();
+    Shape dims = s;
     dims[a] = end - begin;
-    Tensor<T> y{Shape(dims)};
+    Tensor<T> y{dims};
     const T* xv = x.value().data();
     for (Index o = 0; o < outer; ++o)
         std::copy(xv + o * in_row + skip, xv + o * in_row + skip + out_row, y.data() + o * out_row);

@@ -42,8 +42,8 @@ inline void check_upsample(const char* op, const Shape& x, Index factor) {
 // indices i0, i1 and the weight lambda of i1 (PyTorch bilinear, align_corners = false).
 template <class T>
 struct LinearTaps {
-    std::vector<Index> i0, i1;
-    std::vector<T> lambda;
+    ArenaVector<Index> i0, i1;  // drawn from a workspace's arena when one is set
+    ArenaVector<T> lambda;
 };
 
 template <class T>

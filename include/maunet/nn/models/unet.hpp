@@ -131,7 +131,8 @@ public:
             h = pad2d(x, ph / 2, ph - ph / 2, pw / 2, pw - pw / 2, can_reflect ? PadMode::reflect : PadMode::zero);
         }
         const int L = config_.levels;
-        std::vector<Var<T>> skips;
+        ArenaVector<Var<T>> skips;  // from a workspace's arena, if set
+        skips.reserve(static_cast<std::size_t>(L));
         for (int l = 0; l < L; ++l) {
             h = encoder_[static_cast<std::size_t>(l)]->forward(h, mode);
             if (l >= L - config_.dropout_levels) h = dropout_->forward(h, mode);

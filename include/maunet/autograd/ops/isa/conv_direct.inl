@@ -69,8 +69,8 @@ void direct_conv(const ConvCall<T>& call) {
     const Index blocks = (C_out + direct_mr - 1) / direct_mr, taps = d.taps();
     T* xp = scratch<T>(ScratchSlot::input, static_cast<std::size_t>(N * C * d.plane_stride));
     pad_planes(call.x, N, d, xp);
-    const std::vector<T> wp = pack_forward_weights(call.weight, C_out, C, call.kernel_h, call.kernel_w, call.weight_order);
-    const std::vector<Index> off = tap_offsets(d);
+    const ArenaVector<T> wp = pack_forward_weights(call.weight, C_out, C, call.kernel_h, call.kernel_w, call.weight_order);
+    const ArenaVector<Index> off = tap_offsets(d);
     // yq [N, blocks*MR, flat_padded]
     const Index rows = blocks * direct_mr;
     T* yq = scratch<T>(ScratchSlot::output, static_cast<std::size_t>(N * rows * d.flat_padded));  // every entry is written
@@ -172,7 +172,7 @@ void direct_conv_weight_grad(const T* x, Index N, Index C, Index H, Index W, con
                 for (Index j = 0; j < d.out_w; ++j) dst[(i * d.padded_w + j) * rows] = src[i * d.out_w + j];
         }
     });
-    const std::vector<Index> off = tap_offsets(d);
+    const ArenaVector<Index> off = tap_offsets(d);
     const Index K = C * taps, groups = (K + 5) / 6;
     constexpr Index block_q = 1024;
     parallel_for(0, oblocks, [&](std::ptrdiff_t ob) {
