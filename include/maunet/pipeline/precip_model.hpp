@@ -244,7 +244,6 @@ public:
             .set("target_transform", parameters_to_json(target_transform_.parameters()))
             .set("wet_threshold", static_cast<double>(wet_threshold_));
         if (bernoulli_gamma()) extras.set("statistic", to_string(statistic_));
-            .set("target_transform", parameters_to_json(target_transform_.parameters()));
         if (!units_.empty()) extras.set("units", units_);
         if (grid_height_ > 0) {
             io::Json grid = io::Json::array();
