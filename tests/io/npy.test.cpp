@@ -221,7 +221,7 @@ TEST_CASE("npy rejects malformed files with the path, the offset and expected vs
     CHECK_THROWS_WITH(bad(hand_npy("{'descr': [('x', '<f4')], 'fortran_order': False, 'shape': (2,), }", data6)),
                       Catch::Contains("structured dtypes"));
 
-    // Truncated data: the brief's own example, 300 float32 values = 1200 bytes, 800 present.
+    // Truncated data: 300 float32 values = 1200 bytes, 800 present.
     CHECK_THROWS_WITH(bad(hand_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (300,), }",
                                    std::string(800, '\0'))),
                       Catch::Contains("file is truncated: header says 1200 bytes of data, 800 found") &&

@@ -44,7 +44,7 @@ struct Case {
     Index batch, c_in, c_out, h, w, kh, kw, stride, padding;
 };
 
-// Every combination the brief asks for: kernels 1x1, 3x3, 5x5, 2x3; strides 1, 2, 3; padding
+// Every combination of: kernels 1x1, 3x3, 5x5, 2x3; strides 1, 2, 3; padding
 // 0, 1, 2; odd 7x9 and small 5x4 images; batch 1 and 3; channels 1, 2, 4.
 std::vector<Case> forward_cases() {
     std::vector<Case> cases;
