@@ -110,6 +110,48 @@ Var<T> mae_loss(const Var<T>& pred, const Var<T>& target, const Tensor<T>& mask 
     return detail::masked_error_loss("mae_loss", false, pred, target, mask);
 }
 
+namespace detail {
+
+// sum(m w d^2) / sum(m w) with w = weight(t) >= 0 and w' = slope(t) (both of the target, in
+// double): dL/dp = 2 m w d / sum(m w), dL/dt = m (-2 w d + w' (d^2 - L)) / sum(m w). The
+// shared core of intensity_weighted_mse and tail_weighted_mse (rain_loss.hpp); the caller has
+// checked the inputs and the weights.
+template <class T, class Weight, class Slope>
+Var<T> weighted_mse(const char* op, const Var<T>& pred, const Var<T>& target, const Tensor<T>& mask, Weight weight,
+                    Slope slope) {
+    const T* p = pred.value().data();
+    const T* t = target.value().data();
+    const Index n = pred.value().numel();
+    const double weight_sum =
+        pairwise_sum_of(0, n, [&](Index i) { return is_valid(mask, i) ? weight(static_cast<double>(t[i])) : 0.0; });
+    const double total = pairwise_sum_of(0, n, [&](Index i) {
+        if (!is_valid(mask, i)) return 0.0;
+        const double d = static_cast<double>(p[i]) - static_cast<double>(t[i]);
+        return weight(static_cast<double>(t[i])) * d * d;
+    });
+    const double loss = weight_sum == 0 ? 0.0 : total / weight_sum;  // NaN stays NaN
+    return autograd::record<T>(
+        op, Tensor<T>::scalar(static_cast<T>(loss)), {pred, target},
+        [mask, weight, slope, weight_sum, loss](const autograd::BackwardContext<T>& ctx) {
+            const auto [gp, gt] = loss_grad_buffers(ctx);
+            if (weight_sum == 0) return;  // no weighted valid cell: zero gradients
+            const double scale = static_cast<double>(ctx.grad_output()[0]) / weight_sum;
+            const T* p = ctx.input(0).data();
+            const T* t = ctx.input(1).data();
+            const Index n = ctx.input(0).numel();
+            for (Index i = 0; i < n; ++i) {
+                if (!is_valid(mask, i)) continue;
+                const double ti = static_cast<double>(t[i]);
+                const double d = static_cast<double>(p[i]) - ti;
+                const double w = weight(ti);
+                if (gp) gp[i] += static_cast<T>(scale * 2.0 * w * d);
+                if (gt) gt[i] += static_cast<T>(scale * (-2.0 * w * d + slope(ti) * (d * d - loss)));
+            }
+        });
+}
+
+}  // namespace detail
+
 // Squared error weighted by w = 1 + target / y_ref (y_ref > 0), so that heavy rain counts
 // more: sum(m w d^2) / sum(m w). Every valid target must give w >= 0 (target >= -y_ref):
 // apply it to precipitation amounts, not to z-scores.
@@ -119,42 +161,16 @@ Var<T> intensity_weighted_mse(const Var<T>& pred, const Var<T>& target, detail::
     const char* op = "intensity_weighted_mse";
     require(std::isfinite(y_ref) && y_ref > T(0), op, ": y_ref must be a finite number > 0, got ", y_ref);
     detail::check_loss_inputs(op, pred, target, mask);
-    const T* p = pred.value().data();
     const T* t = target.value().data();
-    const Index n = pred.value().numel();
     const double ref = static_cast<double>(y_ref);
-    for (Index i = 0; i < n; ++i) {
+    for (Index i = 0; i < target.value().numel(); ++i) {
         if (!detail::is_valid(mask, i)) continue;
         const double w = 1.0 + static_cast<double>(t[i]) / ref;
         require(!(w < 0.0), op, ": weights 1 + target / y_ref must be >= 0, but target ", t[i], " at element ", i,
                 " with y_ref ", y_ref, " gives ", w, " (weight precipitation amounts, not z-scores)");
     }
-    const double weight_sum = detail::pairwise_sum_of(0, n, [&](Index i) {
-        return detail::is_valid(mask, i) ? 1.0 + static_cast<double>(t[i]) / ref : 0.0;
-    });
-    const double total = detail::pairwise_sum_of(0, n, [&](Index i) {
-        if (!detail::is_valid(mask, i)) return 0.0;
-        const double d = static_cast<double>(p[i]) - static_cast<double>(t[i]);
-        return (1.0 + static_cast<double>(t[i]) / ref) * d * d;
-    });
-    const double loss = weight_sum == 0 ? 0.0 : total / weight_sum;  // NaN stays NaN
-    return autograd::record<T>(
-        op, Tensor<T>::scalar(static_cast<T>(loss)), {pred, target},
-        [mask, ref, weight_sum, loss](const autograd::BackwardContext<T>& ctx) {
-            const auto [gp, gt] = detail::loss_grad_buffers(ctx);
-            if (weight_sum == 0) return;  // no weighted valid cell: zero gradients
-            const double scale = static_cast<double>(ctx.grad_output()[0]) / weight_sum;
-            const T* p = ctx.input(0).data();
-            const T* t = ctx.input(1).data();
-            const Index n = ctx.input(0).numel();
-            for (Index i = 0; i < n; ++i) {
-                if (!detail::is_valid(mask, i)) continue;
-                const double d = static_cast<double>(p[i]) - static_cast<double>(t[i]);
-                const double w = 1.0 + static_cast<double>(t[i]) / ref;
-                if (gp) gp[i] += static_cast<T>(scale * 2.0 * w * d);
-                if (gt) gt[i] += static_cast<T>(scale * (-2.0 * w * d + (d * d - loss) / ref));
-            }
-        });
+    return detail::weighted_mse(
+        op, pred, target, mask, [ref](double ti) { return 1.0 + ti / ref; }, [ref](double) { return 1.0 / ref; });
 }
 
 }  // namespace maunet

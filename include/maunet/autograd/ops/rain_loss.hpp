@@ -25,6 +25,7 @@
 // reach the sums. No valid cell: loss 0, zero gradients.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 #include "maunet/autograd/ops/loss.hpp"
@@ -41,37 +42,9 @@ Var<T> tail_weighted_mse(const Var<T>& pred, const Var<T>& target, detail::scala
     require(std::isfinite(lambda) && lambda >= T(0), op, ": lambda must be a finite number >= 0, got ", lambda);
     detail::check_loss_inputs(op, pred, target, mask);
     const double tail = static_cast<double>(tau), slope = static_cast<double>(lambda);
-    const auto weight = [tail, slope](double t) { return 1.0 + slope * std::max(0.0, t - tail); };
-    const T* p = pred.value().data();
-    const T* t = target.value().data();
-    const Index n = pred.value().numel();
-    const double weight_sum = detail::pairwise_sum_of(0, n, [&](Index i) {
-        return detail::is_valid(mask, i) ? weight(static_cast<double>(t[i])) : 0.0;
-    });
-    const double total = detail::pairwise_sum_of(0, n, [&](Index i) {
-        if (!detail::is_valid(mask, i)) return 0.0;
-        const double d = static_cast<double>(p[i]) - static_cast<double>(t[i]);
-        return weight(static_cast<double>(t[i])) * d * d;
-    });
-    const double loss = weight_sum == 0 ? 0.0 : total / weight_sum;
-    return autograd::record<T>(
-        op, Tensor<T>::scalar(static_cast<T>(loss)), {pred, target},
-        [mask, weight, tail, slope, weight_sum, loss](const autograd::BackwardContext<T>& ctx) {
-            const auto [gp, gt] = detail::loss_grad_buffers(ctx);
-            if (weight_sum == 0) return;
-            const double scale = static_cast<double>(ctx.grad_output()[0]) / weight_sum;
-            const T* p = ctx.input(0).data();
-            const T* t = ctx.input(1).data();
-            const Index n = ctx.input(0).numel();
-            for (Index i = 0; i < n; ++i) {
-                if (!detail::is_valid(mask, i)) continue;
-                const double ti = static_cast<double>(t[i]);
-                const double d = static_cast<double>(p[i]) - ti;
-                const double w = weight(ti), dw = ti > tail ? slope : 0.0;
-                if (gp) gp[i] += static_cast<T>(scale * 2.0 * w * d);
-                if (gt) gt[i] += static_cast<T>(scale * (-2.0 * w * d + dw * (d * d - loss)));
-            }
-        });
+    return detail::weighted_mse(
+        op, pred, target, mask, [tail, slope](double t) { return 1.0 + slope * std::max(0.0, t - tail); },
+        [tail, slope](double t) { return t > tail ? slope : 0.0; });
 }
 
 namespace detail {
