@@ -6,12 +6,23 @@
 // aligned to the first one's grid (flipped or rolled, refused if different) and shows the
 // first file's date (--time is its step); --crop cuts every panel to the smallest grid by
 // coordinates, so all panels show the same area.
+//
+// Axes: regular lon/lat grids get ticks in degrees (75W, 35N); curvilinear grids (2-D lat and
+// lon) get degrees where the meridians and parallels meet the bottom and left edges; other 1-D
+// coordinates (projected x/y, rotated-pole rlon/rlat) get their own values and units, named
+// in a caption (metres shown as km). --diff adds panels of each later file minus the first.
+// --coastlines: GMT's binned GSHHG shorelines (io/coastline.hpp) on every grid with
+// longitudes and latitudes; `auto` uses Debian's gmt-gshhg files when installed.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <maunet/io/png.hpp>
+#include <maunet/io/coastline.hpp>
+#include <maunet/io/map_axes.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
@@ -24,10 +35,11 @@ namespace {
 struct PlotSettings {
     std::string in, var, out, title, units;
     std::vector<std::string> compare, titles;
+    std::string coastlines = "auto";  // auto, none or a binned GSHHG file
     Index time = 0;
     double vmax = std::numeric_limits<double>::quiet_NaN();
     int scale = 0;
-    bool crop = false;
+    bool crop = false, diff = false;
 };
 
 // Time step `k` of `variable` in `path`, as a [1, y, x] field with its metadata.
@@ -53,6 +65,114 @@ bool south_first(const Field& f) {
     return true;
 }
 
+std::string attribute(const std::vector<io::Attribute>& atts, const char* name) {
+    const io::Attribute* a = io::detail::find_attribute(atts, name);
+    return a && a->is_text() ? a->text : std::string();
+}
+
+// Whether the 1-D coordinates are true longitudes and latitudes (not rotated-pole or projected).
+bool lonlat_axes(const Field& f) {
+    if (f.x.empty() || f.y.empty()) return false;
+    const std::string xu = attribute(f.x_attributes, "units"), yu = attribute(f.y_attributes, "units");
+    const std::string xs = attribute(f.x_attributes, "standard_name"), ys = attribute(f.y_attributes, "standard_name");
+    if (xs == "grid_longitude" || ys == "grid_latitude") return false;
+    const bool xdeg = xu.rfind("degree", 0) == 0 && (xs == "longitude" || xu.find('E') != std::string::npos ||
+                                                     xu.find("east") != std::string::npos);
+    const bool ydeg = yu.rfind("degree", 0) == 0 && (ys == "latitude" || yu.find('N') != std::string::npos ||
+                                                     yu.find("north") != std::string::npos);
+    return xdeg && ydeg;
+}
+
+// The axes of the panels (reference grid, rows in field order; `bottom_row`: the row drawn
+// at the bottom). Empty for files without coordinates (.npy).
+io::MapAxes plot_axes(const Field& f, Index bottom_row) {
+    io::MapAxes axes;
+    const Index h = f.ny(), w = f.nx();
+    if (lonlat_axes(f) || (f.curvilinear() && (f.x.empty() || f.y.empty()))) {
+        axes.degrees = true;
+        if (f.curvilinear()) {
+            for (Index c = 0; c < w; ++c) axes.bottom.push_back(f.lon2d[bottom_row * w + c]);
+            for (Index r = 0; r < h; ++r) axes.left.push_back(f.lat2d[r * w]);
+        } else {
+            axes.bottom = f.x;
+            axes.left = f.y;
+        }
+        return axes;
+    }
+    if (f.x.empty() || f.y.empty()) return axes;
+    // Native axes: their own values and units; metres as km when the extent is large.
+    axes.bottom = f.x;
+    axes.left = f.y;
+    std::string units = attribute(f.x_attributes, "units");
+    const double extent = std::abs(f.x.back() - f.x.front());
+    if ((units == "m" || units == "metre" || units == "meter" || units == "metres" || units == "meters") &&
+        extent >= 10000) {
+        for (double& v : axes.bottom) v /= 1000;
+        for (double& v : axes.left) v /= 1000;
+        units = "km";
+    }
+    axes.caption = clip_text(f.x_name + ", " + f.y_name + (units.empty() ? "" : " [" + units + "]"));
+    return axes;
+}
+
+// The coastline file for --coastlines (auto, none or FILE) and the grid; "" for none. Sets
+// `why` to the reason when there is none.
+std::string coastline_file(const std::string& choice, const Field& f, const io::LonLatBox& box, bool geographic,
+                           std::string& why) {
+    if (choice == "none") {
+        why = "none (--coastlines none)";
+        return {};
+    }
+    if (!geographic) {
+        if (choice != "auto")
+            throw CLI::ValidationError("--coastlines", "'" + choice + "' needs a grid with longitudes and latitudes; '" +
+                                                           f.variable + "' has none");
+        why = "none (the grid has no longitudes and latitudes)";
+        return {};
+    }
+    if (choice != "auto") return choice;
+    const std::string path = io::coastline_file_for(box);
+    if (path.empty()) why = std::string("none (no binned_GSHHS files in ") + io::default_gshhg_directory() + ")";
+    return path;
+}
+
+// Longitudes and latitudes of the grid: the extent and a locator of points in it.
+struct Geography {
+    io::LonLatBox box;
+    std::unique_ptr<io::CellLocator> locator;
+};
+
+Geography geography_of(const Field& f) {
+    Geography g;
+    std::vector<double> lon, lat;
+    if (lonlat_axes(f)) {
+        lon = f.x;
+        lat = f.y;
+        g.locator = std::make_unique<io::CellLocator>(f.x, f.y);
+    } else if (f.curvilinear()) {
+        lon.assign(f.lon2d.begin(), f.lon2d.end());
+        lat.assign(f.lat2d.begin(), f.lat2d.end());
+        g.locator = std::make_unique<io::CellLocator>(static_cast<long>(f.ny()), static_cast<long>(f.nx()), lon, lat);
+    } else {
+        return g;
+    }
+    auto finite_range = [](const std::vector<double>& v, double& lo, double& hi) {
+        lo = std::numeric_limits<double>::infinity();
+        hi = -lo;
+        for (double x : v)
+            if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+    };
+    finite_range(lon, g.box.west, g.box.east);
+    finite_range(lat, g.box.south, g.box.north);
+    // A degree of margin (the reader clips; the locator drops points off the grid); a grid
+    // across the longitude seam gets no coastlines.
+    const double margin = 1.0;
+    g.box = {g.box.west - margin, g.box.east + margin, std::max(-90.0, g.box.south - margin),
+             std::min(90.0, g.box.north + margin)};
+    if (!(g.box.east - g.box.west < 360 + 2 * margin) || !(g.box.south < g.box.north)) g.locator.reset();
+    return g;
+}
+
 std::string when(const Field& f) {
     if (f.time.empty() || f.time_units.empty()) return {};
     try {
@@ -68,6 +188,9 @@ void run_plot(const PlotSettings& s) {
     std::vector<std::string> files = s.compare;
     if (!s.in.empty()) files.insert(files.begin(), s.in);
     require(!files.empty(), "plot: give --in FILE or --compare FILE FILE ...");
+    if (s.diff && files.size() < 2)
+        throw CLI::ValidationError("--diff", "needs at least two files (--compare A B ...; --in counts as the first), found " +
+                                                 std::to_string(files.size()));
     require(s.titles.empty() || s.titles.size() == files.size(), "plot: ", s.titles.size(), " --titles for ",
             files.size(), " files");
     for (const auto& f : files) require_variable(f, s.var, "--var");
@@ -113,6 +236,19 @@ void run_plot(const PlotSettings& s) {
     o.vmax = s.vmax;
     o.north_up = south_first(fields[0]);
     o.scale = s.scale > 0 ? s.scale : static_cast<int>(std::max<Index>(1, std::min<Index>(8, 480 / std::max(h, w))));
+    o.differences = s.diff;
+    o.axes = plot_axes(reference, o.north_up ? 0 : h - 1);
+    std::string coast_note;
+    if (s.coastlines != "none") {
+        Geography g = geography_of(reference);
+        const std::string path = coastline_file(s.coastlines, reference, g.box, g.locator != nullptr, coast_note);
+        if (!path.empty()) {
+            o.axes.lines = io::to_cells(io::read_coastlines(path, g.box), *g.locator);
+            coast_note = path;
+        }
+    } else {
+        coast_note = "none (--coastlines none)";
+    }
     const std::string stamp = when(fields[0]);
     o.title = clip_text(s.title.empty() ? fields[0].variable + (stamp.empty() ? "" : " " + stamp) : s.title);
     if (files.size() == 1) {
@@ -124,9 +260,10 @@ void run_plot(const PlotSettings& s) {
         for (auto& t : titles) t = clip_text(t);
         io::write_side_by_side_png(s.out, planes, titles, o);
     }
-    std::printf("wrote %s (%zu panel(s), %ld x %ld, time step %ld%s%s)\n", s.out.c_str(), planes.size(),
+    const std::size_t panels = planes.size() + (s.diff ? planes.size() - 1 : 0);
+    std::printf("wrote %s (%zu panel(s), %ld x %ld, time step %ld%s%s)\ncoastlines: %s\n", s.out.c_str(), panels,
                 static_cast<long>(h), static_cast<long>(w), static_cast<long>(s.time), stamp.empty() ? "" : ", ",
-                stamp.c_str());
+                stamp.c_str(), coast_note.c_str());
 }
 
 }  // namespace
@@ -145,6 +282,13 @@ void add_plot_command(CLI::App& app) {
     cmd->add_option("--scale", s->scale, "pixels per grid cell (default: fit about 480 pixels)");
     cmd->add_option("--units", s->units, "units of the files whose own units are missing or not understood");
     cmd->add_flag("--crop", s->crop, "cut every panel to the smallest grid (matched by coordinates)");
+    cmd->add_flag("--diff", s->diff,
+                  "add panels of each later file minus the first, on a diverging colour scale symmetric about 0");
+    cmd->add_option("--coastlines", s->coastlines,
+                    std::string("auto, none or a binned GSHHG file (GMT's binned_GSHHS_?.nc); auto: from ") +
+                        io::default_gshhg_directory() + " (Debian gmt-gshhg-low) on grids with longitudes and "
+                        "latitudes; the output names the file used")
+        ->capture_default_str();
     cmd->callback([s] { run_plot(*s); });
 }
 
