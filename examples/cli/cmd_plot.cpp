@@ -282,12 +282,10 @@ void add_plot_command(CLI::App& app) {
     cmd->add_option("--scale", s->scale, "pixels per grid cell (default: fit about 480 pixels)");
     cmd->add_option("--units", s->units, "units of the files whose own units are missing or not understood");
     cmd->add_flag("--crop", s->crop, "cut every panel to the smallest grid (matched by coordinates)");
-    cmd->add_flag("--diff", s->diff,
-                  "add panels of each later file minus the first, on a diverging colour scale symmetric about 0");
+    cmd->add_flag("--diff", s->diff, "also draw each later file minus the first (diverging colours, 0 in the middle)");
     cmd->add_option("--coastlines", s->coastlines,
-                    std::string("auto, none or a binned GSHHG file (GMT's binned_GSHHS_?.nc); auto: from ") +
-                        io::default_gshhg_directory() + " (Debian gmt-gshhg-low) on grids with longitudes and "
-                        "latitudes; the output names the file used")
+                    std::string("auto (GSHHG in ") + io::default_gshhg_directory() +
+                        ", package gmt-gshhg-low), none, or a binned_GSHHS_?.nc file")
         ->capture_default_str();
     cmd->callback([s] { run_plot(*s); });
 }
