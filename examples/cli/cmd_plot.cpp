@@ -22,6 +22,7 @@
 
 #include <maunet/io/png.hpp>
 #include <maunet/io/coastline.hpp>
+#include <maunet/io/grid_axes.hpp>
 #include <maunet/io/map_axes.hpp>
 
 #include "cli/commands.hpp"
@@ -65,56 +66,6 @@ bool south_first(const Field& f) {
     return true;
 }
 
-std::string attribute(const std::vector<io::Attribute>& atts, const char* name) {
-    const io::Attribute* a = io::detail::find_attribute(atts, name);
-    return a && a->is_text() ? a->text : std::string();
-}
-
-// Whether the 1-D coordinates are true longitudes and latitudes (not rotated-pole or projected).
-bool lonlat_axes(const Field& f) {
-    if (f.x.empty() || f.y.empty()) return false;
-    const std::string xu = attribute(f.x_attributes, "units"), yu = attribute(f.y_attributes, "units");
-    const std::string xs = attribute(f.x_attributes, "standard_name"), ys = attribute(f.y_attributes, "standard_name");
-    if (xs == "grid_longitude" || ys == "grid_latitude") return false;
-    const bool xdeg = xu.rfind("degree", 0) == 0 && (xs == "longitude" || xu.find('E') != std::string::npos ||
-                                                     xu.find("east") != std::string::npos);
-    const bool ydeg = yu.rfind("degree", 0) == 0 && (ys == "latitude" || yu.find('N') != std::string::npos ||
-                                                     yu.find("north") != std::string::npos);
-    return xdeg && ydeg;
-}
-
-// The axes of the panels (reference grid, rows in field order; `bottom_row`: the row drawn
-// at the bottom). Empty for files without coordinates (.npy).
-io::MapAxes plot_axes(const Field& f, Index bottom_row) {
-    io::MapAxes axes;
-    const Index h = f.ny(), w = f.nx();
-    if (lonlat_axes(f) || (f.curvilinear() && (f.x.empty() || f.y.empty()))) {
-        axes.degrees = true;
-        if (f.curvilinear()) {
-            for (Index c = 0; c < w; ++c) axes.bottom.push_back(f.lon2d[bottom_row * w + c]);
-            for (Index r = 0; r < h; ++r) axes.left.push_back(f.lat2d[r * w]);
-        } else {
-            axes.bottom = f.x;
-            axes.left = f.y;
-        }
-        return axes;
-    }
-    if (f.x.empty() || f.y.empty()) return axes;
-    // Native axes: their own values and units; metres as km when the extent is large.
-    axes.bottom = f.x;
-    axes.left = f.y;
-    std::string units = attribute(f.x_attributes, "units");
-    const double extent = std::abs(f.x.back() - f.x.front());
-    if ((units == "m" || units == "metre" || units == "meter" || units == "metres" || units == "meters") &&
-        extent >= 10000) {
-        for (double& v : axes.bottom) v /= 1000;
-        for (double& v : axes.left) v /= 1000;
-        units = "km";
-    }
-    axes.caption = clip_text(f.x_name + ", " + f.y_name + (units.empty() ? "" : " [" + units + "]"));
-    return axes;
-}
-
 // The coastline file for --coastlines (auto, none or FILE) and the grid; "" for none. Sets
 // `why` to the reason when there is none.
 std::string coastline_file(const std::string& choice, const Field& f, const io::LonLatBox& box, bool geographic,
@@ -134,43 +85,6 @@ std::string coastline_file(const std::string& choice, const Field& f, const io::
     const std::string path = io::coastline_file_for(box);
     if (path.empty()) why = std::string("none (no binned_GSHHS files in ") + io::default_gshhg_directory() + ")";
     return path;
-}
-
-// Longitudes and latitudes of the grid: the extent and a locator of points in it.
-struct Geography {
-    io::LonLatBox box;
-    std::unique_ptr<io::CellLocator> locator;
-};
-
-Geography geography_of(const Field& f) {
-    Geography g;
-    std::vector<double> lon, lat;
-    if (lonlat_axes(f)) {
-        lon = f.x;
-        lat = f.y;
-        g.locator = std::make_unique<io::CellLocator>(f.x, f.y);
-    } else if (f.curvilinear()) {
-        lon.assign(f.lon2d.begin(), f.lon2d.end());
-        lat.assign(f.lat2d.begin(), f.lat2d.end());
-        g.locator = std::make_unique<io::CellLocator>(static_cast<long>(f.ny()), static_cast<long>(f.nx()), lon, lat);
-    } else {
-        return g;
-    }
-    auto finite_range = [](const std::vector<double>& v, double& lo, double& hi) {
-        lo = std::numeric_limits<double>::infinity();
-        hi = -lo;
-        for (double x : v)
-            if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
-    };
-    finite_range(lon, g.box.west, g.box.east);
-    finite_range(lat, g.box.south, g.box.north);
-    // A degree of margin (the reader clips; the locator drops points off the grid); a grid
-    // across the longitude seam gets no coastlines.
-    const double margin = 1.0;
-    g.box = {g.box.west - margin, g.box.east + margin, std::max(-90.0, g.box.south - margin),
-             std::min(90.0, g.box.north + margin)};
-    if (!(g.box.east - g.box.west < 360 + 2 * margin) || !(g.box.south < g.box.north)) g.locator.reset();
-    return g;
 }
 
 std::string when(const Field& f) {
@@ -237,10 +151,10 @@ void run_plot(const PlotSettings& s) {
     o.north_up = south_first(fields[0]);
     o.scale = s.scale > 0 ? s.scale : static_cast<int>(std::max<Index>(1, std::min<Index>(8, 480 / std::max(h, w))));
     o.differences = s.diff;
-    o.axes = plot_axes(reference, o.north_up ? 0 : h - 1);
+    o.axes = io::grid_axes(reference, o.north_up ? 0 : h - 1);
     std::string coast_note;
     if (s.coastlines != "none") {
-        Geography g = geography_of(reference);
+        io::GridGeography g = io::grid_geography(reference);
         const std::string path = coastline_file(s.coastlines, reference, g.box, g.locator != nullptr, coast_note);
         if (!path.empty()) {
             o.axes.lines = io::to_cells(io::read_coastlines(path, g.box), *g.locator);

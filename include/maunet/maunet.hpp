@@ -77,6 +77,7 @@
 // Optional parts: NetCDF when the build links maunet::netcdf, PNG when stb is installed.
 #if defined(MAUNET_HAVE_NETCDF)
 #include "maunet/io/coastline.hpp"
+#include "maunet/io/grid_axes.hpp"
 #include "maunet/io/netcdf.hpp"
 #include "maunet/pipeline/field_stream.hpp"
 #endif

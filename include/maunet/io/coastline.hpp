@@ -41,11 +41,6 @@
 
 namespace maunet::io {
 
-// A box in degrees; west < east (may run past 180 or below 0), south < north.
-struct LonLatBox {
-    double west = 0, east = 0, south = 0, north = 0;
-};
-
 // Where Debian's gmt-gshhg packages install the binned files.
 inline const char* default_gshhg_directory() { return "/usr/share/gmt-gshhg"; }
 

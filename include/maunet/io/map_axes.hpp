@@ -35,6 +35,11 @@ struct Polyline {
     std::vector<double> x, y;
 };
 
+// A box in degrees; west < east (may run past 180 or below 0), south < north.
+struct LonLatBox {
+    double west = 0, east = 0, south = 0, north = 0;
+};
+
 // The axes drawn around every panel of a quicklook. Empty `bottom` and `left`: no axes.
 struct MapAxes {
     std::vector<double> bottom;   // per column: the coordinate along the picture's bottom edge
