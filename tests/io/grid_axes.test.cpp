@@ -14,7 +14,7 @@ using io::GridField;
 namespace {
 
 // A [1, 3, 4] field with 1-D coordinates x (4 values) and y (3 values) and their attributes.
-GridField<float> grid(std::vector<double> x, std::vector<double> y, std::vector<Attribute> xa,
+GridField<float> grid_with_axes(std::vector<double> x, std::vector<double> y, std::vector<Attribute> xa,
                       std::vector<Attribute> ya, std::string xn = "lon", std::string yn = "lat") {
     GridField<float> f;
     f.data = Tensor<float>(Shape{1, 3, 4}, 1.0f);
@@ -27,14 +27,14 @@ GridField<float> grid(std::vector<double> x, std::vector<double> y, std::vector<
     return f;
 }
 
-Attribute text(const std::string& name, const std::string& value) { return Attribute{name, value, {}}; }
+Attribute text_attribute_for(const std::string& name, const std::string& value) { return Attribute{name, value, {}}; }
 
 }  // namespace
 
 TEST_CASE("grid_axes: degrees for longitude/latitude, native units otherwise", "[io][grid_axes]") {
     SECTION("1-D longitudes and latitudes, 0..360, north first") {
-        const auto f = grid({280, 281, 282, 283}, {36, 35, 34}, {text("units", "degrees_east")},
-                            {text("units", "degrees_north")});
+        const auto f = grid_with_axes({280, 281, 282, 283}, {36, 35, 34}, {text_attribute_for("units", "degrees_east")},
+                            {text_attribute_for("units", "degrees_north")});
         CHECK(io::has_lonlat_axes(f));
         const io::MapAxes axes = io::grid_axes(f, 2);
         CHECK(axes.degrees);
@@ -49,8 +49,8 @@ TEST_CASE("grid_axes: degrees for longitude/latitude, native units otherwise", "
         CHECK(g.box.north == Approx(37));
     }
     SECTION("projected x/y in metres: km and a caption, no geography") {
-        const auto f = grid({-3e5, -2e5, -1e5, 0}, {5e5, 6e5, 7e5}, {text("units", "m"), text("standard_name", "projection_x_coordinate")},
-                            {text("units", "m")}, "x", "y");
+        const auto f = grid_with_axes({-3e5, -2e5, -1e5, 0}, {5e5, 6e5, 7e5}, {text_attribute_for("units", "m"), text_attribute_for("standard_name", "projection_x_coordinate")},
+                            {text_attribute_for("units", "m")}, "x", "y");
         CHECK(!io::has_lonlat_axes(f));
         const io::MapAxes axes = io::grid_axes(f, 0);
         CHECK(!axes.degrees);
@@ -60,8 +60,8 @@ TEST_CASE("grid_axes: degrees for longitude/latitude, native units otherwise", "
         CHECK(!io::grid_geography(f).locator);
     }
     SECTION("rotated pole: degrees, but native, never labelled N/S/E/W") {
-        const auto f = grid({-2, -1.5, -1, -0.5}, {0, 0.5, 1}, {text("units", "degrees"), text("standard_name", "grid_longitude")},
-                            {text("units", "degrees"), text("standard_name", "grid_latitude")}, "rlon", "rlat");
+        const auto f = grid_with_axes({-2, -1.5, -1, -0.5}, {0, 0.5, 1}, {text_attribute_for("units", "degrees"), text_attribute_for("standard_name", "grid_longitude")},
+                            {text_attribute_for("units", "degrees"), text_attribute_for("standard_name", "grid_latitude")}, "rlon", "rlat");
         CHECK(!io::has_lonlat_axes(f));
         const io::MapAxes axes = io::grid_axes(f, 0);
         CHECK(!axes.degrees);

@@ -401,3 +401,23 @@ TEST_CASE("quicklook: lon/lat ticks and labels around every panel, coastline pix
     bad.axes.left.pop_back();
     CHECK_THROWS_WITH(quicklook_png(f, bad), Catch::Contains("expected axis coordinates for 40 columns and 15 rows"));
 }
+
+TEST_CASE("quicklook: enlarging repeats cells (nearest), it never interpolates between them", "[io][png]") {
+    // A checkerboard of dry (0), wet (10) and missing cells at 8 pixels per cell: every pixel
+    // of the map is exactly the colour of the cell it lies in - no blended or white pixel
+    // appears between a wet and a missing cell.
+    Tensor<float> f(Shape{4, 5});
+    for (Index r = 0; r < 4; ++r)
+        for (Index c = 0; c < 5; ++c)
+            f(r, c) = (r + c) % 3 == 0 ? 0.0f : (r + c) % 3 == 1 ? 10.0f : std::numeric_limits<float>::quiet_NaN();
+    QuicklookOptions opt;
+    opt.vmax = 10;
+    opt.scale = 8;
+    const auto img = decode(quicklook_png(f, opt));
+    const auto L = layout_of(f, opt, 0, 10);
+    for (int y = 0; y < L.map_height; ++y)
+        for (int x = 0; x < L.map_width; ++x) {
+            const Index r = 3 - y / opt.scale, c = x / opt.scale;  // north up: row 0 at the bottom
+            REQUIRE(img.at(L.map_x[0] + x, L.map_y + y) == precipitation_colour(f(r, c), 0, 10));
+        }
+}

@@ -3,7 +3,8 @@
 //   write_quicklook_png(path, field [H, W], options)
 //   write_side_by_side_png(path, {obs, bicubic, model}, {"obs", "bicubic", "MAUNet"}, options)
 //
-// One picture: the title on top, the field (each cell a scale x scale block of pixels,
+// One picture: the title on top, the field (each cell a scale x scale block of pixels of its
+// own colour - nearest neighbour, never interpolated, so no pixel shows a value no cell has -
 // framed), a vertical colour bar on the right with ticks and labels at vmin, the middle and
 // vmax (the top label carries the units). Colours (maunet/io/colormap.hpp): cmocean 'rain'
 // from vmin (light) to vmax (dark), values outside clamped to the ends; dry cells (exactly 0)
