@@ -122,6 +122,10 @@ void run_plot(const PlotSettings& s) {
             }
         }
         Field f = read_step(files[i], s.var, step);
+        // The accumulation period of an amount per step (Stage IV's kg m-2 per hour) is the
+        // step of the file's whole time axis, not of the one step read.
+        const std::vector<double> step_time = f.time;
+        if (!is_npy(files[i])) f.time = field_layout(files[i], s.var).time;
         // --units stands in for units that are missing or not understood (the files may differ).
         std::string units = units_for(files[i], s.units);
         if (!is_npy(files[i]) && !units.empty()) {
@@ -132,6 +136,7 @@ void run_plot(const PlotSettings& s) {
             }
         }
         pipeline::to_mm_per_day(f, files[i], units);
+        f.time = step_time;
         fields.push_back(std::move(f));
     }
     std::size_t smallest = 0;

@@ -73,9 +73,10 @@ read -r w2 h2 < <(png_size two.png) || fail "two.png does not decode"
 read -r wd hd < <(png_size diff.png) || fail "diff.png does not decode"
 [ "${wd:-0}" -gt "${w2:-0}" ] && [ "${hd:-0}" -eq "${h2:-1}" ] || fail "--diff: $wd x $hd against $w2 x $h2 without"
 
-# Stage IV (curvilinear, 2-D lat/lon): degrees at the edges and coastlines too.
+# Stage IV (curvilinear, 2-D lat/lon): degrees at the edges and coastlines too. Its units, kg m^-2
+# per step, take the step (an hour) from the file's time axis, though one step is drawn.
 "$maunet" plot --in "$data/stageiv_florence_2018.nc" --var Total_precipitation_surface_1_Hour_Accumulation \
-  --units mm/h --time 20 --out florence.png > florence.txt || fail "plot of the Stage IV file failed"
+  --time 20 --out florence.png > florence.txt || fail "plot of the Stage IV file failed"
 png_size florence.png > /dev/null || fail "florence.png does not decode"
 
 # Misuse: exit 2 naming the flag.
