@@ -17,10 +17,11 @@ shift || true
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 # Debian 12 / Ubuntu 22.04+ package names. The core needs the first line; the rest enable the
-# command-line tool, NetCDF, PNG quicklooks, the BLAS backend, tests and benchmarks.
+# command-line tool, NetCDF, PNG quicklooks (gmt-gshhg-low: 4 MB of coastlines for them), the
+# BLAS backend, tests and benchmarks.
 packages=(g++ cmake make libeigen3-dev libxtensor-dev xtl-dev libxsimd-dev
           libxtensor-blas-dev libopenblas-dev catch2 libbenchmark-dev
-          libnetcdf-dev netcdf-bin libcli11-dev nlohmann-json3-dev libstb-dev
+          libnetcdf-dev netcdf-bin libcli11-dev nlohmann-json3-dev libstb-dev gmt-gshhg-low
           gfortran pybind11-dev python3-pybind11 python3-numpy python3-dev)
 
 install_missing() {

@@ -6,12 +6,24 @@
 // aligned to the first one's grid (flipped or rolled, refused if different) and shows the
 // first file's date (--time is its step); --crop cuts every panel to the smallest grid by
 // coordinates, so all panels show the same area.
+//
+// Axes: regular lon/lat grids get ticks in degrees (75W, 35N); curvilinear grids (2-D lat and
+// lon) get degrees where the meridians and parallels meet the bottom and left edges; other 1-D
+// coordinates (projected x/y, rotated-pole rlon/rlat) get their own values and units, named
+// in a caption (metres shown as km). --diff adds panels of each later file minus the first.
+// --coastlines: GMT's binned GSHHG shorelines (io/coastline.hpp) on every grid with
+// longitudes and latitudes; `auto` uses Debian's gmt-gshhg files when installed.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <maunet/io/png.hpp>
+#include <maunet/io/coastline.hpp>
+#include <maunet/io/grid_axes.hpp>
+#include <maunet/io/map_axes.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
@@ -24,10 +36,11 @@ namespace {
 struct PlotSettings {
     std::string in, var, out, title, units;
     std::vector<std::string> compare, titles;
+    std::string coastlines = "auto";  // auto, none or a binned GSHHG file
     Index time = 0;
     double vmax = std::numeric_limits<double>::quiet_NaN();
     int scale = 0;
-    bool crop = false;
+    bool crop = false, diff = false;
 };
 
 // Time step `k` of `variable` in `path`, as a [1, y, x] field with its metadata.
@@ -53,6 +66,27 @@ bool south_first(const Field& f) {
     return true;
 }
 
+// The coastline file for --coastlines (auto, none or FILE) and the grid; "" for none. Sets
+// `why` to the reason when there is none.
+std::string coastline_file(const std::string& choice, const Field& f, const io::LonLatBox& box, bool geographic,
+                           std::string& why) {
+    if (choice == "none") {
+        why = "none (--coastlines none)";
+        return {};
+    }
+    if (!geographic) {
+        if (choice != "auto")
+            throw CLI::ValidationError("--coastlines", "'" + choice + "' needs a grid with longitudes and latitudes; '" +
+                                                           f.variable + "' has none");
+        why = "none (the grid has no longitudes and latitudes)";
+        return {};
+    }
+    if (choice != "auto") return choice;
+    const std::string path = io::coastline_file_for(box);
+    if (path.empty()) why = std::string("none (no binned_GSHHS files in ") + io::default_gshhg_directory() + ")";
+    return path;
+}
+
 std::string when(const Field& f) {
     if (f.time.empty() || f.time_units.empty()) return {};
     try {
@@ -68,6 +102,9 @@ void run_plot(const PlotSettings& s) {
     std::vector<std::string> files = s.compare;
     if (!s.in.empty()) files.insert(files.begin(), s.in);
     require(!files.empty(), "plot: give --in FILE or --compare FILE FILE ...");
+    if (s.diff && files.size() < 2)
+        throw CLI::ValidationError("--diff", "needs at least two files (--compare A B ...; --in counts as the first), found " +
+                                                 std::to_string(files.size()));
     require(s.titles.empty() || s.titles.size() == files.size(), "plot: ", s.titles.size(), " --titles for ",
             files.size(), " files");
     for (const auto& f : files) require_variable(f, s.var, "--var");
@@ -85,6 +122,10 @@ void run_plot(const PlotSettings& s) {
             }
         }
         Field f = read_step(files[i], s.var, step);
+        // The accumulation period of an amount per step (Stage IV's kg m-2 per hour) is the
+        // step of the file's whole time axis, not of the one step read.
+        const std::vector<double> step_time = f.time;
+        if (!is_npy(files[i])) f.time = field_layout(files[i], s.var).time;
         // --units stands in for units that are missing or not understood (the files may differ).
         std::string units = units_for(files[i], s.units);
         if (!is_npy(files[i]) && !units.empty()) {
@@ -95,6 +136,7 @@ void run_plot(const PlotSettings& s) {
             }
         }
         pipeline::to_mm_per_day(f, files[i], units);
+        f.time = step_time;
         fields.push_back(std::move(f));
     }
     std::size_t smallest = 0;
@@ -113,6 +155,19 @@ void run_plot(const PlotSettings& s) {
     o.vmax = s.vmax;
     o.north_up = south_first(fields[0]);
     o.scale = s.scale > 0 ? s.scale : static_cast<int>(std::max<Index>(1, std::min<Index>(8, 480 / std::max(h, w))));
+    o.differences = s.diff;
+    o.axes = io::grid_axes(reference, o.north_up ? 0 : h - 1);
+    std::string coast_note;
+    if (s.coastlines != "none") {
+        io::GridGeography g = io::grid_geography(reference);
+        const std::string path = coastline_file(s.coastlines, reference, g.box, g.locator != nullptr, coast_note);
+        if (!path.empty()) {
+            o.axes.lines = io::to_cells(io::read_coastlines(path, g.box), *g.locator);
+            coast_note = path;
+        }
+    } else {
+        coast_note = "none (--coastlines none)";
+    }
     const std::string stamp = when(fields[0]);
     o.title = clip_text(s.title.empty() ? fields[0].variable + (stamp.empty() ? "" : " " + stamp) : s.title);
     if (files.size() == 1) {
@@ -124,9 +179,10 @@ void run_plot(const PlotSettings& s) {
         for (auto& t : titles) t = clip_text(t);
         io::write_side_by_side_png(s.out, planes, titles, o);
     }
-    std::printf("wrote %s (%zu panel(s), %ld x %ld, time step %ld%s%s)\n", s.out.c_str(), planes.size(),
+    const std::size_t panels = planes.size() + (s.diff ? planes.size() - 1 : 0);
+    std::printf("wrote %s (%zu panel(s), %ld x %ld, time step %ld%s%s)\ncoastlines: %s\n", s.out.c_str(), panels,
                 static_cast<long>(h), static_cast<long>(w), static_cast<long>(s.time), stamp.empty() ? "" : ", ",
-                stamp.c_str());
+                stamp.c_str(), coast_note.c_str());
 }
 
 }  // namespace
@@ -145,6 +201,11 @@ void add_plot_command(CLI::App& app) {
     cmd->add_option("--scale", s->scale, "pixels per grid cell (default: fit about 480 pixels)");
     cmd->add_option("--units", s->units, "units of the files whose own units are missing or not understood");
     cmd->add_flag("--crop", s->crop, "cut every panel to the smallest grid (matched by coordinates)");
+    cmd->add_flag("--diff", s->diff, "also draw each later file minus the first (diverging colours, 0 in the middle)");
+    cmd->add_option("--coastlines", s->coastlines,
+                    std::string("auto (GSHHG in ") + io::default_gshhg_directory() +
+                        ", package gmt-gshhg-low), none, or a binned_GSHHS_?.nc file")
+        ->capture_default_str();
     cmd->callback([s] { run_plot(*s); });
 }
 

@@ -9,7 +9,9 @@
 #   5. score the three on the held-out time steps                       (maunet eval)
 #   6. draw one held-out time step side by side                         (maunet plot)
 # Usage: examples/real_data/run.sh [MAUNET_BINARY] [OUTPUT_DIR]
-# Defaults: build/examples/maunet and ./real_data_out. Takes about 3 minutes on 2 cores.
+# Defaults: build/examples/maunet and ./real_data_out. Prints each score table and, at the end,
+# the time the whole run took; OUTPUT_DIR/results.md collects both (README.md's tables and
+# time are that file's contents: examples/real_data/update_readme.sh regenerates them).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -19,6 +21,9 @@ out="${2:-real_data_out}"
 data="$root/tests/data"
 epochs="${EPOCHS:-30}"
 mkdir -p "$out"
+results="$out/results.md"
+: > "$results"
+start=$SECONDS
 
 # run NAME FILE VARIABLE FIRST_HELD_OUT_STEP PLOT_STEP UNITS (UNITS: of FILE when its attribute is not understood)
 run() {
@@ -37,7 +42,8 @@ run() {
         --out "$out/${name}_maunet.nc"
     "$maunet" eval --obs "$file" --obs-var "$var" ${units:+--obs-units "$units"} --crop --time-from "$held_out" \
         --pred "$out/${name}_bilinear.nc" "$out/${name}_bicubic.nc" "$out/${name}_maunet.nc" \
-        --name bilinear bicubic MAUNet --json "$out/${name}_scores.json"
+        --name bilinear bicubic MAUNet --json "$out/${name}_scores.json" | tee "$out/${name}_table.txt"
+    { echo "<!-- table: $name -->"; echo '```'; cat "$out/${name}_table.txt"; echo '```'; } >> "$results"
     "$maunet" plot --compare "$file" "$out/${name}_bilinear.nc" "$out/${name}_bicubic.nc" "$out/${name}_maunet.nc" \
         --titles observed bilinear bicubic MAUNet --var "$var" ${units:+--units "$units"} --time "$step" --crop --out "$out/${name}.png"
 }
@@ -47,3 +53,9 @@ run() {
 run bcsd "$data/bcsd_obs_1999.nc" pr 9 9 mm/month
 # 23 hours of Hurricane Florence, 4 km: the last 6 hours (steps 17-22) are held out.
 run stageiv "$data/stageiv_florence_2018.nc" Total_precipitation_surface_1_Hour_Accumulation 17 20
+
+elapsed=$((SECONDS - start))
+threads="${OMP_NUM_THREADS:-$(nproc)}"
+summary="$((elapsed / 60)) min $((elapsed % 60)) s on $(nproc) cores ($threads threads)"
+echo "<!-- time --> $summary" >> "$results"
+echo "=== done in $summary; tables and time in $results"

@@ -59,6 +59,7 @@
 #include "maunet/io/cf_time.hpp"
 #include "maunet/io/checkpoint.hpp"
 #include "maunet/io/json.hpp"
+#include "maunet/io/map_axes.hpp"
 #include "maunet/io/npy.hpp"
 #include "maunet/io/npz.hpp"
 #include "maunet/io/weights_npz.hpp"
@@ -75,6 +76,8 @@
 
 // Optional parts: NetCDF when the build links maunet::netcdf, PNG when stb is installed.
 #if defined(MAUNET_HAVE_NETCDF)
+#include "maunet/io/coastline.hpp"
+#include "maunet/io/grid_axes.hpp"
 #include "maunet/io/netcdf.hpp"
 #include "maunet/pipeline/field_stream.hpp"
 #endif

@@ -323,3 +323,101 @@ TEST_CASE("quicklook errors", "[io][png][errors]") {
     CHECK_THROWS_AS(write_quicklook_png(dir.file("no/such/dir/q.png"), good, opt), IOError);
     CHECK(dir.listing().empty());
 }
+
+TEST_CASE("quicklook: a difference panel per later field, on a diverging scale of its own", "[io][png]") {
+    Tensor<float> obs(Shape{8, 8}, 2.0f), model(Shape{8, 8}, 3.0f);
+    model(0, 0) = 1.0f;                                      // drier than obs by 1
+    model(1, 1) = std::numeric_limits<float>::quiet_NaN();   // missing: grey in the difference too
+    QuicklookOptions opt;
+    opt.vmax = 8;
+    const std::vector<std::string> titles = {"obs", "model"};
+    const std::vector<Tensor<float>> fields{obs, model};
+    const auto plain = decode(side_by_side_png(fields, titles, opt));
+    opt.differences = true;
+    const auto img = decode(side_by_side_png(fields, titles, opt));
+    CHECK(img.width > plain.width);  // one more panel and one more colour bar
+    std::vector<std::string> labels = {"0", "4", "8"};
+    // Differences: +1 in 62 cells, -1 in one, NaN in one: the 99th percentile of |d| is 1.
+    const auto L = quicklook_layout(8, 8, 2, opt, true, labels, {"obs", "model", "model - obs"}, 1,
+                                    png_detail::tick_labels(-1, 1, ""));
+    REQUIRE(img.width == L.width);
+    REQUIRE(L.map_x.size() == 3);
+    CHECK(L.diff_bar_x > L.map_x[2] + L.map_width);
+    CHECK(L.map_x[2] > L.bar_x + L.bar_width);
+    CHECK(cell_pixel(img, L, opt, 8, 4, 4, 2) == difference_colour(1.0, 1.0));
+    CHECK(cell_pixel(img, L, opt, 8, 0, 0, 2) == difference_colour(-1.0, 1.0));
+    CHECK(cell_pixel(img, L, opt, 8, 1, 1, 2) == kMissingColour);
+    // The colours: brown below 0, the near-white centre at 0, blue-green above.
+    CHECK(difference_colour(0.0, 1.0) == Rgb{245, 245, 245});
+    CHECK(difference_colour(-1.0, 1.0).r > difference_colour(-1.0, 1.0).b);
+    CHECK(difference_colour(1.0, 1.0).b > difference_colour(1.0, 1.0).r);
+    CHECK(difference_colour(-5.0, 1.0) == difference_colour(-1.0, 1.0));
+    // The bar's top is +1, bottom -1.
+    CHECK(img.at(L.diff_bar_x + L.bar_width / 2, L.bar_y) == difference_colour(1.0 - 1.0 / L.bar_height, 1.0));
+    CHECK_THROWS_WITH(side_by_side_png(std::vector<Tensor<float>>{obs}, {"obs"}, opt),
+                      Catch::Contains("differences need at least two fields, found 1"));
+}
+
+TEST_CASE("quicklook: lon/lat ticks and labels around every panel, coastline pixels on the map", "[io][png]") {
+    // 15 x 40 cells of 0.25 degrees: 80W..70.25W, 30N..33.5N (south first), 8 pixels each.
+    Tensor<float> f(Shape{15, 40}, 1.0f);
+    QuicklookOptions opt;
+    opt.vmax = 2;
+    opt.scale = 8;
+    for (int c = 0; c < 40; ++c) opt.axes.bottom.push_back(-80.0 + 0.25 * c);
+    for (int r = 0; r < 15; ++r) opt.axes.left.push_back(30.0 + 0.25 * r);
+    opt.axes.degrees = true;
+    opt.axes.lines.push_back({{0.0, 39.0}, {10.0, 10.0}});  // a line along row 10
+    const auto without = decode(quicklook_png(f, QuicklookOptions{[&] {
+        QuicklookOptions o = opt;
+        o.axes = {};
+        return o;
+    }()}));
+    const auto img = decode(quicklook_png(f, opt));
+    const auto L = layout_of(f, opt, 0, 2);
+    REQUIRE(img.width == L.width);
+    REQUIRE(img.height == L.height);
+    CHECK(img.width > without.width);    // labels left of the panel
+    CHECK(img.height > without.height);  // labels below it
+    // Ticks every 2 degrees: 80W at column 0, 76W at column 16, ...; 30N at row 0, ...
+    REQUIRE(L.bottom_ticks.size() >= 2);
+    CHECK(L.bottom_ticks.front().label == "80W");
+    CHECK(L.bottom_ticks.front().cell == Approx(0.0));
+    bool has76 = false;
+    for (const auto& t : L.bottom_ticks)
+        if (t.label == "76W") has76 = t.cell == Approx(16.0);
+    CHECK(has76);
+    REQUIRE(L.left_ticks.size() == 4);  // 30N, 31N, 32N, 33N
+    CHECK(L.left_ticks.front().label == "30N");
+    CHECK(L.left_ticks.back().cell == Approx(12.0));
+    // The tick mark under column 16 and the overlay line through row 10 (drawn north up).
+    const int tick_x = L.map_x[0] + 16 * opt.scale + opt.scale / 2;
+    CHECK(img.at(tick_x, L.map_y + L.map_height + 2) == png_detail::kFrame);
+    const int line_y = L.map_y + (14 - 10) * opt.scale + opt.scale / 2;
+    CHECK(img.at(L.map_x[0] + 50, line_y) == png_detail::kLine);
+    CHECK(img.at(L.map_x[0] + 50, line_y + 2) == precipitation_colour(1.0, 0, 2));
+    // Axes that do not match the grid are refused.
+    QuicklookOptions bad = opt;
+    bad.axes.left.pop_back();
+    CHECK_THROWS_WITH(quicklook_png(f, bad), Catch::Contains("expected axis coordinates for 40 columns and 15 rows"));
+}
+
+TEST_CASE("quicklook: enlarging repeats cells (nearest), it never interpolates between them", "[io][png]") {
+    // A checkerboard of dry (0), wet (10) and missing cells at 8 pixels per cell: every pixel
+    // of the map is exactly the colour of the cell it lies in - no blended or white pixel
+    // appears between a wet and a missing cell.
+    Tensor<float> f(Shape{4, 5});
+    for (Index r = 0; r < 4; ++r)
+        for (Index c = 0; c < 5; ++c)
+            f(r, c) = (r + c) % 3 == 0 ? 0.0f : (r + c) % 3 == 1 ? 10.0f : std::numeric_limits<float>::quiet_NaN();
+    QuicklookOptions opt;
+    opt.vmax = 10;
+    opt.scale = 8;
+    const auto img = decode(quicklook_png(f, opt));
+    const auto L = layout_of(f, opt, 0, 10);
+    for (int y = 0; y < L.map_height; ++y)
+        for (int x = 0; x < L.map_width; ++x) {
+            const Index r = 3 - y / opt.scale, c = x / opt.scale;  // north up: row 0 at the bottom
+            REQUIRE(img.at(L.map_x[0] + x, L.map_y + y) == precipitation_colour(f(r, c), 0, 10));
+        }
+}

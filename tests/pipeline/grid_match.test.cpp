@@ -123,3 +123,20 @@ TEST_CASE("crop_to_grid: the larger grid is cut by coordinates, not by index", "
 }
 
 #endif  // MAUNET_HAVE_NETCDF
+
+TEST_CASE("align_to_grid: on a rotated 2-D grid the tolerance is a fraction of the cell size", "[pipeline][grid]") {
+    // Cells 0.04 degrees apart along a line tilted so that longitude changes only 0.0004 from
+    // row to row (as in Stage IV): coordinates 0.0002 degrees off (regridded ones) still match,
+    // half a cell off do not.
+    auto ref = lat_lon_field({40, 41, 42}, {0, 1});
+    ref.y.clear();
+    ref.x.clear();
+    ref.lat2d = Tensor<double>(Shape{3, 2}, {35.0, 35.0004, 35.04, 35.0404, 35.08, 35.0804});
+    ref.lon2d = Tensor<double>(Shape{3, 2}, {-80.0, -79.96, -80.0004, -79.9604, -80.0008, -79.9608});
+    auto near = ref;
+    for (Index i = 0; i < near.lon2d.numel(); ++i) near.lon2d[i] += 0.0002;
+    CHECK_NOTHROW(align_to_grid(near, "refined.nc", ref, "obs.nc"));
+    auto off = ref;
+    for (Index i = 0; i < off.lat2d.numel(); ++i) off.lat2d[i] += 0.02;
+    CHECK_THROWS_WITH(align_to_grid(off, "refined.nc", ref, "obs.nc"), Catch::Contains("every orientation"));
+}

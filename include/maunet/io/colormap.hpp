@@ -9,6 +9,11 @@
 // samples of a smooth map the interpolation error is below one 8-bit step in most places
 // and a few steps at the tan-to-green bend, which is invisible in a quicklook.
 //
+// Differences (a field minus a reference) use ColorBrewer's diverging 'BrBG' (Brewer,
+// colorbrewer2.org, 11 classes): brown where the field is drier than the reference, near
+// white at 0, blue-green where it is wetter, interpolated linearly in RGB between its 11
+// colours over a range symmetric about 0.
+//
 // Two colours sit outside the map: dry cells (exactly 0) are white, so the rain area stands
 // out; missing cells (NaN) are a mid grey, which no colour of the map resembles.
 #pragma once
@@ -80,6 +85,28 @@ inline Rgb precipitation_colour(double value, double vmin, double vmax) {
     if (std::isnan(value)) return kMissingColour;
     if (value == 0.0) return kDryColour;
     return rain_colour((value - vmin) / (vmax - vmin));
+}
+
+namespace colormap_detail {
+// ColorBrewer BrBG, 11 classes, from -1 (dark brown) through 0 (#f5f5f5) to +1 (dark teal).
+inline constexpr std::array<std::array<int, 3>, 11> kBrBG = {{
+    {84, 48, 5}, {140, 81, 10}, {191, 129, 45}, {223, 194, 125}, {246, 232, 195}, {245, 245, 245},
+    {199, 234, 229}, {128, 205, 193}, {53, 151, 143}, {1, 102, 94}, {0, 60, 48},
+}};
+}  // namespace colormap_detail
+
+// The colour of a difference `value` on a scale from -limit to +limit (limit > 0, checked by
+// the callers): NaN -> missing grey, 0 -> the map's near-white centre, clamped at the ends.
+inline Rgb difference_colour(double value, double limit) {
+    if (std::isnan(value)) return kMissingColour;
+    const double pos = (std::clamp(value / limit, -1.0, 1.0) + 1.0) * 5.0;  // 0..10
+    const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(pos), 9);
+    const double w = pos - static_cast<double>(k);
+    const auto& table = colormap_detail::kBrBG;
+    auto mix = [&](std::size_t c) {
+        return static_cast<std::uint8_t>(std::lround((1.0 - w) * table[k][c] + w * table[k + 1][c]));
+    };
+    return {mix(0), mix(1), mix(2)};
 }
 
 }  // namespace maunet::io

@@ -3,13 +3,24 @@
 //   write_quicklook_png(path, field [H, W], options)
 //   write_side_by_side_png(path, {obs, bicubic, model}, {"obs", "bicubic", "MAUNet"}, options)
 //
-// One picture: the title on top, the field (each cell a scale x scale block of pixels,
+// One picture: the title on top, the field (each cell a scale x scale block of pixels of its
+// own colour - nearest neighbour, never interpolated, so no pixel shows a value no cell has -
 // framed), a vertical colour bar on the right with ticks and labels at vmin, the middle and
 // vmax (the top label carries the units). Colours (maunet/io/colormap.hpp): cmocean 'rain'
 // from vmin (light) to vmax (dark), values outside clamped to the ends; dry cells (exactly 0)
 // white; missing cells (NaN) mid grey. Text uses the 5x7 font of maunet/io/bitmap_font.hpp,
 // doubled when the map is at least 160 pixels high. The side-by-side form draws several
 // fields of the same shape with one shared colour scale and a title above each panel.
+//
+// Axes (options.axes, maunet/io/map_axes.hpp): ticks below and left of every panel at nice
+// values of the coordinates along its bottom and left edges, labelled in degrees (75W, 35N)
+// or in native units (a caption under the panels names them), and overlay lines (coastlines)
+// in cell coordinates, one dark pixel wide, clipped to each panel.
+//
+// Differences (options.differences, side by side only): after the fields and their colour
+// bar come panels of each later field minus the first (NaN where either is NaN), on a
+// diverging colour map symmetric about 0 (colormap.hpp) with a colour bar of their own: from
+// -d to +d, d the 99th percentile of |difference| (its maximum if that is 0; 1 if all are 0).
 //
 // The range: vmin (default 0) and vmax; vmax = NaN (the default) means the 99th percentile
 // of the finite values of all fields drawn (linear interpolation, as numpy.nanpercentile),
@@ -60,6 +71,7 @@
 #include <cstdio>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "maunet/core/errors.hpp"
@@ -67,6 +79,7 @@
 #include "maunet/io/atomic_file.hpp"
 #include "maunet/io/bitmap_font.hpp"
 #include "maunet/io/colormap.hpp"
+#include "maunet/io/map_axes.hpp"
 
 namespace maunet::io {
 
@@ -77,6 +90,8 @@ struct QuicklookOptions {
     double vmax = std::numeric_limits<double>::quiet_NaN();  // NaN: 99th percentile of the data
     int scale = 4;       // pixels per grid cell, 1..64
     bool north_up = true;  // row 0 is the south: flip rows so north is up (see the top comment)
+    MapAxes axes;          // ticks, labels and overlay lines around every panel (empty: none)
+    bool differences = false;  // side by side: add panels of each later field minus the first
 };
 
 // An 8-bit RGB picture, row-major, 3 bytes per pixel, white when created.
@@ -154,6 +169,9 @@ struct QuicklookLayout {
     int bar_x = 0, bar_y = 0, bar_width = 14, bar_height = 0;  // the colour bar
     int title_y = 0;                 // top of the title line
     int panel_title_y = 0;           // top of the panel titles (side by side)
+    int axis_left = 0, axis_bottom = 0;  // room for tick labels left of and below each panel
+    int diff_bar_x = 0;              // the differences' colour bar (0: none); map_x holds their panels last
+    std::vector<AxisTick> bottom_ticks, left_ticks;  // cell positions and labels (see map_axes.hpp)
 };
 
 namespace png_detail {
@@ -198,25 +216,63 @@ inline double percentile99(std::vector<double>& values) {
 
 }  // namespace png_detail
 
+namespace png_detail {
+inline int bar_label_width(const std::vector<std::string>& labels, int s) {
+    int w = 0;
+    for (const auto& lbl : labels) w = std::max(w, text_width(lbl, s));
+    return w;
+}
+}  // namespace png_detail
+
 // The layout of a quicklook of `panels` fields of rows x cols cells each (panel titles are
-// drawn when `panel_titles` is true). Validates the options: ArgumentError for a scale
-// outside 1..64 or an image of more than 2^28 pixels.
+// drawn when `panel_titles` is true), followed by `diff_panels` difference panels with their
+// own colour bar labelled `diff_labels`. Validates the options: ArgumentError for a scale
+// outside 1..64, an image of more than 2^28 pixels, or axes that do not match the grid.
 inline QuicklookLayout quicklook_layout(Index rows, Index cols, int panels, const QuicklookOptions& opt,
                                         bool panel_titles, const std::vector<std::string>& labels,
-                                        const std::vector<std::string>& titles = {}) {
+                                        const std::vector<std::string>& titles = {}, int diff_panels = 0,
+                                        const std::vector<std::string>& diff_labels = {}) {
     using namespace png_detail;
     require(opt.scale >= 1 && opt.scale <= 64, "quicklook: expected scale (pixels per cell) in 1..64, found ",
             opt.scale);
     require(rows >= 1 && cols >= 1 && panels >= 1, "quicklook: expected at least one cell and one panel");
-    require(rows <= 16384 && cols <= 16384 && rows * cols * opt.scale * opt.scale * panels <= (Index(1) << 28),
-            "quicklook: ", panels, " panel(s) of ", rows, "x", cols, " cells at scale ", opt.scale,
+    require(rows <= 16384 && cols <= 16384 &&
+                rows * cols * opt.scale * opt.scale * (panels + diff_panels) <= (Index(1) << 28),
+            "quicklook: ", panels + diff_panels, " panel(s) of ", rows, "x", cols, " cells at scale ", opt.scale,
             " exceed 2^28 pixels; lower the scale");
+    const bool axes = !opt.axes.empty();
+    require(!axes || (static_cast<Index>(opt.axes.bottom.size()) == cols &&
+                      static_cast<Index>(opt.axes.left.size()) == rows),
+            "quicklook: expected axis coordinates for ", cols, " columns and ", rows, " rows, found ",
+            opt.axes.bottom.size(), " and ", opt.axes.left.size());
     QuicklookLayout L;
     L.map_width = static_cast<int>(cols) * opt.scale;
     L.map_height = static_cast<int>(rows) * opt.scale;
     L.text_scale = L.map_height >= 160 ? 2 : 1;
     const int s = L.text_scale;
     const int line = BitmapFont::line_height * s;
+    if (axes) {
+        // As many ticks as fit: bottom labels about 6 characters wide, left labels a line apart.
+        auto range = [](const std::vector<double>& v) {
+            double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+            for (double x : v)
+                if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+            return std::make_pair(lo, hi);
+        };
+        const auto [x0, x1] = range(opt.axes.bottom);
+        const auto [y0, y1] = range(opt.axes.left);
+        const int across = std::max(2, L.map_width / (text_width("000.0W", s) + 8));
+        const int down = std::max(2, L.map_height / (3 * line));
+        if (x1 >= x0)
+            L.bottom_ticks = edge_ticks(opt.axes.bottom, nice_step(x0, x1, across, opt.axes.degrees),
+                                        opt.axes.degrees, false);
+        if (y1 >= y0)
+            L.left_ticks = edge_ticks(opt.axes.left, nice_step(y0, y1, down, opt.axes.degrees), opt.axes.degrees, true);
+        int widest = 0;
+        for (const auto& t : L.left_ticks) widest = std::max(widest, text_width(t.label, s));
+        L.axis_left = kTickLength + 3 + widest + 2;
+        L.axis_bottom = kTickLength + 2 + line + (opt.axes.caption.empty() ? 0 : line);
+    }
     int y = kMargin;
     L.title_y = y;
     // Below the title: room for the top tick label, centred on the top edge of the bar.
@@ -225,22 +281,35 @@ inline QuicklookLayout quicklook_layout(Index rows, Index cols, int panels, cons
     if (panel_titles) y += line + 3;
     // Room above the map for the top tick label, which is centred on the map's top edge.
     L.map_y = std::max(y + 1, kMargin + (BitmapFont::glyph_height * s) / 2 + 1);
-    int x = kMargin + 1;
-    for (int p = 0; p < panels; ++p) {
-        L.map_x.push_back(x);
-        x += L.map_width + 2 + kPanelGap;
-    }
-    L.bar_x = x - kPanelGap + kBarGap;
     L.bar_y = L.map_y;
     L.bar_height = std::max(L.map_height, 96);
-    int label_width = 0;
-    for (const auto& lbl : labels) label_width = std::max(label_width, text_width(lbl, s));
-    const int right = L.bar_x + L.bar_width + 1 + kTickLength + 3 + label_width + kMargin;
+    // Panels left to right, each with its axis labels on the left; then the colour bar.
+    int x = kMargin + 1;
+    auto place_panels = [&](int count) {
+        for (int p = 0; p < count; ++p) {
+            x += L.axis_left;
+            L.map_x.push_back(x);
+            x += L.map_width + 2 + kPanelGap;
+        }
+        return x - kPanelGap + kBarGap;  // the bar's left edge
+    };
+    auto bar_right = [&](int bar_x, const std::vector<std::string>& bar_labels) {
+        return bar_x + L.bar_width + 1 + kTickLength + 3 + bar_label_width(bar_labels, s);
+    };
+    L.bar_x = place_panels(panels);
+    int right = bar_right(L.bar_x, labels);
+    if (diff_panels > 0) {
+        x = right + kPanelGap + 1;
+        L.diff_bar_x = place_panels(diff_panels);
+        right = bar_right(L.diff_bar_x, diff_labels);
+    }
+    right += kMargin;
     int widest_title = text_width(full_title(opt), s) + 2 * kMargin;
     for (std::size_t p = 0; p < titles.size() && p < L.map_x.size(); ++p)
         widest_title = std::max(widest_title, L.map_x[p] + text_width(titles[p], s) + kMargin);
     L.width = std::max(right, widest_title);
-    const int bottom = std::max(L.map_y + L.map_height, L.bar_y + L.bar_height) + 1;
+    int bottom = std::max(L.map_y + L.map_height, L.bar_y + L.bar_height) + 1;
+    if (axes) bottom = std::max(bottom, L.map_y + L.map_height + 1 + L.axis_bottom);
     // Room below for the bottom tick label (centred on the bar's bottom edge, descenders too).
     L.height = bottom + std::max(kMargin, line - (BitmapFont::glyph_height * s) / 2 + 2);
     return L;
@@ -273,19 +342,106 @@ std::pair<double, double> colour_range(const char* op, const std::vector<const T
     return {opt.vmin, vmax};
 }
 
-template <class T>
-void draw_panel(RgbImage& img, const Tensor<T>& field, int x0, int y0, double vmin, double vmax,
-                const QuicklookOptions& opt) {
+// The cells of `field` at (x0, y0), each a scale x scale block of colour(value) (nearest
+// neighbour: a cell's block is its value, no interpolation between cells), framed.
+template <class T, class Colour>
+void draw_panel(RgbImage& img, const Tensor<T>& field, int x0, int y0, const QuicklookOptions& opt, Colour colour) {
     const Index rows = field.dim(0), cols = field.dim(1);
     for (Index r = 0; r < rows; ++r) {
         const Index screen_row = opt.north_up ? rows - 1 - r : r;
-        for (Index c = 0; c < cols; ++c) {
-            const Rgb colour = precipitation_colour(static_cast<double>(field(r, c)), vmin, vmax);
+        for (Index c = 0; c < cols; ++c)
             img.fill_rect(x0 + static_cast<int>(c) * opt.scale, y0 + static_cast<int>(screen_row) * opt.scale,
-                          opt.scale, opt.scale, colour);
-        }
+                          opt.scale, opt.scale, colour(static_cast<double>(field(r, c))));
     }
     img.frame(x0, y0, static_cast<int>(cols) * opt.scale, static_cast<int>(rows) * opt.scale, kFrame);
+}
+
+inline constexpr Rgb kLine{20, 20, 20};
+
+// A one-pixel line from (xa, ya) to (xb, yb), drawn only inside the rectangle `clip`.
+inline void draw_line(RgbImage& img, double xa, double ya, double xb, double yb, const int clip[4], Rgb colour) {
+    const double steps = std::ceil(std::max(std::abs(xb - xa), std::abs(yb - ya)));
+    if (!std::isfinite(steps) || steps > 1e5) return;
+    const int n = std::max(1, static_cast<int>(steps));
+    for (int k = 0; k <= n; ++k) {
+        const double t = static_cast<double>(k) / n;
+        const int x = static_cast<int>(std::floor(xa + t * (xb - xa))), y = static_cast<int>(std::floor(ya + t * (yb - ya)));
+        if (x >= clip[0] && y >= clip[1] && x < clip[0] + clip[2] && y < clip[1] + clip[3]) img.set(x, y, colour);
+    }
+}
+
+// Ticks, labels and overlay lines of the panel at (x0, y0).
+inline void draw_axes(RgbImage& img, const QuicklookLayout& L, int x0, int y0, Index rows, const QuicklookOptions& opt) {
+    const int s = L.text_scale;
+    const double scale = opt.scale;
+    auto screen_row = [&](double row) { return opt.north_up ? static_cast<double>(rows - 1) - row : row; };
+    const int clip[4] = {x0, y0, L.map_width, L.map_height};
+    for (const Polyline& line : opt.axes.lines)
+        for (std::size_t i = 0; i + 1 < line.x.size(); ++i)
+            draw_line(img, x0 + (line.x[i] + 0.5) * scale, y0 + (screen_row(line.y[i]) + 0.5) * scale,
+                      x0 + (line.x[i + 1] + 0.5) * scale, y0 + (screen_row(line.y[i + 1]) + 0.5) * scale, clip, kLine);
+    const int below = y0 + L.map_height + 1;
+    int last_right = std::numeric_limits<int>::min();
+    for (const AxisTick& t : L.bottom_ticks) {
+        const int x = x0 + static_cast<int>(std::floor((t.cell + 0.5) * scale));
+        img.fill_rect(x, below, 1, kTickLength, kFrame);
+        const int w = text_width(t.label, s), left = x - w / 2;
+        if (left < last_right + 3 * s) continue;  // no overlapping labels
+        img.text(left, below + kTickLength + 2, t.label, s, kInk);
+        last_right = left + w;
+    }
+    int last_top = std::numeric_limits<int>::max();
+    for (const AxisTick& t : L.left_ticks) {
+        const int y = y0 + static_cast<int>(std::floor((screen_row(t.cell) + 0.5) * scale));
+        img.fill_rect(x0 - 1 - kTickLength, y, kTickLength, 1, kFrame);
+        const int top = y - (BitmapFont::glyph_height * s) / 2;
+        if (std::abs(top - last_top) < BitmapFont::line_height * s) continue;
+        img.text(x0 - 1 - kTickLength - 2 - text_width(t.label, s), top, t.label, s, kInk);
+        last_top = top;
+    }
+    if (!opt.axes.caption.empty())
+        img.text(x0, below + kTickLength + 2 + BitmapFont::line_height * s, opt.axes.caption, s, kInk);
+}
+
+// A vertical colour bar at (x, L.bar_y): colour(t), t = 0 at the bottom to 1 at the top, with
+// three ticks (bottom, middle, top) labelled labels[0..2].
+template <class Colour>
+void draw_colour_bar(RgbImage& img, const QuicklookLayout& L, int x, const std::vector<std::string>& labels,
+                     Colour colour) {
+    const int s = L.text_scale;
+    for (int row = 0; row < L.bar_height; ++row)
+        img.fill_rect(x, L.bar_y + row, L.bar_width, 1, colour(1.0 - (row + 0.5) / L.bar_height));
+    img.frame(x, L.bar_y, L.bar_width, L.bar_height, kFrame);
+    const int tick_x = x + L.bar_width + 1;
+    const int ys[3] = {L.bar_y + L.bar_height - 1, L.bar_y + (L.bar_height - 1) / 2, L.bar_y};
+    for (int k = 0; k < 3; ++k) {
+        img.fill_rect(tick_x, ys[k], kTickLength, 1, kFrame);
+        img.text(tick_x + kTickLength + 3, ys[k] - (BitmapFont::glyph_height * s) / 2,
+                 labels[static_cast<std::size_t>(k)], s, kInk);
+    }
+}
+
+// Each later field minus the first (NaN where either is NaN) and the symmetric range d.
+template <class T>
+std::pair<std::vector<Tensor<T>>, double> differences_of(const std::vector<const Tensor<T>*>& fields) {
+    std::vector<Tensor<T>> out;
+    std::vector<double> magnitudes;
+    for (std::size_t p = 1; p < fields.size(); ++p) {
+        Tensor<T> d(fields[0]->shape());
+        for (Index i = 0; i < d.numel(); ++i) {
+            d[i] = (*fields[p])[i] - (*fields[0])[i];
+            if (std::isfinite(d[i])) magnitudes.push_back(std::abs(static_cast<double>(d[i])));
+        }
+        out.push_back(std::move(d));
+    }
+    double limit = 0;
+    if (!magnitudes.empty()) {
+        const double top = *std::max_element(magnitudes.begin(), magnitudes.end());
+        limit = percentile99(magnitudes);
+        if (!(limit > 0)) limit = top;
+    }
+    if (!(limit > 0)) limit = 1;
+    return {std::move(out), limit};
 }
 
 template <class T>
@@ -298,34 +454,44 @@ std::string render(const char* op, const std::vector<const Tensor<T>*>& fields,
         require_shape(f->shape() == fields[0]->shape(), op, ": all fields must have the same shape, found ",
                       fields[0]->shape(), " and ", f->shape());
     }
+    require(!opt.differences || fields.size() >= 2, op, ": differences need at least two fields, found ",
+            fields.size());
     const auto [vmin, vmax] = colour_range(op, fields, opt);
     const auto labels = tick_labels(vmin, vmax, opt.units);
+    std::vector<Tensor<T>> diffs;
+    double limit = 1;
+    std::vector<std::string> all_titles = titles;
+    std::vector<std::string> diff_labels;
+    if (opt.differences) {
+        std::tie(diffs, limit) = differences_of(fields);
+        diff_labels = tick_labels(-limit, limit, opt.units);
+        diff_labels[1] = "0";
+        if (!titles.empty())
+            for (std::size_t p = 1; p < fields.size(); ++p) all_titles.push_back(titles[p] + " - " + titles[0]);
+    }
     const QuicklookLayout L = quicklook_layout(fields[0]->dim(0), fields[0]->dim(1), static_cast<int>(fields.size()),
-                                               opt, !titles.empty(), labels, titles);
+                                               opt, !titles.empty(), labels, all_titles,
+                                               static_cast<int>(diffs.size()), diff_labels);
     const int s = L.text_scale;
     RgbImage img(L.width, L.height);
 
     const std::string title = full_title(opt);
     if (!title.empty()) img.text(kMargin, L.title_y, title, s, kInk);
-    for (std::size_t p = 0; p < fields.size(); ++p) {
-        if (!titles.empty()) img.text(L.map_x[p], L.panel_title_y, titles[p], s, kInk);
-        draw_panel(img, *fields[p], L.map_x[p], L.map_y, vmin, vmax, opt);
+    const Index rows = fields[0]->dim(0);
+    for (std::size_t p = 0; p < fields.size() + diffs.size(); ++p) {
+        if (!all_titles.empty()) img.text(L.map_x[p], L.panel_title_y, all_titles[p], s, kInk);
+        if (p < fields.size())
+            draw_panel(img, *fields[p], L.map_x[p], L.map_y, opt,
+                       [&](double v) { return precipitation_colour(v, vmin, vmax); });
+        else
+            draw_panel(img, diffs[p - fields.size()], L.map_x[p], L.map_y, opt,
+                       [&](double v) { return difference_colour(v, limit); });
+        if (!opt.axes.empty()) draw_axes(img, L, L.map_x[p], L.map_y, rows, opt);
     }
-
-    // Colour bar: bottom row = vmin, top row = vmax, each row the colour of its centre value.
-    for (int row = 0; row < L.bar_height; ++row) {
-        const double t = 1.0 - (row + 0.5) / L.bar_height;
-        img.fill_rect(L.bar_x, L.bar_y + row, L.bar_width, 1, rain_colour(t));
-    }
-    img.frame(L.bar_x, L.bar_y, L.bar_width, L.bar_height, kFrame);
-    // Ticks at vmin (bottom edge), middle, vmax (top edge); labels centred on them.
-    const int tick_x = L.bar_x + L.bar_width + 1;
-    const int ys[3] = {L.bar_y + L.bar_height - 1, L.bar_y + (L.bar_height - 1) / 2, L.bar_y};
-    for (int k = 0; k < 3; ++k) {
-        img.fill_rect(tick_x, ys[k], kTickLength, 1, kFrame);
-        img.text(tick_x + kTickLength + 3, ys[k] - (BitmapFont::glyph_height * s) / 2, labels[static_cast<std::size_t>(k)],
-                 s, kInk);
-    }
+    // Colour bars: bottom row = the scale's bottom, top row = its top, each row the colour of its centre.
+    draw_colour_bar(img, L, L.bar_x, labels, [](double t) { return rain_colour(t); });
+    if (!diffs.empty())
+        draw_colour_bar(img, L, L.diff_bar_x, diff_labels, [&](double t) { return difference_colour(2 * t - 1, 1.0); });
     return encode_png(img);
 }
 

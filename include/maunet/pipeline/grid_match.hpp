@@ -14,7 +14,7 @@
 //        ref's axis); angular ones compared modulo 360.
 //   2. 2-D latitude/longitude only (curvilinear): the four orientations (as is, rows reversed,
 //      columns reversed, both) are tried; one must match within tolerance (of the smallest
-//      spacing between neighbouring cells), longitudes modulo 360.
+//      distance between neighbouring cell centres), longitudes modulo 360.
 //   3. A side without coordinates (.npy): only the shapes are compared (nothing else is known).
 // The 2-D coordinates, if any, travel with flips and rolls.
 //
@@ -138,24 +138,31 @@ inline Index first_difference(const std::vector<double>& a, const std::vector<do
     return -1;
 }
 
-inline double tensor_spacing(const Tensor<double>& c, Index H, Index W, bool angular) {
+// The smallest distance, in degrees of (lat, lon), between neighbouring cell centres of a
+// curvilinear grid: its cell size. Not the smallest change of latitude or of longitude alone,
+// which on a rotated grid (Stage IV) is a tiny fraction of a cell and would make any
+// tolerance vanish.
+template <class T>
+double cell_size_2d(const io::GridField<T>& f) {
+    const Index H = f.ny(), W = f.nx();
     double s = std::numeric_limits<double>::infinity();
+    const auto distance = [&](Index i, Index j) {
+        return std::hypot(f.lat2d[i] - f.lat2d[j], angle_difference(f.lon2d[i], f.lon2d[j]));
+    };
     for (Index r = 0; r < H; ++r)
         for (Index k = 0; k < W; ++k) {
-            const double v = c[r * W + k];
-            const auto d = [&](double u) { return angular ? angle_difference(v, u) : std::fabs(v - u); };
-            if (k + 1 < W && d(c[r * W + k + 1]) > 0) s = std::min(s, d(c[r * W + k + 1]));
-            if (r + 1 < H && d(c[(r + 1) * W + k]) > 0) s = std::min(s, d(c[(r + 1) * W + k]));
+            const Index i = r * W + k;
+            if (k + 1 < W && distance(i, i + 1) > 0) s = std::min(s, distance(i, i + 1));
+            if (r + 1 < H && distance(i, i + W) > 0) s = std::min(s, distance(i, i + W));
         }
     return std::isfinite(s) ? s : 1.0;
 }
 
 template <class T>
 bool same_2d(const io::GridField<T>& f, const io::GridField<T>& ref, double tolerance) {
-    const double tlat = tolerance * tensor_spacing(ref.lat2d, ref.ny(), ref.nx(), false);
-    const double tlon = tolerance * tensor_spacing(ref.lon2d, ref.ny(), ref.nx(), true);
+    const double tol = tolerance * cell_size_2d(ref);
     for (Index i = 0; i < ref.lat2d.numel(); ++i)
-        if (!(std::fabs(f.lat2d[i] - ref.lat2d[i]) <= tlat) || !(angle_difference(f.lon2d[i], ref.lon2d[i]) <= tlon))
+        if (!(std::fabs(f.lat2d[i] - ref.lat2d[i]) <= tol) || !(angle_difference(f.lon2d[i], ref.lon2d[i]) <= tol))
             return false;
     return true;
 }
