@@ -98,6 +98,36 @@ void BM_conv2d_forward_backward_path(benchmark::State& state) {
 }
 BENCHMARK(BM_conv2d_forward_backward_path)->Apply(path_shapes_batch8);
 
+// The GEMMs of the 8 x 8 x 512 bottleneck convolution (3x3, padding 1) on the im2col path, made
+// exactly as conv2d makes them, one per image: forward Y_n = W col_n (512 x 64 = 512 x 4608 .
+// 4608 x 64), dx dcol_n = W^T G_n (4608 x 64 = 4608 x 512 . 512 x 64), dW += G_n col_n^T
+// (512 x 4608 = 512 x 64 . 64 x 4608). Arguments: which (0 forward, 1 dx, 2 dW), batch; one
+// thread. GFLOP/s = 2 M N K per image: the % of one core's FMA peak (docs/performance.md).
+void BM_bottleneck_gemm(benchmark::State& state) {
+    const Index which = state.range(0), N = state.range(1), C = 512, P = 64, Kc = C * 9;
+    set_num_threads(1);
+    const Tensor<float> w = random(Shape{C, Kc}, 1), cols = random(Shape{N, Kc, P}, 2), g = random(Shape{N, C, P}, 3);
+    Tensor<float> out = Tensor<float>::zeros(Shape{which == 0 ? N * C * P : which == 1 ? Kc * P : C * Kc});
+    for (auto _ : state) {
+        for (Index n = 0; n < N; ++n) {
+            const float* col = cols.data() + n * Kc * P;
+            const float* g_n = g.data() + n * C * P;
+            if (which == 0)
+                gemm<float>(false, false, C, P, Kc, 1.0f, w.data(), Kc, col, P, 0.0f, out.data() + n * C * P, P);
+            else if (which == 1)
+                gemm<float>(true, false, Kc, P, C, 1.0f, w.data(), Kc, g_n, P, 0.0f, out.data(), P);
+            else
+                gemm<float>(false, true, C, Kc, P, 1.0f, g_n, P, col, P, 1.0f, out.data(), Kc);
+        }
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetLabel(gemm_backend());
+    set_rate_counters(state, 2.0 * N * C * Kc * P, double(N));
+}
+// CPU time, not wall time: one thread, and on a shared machine the wall clock also counts the time
+// other processes held the core.
+BENCHMARK(BM_bottleneck_gemm)->ArgsProduct({{0, 1, 2}, {1, 8}})->Unit(benchmark::kMillisecond);
+
 // The input layer 1 -> 32 at 128 x 128 (little arithmetic per byte).
 void BM_conv2d_first_layer_forward(benchmark::State& state) {
     const Index N = state.range(0);
