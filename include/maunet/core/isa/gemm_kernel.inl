@@ -155,6 +155,10 @@ void packed_gemm_blocks(bool trans_a, bool trans_b, Index M, Index N, Index K, T
         const Index nb = std::min(gemm_nc, N - jc), panels = (nb + NR - 1) / NR;
         for (Index pc = 0; pc < K; pc += gemm_kc) {
             const Index kb = std::min(gemm_kc, K - pc);
+            // The block packed after this one (next_kb = 0: none).
+            const bool last_k = pc + kb >= K;
+            const Index next_pc = last_k ? 0 : pc + kb, next_jc = last_k ? jc + gemm_nc : jc;
+            const Index next_kb = next_jc < N ? std::min(gemm_kc, K - next_pc) : 0;
             // bp[panel][k][NR] = op(B)(pc + k, jc + panel*NR + j), zero past N.
             T* bp = scratch<T>(ScratchSlot::gemm_b, static_cast<std::size_t>(panels * kb * NR));
             if (serial || threads == 1)
@@ -205,7 +209,13 @@ void packed_gemm_blocks(bool trans_a, bool trans_b, Index M, Index N, Index K, T
                 };
                 for (Index p = p_lo; p < p_hi; ++p) {
                     const Index j0 = jc + p * NR, cols = std::min(NR, N - j0);
+                    const Index next_j0 = next_jc + p * NR;
+                    const bool prefetch = !trans_b && ib == 0 && next_kb > 0 && next_j0 < N;
                     for (Index st = 0; st < strips; ++st) {
+                        // The same panel of the next block of B, a few rows per kernel call: packing
+                        // it then reads from cache while the multiply hid the memory latency.
+                        for (Index k = next_kb * st / strips; prefetch && k < next_kb * (st + 1) / strips; ++k)
+                            __builtin_prefetch(B + (next_pc + k) * ldb + next_j0, 0, 2);
                         const Index r0 = i0 + st * gemm_mr, rows = std::min(gemm_mr, M - r0);
                         T* c = c_trans ? C + j0 * ldc + r0 : C + r0 * ldc + j0;
                         gemm_micro_kernel(strip(st, rows), bp + p * kb * NR, kb, alpha, c, ldc, rows, cols, c_trans);
