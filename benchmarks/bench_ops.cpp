@@ -98,6 +98,70 @@ void BM_conv2d_forward_backward_path(benchmark::State& state) {
 }
 BENCHMARK(BM_conv2d_forward_backward_path)->Apply(path_shapes_batch8);
 
+#if MAUNET_HAVE_AVX2_KERNELS
+// One core's FP32 FMA peak as this run sees it (frequency, a neighbour on the core): 12 independent
+// chains of 8-lane FMAs, 2 per cycle on Zen 3. The bottleneck GEMMs below are given as a share of it.
+MAUNET_TARGET_AVX2_BEGIN
+__attribute__((noinline)) float fma_chains(std::int64_t steps) {
+    typedef float V __attribute__((vector_size(32)));
+    const V x = {1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f};
+    const V y = {1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f};
+    // Named variables, not an array: an array stays in memory and every FMA waits on a reload.
+    V a0 = x, a1 = x + y, a2 = a1 + y, a3 = a2 + y, a4 = a3 + y, a5 = a4 + y;
+    V a6 = a5 + y, a7 = a6 + y, a8 = a7 + y, a9 = a8 + y, a10 = a9 + y, a11 = a10 + y;
+    for (std::int64_t s = 0; s < steps; ++s) {
+        a0 = a0 * x + y, a1 = a1 * x + y, a2 = a2 * x + y, a3 = a3 * x + y, a4 = a4 * x + y, a5 = a5 * x + y;
+        a6 = a6 * x + y, a7 = a7 * x + y, a8 = a8 * x + y, a9 = a9 * x + y, a10 = a10 * x + y, a11 = a11 * x + y;
+        __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));  // never hoisted
+        __asm__ volatile("" : "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
+    }
+    const V sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+    return sum[0];
+}
+MAUNET_TARGET_AVX2_END
+
+void BM_fma_peak(benchmark::State& state) {
+    if (!isa_supported(Isa::avx2)) {
+        state.SkipWithError("no AVX2 + FMA on this CPU");
+        return;
+    }
+    constexpr std::int64_t steps = 1 << 20;
+    for (auto _ : state) benchmark::DoNotOptimize(fma_chains(steps));
+    set_rate_counters(state, 2.0 * 8 * 12 * steps, 0.0);
+}
+BENCHMARK(BM_fma_peak)->Unit(benchmark::kMillisecond);
+#endif
+
+// The GEMMs of the 8 x 8 x 512 bottleneck convolution (3x3, padding 1) on the im2col path, made
+// exactly as conv2d makes them, one per image: forward Y_n = W col_n (512 x 64 = 512 x 4608 .
+// 4608 x 64), dx dcol_n = W^T G_n (4608 x 64 = 4608 x 512 . 512 x 64), dW += G_n col_n^T
+// (512 x 4608 = 512 x 64 . 64 x 4608). Arguments: which (0 forward, 1 dx, 2 dW), batch; one
+// thread. GFLOP/s = 2 M N K per image: the % of one core's FMA peak (docs/performance.md).
+void BM_bottleneck_gemm(benchmark::State& state) {
+    const Index which = state.range(0), N = state.range(1), C = 512, P = 64, Kc = C * 9;
+    set_num_threads(1);
+    const Tensor<float> w = random(Shape{C, Kc}, 1), cols = random(Shape{N, Kc, P}, 2), g = random(Shape{N, C, P}, 3);
+    Tensor<float> out = Tensor<float>::zeros(Shape{which == 0 ? N * C * P : which == 1 ? Kc * P : C * Kc});
+    for (auto _ : state) {
+        for (Index n = 0; n < N; ++n) {
+            const float* col = cols.data() + n * Kc * P;
+            const float* g_n = g.data() + n * C * P;
+            if (which == 0)
+                gemm<float>(false, false, C, P, Kc, 1.0f, w.data(), Kc, col, P, 0.0f, out.data() + n * C * P, P);
+            else if (which == 1)
+                gemm<float>(true, false, Kc, P, C, 1.0f, w.data(), Kc, g_n, P, 0.0f, out.data(), P);
+            else
+                gemm<float>(false, true, C, Kc, P, 1.0f, g_n, P, col, P, 1.0f, out.data(), Kc);
+        }
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetLabel(gemm_backend());
+    set_rate_counters(state, 2.0 * N * C * Kc * P, double(N));
+}
+// CPU time, not wall time: one thread, and on a shared machine the wall clock also counts the time
+// other processes held the core.
+BENCHMARK(BM_bottleneck_gemm)->ArgsProduct({{0, 1, 2}, {1, 8}})->Unit(benchmark::kMillisecond);
+
 // The input layer 1 -> 32 at 128 x 128 (little arithmetic per byte).
 void BM_conv2d_first_layer_forward(benchmark::State& state) {
     const Index N = state.range(0);

@@ -170,11 +170,14 @@ TEST_CASE("every conv2d kernel path of every supported instruction set matches t
 }
 
 TEST_CASE("gemm of every supported instruction set matches the generic one", "[core][isa][gemm]") {
-    // Sizes around the kernel's blocks: 6-row strips, 2-vector panels, kc = 256, mc = 96, nc = 2048.
+    // Sizes around the kernel's blocks (6-row strips, 2-vector panels, kc = 256, mc = 96, nc = 256):
+    // none a multiple of them, K = 1, N of 1 and 2, M above and below N (trans_a with M > N computes
+    // C^T), several blocks of each loop.
     struct Dims {
         Index M, N, K;
     };
-    const std::vector<Dims> dims = {{1, 1, 1}, {13, 37, 300}, {97, 17, 5}, {7, 2100, 9}, {64, 64, 600}};
+    const std::vector<Dims> dims = {{1, 1, 1},  {5, 3, 1},   {13, 37, 300}, {97, 17, 5},   {7, 2100, 9},
+                                    {64, 64, 600}, {200, 1, 7}, {2, 300, 513}, {101, 2, 260}, {40, 530, 1}};
     const double u = std::ldexp(1.0, -24);
     std::uint64_t seed = 1700;
     for (const Dims& d : dims)
@@ -195,14 +198,17 @@ TEST_CASE("gemm of every supported instruction set matches the generic one", "[c
                 const double n = double(d.K + 1), bound = 2 * (n * u / (1 - n * u)) * (0.5 * d.K + 2);
                 std::vector<std::pair<std::string, Tensor<float>>> results;
                 for (Isa isa : supported_isas()) results.emplace_back(isa_name(isa), run(isa));
-#if MAUNET_HAVE_AVX2_KERNELS
-                if (isa_supported(Isa::avx2)) {  // the packed kernel itself, whatever gemm() chose
+                // The packed kernel itself in each copy, whatever gemm() chose (the generic copy is
+                // gemm()'s for no CPU, but is compiled and must stay right).
+                const auto packed = [&](auto kernel) {
                     Tensor<float> c = c0;
                     detail::scale_matrix(d.M, d.N, 2.0f, c.data(), d.N);
-                    detail::avx2::packed_gemm(ta != 0, tb != 0, d.M, d.N, d.K, 0.5f, a.data(), lda, b.data(), ldb,
-                                              c.data(), d.N);
-                    results.emplace_back("packed avx2", c);
-                }
+                    kernel(ta != 0, tb != 0, d.M, d.N, d.K, 0.5f, a.data(), lda, b.data(), ldb, c.data(), d.N);
+                    return c;
+                };
+                results.emplace_back("packed generic", packed(detail::generic::packed_gemm<float>));
+#if MAUNET_HAVE_AVX2_KERNELS
+                if (isa_supported(Isa::avx2)) results.emplace_back("packed avx2", packed(detail::avx2::packed_gemm<float>));
 #endif
                 for (const auto& [name, got] : results) {
                     double diff = 0.0;

@@ -7,61 +7,147 @@
 //   C (M x N) += alpha op(A) (M x K) op(B) (K x N), row-major, C already scaled by beta.
 //
 // The loops of Goto & van de Geijn (2008) / BLIS: for each block of nc columns and kc of the
-// K range, B's block is packed into panels of NR = 2L columns ([k][NR], zero-padded past N), and
-// each block of mc rows of A into strips of MR = 6 rows ([k][6], times alpha, zero-padded past M).
+// K range, B's block is packed into panels of NR = 2L columns ([k][NR], zero-padded past N).
 // The micro-kernel keeps a 6 x 2L tile of C in 12 vector accumulators over the whole kc range
-// (per k: 2 loads of B, 6 broadcasts of A, 12 FMAs), then adds it to C. Packing makes op(A) and
-// op(B) one code path: the transposes only change how the packing reads.
+// (per k: 2 loads of B, 6 broadcasts of A, 12 FMAs), then adds alpha times it to C.
+//
+// A is read where it lies when it is stored M x K (trans_a false): the 6 broadcasts of a step come
+// from 6 row pointers, which the hardware prefetcher follows as 6 sequential streams. Packing it
+// would copy every element of A once per call, and in the convolutions A is the weight matrix,
+// used for only 64 columns at 8 x 8 (the copy cost a quarter of the multiply's time). Stored
+// K x M (trans_a true), a strip's 6 values of one k are adjacent but successive k are lda apart,
+// often a multiple of a large power of two that maps a strip onto a few cache sets; those strips
+// are packed ([strip][k][6], one copy of 6 adjacent values per strip and k) per block of mc rows. A partial last strip repeats its last
+// row in the missing ones (no reads past A) and stores only its real rows.
 //
 // Sizes: kc = 256 keeps a strip of A (6 KB in float) and a panel of B (16 KB with AVX2) in L1;
-// mc = 96 rows of A (96 KB) stay in L2 while they sweep the packed B block (nc = 2048 columns,
-// up to 2 MB, from L3).
+// the packed B block (kc x nc = 256 x 256, 256 KB) and mc = 96 rows of A (96 KB) stay in L2 (512 KB
+// on Zen 3). A block of B as large as L3 (nc = 2048) was written to L3 by the packing and read
+// back from it by the kernel, which cost the dx product a quarter of its time.
 //
 // Threads: items are (row block, range of panels) pairs, split statically; every element of C is
 // summed by one thread in the same order whatever the thread count. Inside a parallel region
 // (a convolution running one GEMM per image) the kernel runs on the calling thread alone.
 
-constexpr Index gemm_mr = 6, gemm_kc = 256, gemm_mc = 96, gemm_nc = 2048;
+constexpr Index gemm_mr = 6, gemm_kc = 256, gemm_mc = 96, gemm_nc = 256;
 
-// c[r*ldc + j] += sum_k a[k*MR + r] b[k*NR + j] for r < rows, j < cols (the rest is padding).
+// Where the micro-kernel reads a strip of op(A): element (r, k) at a[row[r] + k * k_stride].
 template <class T>
-inline void gemm_micro_kernel(const T* a, const T* b, Index kb, T* c, Index ldc, Index rows, Index cols) {
+struct GemmStrip {
+    const T* a;
+    Index row[gemm_mr];
+    Index k_stride;
+};
+
+// tile(r, j) = alpha sum_k A(r, k) b[k*NR + j] for r < rows, j < cols (the rest is padding), added
+// to c[r*ldc + j], or with c_trans to c[j*ldc + r] (C^T is computed: see packed_gemm).
+template <class T>
+inline void gemm_micro_kernel(const GemmStrip<T>& s, const T* b, Index kb, T alpha, T* c, Index ldc, Index rows,
+                              Index cols, bool c_trans) {
     using V = typename Simd<T>::vec;
     constexpr Index L = Simd<T>::lanes;
+    // The tile of C is needed only after the kb steps: start fetching it now.
+    if (c_trans)
+        for (Index j = 0; j < cols; ++j) __builtin_prefetch(c + j * ldc, 1);
+    else
+        for (Index r = 0; r < rows; ++r) {
+            __builtin_prefetch(c + r * ldc, 1);
+            __builtin_prefetch(c + r * ldc + 2 * L - 1, 1);
+        }
+    const T* a0 = s.a + s.row[0];
+    const T* a1 = s.a + s.row[1];
+    const T* a2 = s.a + s.row[2];
+    const T* a3 = s.a + s.row[3];
+    const T* a4 = s.a + s.row[4];
+    const T* a5 = s.a + s.row[5];
+    const Index ks = s.k_stride;
     V acc[gemm_mr][2] = {};
-    for (Index k = 0; k < kb; ++k, a += gemm_mr, b += 2 * L) {
+    for (Index k = 0, o = 0; k < kb; ++k, o += ks, b += 2 * L) {
         V b0, b1;
         std::memcpy(&b0, b, sizeof(V));
         std::memcpy(&b1, b + L, sizeof(V));
+        keep_in_register(b0);  // one load each, not one per FMA (simd.inl)
+        keep_in_register(b1);
+        const T w[gemm_mr] = {a0[o], a1[o], a2[o], a3[o], a4[o], a5[o]};
         for (Index r = 0; r < gemm_mr; ++r) {
-            const V w = splat<T>(a[r]);
-            acc[r][0] += w * b0;
-            acc[r][1] += w * b1;
+            const V wr = splat<T>(w[r]);
+            acc[r][0] += wr * b0;
+            acc[r][1] += wr * b1;
         }
+    }
+    if (c_trans) {  // 6 x 2L values, one short column of C each: scalar adds are few beside kb steps
+        T buf[gemm_mr][2 * L];
+        for (Index r = 0; r < gemm_mr; ++r) {
+            const V scaled[2] = {alpha * acc[r][0], alpha * acc[r][1]};
+            std::memcpy(buf[r], scaled, sizeof(scaled));
+        }
+        for (Index j = 0; j < cols; ++j)
+            for (Index r = 0; r < rows; ++r) c[j * ldc + r] += buf[r][j];
+        return;
     }
     // Constant row indices (the loops unroll), so the accumulators stay in registers.
     for (Index r = 0; r < gemm_mr; ++r) {
         if (r >= rows) break;
+        const V scaled[2] = {alpha * acc[r][0], alpha * acc[r][1]};
         if (cols == 2 * L) {
             for (Index h = 0; h < 2; ++h) {
                 V old;
                 std::memcpy(&old, c + r * ldc + h * L, sizeof(V));
-                old += acc[r][h];
+                old += scaled[h];
                 std::memcpy(c + r * ldc + h * L, &old, sizeof(V));
             }
         } else {
             T buf[2 * L];
-            std::memcpy(buf, &acc[r][0], sizeof(V));
-            std::memcpy(buf + L, &acc[r][1], sizeof(V));
+            std::memcpy(buf, scaled, sizeof(scaled));
             for (Index j = 0; j < cols; ++j) c[r * ldc + j] += buf[j];
         }
     }
 }
 
-// C += alpha op(A) op(B); see the top of this file. Sizes are checked by gemm().
+// bp[p][k][NR] = op(B)(pc + k, jc + p*NR + j) for panels p_lo <= p < p_hi, k < kb, j < NR; zero
+// past N.
 template <class T>
-void packed_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const T* A, Index lda, const T* B,
-                 Index ldb, T* C, Index ldc) {
+inline void gemm_pack_panels(bool trans_b, const T* B, Index ldb, Index N, Index pc, Index kb, Index jc, Index p_lo,
+                             Index p_hi, T* bp) {
+    constexpr Index NR = 2 * Simd<T>::lanes;
+    if (trans_b) {  // B stored N x K: read along k (contiguous), write down each panel's column
+        for (Index p = p_lo; p < p_hi; ++p) {
+            T* dst = bp + p * kb * NR;
+            const Index j0 = jc + p * NR, jn = std::min(NR, N - j0);
+            for (Index j = 0; j < jn; ++j) {
+                const T* src = B + (j0 + j) * ldb + pc;
+                for (Index k = 0; k < kb; ++k) dst[k * NR + j] = src[k];
+            }
+            for (Index k = 0; k < kb && jn < NR; ++k) std::fill(dst + k * NR + jn, dst + (k + 1) * NR, T(0));
+        }
+        return;
+    }
+    // B stored K x N: 8 rows at a time across all the panels, so B is read in 8 sequential streams
+    // (one panel at a time read one cache line from each of kb rows, a page apart when ldb is
+    // large: a TLB miss per line) and each panel is written in runs of 8 rows.
+    constexpr Index rows_per_pass = 8;
+    for (Index k0 = 0; k0 < kb; k0 += rows_per_pass) {
+        const Index k1 = std::min(kb, k0 + rows_per_pass);
+        for (Index p = p_lo; p < p_hi; ++p) {
+            T* dst = bp + p * kb * NR;
+            const Index j0 = jc + p * NR, jn = std::min(NR, N - j0);
+            for (Index k = k0; k < k1; ++k) {
+                const T* src = B + (pc + k) * ldb + j0;
+                if (jn == NR) {
+                    std::memcpy(dst + k * NR, src, sizeof(T) * NR);  // constant size: two vector moves
+                } else {
+                    std::memcpy(dst + k * NR, src, sizeof(T) * jn);
+                    std::fill(dst + k * NR + jn, dst + (k + 1) * NR, T(0));
+                }
+            }
+        }
+    }
+}
+
+// C += alpha op(A) op(B), or with c_trans C^T += ..., C^T being ldc-strided N x M.
+template <class T>
+void packed_gemm_blocks(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const T* A, Index lda,
+                        const T* B, Index ldb, T* C, Index ldc, bool c_trans) {
     constexpr Index NR = 2 * Simd<T>::lanes;
     const bool serial = in_parallel_region();
     const Index threads = serial ? 1 : num_threads();
@@ -69,53 +155,70 @@ void packed_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha,
         const Index nb = std::min(gemm_nc, N - jc), panels = (nb + NR - 1) / NR;
         for (Index pc = 0; pc < K; pc += gemm_kc) {
             const Index kb = std::min(gemm_kc, K - pc);
+            // The block packed after this one (next_kb = 0: none).
+            const bool last_k = pc + kb >= K;
+            const Index next_pc = last_k ? 0 : pc + kb, next_jc = last_k ? jc + gemm_nc : jc;
+            const Index next_kb = next_jc < N ? std::min(gemm_kc, K - next_pc) : 0;
             // bp[panel][k][NR] = op(B)(pc + k, jc + panel*NR + j), zero past N.
             T* bp = scratch<T>(ScratchSlot::gemm_b, static_cast<std::size_t>(panels * kb * NR));
-            const auto pack_panel = [&](std::ptrdiff_t p) {
-                T* dst = bp + p * kb * NR;
-                const Index j0 = jc + p * NR, jn = std::min(NR, N - j0);
-                for (Index k = 0; k < kb; ++k) {
-                    T* row = dst + k * NR;
-                    if (trans_b)
-                        for (Index j = 0; j < jn; ++j) row[j] = B[(j0 + j) * ldb + pc + k];
-                    else
-                        std::memcpy(row, B + (pc + k) * ldb + j0, sizeof(T) * jn);
-                    std::fill(row + jn, row + NR, T(0));
-                }
-            };
-            if (serial)
-                for (Index p = 0; p < panels; ++p) pack_panel(p);
+            if (serial || threads == 1)
+                gemm_pack_panels(trans_b, B, ldb, N, pc, kb, jc, 0, panels, bp);
             else
-                parallel_for(0, panels, pack_panel);
+                parallel_for(0, threads, [&](std::ptrdiff_t t) {
+                    gemm_pack_panels(trans_b, B, ldb, N, pc, kb, jc, panels * t / threads, panels * (t + 1) / threads,
+                                     bp);
+                });
 
             // Items: (block of mc rows, range of panels); enough of them to keep every thread busy.
             const Index mblocks = (M + gemm_mc - 1) / gemm_mc;
             const Index splits = std::min(panels, std::max<Index>(1, (2 * threads + mblocks - 1) / mblocks));
             const Index per_split = (panels + splits - 1) / splits;
             const auto run_item = [&](std::ptrdiff_t item) {
-                const Index ib = item / splits, s = item % splits;
+                const Index ib = item / splits, sp = item % splits;
                 const Index i0 = ib * gemm_mc, mb = std::min(gemm_mc, M - i0), strips = (mb + gemm_mr - 1) / gemm_mr;
-                const Index p_lo = s * per_split, p_hi = std::min(panels, p_lo + per_split);
+                const Index p_lo = sp * per_split, p_hi = std::min(panels, p_lo + per_split);
                 if (p_lo >= p_hi) return;
-                // ap[strip][k][MR] = alpha op(A)(i0 + strip*MR + r, pc + k), zero past M.
-                T* ap = scratch<T>(ScratchSlot::gemm_a, static_cast<std::size_t>(strips * kb * gemm_mr));
-                for (Index st = 0; st < strips; ++st)
-                    for (Index r = 0; r < gemm_mr; ++r) {
-                        const Index i = i0 + st * gemm_mr + r;
-                        T* dst = ap + st * kb * gemm_mr + r;
-                        if (i >= M)
-                            for (Index k = 0; k < kb; ++k) dst[k * gemm_mr] = T(0);
-                        else if (trans_a)
-                            for (Index k = 0; k < kb; ++k) dst[k * gemm_mr] = alpha * A[(pc + k) * lda + i];
-                        else
-                            for (Index k = 0; k < kb; ++k) dst[k * gemm_mr] = alpha * A[i * lda + pc + k];
+                // Stored K x M: ap[strip][k][MR] = op(A)(i0 + strip*MR + r, pc + k) for the strip's real
+                // rows, one copy of up to 6 adjacent values per (strip, k).
+                T* ap = nullptr;
+                if (trans_a) {
+                    ap = scratch<T>(ScratchSlot::gemm_a, static_cast<std::size_t>(strips * kb * gemm_mr));
+                    // Strip by strip, so the writes are sequential (writing the strips side by side,
+                    // kb * 6 apart, stalled every load behind a store to an address 4 KB away).
+                    for (Index st = 0; st < strips; ++st) {
+                        const T* src = A + pc * lda + i0 + st * gemm_mr;
+                        T* dst = ap + st * kb * gemm_mr;
+                        const Index rows = std::min(gemm_mr, mb - st * gemm_mr);
+                        for (Index k = 0; k < kb; ++k, src += lda, dst += gemm_mr) {
+                            if (rows == gemm_mr)
+                                std::memcpy(dst, src, sizeof(T) * gemm_mr);  // constant size: inlined
+                            else
+                                std::copy_n(src, rows, dst);
+                        }
                     }
+                }
+                const auto strip = [&](Index st, Index rows) {
+                    GemmStrip<T> s;
+                    for (Index r = 0; r < gemm_mr; ++r) {
+                        const Index ri = std::min(r, rows - 1);  // a partial strip repeats its last row
+                        s.row[r] = trans_a ? st * kb * gemm_mr + ri : (i0 + st * gemm_mr + ri) * lda + pc;
+                    }
+                    s.a = trans_a ? ap : A;
+                    s.k_stride = trans_a ? gemm_mr : 1;
+                    return s;
+                };
                 for (Index p = p_lo; p < p_hi; ++p) {
                     const Index j0 = jc + p * NR, cols = std::min(NR, N - j0);
+                    const Index next_j0 = next_jc + p * NR;
+                    const bool prefetch = !trans_b && ib == 0 && next_kb > 0 && next_j0 < N;
                     for (Index st = 0; st < strips; ++st) {
-                        const Index r0 = i0 + st * gemm_mr;
-                        gemm_micro_kernel(ap + st * kb * gemm_mr, bp + p * kb * NR, kb, C + r0 * ldc + j0, ldc,
-                                          std::min(gemm_mr, M - r0), cols);
+                        // The same panel of the next block of B, a few rows per kernel call: packing
+                        // it then reads from cache while the multiply hid the memory latency.
+                        for (Index k = next_kb * st / strips; prefetch && k < next_kb * (st + 1) / strips; ++k)
+                            __builtin_prefetch(B + (next_pc + k) * ldb + next_j0, 0, 2);
+                        const Index r0 = i0 + st * gemm_mr, rows = std::min(gemm_mr, M - r0);
+                        T* c = c_trans ? C + j0 * ldc + r0 : C + r0 * ldc + j0;
+                        gemm_micro_kernel(strip(st, rows), bp + p * kb * NR, kb, alpha, c, ldc, rows, cols, c_trans);
                     }
                 }
             };
@@ -125,4 +228,19 @@ void packed_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha,
                 parallel_for(0, mblocks * splits, run_item);
         }
     }
+}
+
+// C += alpha op(A) op(B); see the top of this file. Sizes are checked by gemm().
+template <class T>
+void packed_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const T* A, Index lda, const T* B,
+                 Index ldb, T* C, Index ldc) {
+    // A stored K x M must be packed strip by strip, reading 6 values per row of A; when it is the
+    // larger operand (the dx of a convolution, W^T dL/dy, 4608 x 512 times 512 x 64 at the
+    // bottleneck), compute C^T = op(B)^T op(A)^T instead: A becomes the B operand, whose panels
+    // are copied in whole vectors from A's contiguous rows, and op(B)^T the small strip operand.
+    // op(B)^T is then stored K x N (trans_b false) or read in place (trans_b true).
+    if (trans_a && (trans_b || M > N))
+        packed_gemm_blocks(!trans_b, false, N, M, K, alpha, B, ldb, A, lda, C, ldc, true);
+    else
+        packed_gemm_blocks(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc, false);
 }
