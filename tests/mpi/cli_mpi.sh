@@ -63,8 +63,8 @@ same_nc bc1.nc bcK.nc
 "$maunet" bc fit "${bc[@]}" --out fit1.bcfit > /dev/null 2>&1
 mpi bc fit "${bc[@]}" --out fitK.bcfit > /dev/null 2>&1
 cmp fit1.bcfit fitK.bcfit || fail "bc fit on $ranks ranks wrote another fit file"
-"$maunet" bc apply --fit fit1.bcfit --sim hist.nc --out apply1.nc --sim hist.nc --out apply1b.npy > /dev/null 2>&1
-mpi bc apply --fit fitK.bcfit --sim hist.nc --out applyK.nc --sim hist.nc --out applyKb.npy > /dev/null 2>&1
+"$maunet" bc apply --fit fit1.bcfit --sim-var pr --sim hist.nc --out apply1.nc --sim hist.nc --out apply1b.npy > /dev/null 2>&1
+mpi bc apply --fit fit1.bcfit --sim-var pr --sim hist.nc --out applyK.nc --sim hist.nc --out applyKb.npy > /dev/null 2>&1
 same_nc apply1.nc applyK.nc
 cmp apply1b.npy applyKb.npy || fail "bc apply to .npy differs"
 
