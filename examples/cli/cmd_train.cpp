@@ -54,7 +54,8 @@ struct TrainSettings {
     DataSettings data;
     std::string model = "maunet", out, history;
     int epochs = 20, width = 16, levels = 3, threads = 0;
-    Index batch = 4, patch = 0;
+    Index batch = 4, patch = 0, patches_per_field = 1;
+    double rainy_fraction = 0.0;
     double lr = 2e-3;
     double wet_threshold = pipeline::kDefaultWetThreshold;  // mm/day
     std::string loss = "mse";
@@ -160,6 +161,11 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
     o.loader.batch_size = s.batch;
     o.loader.patch_size = s.patch;
     o.loader.min_valid_fraction = s.patch > 0 ? 0.5 : 0.0;
+    if ((s.patches_per_field != 1 || s.rainy_fraction > 0) && s.patch == 0)
+        throw CLI::ValidationError(s.patches_per_field != 1 ? "--patches-per-field" : "--rainy-fraction",
+                                   "needs --patch (random patches); whole fields are each seen once per epoch");
+    o.loader.patches_per_field = s.patches_per_field;
+    o.loader.rainy_fraction = s.rainy_fraction;
     o.loader.seed = s.seed;
     o.seed = s.seed;
     o.loss = train::loss_kind_from_string(s.loss);
@@ -371,6 +377,15 @@ void add_training_options(CLI::App* cmd, TrainSettings& s, bool with_architectur
     cmd->add_option("--lr", s.lr, "learning rate (Adam, cosine decay)")->capture_default_str();
     cmd->add_option("--batch", s.batch, "batch size")->capture_default_str();
     cmd->add_option("--patch", s.patch, "side of random training patches (0: whole fields)")->capture_default_str();
+    cmd->add_option("--patches-per-field", s.patches_per_field,
+                    "with --patch: patches drawn from each field per epoch (more gradient steps per epoch)")
+        ->check(CLI::Range(Index(1), Index(10000)))
+        ->capture_default_str();
+    cmd->add_option("--rainy-fraction", s.rainy_fraction,
+                    "with --patch: share of the patches redrawn until at least a quarter of their cells are wet "
+                    "(seeded)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
     cmd->add_option("--seed", s.seed, "random seed")->capture_default_str();
     add_threads_option(cmd, s.threads);
     cmd->add_option("--loss", s.loss,
