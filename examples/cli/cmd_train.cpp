@@ -136,7 +136,8 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
         description = std::to_string(sc.num_fields) + " synthetic fields of " + std::to_string(sc.height) + " x " +
                       std::to_string(sc.width);
     } else {
-        Field obs = load_precip_series(d.files, d.var, d.units);
+        std::string earliest;
+        Field obs = load_precip_series(d.files, d.var, d.units, "--units", &earliest);
         units = obs.units;  // mm/day, converted from the file's units
         Tensor<float> input;  // [T, 1, H, W]
         if (!d.biased.empty()) {
@@ -164,7 +165,7 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
                     "' is smaller than one block of the factor ", factor);
             obs.data = pipeline::crop_rows_cols(obs.data, h, w);
             input = pipeline::model_input(stats::block_mean(obs.data, factor), pipeline::Task::downscaling, factor);
-            description = (d.files.size() > 1 ? std::to_string(d.files.size()) + " files from '" + d.in + "'"
+            description = (d.files.size() > 1 ? std::to_string(d.files.size()) + " files from '" + earliest + "'"
                                               : "'" + d.in + "'") +
                           " (variable " + obs.variable + ") coarsened " + std::to_string(factor) +
                           "x and regridded bicubically (perfect model)";
@@ -255,7 +256,7 @@ void report_and_save(pipeline::PrecipModel<float>& model, const Prepared& p, con
     const train::DatasetSplit<float>& split = p.split;
     const train::Dataset<float>& held = split.val.empty() ? split.train : split.val;
     print_scores(model, p, held, split.val.empty() ? "training" : "validation");
-    if (!split.test.empty()) print_scores(model, p, split.test, "test (--test-period, never trained on)");
+    if (!split.test.empty()) print_scores(model, p, split.test, "test");  // --test-period: never trained on, never picked the epoch
     const train::Batch<float> b = held.stacked();
     const char* task = pipeline::to_string(model.task());
     Tensor<float> selftest(Shape{1, b.input.dim(1), b.input.dim(2), b.input.dim(3)});

@@ -56,9 +56,12 @@ inline std::vector<std::string> expand_inputs(const std::vector<std::string>& sp
 }
 
 // The files of `paths` as one series, in mm/day, in time order (see the top of the file).
+// `first` (optional) gets the path of the earliest file.
 inline Field load_precip_series(const std::vector<std::string>& paths, const std::string& variable,
-                                const std::string& units, const std::string& flag = "--units") {
+                                const std::string& units, const std::string& flag = "--units",
+                                std::string* first = nullptr) {
     require(!paths.empty(), "no input file");
+    if (first) *first = paths[0];
     if (paths.size() == 1) return load_precip(paths[0], variable, units, flag);
     std::vector<Field> parts;
     std::vector<std::vector<io::CivilTime>> dates;
@@ -83,6 +86,7 @@ inline Field load_precip_series(const std::vector<std::string>& paths, const std
         return std::make_tuple(t.year, t.month, t.day, t.hour, t.minute, t.second);
     };
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+    if (first) *first = paths[order[0]];
     Field out = parts[order[0]];
     const io::TimeUnits target = io::parse_time_units(out.time_units);
     const io::Calendar calendar = io::parse_calendar(out.calendar);
