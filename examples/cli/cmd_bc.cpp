@@ -32,6 +32,8 @@
 #include <vector>
 
 #include <maunet/io/tile_spool.hpp>
+#include <maunet/parallel/agreement.hpp>
+#include <maunet/parallel/chunked_map.hpp>
 #include <maunet/pipeline/day_of_year.hpp>
 #include <maunet/stats/bias_correction_file.hpp>
 
@@ -98,6 +100,7 @@ void restrict_to_common_period(Series& obs, Series& hist) {
     const Index n_obs = obs.count, n_hist = hist.count;
     keep_steps(obs, p.a_first, p.a_last);
     keep_steps(hist, p.b_first, p.b_last);
+    if (!is_root()) return;
     const auto dates = io::civil_times(hist.layout);
     std::fprintf(stderr, "maunet bc: calibration period %s .. %s: %ld of %ld steps of '%s', %ld of %ld of '%s'\n",
                  io::to_string(dates.front()).c_str(), io::to_string(dates.back()).c_str(), static_cast<long>(obs.count),
@@ -151,10 +154,12 @@ std::unique_ptr<io::TileSpool> spool_series(const Series& s, const Field* ref, c
 // about 3 copies of the obs and sim-hist series (the tile, its values sorted by cell, the fitted
 // samples; measured on 200 x 200 x 730 days: the peak is 1.6 times a count of 2) and 5 of the
 // simulation (the tile, sorted, its own samples for qdm, the corrected tile, the spooled
-// output), width values of 4 bytes each.
+// output), width values of 4 bytes each. Under mpirun rank 0 also holds the inputs and results
+// of one tile per rank (parallel/chunked_map.hpp, map_tasks): the budget is shared by them.
 Index choose_tile_rows(const BcSettings& s, Index height, Index width, Index obs_t, Index hist_t, Index sim_t) {
     if (s.tile_rows > 0) return std::min(s.tile_rows, height);
-    const double per_row = 4.0 * double(width) * double(3 * obs_t + 3 * hist_t + 5 * sim_t);
+    const double ranks = communicator().size() > 1 ? 1.0 + double(communicator().size()) : 1.0;
+    const double per_row = ranks * 4.0 * double(width) * double(3 * obs_t + 3 * hist_t + 5 * sim_t);
     const double rows = double(s.memory_mb) * 1024.0 * 1024.0 / std::max(per_row, 1.0);
     return std::max<Index>(1, std::min<Index>(height, static_cast<Index>(rows)));
 }
@@ -274,9 +279,13 @@ void check_common(const BcSettings& s) {
     require_variable(s.sim_hist, s.sim_hist_var.empty() ? s.obs_var : s.sim_hist_var, "--sim-hist-var");
 }
 
+// Under mpirun, bc, bc fit and bc apply spread their tiles over the ranks: every rank opens and
+// checks the inputs (so a bad input stops all alike), rank 0 alone reads the series into its
+// spools and writes the output, and the tiles travel by map_tasks (rank 0 scatters a round of
+// tiles, each rank fits or applies its own, the results come back in tile order). Each cell's
+// random numbers depend on its position in the whole grid, so the output is the same for any
+// rank count.
 void run_bc(const BcSettings& s) {
-    // Under mpirun: rank 0 does all of it (docs/mpi.md says why this command is not split).
-    if (!is_root()) return;
     if (s.obs.empty() || s.sim_hist.empty() || s.out.empty())
         throw CLI::RequiredError(std::string(s.obs.empty() ? "--obs" : s.sim_hist.empty() ? "--sim-hist" : "--out") +
                                      " is required (or use bc fit / bc apply)",
@@ -286,7 +295,7 @@ void run_bc(const BcSettings& s) {
                                                 " times; the one-shot bc corrects one file (use bc apply for more)");
     check_common(s);
     const std::string sim_path = s.sims.empty() ? s.sim_hist : s.sims[0];
-    guard_outputs({s.out}, {s.obs, s.sim_hist, sim_path, s.mask, mask_file(s.mask)});
+    if (is_root()) guard_outputs({s.out}, {s.obs, s.sim_hist, sim_path, s.mask, mask_file(s.mask)});
     FitInputs in = open_fit_inputs(s);
     Series sim = open_series(sim_path, s.sim_var.empty() ? in.hist.variable : s.sim_var, s.sim_units, "--sim-units");
     if (!s.sims.empty()) {
@@ -299,68 +308,124 @@ void run_bc(const BcSettings& s) {
     const Field& ref = in.hist.layout;
     const Index H = ref.ny(), W = ref.nx();
     const Index rows = choose_tile_rows(s, H, W, in.obs.count, in.hist.count, sim.count);
-    const std::string dir = scratch_dir(s.out);
-    Field out_grid;
-    const auto obs_spool = spool_series(in.obs, &ref, s.sim_hist, rows, s.chunk, dir, nullptr, "bc");
-    const auto hist_spool = spool_series(in.hist, nullptr, "", rows, s.chunk, dir, nullptr, "bc");
+    const Index num_tiles = (H + rows - 1) / rows;
     // --sim defaults to the whole of --sim-hist (not only the calibration period).
     const bool same = s.sims.empty() && in.hist.first == 0 && in.hist.count == sim.count;
-    std::unique_ptr<io::TileSpool> sim_spool;
-    if (!same) sim_spool = spool_series(sim, &ref, s.sim_hist, rows, s.chunk, dir, &out_grid, "bc");
-    else {
-        out_grid = pipeline::with_shape(ref, H, W);
-        pipeline::label_mm_per_day(out_grid);
-        out_grid.time = sim.layout.time;
-    }
-    const io::TileSpool& sims = same ? *hist_spool : *sim_spool;
-    io::TileSpool result(dir, sim.count, H, W, rows);
+    std::unique_ptr<io::TileSpool> obs_spool, hist_spool, sim_spool, result;
+    Field out_grid;
+    const std::string dir = scratch_dir(s.out);
+    parallel::run_collectively(communicator(), [&] {
+        if (!is_root()) return;
+        obs_spool = spool_series(in.obs, &ref, s.sim_hist, rows, s.chunk, dir, nullptr, "bc");
+        hist_spool = spool_series(in.hist, nullptr, "", rows, s.chunk, dir, nullptr, "bc");
+        if (!same) sim_spool = spool_series(sim, &ref, s.sim_hist, rows, s.chunk, dir, &out_grid, "bc");
+        else {
+            out_grid = pipeline::with_shape(ref, H, W);
+            pipeline::label_mm_per_day(out_grid);
+            out_grid.time = sim.layout.time;
+        }
+        result = std::make_unique<io::TileSpool>(dir, sim.count, H, W, rows);
+    });
     const ChunkProgress progress("bc: tiles of " + std::to_string(rows) + " rows");
-    for (Index k = 0; k < result.num_tiles(); ++k) {
-        const Index first_cell = result.tile_first_row(k) * W;
-        const auto m = fit_tile(s, obs_spool->read_tile(k), hist_spool->read_tile(k), in.od, in.hd, first_cell);
-        result.write_tile(k, apply_tile(m, sims.read_tile(k), sd));
-        progress(k + 1, result.num_tiles());
-    }
-    write_output(s.out, result, out_grid, mask, s.chunk,
+    parallel::map_tasks(
+        communicator(), num_tiles,
+        [&](Index k) {
+            const Tensor<float> obs = obs_spool->read_tile(k), hist = hist_spool->read_tile(k);
+            const Tensor<float> x = same ? hist : sim_spool->read_tile(k);
+            return parallel::pack_tensors<float>({&obs, &hist, &x});
+        },
+        [&](Index k, parallel::Bytes&& input) {
+            const std::vector<Tensor<float>> t = parallel::unpack_tensors<float>(input);
+            input = {};
+            const auto m = fit_tile(s, t[0], t[1], in.od, in.hd, k * rows * W);
+            return parallel::tensor_bytes(apply_tile(m, t[2], sd));
+        },
+        [&](Index k, parallel::Bytes&& tile) {
+            result->write_tile(k, parallel::tensor_from_bytes<float>(tile));
+            progress(k + 1, num_tiles);
+        });
+    if (!is_root()) return;
+    write_output(s.out, *result, out_grid, mask, s.chunk,
                  {{"method", describe(s, in.obs.variable, in.hist.variable)},
                   {"input", sim_path + " (variable " + sim.variable + ")"}});
     std::printf("%s: %s applied to %ld time steps of %ld x %ld (%ld tiles of %ld rows), in %s\n", s.out.c_str(),
                 s.method.c_str(), static_cast<long>(sim.count), static_cast<long>(H), static_cast<long>(W),
-                static_cast<long>(result.num_tiles()), static_cast<long>(rows), io::kMillimetresPerDay);
+                static_cast<long>(num_tiles), static_cast<long>(rows), io::kMillimetresPerDay);
+}
+
+// A tile of a fit file as one message (settings, extents, block).
+parallel::Bytes tile_message(const stats::EncodedFitTile& t) {
+    io::detail::ByteWriter w;
+    w.put(static_cast<std::uint64_t>(t.settings.size()));
+    w.put_bytes(t.settings.data(), t.settings.size());
+    w.put(static_cast<std::int64_t>(t.height));
+    w.put(static_cast<std::int64_t>(t.width));
+    w.put(static_cast<std::int64_t>(t.first_cell));
+    w.put_bytes(t.block.data(), t.block.size());
+    return parallel::Bytes(w.bytes().begin(), w.bytes().end());
+}
+stats::EncodedFitTile tile_of_message(const parallel::Bytes& b) {
+    io::detail::ByteReader r("a fitted tile from another rank", std::string(b.begin(), b.end()));
+    stats::EncodedFitTile t;
+    const auto n = r.get<std::uint64_t>("the settings' length");
+    r.need(n, "the settings");
+    t.settings = r.get_string(static_cast<std::size_t>(n), "the settings");
+    t.height = static_cast<Index>(r.get<std::int64_t>("the height"));
+    t.width = static_cast<Index>(r.get<std::int64_t>("the width"));
+    t.first_cell = static_cast<Index>(r.get<std::int64_t>("the first cell"));
+    const std::size_t used = sizeof(std::uint64_t) + static_cast<std::size_t>(n) + 3 * sizeof(std::int64_t);
+    t.block = r.get_string(b.size() - used, "the block");
+    return t;
 }
 
 void run_fit(const BcSettings& s) {
-    // Under mpirun: rank 0 does all of it (docs/mpi.md says why this command is not split).
-    if (!is_root()) return;
     check_common(s);
-    guard_outputs({s.out}, {s.obs, s.sim_hist});
+    if (is_root()) guard_outputs({s.out}, {s.obs, s.sim_hist});
     FitInputs in = open_fit_inputs(s);
     const Field& ref = in.hist.layout;
     const Index H = ref.ny(), W = ref.nx();
     // The tiles of the fit are also those of bc apply: room for a simulation as long as --sim-hist.
     const Index rows = choose_tile_rows(s, H, W, in.obs.count, in.hist.count, in.hist.count);
+    const Index num_tiles = (H + rows - 1) / rows;
     const std::string dir = scratch_dir(s.out);
-    const auto obs_spool = spool_series(in.obs, &ref, s.sim_hist, rows, s.chunk, dir, nullptr, "bc fit");
-    const auto hist_spool = spool_series(in.hist, nullptr, "", rows, s.chunk, dir, nullptr, "bc fit");
-    stats::BiasCorrectionGrid grid;
-    grid.units = io::kMillimetresPerDay;
-    grid.variable = in.obs.variable;
-    grid.y_name = ref.y_name;
-    grid.x_name = ref.x_name;
-    grid.y = ref.y;
-    grid.x = ref.x;
-    grid.x_angular = pipeline::detail::angular_x(ref);
-    stats::BiasCorrectionFileWriter<float> writer(s.out, H, W, rows, grid);
+    std::unique_ptr<io::TileSpool> obs_spool, hist_spool;
+    std::unique_ptr<stats::BiasCorrectionFileWriter<float>> writer;
+    parallel::run_collectively(communicator(), [&] {
+        if (!is_root()) return;
+        obs_spool = spool_series(in.obs, &ref, s.sim_hist, rows, s.chunk, dir, nullptr, "bc fit");
+        hist_spool = spool_series(in.hist, nullptr, "", rows, s.chunk, dir, nullptr, "bc fit");
+        stats::BiasCorrectionGrid grid;
+        grid.units = io::kMillimetresPerDay;
+        grid.variable = in.obs.variable;
+        grid.y_name = ref.y_name;
+        grid.x_name = ref.x_name;
+        grid.y = ref.y;
+        grid.x = ref.x;
+        grid.x_angular = pipeline::detail::angular_x(ref);
+        writer = std::make_unique<stats::BiasCorrectionFileWriter<float>>(s.out, H, W, rows, grid);
+    });
     const ChunkProgress progress("bc fit: tiles of " + std::to_string(rows) + " rows");
-    for (Index k = 0; k < writer.num_tiles(); ++k) {
-        const auto m = fit_tile(s, obs_spool->read_tile(k), hist_spool->read_tile(k), in.od, in.hd, k * rows * W);
-        std::visit([&](const auto& method) { writer.add_tile(method); }, m);
-        progress(k + 1, writer.num_tiles());
-    }
-    writer.close();
+    parallel::map_tasks(
+        communicator(), num_tiles,
+        [&](Index k) {
+            const Tensor<float> obs = obs_spool->read_tile(k), hist = hist_spool->read_tile(k);
+            return parallel::pack_tensors<float>({&obs, &hist});
+        },
+        [&](Index k, parallel::Bytes&& input) {
+            const std::vector<Tensor<float>> t = parallel::unpack_tensors<float>(input);
+            input = {};
+            const auto m = fit_tile(s, t[0], t[1], in.od, in.hd, k * rows * W);
+            return std::visit([&](const auto& method) { return tile_message(stats::encode_fit_tile(method, H, W)); }, m);
+        },
+        [&](Index k, parallel::Bytes&& tile) {
+            writer->add_tile(tile_of_message(tile));
+            progress(k + 1, num_tiles);
+        });
+    if (!is_root()) return;
+    writer->close();
     std::printf("%s: %s fitted on %ld x %ld cells (%ld tiles of %ld rows), %ld and %ld time steps, in %s\n",
                 s.out.c_str(), s.method.c_str(), static_cast<long>(H), static_cast<long>(W),
-                static_cast<long>(writer.num_tiles()), static_cast<long>(rows), static_cast<long>(in.obs.count),
+                static_cast<long>(num_tiles), static_cast<long>(rows), static_cast<long>(in.obs.count),
                 static_cast<long>(in.hist.count), io::kMillimetresPerDay);
 }
 
@@ -377,8 +442,6 @@ Field grid_of_fit(const stats::BiasCorrectionFileReader<float>& r) {
 }
 
 void run_apply(const BcSettings& s) {
-    // Under mpirun: rank 0 does all of it (docs/mpi.md says why this command is not split).
-    if (!is_root()) return;
     if (s.sims.size() != s.outs.size())
         throw CLI::ValidationError("--out", std::to_string(s.sims.size()) + " --sim files but " +
                                                 std::to_string(s.outs.size()) + " --out; give one --out per --sim");
@@ -386,7 +449,8 @@ void run_apply(const BcSettings& s) {
     inputs.push_back(s.fit);
     inputs.push_back(s.mask);
     inputs.push_back(mask_file(s.mask));
-    guard_outputs(s.outs, inputs);
+    if (is_root()) guard_outputs(s.outs, inputs);
+    // Every rank opens the fit file and reads the tiles it applies.
     const stats::BiasCorrectionFileReader<float> fit(s.fit);
     const Field ref = grid_of_fit(fit);
     const std::string fit_desc = "'" + s.fit + "' (fitted on " + pipeline::detail::grid_summary(ref) +
@@ -410,16 +474,28 @@ void run_apply(const BcSettings& s) {
         const Tensor<float> mask = load_target_mask(s.mask, g, path);
         const std::string dir = scratch_dir(s.outs[i]);
         Field out_grid;
-        // Tiles as in the fit file (each is read once per simulation).
-        const auto sim_spool = spool_series(sim, &ref, s.fit, fit.tile_rows(0), s.chunk, dir, &out_grid, "bc apply");
-        out_grid.y_name = g.y_name;
-        io::TileSpool result(dir, sim.count, ref.ny(), ref.nx(), fit.tile_rows(0));
+        std::unique_ptr<io::TileSpool> sim_spool, result;
+        parallel::run_collectively(communicator(), [&] {
+            if (!is_root()) return;
+            // Tiles as in the fit file (each is read once per simulation).
+            sim_spool = spool_series(sim, &ref, s.fit, fit.tile_rows(0), s.chunk, dir, &out_grid, "bc apply");
+            out_grid.y_name = g.y_name;
+            result = std::make_unique<io::TileSpool>(dir, sim.count, ref.ny(), ref.nx(), fit.tile_rows(0));
+        });
         const ChunkProgress progress("bc apply: '" + path + "'");
-        for (Index k = 0; k < fit.num_tiles(); ++k) {
-            result.write_tile(k, apply_tile(fit.tile(k), sim_spool->read_tile(k), sd));
-            progress(k + 1, fit.num_tiles());
-        }
-        write_output(s.outs[i], result, out_grid, mask, s.chunk,
+        parallel::map_tasks(
+            communicator(), fit.num_tiles(), [&](Index k) { return parallel::tensor_bytes(sim_spool->read_tile(k)); },
+            [&](Index k, parallel::Bytes&& input) {
+                const Tensor<float> x = parallel::tensor_from_bytes<float>(input);
+                input = {};
+                return parallel::tensor_bytes(apply_tile(fit.tile(k), x, sd));
+            },
+            [&](Index k, parallel::Bytes&& tile) {
+                result->write_tile(k, parallel::tensor_from_bytes<float>(tile));
+                progress(k + 1, fit.num_tiles());
+            });
+        if (!is_root()) continue;
+        write_output(s.outs[i], *result, out_grid, mask, s.chunk,
                      {{"method", fit.method() + " from the fit file " + s.fit + " (maunet bc apply)"},
                       {"input", path + " (variable " + sim.variable + ")"}});
         std::printf("%s: %s of '%s' applied to %ld time steps of %ld x %ld, in %s\n", s.outs[i].c_str(),

@@ -37,12 +37,17 @@
 #include "cli/data_io.hpp"
 #include "cli/limits.hpp"
 #include "cli/precip_inputs.hpp"
+#include "cli/training_inputs.hpp"
 
 namespace maunet::cli {
 namespace {
 
 struct DataSettings {
-    std::string in, var, biased, biased_var, units, biased_units;
+    std::vector<std::string> in_specs;  // --in: files or globs
+    std::vector<std::string> files;     // the files they name, in time order once read
+    std::string in;                     // the first file (in messages), or "" for synthetic fields
+    std::string train_period, val_period, test_period;
+    std::string var, biased, biased_var, units, biased_units;
     std::string task = "downscaling";
     Index factor = 4;
     double val_fraction = 0.25;
@@ -54,7 +59,8 @@ struct TrainSettings {
     DataSettings data;
     std::string model = "maunet", out, history;
     int epochs = 20, width = 16, levels = 3, threads = 0;
-    Index batch = 4, patch = 0;
+    Index batch = 4, patch = 0, patches_per_field = 1;
+    double rainy_fraction = 0.0;
     double lr = 2e-3;
     double wet_threshold = pipeline::kDefaultWetThreshold;  // mm/day
     std::string loss = "mse";
@@ -77,11 +83,42 @@ struct Prepared {
     std::string units;  // of the observations (mm/day for synthetic fields)
 };
 
+// What a time step is used for, from --train-period, --val-period and --test-period (by date;
+// without any, every step trains and the last --val-fraction validate).
+enum class Role { train, val, test, unused };
+std::vector<Role> roles_of_steps(const DataSettings& d, const Field& obs) {
+    const DatePeriod train_p = parse_period(d.train_period, "--train-period");
+    const DatePeriod val_p = parse_period(d.val_period, "--val-period");
+    const DatePeriod test_p = parse_period(d.test_period, "--test-period");
+    std::vector<Role> roles(static_cast<std::size_t>(obs.num_times()), Role::train);
+    if (!train_p.given && !val_p.given && !test_p.given) return roles;
+    require(has_time_axis(obs), "'", d.in, "' has no CF time axis, so --train-period, --val-period and "
+            "--test-period cannot select its steps; use --val-fraction");
+    const std::vector<io::CivilTime> dates = io::civil_times(obs);
+    Index counts[3] = {0, 0, 0};
+    for (std::size_t t = 0; t < dates.size(); ++t) {
+        const bool in_train = train_p.contains(dates[t]), in_val = val_p.contains(dates[t]),
+                   in_test = test_p.contains(dates[t]);
+        require(int(in_train) + int(in_val) + int(in_test) <= 1, "the time step of ", io::to_string(dates[t]),
+                " lies in more than one of --train-period, --val-period and --test-period; periods must not overlap");
+        roles[t] = in_test ? Role::test : in_val ? Role::val : in_train || !train_p.given ? Role::train : Role::unused;
+        if (roles[t] != Role::unused) ++counts[static_cast<int>(roles[t])];
+    }
+    const auto none = [&](const DatePeriod& p, const char* flag) {
+        require(!p.given, flag, " ", p.text, " holds none of the ", dates.size(), " time steps of '", d.in,
+                "' (", io::to_string(dates.front()), " .. ", io::to_string(dates.back()), ")");
+    };
+    if (counts[0] == 0) none(train_p, "--train-period");
+    if (counts[1] == 0) none(val_p, "--val-period");
+    if (counts[2] == 0) none(test_p, "--test-period");
+    return roles;
+}
+
 Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, std::uint64_t seed) {
     require(d.val_fraction >= 0.0 && d.val_fraction < 1.0, "expected --val-fraction in [0, 1), got ", d.val_fraction);
     require(factor >= 1, "expected --factor >= 1, got ", factor);
     const bool downscaling = task == pipeline::Task::downscaling;
-    train::Dataset<float> all;
+    train::Dataset<float> all, held_val, held_test;
     std::string description, units = io::kMillimetresPerDay;
     if (d.in.empty()) {
         require(d.biased.empty(), "--biased needs --in (the observations)");
@@ -99,7 +136,8 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
         description = std::to_string(sc.num_fields) + " synthetic fields of " + std::to_string(sc.height) + " x " +
                       std::to_string(sc.width);
     } else {
-        Field obs = load_precip(d.in, d.var, d.units);
+        std::string earliest;
+        Field obs = load_precip_series(d.files, d.var, d.units, "--units", &earliest);
         units = obs.units;  // mm/day, converted from the file's units
         Tensor<float> input;  // [T, 1, H, W]
         if (!d.biased.empty()) {
@@ -127,24 +165,35 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
                     "' is smaller than one block of the factor ", factor);
             obs.data = pipeline::crop_rows_cols(obs.data, h, w);
             input = pipeline::model_input(stats::block_mean(obs.data, factor), pipeline::Task::downscaling, factor);
-            description = "'" + d.in + "' (variable " + obs.variable + ") coarsened " + std::to_string(factor) +
+            description = (d.files.size() > 1 ? std::to_string(d.files.size()) + " files from '" + earliest + "'"
+                                              : "'" + d.in + "'") +
+                          " (variable " + obs.variable + ") coarsened " + std::to_string(factor) +
                           "x and regridded bicubically (perfect model)";
         }
         const Index T = obs.data.dim(0), H = obs.data.dim(1), W = obs.data.dim(2);
+        const std::vector<Role> roles = roles_of_steps(d, obs);
         for (Index t = 0; t < T; ++t) {
+            if (roles[static_cast<std::size_t>(t)] == Role::unused) continue;
             Tensor<float> x(Shape{1, H, W}), y(Shape{1, H, W});
             std::copy(input.begin() + t * H * W, input.begin() + (t + 1) * H * W, x.begin());
             std::copy(obs.data.begin() + t * H * W, obs.data.begin() + (t + 1) * H * W, y.begin());
-            all.add(train::make_sample(std::move(x), std::move(y)));
+            auto sample = train::make_sample(std::move(x), std::move(y));
+            const Role r = roles[static_cast<std::size_t>(t)];
+            (r == Role::test ? held_test : r == Role::val ? held_val : all).add(std::move(sample));
         }
         description += ", " + std::to_string(T) + " time steps of " + std::to_string(H) + " x " + std::to_string(W);
+        if (!d.train_period.empty() || !d.val_period.empty() || !d.test_period.empty())
+            description += " (periods: train " + (d.train_period.empty() ? std::string("the rest") : d.train_period) +
+                           ", validation " + (d.val_period.empty() ? std::string("its last steps") : d.val_period) +
+                           ", test " + (d.test_period.empty() ? std::string("none") : d.test_period) + ")";
     }
-    require(all.size() >= 2, "training needs at least 2 time steps, found ", all.size());
     Prepared p;
-    const double val = d.val_fraction;
+    const double val = held_val.empty() ? d.val_fraction : 0.0;
     p.split = all.split_in_order(1.0 - val, val);
-    require(!p.split.val.empty() || val == 0.0, "--val-fraction ", val, " of ", all.size(),
+    require(!p.split.val.empty() || val == 0.0 || !held_val.empty(), "--val-fraction ", val, " of ", all.size(),
             " time steps leaves no validation step");
+    if (!held_val.empty()) p.split.val = std::move(held_val);
+    p.split.test = std::move(held_test);
     p.description = description;
     p.units = units;
     return p;
@@ -160,6 +209,11 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
     o.loader.batch_size = s.batch;
     o.loader.patch_size = s.patch;
     o.loader.min_valid_fraction = s.patch > 0 ? 0.5 : 0.0;
+    if ((s.patches_per_field != 1 || s.rainy_fraction > 0) && s.patch == 0)
+        throw CLI::ValidationError(s.patches_per_field != 1 ? "--patches-per-field" : "--rainy-fraction",
+                                   "needs --patch (random patches); whole fields are each seen once per epoch");
+    o.loader.patches_per_field = s.patches_per_field;
+    o.loader.rainy_fraction = s.rainy_fraction;
     o.loader.seed = s.seed;
     o.seed = s.seed;
     o.loss = train::loss_kind_from_string(s.loss);
@@ -175,10 +229,9 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
 // Scores the model and the model's own input (the interpolation it starts from) on the
 // validation fields, prints the table, and saves the model with one validation field as
 // its self-test, and the units of the fields (mm/day: every input is converted on reading).
-void report_and_save(pipeline::PrecipModel<float>& model, const Prepared& p, const std::string& out) {
-    if (!is_root()) return;
-    const train::DatasetSplit<float>& split = p.split;
-    const train::Dataset<float>& held = split.val.empty() ? split.train : split.val;
+// The model and its input scored on `held`, printed as a table.
+void print_scores(pipeline::PrecipModel<float>& model, const Prepared& p, const train::Dataset<float>& held,
+                  const char* which) {
     const train::Batch<float> b = held.stacked();
     double range = 0;
     for (Index i = 0; i < b.target.numel(); ++i)
@@ -194,9 +247,18 @@ void report_and_save(pipeline::PrecipModel<float>& model, const Prepared& p, con
     table.units = p.units;
     table.show_cost = false;  // no inference timing here; the parameter count is on the "saved" line
     table.data_range = range;
-    std::printf("\nscores on the %zu %s fields%s%s:\n%s%s", held.size(), split.val.empty() ? "training" : "validation",
-                p.units.empty() ? "" : ", in ", p.units.c_str(), pipeline::format_table(rows, table).c_str(),
-                pipeline::table_legend(table).c_str());
+    std::printf("\nscores on the %zu %s fields%s%s:\n%s%s", held.size(), which, p.units.empty() ? "" : ", in ",
+                p.units.c_str(), pipeline::format_table(rows, table).c_str(), pipeline::table_legend(table).c_str());
+}
+
+void report_and_save(pipeline::PrecipModel<float>& model, const Prepared& p, const std::string& out) {
+    if (!is_root()) return;
+    const train::DatasetSplit<float>& split = p.split;
+    const train::Dataset<float>& held = split.val.empty() ? split.train : split.val;
+    print_scores(model, p, held, split.val.empty() ? "training" : "validation");
+    if (!split.test.empty()) print_scores(model, p, split.test, "test");  // --test-period: never trained on, never picked the epoch
+    const train::Batch<float> b = held.stacked();
+    const char* task = pipeline::to_string(model.task());
     Tensor<float> selftest(Shape{1, b.input.dim(1), b.input.dim(2), b.input.dim(3)});
     std::copy(b.input.begin(), b.input.begin() + selftest.numel(), selftest.begin());
     model.set_units(p.units);
@@ -239,10 +301,24 @@ nn::UNetConfig network_config(const TrainSettings& s) {
     return c;
 }
 
-void run_train(const TrainSettings& s) {
-    require_variable(s.data.in, s.data.var, "--var");
-    require_variable(s.data.biased, s.data.biased_var, "--biased-var");
-    if (is_root()) guard_outputs({s.out, s.history}, {s.data.in, s.data.biased});
+// --in's files (globs expanded), each checked for --var; the first names the series in messages.
+void resolve_inputs(DataSettings& d) {
+    d.files = expand_inputs(d.in_specs, "--in");
+    d.in = d.files.empty() ? std::string() : d.files.front();
+    for (const std::string& f : d.files) require_variable(f, d.var, "--var");
+    require_variable(d.biased, d.biased_var, "--biased-var");
+    require(d.files.size() <= 1 || d.biased.empty(), "--biased pairs one --in file with one biased file; join the ",
+            d.files.size(), " --in files into one (e.g. cdo mergetime) to pair them with '", d.biased, "'");
+}
+std::vector<std::string> input_files(const DataSettings& d) {
+    std::vector<std::string> v = d.files;
+    v.push_back(d.biased);
+    return v;
+}
+
+void run_train(TrainSettings s) {
+    resolve_inputs(s.data);
+    if (is_root()) guard_outputs({s.out, s.history}, input_files(s.data));
     retain_freed_memory();  // the same buffers every step: no page faults (core/heap.hpp)
     if (s.threads > 0) set_num_threads(s.threads);
     const pipeline::Task task = pipeline::task_from_string(s.data.task);
@@ -251,9 +327,9 @@ void run_train(const TrainSettings& s) {
     config.validate();
     const Prepared p = prepare_data(s.data, task, s.data.factor, s.seed);
     if (is_root())
-        std::printf("maunet train: %s %s, %s; %zu training / %zu validation fields; %d threads%s\n", s.model.c_str(),
-                    pipeline::to_string(task), p.description.c_str(), p.split.train.size(), p.split.val.size(),
-                    num_threads(),
+        std::printf("maunet train: %s %s, %s; %zu training / %zu validation / %zu test fields; %d threads%s\n",
+                    s.model.c_str(), pipeline::to_string(task), p.description.c_str(), p.split.train.size(),
+                    p.split.val.size(), p.split.test.size(), num_threads(),
                     communicator().size() > 1 ? (" x " + std::to_string(communicator().size()) + " ranks").c_str() : "");
     std::fflush(stdout);
     Rng init(s.seed + 1);
@@ -273,11 +349,12 @@ void run_train(const TrainSettings& s) {
     report_and_save(model, p, s.out);
 }
 
-void run_distill(const DistillSettings& d) {
+void run_distill(DistillSettings d) {
+    resolve_inputs(d.train.data);
     const TrainSettings& s = d.train;
-    require_variable(s.data.in, s.data.var, "--var");
-    require_variable(s.data.biased, s.data.biased_var, "--biased-var");
-    if (is_root()) guard_outputs({s.out, s.history}, {d.teacher, s.data.in, s.data.biased});
+    std::vector<std::string> inputs = input_files(s.data);
+    inputs.push_back(d.teacher);
+    if (is_root()) guard_outputs({s.out, s.history}, inputs);
     retain_freed_memory();
     if (s.threads > 0) set_num_threads(s.threads);
     auto teacher = pipeline::PrecipModel<float>::load(d.teacher);
@@ -289,9 +366,9 @@ void run_distill(const DistillSettings& d) {
     const Prepared p = prepare_data(s.data, task, task == pipeline::Task::downscaling ? factor : s.data.factor, s.seed);
     if (is_root())
         std::printf("maunet distill: teacher %s (%s, %ld parameters) -> maunet-light student, %s; %zu training / %zu "
-                    "validation fields\n",
+                    "validation / %zu test fields\n",
                     d.teacher.c_str(), pipeline::to_string(task), static_cast<long>(teacher.net().num_parameters()),
-                    p.description.c_str(), p.split.train.size(), p.split.val.size());
+                    p.description.c_str(), p.split.train.size(), p.split.val.size(), p.split.test.size());
     std::fflush(stdout);
     Rng init(s.seed + 1);
     pipeline::PrecipModel<float> student(config, init, task, factor);
@@ -332,7 +409,9 @@ void run_distill(const DistillSettings& d) {
 }
 
 void add_data_options(CLI::App* cmd, DataSettings& d, bool with_task) {
-    cmd->add_option("--in", d.in, "observations: NetCDF file or .npy [time, y, x] (default: synthetic fields)");
+    cmd->add_option("--in", d.in_specs,
+                    "observations: NetCDF file(s) or .npy [time, y, x]; several files or a quoted glob form one "
+                    "series in time order (default: synthetic fields)");
     cmd->add_option("--var", d.var, "variable of --in (NetCDF)");
     cmd->add_option("--biased", d.biased,
                     "input product (coarse grid for downscaling, the observations' grid for bias correction); "
@@ -352,6 +431,12 @@ void add_data_options(CLI::App* cmd, DataSettings& d, bool with_task) {
             ->check(CLI::Range(Index(1), kMaxFactor))
             ->capture_default_str();
     }
+    cmd->add_option("--train-period", d.train_period,
+                    "FIRST/LAST dates (YYYY-MM-DD/YYYY-MM-DD) of the training steps (default: all not held out)");
+    cmd->add_option("--val-period", d.val_period,
+                    "FIRST/LAST dates of the validation steps (default: the last --val-fraction of the training steps)");
+    cmd->add_option("--test-period", d.test_period,
+                    "FIRST/LAST dates of test steps, never trained on nor used to pick the epoch; scored at the end");
     cmd->add_option("--val-fraction", d.val_fraction, "share of the time steps, the last ones, held out for validation")
         ->capture_default_str();
     cmd->add_option("--synthetic-size", d.synthetic_size, "side of the synthetic fields (without --in)")
@@ -371,6 +456,15 @@ void add_training_options(CLI::App* cmd, TrainSettings& s, bool with_architectur
     cmd->add_option("--lr", s.lr, "learning rate (Adam, cosine decay)")->capture_default_str();
     cmd->add_option("--batch", s.batch, "batch size")->capture_default_str();
     cmd->add_option("--patch", s.patch, "side of random training patches (0: whole fields)")->capture_default_str();
+    cmd->add_option("--patches-per-field", s.patches_per_field,
+                    "with --patch: patches drawn from each field per epoch (more gradient steps per epoch)")
+        ->check(CLI::Range(Index(1), Index(10000)))
+        ->capture_default_str();
+    cmd->add_option("--rainy-fraction", s.rainy_fraction,
+                    "with --patch: share of the patches redrawn until at least a quarter of their cells are wet "
+                    "(seeded)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
     cmd->add_option("--seed", s.seed, "random seed")->capture_default_str();
     add_threads_option(cmd, s.threads);
     cmd->add_option("--loss", s.loss,

@@ -87,6 +87,9 @@ expect 2 "--var is required" "$maunet" regrid --in obs.nc --factor 2 --out r.nc
 expect 2 "--out is required" "$maunet" regrid --in obs.nc --var pr
 expect 2 "--factor: Value two not in range" "$maunet" regrid --in obs.nc --var pr --factor two --out r.nc
 expect 2 "maunet: usage error" "$maunet" regrid --no-such-flag
+expect 2 "--patches-per-field: needs --patch" "$maunet" train --epochs 1 --out t.mnet --patches-per-field 4
+expect 2 "--rainy-fraction: needs --patch" "$maunet" train --epochs 1 --out t.mnet --rainy-fraction 0.5
+expect 2 "--rainy-fraction: Value 2 not in range" "$maunet" train --epochs 1 --out t.mnet --patch 8 --rainy-fraction 2
 expect 2 "maunet: usage error" "$maunet"
 
 echo "-- hostile model files (status 1, the file named)"

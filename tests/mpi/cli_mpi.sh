@@ -52,6 +52,22 @@ cmp pred1.npy predK.npy || fail "predict to .npy differs"
 mpi eval --pred predK.nc --name model --obs obs.nc --obs-var pr --obs-units mm/month --crop > evalK.txt 2> /dev/null
 cmp eval1.txt evalK.txt || fail "eval printed another table"
 
+# bc, bc fit, bc apply: tiles of 4 rows (9 tiles: with 2 and 3 ranks full rounds and a partial one)
+# spread over the ranks; the same corrected file, the same fit file.
+"$maunet" regrid --in coarse1.nc --var pr --method bicubic --factor 3 --out hist.nc > /dev/null
+bc=(--obs obs.nc --obs-var pr --obs-units mm/month --sim-hist hist.nc --method qdm --window 31 --tile-rows 4)
+"$maunet" bc "${bc[@]}" --out bc1.nc > /dev/null 2>&1
+mpi bc "${bc[@]}" --out bcK.nc > bc.log 2> /dev/null
+same_nc bc1.nc bcK.nc
+[ "$(grep -c 'applied to' bc.log)" = 1 ] || fail "bc printed its summary $(grep -c 'applied to' bc.log) times"
+"$maunet" bc fit "${bc[@]}" --out fit1.bcfit > /dev/null 2>&1
+mpi bc fit "${bc[@]}" --out fitK.bcfit > /dev/null 2>&1
+cmp fit1.bcfit fitK.bcfit || fail "bc fit on $ranks ranks wrote another fit file"
+"$maunet" bc apply --fit fit1.bcfit --sim-var pr --sim hist.nc --out apply1.nc --sim hist.nc --out apply1b.npy > /dev/null 2>&1
+mpi bc apply --fit fit1.bcfit --sim-var pr --sim hist.nc --out applyK.nc --sim hist.nc --out applyKb.npy > /dev/null 2>&1
+same_nc apply1.nc applyK.nc
+cmp apply1b.npy applyKb.npy || fail "bc apply to .npy differs"
+
 # Errors: the single-process exit status, one message, no hang.
 set +e
 mpi predict --model modelK_a.mnet --in missing.nc --var pr --out x.nc > /dev/null 2> missing.err
@@ -64,4 +80,4 @@ grep -q "missing.nc" missing.err || fail "no message naming missing.nc: $(cat mi
 [ "$usage" = 2 ] || fail "a usage error gave exit status $usage, expected 2"
 [ "$(grep -c 'usage error' usage.err)" = 1 ] || fail "the usage error was printed $(grep -c 'usage error' usage.err) times"
 [ ! -e x.nc ] || fail "a failed run left x.nc"
-echo "maunet under mpirun -np $ranks: regrid, train, predict, eval and errors as one process"
+echo "maunet under mpirun -np $ranks: regrid, train, predict, eval, bc and errors as one process"

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <memory>
 
+#include "maunet/parallel/chunked_map.hpp"
 #include "maunet/parallel/mpi_communicator.hpp"
 #include "support/parallel_training.hpp"
 
@@ -80,6 +81,52 @@ TEST_CASE("communicator: sums, broadcast, ordered gather, shares", "[mpi]") {
         CHECK(all.empty());
     }
     comm.barrier();
+}
+
+TEST_CASE("map_tasks: rank 0's inputs computed on their ranks, results consumed in order", "[mpi]") {
+    parallel::MpiCommunicator comm;
+    const int r = comm.rank(), p = comm.size();
+    // A scatter of parts of different sizes, one of them empty.
+    std::vector<parallel::Bytes> parts;
+    if (r == 0)
+        for (int k = 0; k < p; ++k) parts.emplace_back(static_cast<std::size_t>(k == 1 ? 0 : k + 2), static_cast<unsigned char>(k));
+    const parallel::Bytes mine = comm.scatter(parts, 0);
+    CHECK(mine == parallel::Bytes(static_cast<std::size_t>(r == 1 ? 0 : r + 2), static_cast<unsigned char>(r)));
+    // 2p + 1 tasks: two full rounds and one of a single task.
+    const Index count = 2 * p + 1;
+    std::vector<Index> produced, computed, consumed;
+    parallel::map_tasks(
+        comm, count,
+        [&](Index k) {
+            produced.push_back(k);
+            return parallel::tensor_bytes(Tensor<float>(Shape{2}, float(k)));
+        },
+        [&](Index k, parallel::Bytes&& in) {
+            computed.push_back(k);
+            Tensor<float> x = parallel::tensor_from_bytes<float>(in);
+            x[1] = float(10 * k + r);  // which rank computed it
+            return parallel::tensor_bytes(x);
+        },
+        [&](Index k, parallel::Bytes&& out) {
+            const Tensor<float> y = parallel::tensor_from_bytes<float>(out);
+            CHECK(y[0] == float(k));
+            CHECK(y[1] == float(10 * k + k % p));
+            consumed.push_back(k);
+        });
+    std::vector<Index> expected_here;
+    for (Index k = r; k < count; k += p) expected_here.push_back(k);
+    CHECK(computed == expected_here);
+    std::vector<Index> all(static_cast<std::size_t>(count));
+    for (Index k = 0; k < count; ++k) all[static_cast<std::size_t>(k)] = k;
+    CHECK(produced == (r == 0 ? all : std::vector<Index>{}));
+    CHECK(consumed == (r == 0 ? all : std::vector<Index>{}));
+    // A failure while rank 0 produces stops every rank, none hangs.
+    const auto fail = [&] {
+        parallel::map_tasks(
+            comm, count, [](Index k) -> parallel::Bytes { if (k == 1) throw IOError("tile 1 unreadable"); return {}; },
+            [](Index, parallel::Bytes&& b) { return std::move(b); }, [](Index, parallel::Bytes&&) {});
+    };
+    CHECK_THROWS_WITH(fail(), Catch::Contains("tile 1 unreadable"));
 }
 
 TEST_CASE("an exception on one rank is thrown on every rank, naming it", "[mpi]") {

@@ -99,6 +99,57 @@ TEST_CASE("a tensor survives the bytes map_chunks sends, and malformed bytes are
     CHECK_THROWS_WITH(parallel::detail::from_bytes<double>({1, 2}), Catch::Contains("too few"));
 }
 
+TEST_CASE("map_tasks on one rank produces, computes and consumes each task in order", "[parallel]") {
+    parallel::SerialCommunicator comm;
+    std::vector<std::string> trace;
+    parallel::map_tasks(
+        comm, 3,
+        [&](Index k) {
+            trace.push_back("produce " + std::to_string(k));
+            return parallel::Bytes(static_cast<std::size_t>(k + 1), static_cast<unsigned char>(k));
+        },
+        [&](Index k, parallel::Bytes&& in) {
+            trace.push_back("compute " + std::to_string(k));
+            CHECK(in == parallel::Bytes(static_cast<std::size_t>(k + 1), static_cast<unsigned char>(k)));
+            in.push_back(99);
+            return std::move(in);
+        },
+        [&](Index k, parallel::Bytes&& out) {
+            trace.push_back("consume " + std::to_string(k));
+            CHECK(out.size() == static_cast<std::size_t>(k + 2));
+            CHECK(out.back() == 99);
+        });
+    CHECK(trace == std::vector<std::string>{"produce 0", "compute 0", "consume 0", "produce 1", "compute 1",
+                                            "consume 1", "produce 2", "compute 2", "consume 2"});
+    CHECK_THROWS_WITH(parallel::map_tasks(
+                          comm, 2, [](Index) -> parallel::Bytes { throw IOError("cannot read tile"); },
+                          [](Index, parallel::Bytes&& b) { return std::move(b); }, [](Index, parallel::Bytes&&) {}),
+                      "cannot read tile");
+    CHECK_THROWS_WITH(parallel::map_tasks(
+                          comm, -1, [](Index) { return parallel::Bytes(); },
+                          [](Index, parallel::Bytes&& b) { return std::move(b); }, [](Index, parallel::Bytes&&) {}),
+                      Catch::Contains("count >= 0"));
+    CHECK_THROWS_WITH(comm.scatter({{1}, {2}}, 0), Catch::Contains("expected one part (one rank), got 2"));
+}
+
+TEST_CASE("several tensors survive pack_tensors, and malformed messages are refused", "[parallel]") {
+    const Tensor<float> a = testing::random<float>(Shape{2, 3}, 1);
+    const Tensor<float> b(Shape{0, 4});
+    const Tensor<float> c = testing::random<float>(Shape{5}, 2);
+    const parallel::Bytes bytes = parallel::pack_tensors<float>({&a, &b, &c});
+    const std::vector<Tensor<float>> back = parallel::unpack_tensors<float>(bytes);
+    REQUIRE(back.size() == 3);
+    CHECK(back[0].shape() == a.shape());
+    CHECK(std::equal(a.begin(), a.end(), back[0].begin()));
+    CHECK(back[1].shape() == b.shape());
+    CHECK(std::equal(c.begin(), c.end(), back[2].begin()));
+    CHECK(parallel::unpack_tensors<float>({}).empty());
+    parallel::Bytes cut = bytes;
+    cut.resize(bytes.size() - 3);
+    CHECK_THROWS_WITH(parallel::unpack_tensors<float>(cut), Catch::Contains("only"));
+    CHECK_THROWS_WITH(parallel::unpack_tensors<float>({1, 2, 3}), Catch::Contains("too few for a length"));
+}
+
 TEST_CASE("dropout skipping the draws of other rows gives those rows' part of the whole mask", "[parallel]") {
     const Tensor<double> x = testing::random(Shape{5, 2, 3, 3}, 4);
     Rng whole_rng(11);
@@ -160,6 +211,7 @@ public:
     void broadcast(void*, std::size_t, int) override {}
     void barrier() override {}
     std::vector<std::vector<unsigned char>> gather(const std::vector<unsigned char>& b, int) override { return {b, b}; }
+    std::vector<unsigned char> scatter(const std::vector<std::vector<unsigned char>>& p, int) override { return p[0]; }
     [[noreturn]] void abort(const std::string& m, int) override { throw Error(m); }
 };
 }  // namespace

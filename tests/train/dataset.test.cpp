@@ -149,6 +149,71 @@ TEST_CASE("DataLoader rejects patches with too few valid cells", "[train][datase
     CHECK(masked > 0);
 }
 
+TEST_CASE("DataLoader: patches_per_field visits each sample that many times, each with its own patch", "[train][dataset]") {
+    const auto data = make_data(5, 8, 10);
+    LoaderOptions o;
+    o.batch_size = 4;
+    o.patch_size = 3;
+    o.patches_per_field = 3;
+    o.seed = 5;
+    const DataLoader<float> loader(data, o);
+    CHECK(loader.num_batches() == 4);  // 15 patches in batches of 4
+    for (long epoch = 0; epoch < 3; ++epoch) {
+        std::multiset<int> fields;
+        std::set<std::pair<int, float>> patches;  // (field, value of the patch's first input cell)
+        for (std::size_t b = 0; b < loader.num_batches(); ++b) {
+            const Batch<float> batch = loader.batch(epoch, b);
+            for (Index r = 0; r < batch.size(); ++r) {
+                fields.insert(field_of(batch, r));
+                patches.insert({field_of(batch, r), batch.input(r, 0, 0, 0)});
+            }
+        }
+        CHECK(fields.size() == 15);
+        for (int f = 0; f < 5; ++f) CHECK(fields.count(f) == 3);
+        CHECK(patches.size() > 10);  // the three visits of a field draw different patches
+    }
+    // Deterministic, and the default (1) is the plain epoch.
+    const Batch<float> again = DataLoader<float>(data, o).batch(2, 1), first = loader.batch(2, 1);
+    CHECK(std::equal(first.input.begin(), first.input.end(), again.input.begin()));
+    o.patches_per_field = 1;
+    CHECK(DataLoader<float>(data, o).num_batches() == 2);
+}
+
+TEST_CASE("DataLoader: rainy_fraction oversamples patches with rain", "[train][dataset]") {
+    // One 16 x 16 field, dry (target -1, the transform of 0 mm) but for a 4 x 4 storm in one
+    // corner. A 4 x 4 patch falls on the storm by chance in about 1 draw of 13 x 13.
+    Dataset<float> d;
+    Sample<float> s{Tensor<float>(Shape{1, 16, 16}), Tensor<float>(Shape{1, 16, 16}, -1.0f), Tensor<float>(Shape{1, 16, 16}, 1)};
+    for (Index i = 12; i < 16; ++i)
+        for (Index j = 12; j < 16; ++j) s.target(0, i, j) = 2.0f;
+    d.add(std::move(s));
+    const auto rainy_share = [&](double fraction) {
+        LoaderOptions o;
+        o.batch_size = 1;
+        o.patch_size = 4;
+        o.rainy_fraction = fraction;
+        o.rainy_min_wet = 0.25;
+        o.max_patch_retries = 400;
+        o.seed = 3;
+        const DataLoader<float> loader(d, o);
+        int rainy = 0;
+        const int epochs = 200;
+        for (long e = 0; e < epochs; ++e) {
+            const Batch<float> b = loader.batch(e, 0);
+            int wet = 0;
+            for (float t : b.target) wet += t > -1.0f;
+            rainy += wet >= 4;
+        }
+        return double(rainy) / epochs;
+    };
+    const double none = rainy_share(0.0), half = rainy_share(0.5), all = rainy_share(1.0);
+    CHECK(none < 0.2);
+    CHECK(all == 1.0);                         // 400 retries always find the storm
+    CHECK(half > 0.35);                        // about 0.5 + 0.5 x chance
+    CHECK(half < 0.75);
+    CHECK(rainy_share(0.5) == half);           // seeded: the same draws again
+}
+
 TEST_CASE("dataset and loader errors", "[train][dataset][errors]") {
     auto data = make_data(3);
     LoaderOptions o;
@@ -164,6 +229,21 @@ TEST_CASE("dataset and loader errors", "[train][dataset][errors]") {
     o.min_valid_fraction = 1.5;
     CHECK_THROWS_WITH(DataLoader<float>(data, o), Catch::Contains("min_valid_fraction in [0, 1]"));
     o.min_valid_fraction = 0.0;
+    o.patches_per_field = 2;  // whole fields: one visit per epoch
+    CHECK_THROWS_WITH(DataLoader<float>(data, o), Catch::Contains("patches_per_field >= 1, and 1 for whole fields"));
+    o.patch_size = 3;
+    o.patches_per_field = 0;
+    CHECK_THROWS_WITH(DataLoader<float>(data, o), Catch::Contains("got 0 with patch_size 3"));
+    o.patches_per_field = 1;
+    o.rainy_fraction = 1.5;
+    CHECK_THROWS_WITH(DataLoader<float>(data, o), Catch::Contains("rainy_fraction in [0, 1]"));
+    o.rainy_fraction = 0.5;
+    o.rainy_min_wet = 0.0;
+    CHECK_THROWS_WITH(DataLoader<float>(data, o), Catch::Contains("rainy_min_wet in (0, 1]"));
+    o.rainy_min_wet = 0.25;
+    o.patch_size = 0;
+    CHECK_THROWS_WITH(DataLoader<float>(data, o), Catch::Contains("and 0 for whole fields, got 0.5"));
+    o.rainy_fraction = 0.0;
     DataLoader<float> loader(data, o);
     CHECK_THROWS_WITH(loader.batch(0, 1), Catch::Contains("batch 1 out of range for 1"));
     Dataset<float> empty;

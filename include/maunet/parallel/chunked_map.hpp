@@ -8,6 +8,12 @@
 // the same bits whatever the rank count. Memory: rank 0 holds one round (p chunks) of results.
 // Every failure, on any rank and in compute or consume, is rethrown on all ranks
 // (parallel/agreement.hpp), so no rank waits for ever in the next gather.
+//
+// map_tasks is the same with inputs that only rank 0 can read (the distributed `maunet bc`:
+// rank 0 holds the tiles of the whole period in its scratch spool): in round k, rank 0 produces
+// the inputs of tasks k p .. k p + p - 1 and scatters them, rank r computes task k p + r, and
+// the results come back to rank 0 by the ordered gather. Memory on rank 0: one round of inputs
+// and of results.
 #pragma once
 
 #include <algorithm>
@@ -79,5 +85,69 @@ void map_chunks(Communicator& comm, Index total, Index chunk, const std::functio
         });
     }
 }
+
+// Bytes of tasks 0 .. count - 1: produce(k) on rank 0 gives task k's input; compute(k, input)
+// runs on rank k mod p and gives its result; consume(k, result) runs on rank 0 in increasing k.
+// One process: produce, compute, consume for k = 0, 1, ... Collective.
+using Bytes = std::vector<unsigned char>;
+inline void map_tasks(Communicator& comm, Index count, const std::function<Bytes(Index)>& produce,
+                      const std::function<Bytes(Index, Bytes&&)>& compute,
+                      const std::function<void(Index, Bytes&&)>& consume) {
+    require(count >= 0, "map_tasks: expected count >= 0, got ", count);
+    const Index p = comm.size();
+    for (Index round = 0; round * p < count; ++round) {
+        const Index first = round * p, here = std::min(p, count - first);
+        std::vector<Bytes> inputs;
+        run_collectively(comm, [&] {
+            if (!comm.is_root()) return;
+            inputs.resize(static_cast<std::size_t>(p));
+            for (Index r = 0; r < here; ++r) inputs[static_cast<std::size_t>(r)] = produce(first + r);
+        });
+        Bytes mine = comm.scatter(inputs, 0);
+        inputs.clear();
+        run_collectively(comm, [&] {
+            if (comm.rank() < here) mine = compute(first + comm.rank(), std::move(mine));
+        });
+        std::vector<Bytes> results = comm.gather(mine, 0);
+        mine.clear();
+        run_collectively(comm, [&] {
+            for (Index r = 0; r < here && r < static_cast<Index>(results.size()); ++r)
+                consume(first + r, std::move(results[static_cast<std::size_t>(r)]));
+        });
+    }
+}
+
+// Several tensors as one message, and back (the inputs of a task of map_tasks).
+template <class T>
+Bytes pack_tensors(const std::vector<const Tensor<T>*>& tensors) {
+    Bytes out;
+    for (const Tensor<T>* t : tensors) {
+        const Bytes one = detail::to_bytes(*t);
+        const std::uint64_t n = one.size();
+        const auto* np = reinterpret_cast<const unsigned char*>(&n);
+        out.insert(out.end(), np, np + sizeof n);
+        out.insert(out.end(), one.begin(), one.end());
+    }
+    return out;
+}
+template <class T>
+std::vector<Tensor<T>> unpack_tensors(const Bytes& bytes) {
+    std::vector<Tensor<T>> out;
+    for (std::size_t at = 0; at < bytes.size();) {
+        std::uint64_t n = 0;
+        require(bytes.size() - at >= sizeof n, "unpack_tensors: ", bytes.size() - at, " bytes left, too few for a length");
+        std::memcpy(&n, bytes.data() + at, sizeof n);
+        at += sizeof n;
+        require(n <= bytes.size() - at, "unpack_tensors: a tensor of ", n, " bytes, only ", bytes.size() - at, " left");
+        out.push_back(detail::from_bytes<T>(Bytes(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                                                  bytes.begin() + static_cast<std::ptrdiff_t>(at + n))));
+        at += static_cast<std::size_t>(n);
+    }
+    return out;
+}
+template <class T>
+Bytes tensor_bytes(const Tensor<T>& t) { return detail::to_bytes(t); }
+template <class T>
+Tensor<T> tensor_from_bytes(const Bytes& b) { return detail::from_bytes<T>(b); }
 
 }  // namespace maunet::parallel

@@ -31,6 +31,9 @@ public:
     virtual void barrier() = 0;
     // Every rank's bytes, in rank order, on `root` (empty elsewhere). Sizes may differ.
     virtual std::vector<std::vector<unsigned char>> gather(const std::vector<unsigned char>& bytes, int root) = 0;
+    // The inverse: root's parts[r] (one per rank, sizes may differ) to rank r; `parts` is read on
+    // root only.
+    virtual std::vector<unsigned char> scatter(const std::vector<std::vector<unsigned char>>& parts, int root) = 0;
     // Prints "<message>" on stderr (prefixed by the rank when size > 1) and ends every rank
     // with `status`. For a fatal error on one rank that the others cannot know of: they may
     // be waiting in a collective, and only ending them all avoids a hang. Never returns.
@@ -51,6 +54,11 @@ public:
     std::vector<std::vector<unsigned char>> gather(const std::vector<unsigned char>& bytes, int root) override {
         check_root(root);
         return {bytes};
+    }
+    std::vector<unsigned char> scatter(const std::vector<std::vector<unsigned char>>& parts, int root) override {
+        check_root(root);
+        require(parts.size() == 1, "SerialCommunicator::scatter: expected one part (one rank), got ", parts.size());
+        return parts[0];
     }
     [[noreturn]] void abort(const std::string& message, int) override { throw Error(message); }
 

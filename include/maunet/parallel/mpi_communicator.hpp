@@ -103,6 +103,33 @@ public:
         return out;
     }
 
+    std::vector<unsigned char> scatter(const std::vector<std::vector<unsigned char>>& parts, int root) override {
+        std::vector<int> counts, displs;
+        std::vector<unsigned char> all;
+        if (rank_ == root) {
+            require(parts.size() == static_cast<std::size_t>(size_), "MpiCommunicator::scatter: expected one part per "
+                    "rank (", size_, "), got ", parts.size());
+            long long total = 0;
+            for (const auto& part : parts) {
+                require(part.size() <= kChunk && total <= INT_MAX - static_cast<long long>(part.size()),
+                        "MpiCommunicator::scatter: at most ", kChunk, " bytes per rank and ", INT_MAX,
+                        " in all, got a part of ", part.size());
+                counts.push_back(static_cast<int>(part.size()));
+                displs.push_back(static_cast<int>(total));
+                total += static_cast<long long>(part.size());
+            }
+            all.reserve(static_cast<std::size_t>(total));
+            for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
+        }
+        int mine = 0;
+        check(MPI_Scatter(counts.data(), 1, MPI_INT, &mine, 1, MPI_INT, root, comm_), "MPI_Scatter");
+        std::vector<unsigned char> out(static_cast<std::size_t>(mine));
+        check(MPI_Scatterv(all.data(), counts.data(), displs.data(), MPI_BYTE, out.data(), mine, MPI_BYTE, root,
+                           comm_),
+              "MPI_Scatterv");
+        return out;
+    }
+
     [[noreturn]] void abort(const std::string& message, int status) override {
         if (size_ > 1)
             std::fprintf(stderr, "[rank %d of %d] %s\n", rank_, size_, message.c_str());

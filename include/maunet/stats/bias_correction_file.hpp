@@ -36,6 +36,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <variant>
 #include <vector>
@@ -300,6 +301,37 @@ std::string encode_v1(const BiasCorrectionMethod<T, Method>& method) {
 
 }  // namespace detail
 
+namespace detail {
+// A tile's block in a fit file: its length, the samples of obs then sim, and their CRC-32.
+template <class T>
+void write_tile_block(std::ostream& out, const Calibration<T>& c) {
+    CrcStream w(out);
+    w.put(samples_bytes(c.obs, sizeof(T)) + samples_bytes(c.sim, sizeof(T)));
+    stream_samples(w, c.obs);
+    stream_samples(w, c.sim);
+    const std::uint32_t crc = w.crc();
+    out.write(reinterpret_cast<const char*>(&crc), 4);
+}
+}  // namespace detail
+
+// One tile of a fit file as bytes, made where the tile was fitted (another rank under mpirun)
+// and handed to BiasCorrectionFileWriter::add_tile in order: the method's settings and
+// position and its checksummed block, exactly as add_tile(method) writes them.
+struct EncodedFitTile {
+    std::string settings;
+    Index height = 0, width = 0, first_cell = 0;
+    std::string block;
+};
+// `grid_height` x `grid_width`: the whole grid the tile belongs to.
+template <class T, class Method>
+EncodedFitTile encode_fit_tile(const BiasCorrectionMethod<T, Method>& method, Index grid_height, Index grid_width) {
+    require(method.fitted(), Method::kName, ": encode_fit_tile before fit()");
+    const detail::Calibration<T>& c = method.calibration();
+    std::ostringstream out;
+    detail::write_tile_block(out, c);
+    return {detail::settings_json(method, grid_height, grid_width).dump(2), c.height, c.width, c.first_cell, out.str()};
+}
+
 // Writes a fit file one tile of rows at a time: add_tile() with a method fitted on rows
 // [k R, k R + rows) of a height x width grid (R = tile_rows; its first_cell set to k R width),
 // in order; close() checks that every tile came and makes the file appear. Destroyed without
@@ -326,18 +358,42 @@ public:
     Index num_tiles() const { return (height_ + tile_rows_ - 1) / tile_rows_; }
     Index tiles_written() const { return next_; }
 
+    void add_tile(const EncodedFitTile& tile) {
+        begin_tile(tile.settings, tile.height, tile.width, tile.first_cell);
+        out_.write(tile.block.data(), static_cast<std::streamsize>(tile.block.size()));
+        end_tile();
+    }
+
     template <class Method>
     void add_tile(const BiasCorrectionMethod<T, Method>& method) {
-        const std::string op = "BiasCorrectionFileWriter: '" + path_ + "'";
-        require(method.fitted(), op, ": tile ", next_, " is not fitted");
-        require(next_ < num_tiles(), op, ": all ", num_tiles(), " tiles were written already");
+        require(method.fitted(), "BiasCorrectionFileWriter: '", path_, "': tile ", next_, " is not fitted");
         const detail::Calibration<T>& c = method.calibration();
+        begin_tile(detail::settings_json(method, height_, width_).dump(2), c.height, c.width, c.first_cell);
+        detail::write_tile_block(out_, c);
+        end_tile();
+    }
+
+    void close() {
+        require(next_ == num_tiles(), "BiasCorrectionFileWriter: '", path_, "': closed after ", next_, " of ",
+                num_tiles(), " tiles");
+        out_.flush();
+        if (!out_) throw IOError(maunet::detail::cat("writing '", path_, "' failed (disk full?)"));
+        out_.close();
+        if (out_.fail()) throw IOError(maunet::detail::cat("closing '", path_, "' failed"));
+        file_.commit();
+    }
+
+private:
+    // Checks that the next tile is rows [k R, k R + rows) with the settings of tile 0; writes
+    // the file's header before tile 0.
+    void begin_tile(const std::string& settings, Index height, Index width, Index first_cell) {
+        const std::string op = "BiasCorrectionFileWriter: '" + path_ + "'";
+        require(next_ < num_tiles(), op, ": all ", num_tiles(), " tiles were written already");
         const Index r0 = next_ * tile_rows_, rows = std::min(tile_rows_, height_ - r0);
-        require_shape(c.height == rows && c.width == width_, op, ": tile ", next_, " must be ", rows, " x ", width_,
-                      ", the method was fitted on ", c.height, " x ", c.width);
-        require(c.first_cell == r0 * width_, op, ": tile ", next_, " starts at cell ", r0 * width_,
-                " but the method's first cell is ", c.first_cell, " (set_first_cell)");
-        const std::string settings = detail::settings_json(method, height_, width_).dump(2);
+        require_shape(height == rows && width == width_, op, ": tile ", next_, " must be ", rows, " x ", width_,
+                      ", the method was fitted on ", height, " x ", width);
+        require(first_cell == r0 * width_, op, ": tile ", next_, " starts at cell ", r0 * width_,
+                " but the method's first cell is ", first_cell, " (set_first_cell)");
         if (next_ == 0) {
             io::Json header = io::Json::parse(settings);
             header.set("tile_rows", static_cast<long long>(tile_rows_)).set("grid", detail::grid_json(grid_));
@@ -354,27 +410,11 @@ public:
         } else {
             require(settings == settings_, op, ": tile ", next_, " holds other settings than tile 0");
         }
-        detail::CrcStream w(out_);
-        w.put(detail::samples_bytes(c.obs, sizeof(T)) + detail::samples_bytes(c.sim, sizeof(T)));
-        detail::stream_samples(w, c.obs);
-        detail::stream_samples(w, c.sim);
-        const std::uint32_t crc = w.crc();
-        out_.write(reinterpret_cast<const char*>(&crc), 4);
+    }
+    void end_tile() {
         if (!out_) throw IOError(maunet::detail::cat("writing '", path_, "' failed (disk full?)"));
         ++next_;
     }
-
-    void close() {
-        require(next_ == num_tiles(), "BiasCorrectionFileWriter: '", path_, "': closed after ", next_, " of ",
-                num_tiles(), " tiles");
-        out_.flush();
-        if (!out_) throw IOError(maunet::detail::cat("writing '", path_, "' failed (disk full?)"));
-        out_.close();
-        if (out_.fail()) throw IOError(maunet::detail::cat("closing '", path_, "' failed"));
-        file_.commit();
-    }
-
-private:
     std::string path_;
     io::AtomicFile file_;
     std::ofstream out_;

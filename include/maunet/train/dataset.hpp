@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -169,6 +170,16 @@ struct LoaderOptions {
     // times; if none reaches it, the best patch drawn is kept.
     double min_valid_fraction = 0.0;
     int max_patch_retries = 10;
+    // Patches per sample per epoch: each sample is visited this many times, each visit with
+    // its own patch (so an epoch of few large fields still makes many gradient steps).
+    Index patches_per_field = 1;
+    // Oversampling of rain: this share of the patches (chosen by the patch's own seeded draw)
+    // must be rainy, i.e. at least rainy_min_wet of its valid cells wet; such a patch is
+    // redrawn like an invalid one. A cell is wet when its target exceeds the smallest valid
+    // target of its field: dry cells all hold the transform of 0 mm, and every transform the
+    // models use is increasing, so this needs no threshold in the transformed units.
+    double rainy_fraction = 0.0;
+    double rainy_min_wet = 0.25;
     std::uint64_t seed = 0;
 };
 
@@ -188,6 +199,14 @@ public:
                 "DataLoader: expected min_valid_fraction in [0, 1], got ", options.min_valid_fraction);
         require(options.max_patch_retries >= 0, "DataLoader: expected max_patch_retries >= 0, got ",
                 options.max_patch_retries);
+        require(options.patches_per_field >= 1 && (options.patches_per_field == 1 || options.patch_size > 0),
+                "DataLoader: expected patches_per_field >= 1, and 1 for whole fields (patch_size 0), got ",
+                options.patches_per_field, " with patch_size ", options.patch_size);
+        require(std::isfinite(options.rainy_fraction) && options.rainy_fraction >= 0.0 && options.rainy_fraction <= 1.0 &&
+                    (options.rainy_fraction == 0.0 || options.patch_size > 0),
+                "DataLoader: expected rainy_fraction in [0, 1], and 0 for whole fields, got ", options.rainy_fraction);
+        require(std::isfinite(options.rainy_min_wet) && options.rainy_min_wet > 0.0 && options.rainy_min_wet <= 1.0,
+                "DataLoader: expected rainy_min_wet in (0, 1], got ", options.rainy_min_wet);
         require(num_batches() >= 1, "DataLoader: drop_last with batch size ", options.batch_size, " and only ",
                 data.size(), " samples leaves no batch");
     }
@@ -195,19 +214,23 @@ public:
 
     const LoaderOptions& options() const { return options_; }
     std::size_t num_batches() const {
-        const std::size_t n = data_->size(), b = static_cast<std::size_t>(options_.batch_size);
+        const std::size_t n = data_->size() * static_cast<std::size_t>(options_.patches_per_field),
+                          b = static_cast<std::size_t>(options_.batch_size);
         return options_.drop_last ? n / b : (n + b - 1) / b;
     }
 
-    // The order samples are visited in during `epoch` (identity without shuffle).
+    // The order samples are visited in during `epoch`: each patches_per_field times (0, 1, ...,
+    // n - 1, 0, 1, ... without shuffle; a shuffle of that list with it).
     std::vector<std::size_t> order(long epoch) const {
-        if (!options_.shuffle) {
-            std::vector<std::size_t> o(data_->size());
-            std::iota(o.begin(), o.end(), std::size_t{0});
-            return o;
-        }
+        const std::size_t n = data_->size(), k = static_cast<std::size_t>(options_.patches_per_field);
+        std::vector<std::size_t> o(n * k);
+        for (std::size_t i = 0; i < o.size(); ++i) o[i] = i % n;
+        if (!options_.shuffle) return o;
         Rng rng(detail::mix_seed(options_.seed, static_cast<std::uint64_t>(epoch)));
-        return detail::shuffled_indices(data_->size(), rng);
+        const std::vector<std::size_t> perm = detail::shuffled_indices(o.size(), rng);
+        std::vector<std::size_t> shuffled(o.size());
+        for (std::size_t i = 0; i < o.size(); ++i) shuffled[i] = o[perm[i]];
+        return shuffled;
     }
 
     // Batch `b` of `epoch`: whole samples, or one random patch of each.
@@ -243,23 +266,41 @@ public:
     }
 
 private:
+    // A patch with at least min_valid_fraction valid cells and, when this draw asks for rain
+    // (probability rainy_fraction), at least rainy_min_wet of them wet; redrawn at most
+    // max_patch_retries times, keeping the best (most valid, then wettest) patch drawn.
     Sample<T> random_patch(const Sample<T>& s, Rng& rng) const {
         const Index p = options_.patch_size, h = s.height(), w = s.width();
+        const bool want_rain = options_.rainy_fraction > 0 && rng.uniform() < options_.rainy_fraction;
+        double dry = 0;  // the smallest valid target: what a dry cell holds
+        if (want_rain) {
+            bool any = false;
+            for (Index i = 0; i < h * w; ++i)
+                if (s.mask[i] != T(0) && (!any || double(s.target[i]) < dry)) dry = double(s.target[i]), any = true;
+        }
         Index best_top = 0, best_left = 0;
-        double best_fraction = -1.0;
+        std::tuple<bool, double, double> best{false, -1.0, -1.0};  // enough valid, wet share, valid share
         for (int attempt = 0; attempt <= options_.max_patch_retries; ++attempt) {
             const auto top = static_cast<Index>(rng.below(static_cast<std::uint64_t>(h - p + 1)));
             const auto left = static_cast<Index>(rng.below(static_cast<std::uint64_t>(w - p + 1)));
-            double valid = 0.0;
+            double valid = 0.0, wet = 0.0;
             for (Index i = 0; i < p; ++i)
-                for (Index j = 0; j < p; ++j) valid += s.mask[(top + i) * w + left + j] != T(0) ? 1.0 : 0.0;
-            const double fraction = valid / static_cast<double>(p * p);
-            if (fraction > best_fraction) {
-                best_fraction = fraction;
+                for (Index j = 0; j < p; ++j) {
+                    const Index at = (top + i) * w + left + j;
+                    if (s.mask[at] == T(0)) continue;
+                    valid += 1.0;
+                    wet += want_rain && double(s.target[at]) > dry ? 1.0 : 0.0;
+                }
+            const double valid_fraction = valid / static_cast<double>(p * p);
+            const double wet_fraction = valid > 0 ? wet / valid : 0.0;
+            const bool enough_valid = valid_fraction >= options_.min_valid_fraction;
+            const std::tuple<bool, double, double> score{enough_valid, wet_fraction, valid_fraction};
+            if (score > best) {
+                best = score;
                 best_top = top;
                 best_left = left;
             }
-            if (fraction >= options_.min_valid_fraction) break;
+            if (enough_valid && (!want_rain || wet_fraction >= options_.rainy_min_wet)) break;
         }
         return crop_sample(s, best_top, best_left, p);
     }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Training data beyond one file, end to end with the `maunet` tool: several --in files (in any
+# order, or a quoted glob) joined in time order; training, validation and test periods by date,
+# the test period scored apart; and each refusal with its message and status (overlapping files,
+# a pattern matching nothing, another calendar, a malformed, empty or overlapping period).
+#   usage: tests/cli/training_inputs.sh MAUNET_BINARY   (run by ctest as "cli: training inputs")
+set -u
+maunet=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+failures=0
+fail() {
+  echo "FAILED: $*" >&2
+  failures=$((failures + 1))
+}
+# expect STATUS TEXT ARGS...: maunet train ARGS exits with STATUS and says TEXT on stderr.
+expect() {
+  local status=$1 text=$2
+  shift 2
+  "$maunet" train "$@" > out.txt 2> err.txt
+  local got=$?
+  { [ "$got" = "$status" ] && grep -qF -- "$text" err.txt; } ||
+    fail "train $* gave status $got (expected $status) and said: $(cat err.txt) (expected '$text')"
+}
+
+# Two files of 4 days each (1-4 and 5-8 January 2000), a third overlapping the first, a fourth
+# in another calendar.
+python3 "$here/make_netcdf.py" part_1.nc --ny 8 --nx 8 --records 4 --units mm/day --time-units "days since 2000-01-01"
+python3 "$here/make_netcdf.py" part_2.nc --ny 8 --nx 8 --records 4 --units mm/day --time-units "days since 2000-01-05"
+python3 "$here/make_netcdf.py" overlap.nc --ny 8 --nx 8 --records 4 --units mm/day --time-units "days since 2000-01-03"
+python3 "$here/make_netcdf.py" noleap.nc --ny 8 --nx 8 --records 4 --units mm/day --time-units "days since 2000-01-09" --calendar noleap
+small=(--var pr --factor 2 --width 2 --levels 1 --epochs 1 --threads 1 --quiet --out m.mnet)
+
+# Files in reverse order on the command line, and a quoted glob: the same 8-day series.
+"$maunet" train --in part_2.nc --in part_1.nc "${small[@]}" > two.txt 2> two.err || fail "train on two files: $(cat two.err)"
+grep -q "2 files from 'part_1.nc'" two.txt || fail "two files not joined in time order: $(head -1 two.txt)"
+grep -q "8 time steps" two.txt || fail "the joined series is not 8 steps: $(head -1 two.txt)"
+"$maunet" train --in 'part_*.nc' "${small[@]}" > glob.txt 2> glob.err || fail "train on a glob: $(cat glob.err)"
+grep -q "2 files from 'part_1.nc'" glob.txt || fail "the glob did not name both files: $(head -1 glob.txt)"
+
+# Periods: 5 training days, 2 validation days, 1 test day scored apart.
+"$maunet" train --in part_1.nc part_2.nc "${small[@]}" --train-period 2000-01-01/2000-01-05 \
+  --val-period 2000-01-06/2000-01-07 --test-period 2000-01-08/2000-01-08 > periods.txt 2> periods.err ||
+  fail "train with periods: $(cat periods.err)"
+grep -q "5 training / 2 validation / 1 test fields" periods.txt || fail "periods not applied: $(head -1 periods.txt)"
+grep -q "scores on the 1 test" periods.txt || fail "the test period is not scored: $(cat periods.txt)"
+# Without --val-period the last --val-fraction of the training period validates.
+"$maunet" train --in part_1.nc part_2.nc "${small[@]}" --train-period 2000-01-01/2000-01-08 --val-fraction 0.25 \
+  > frac.txt 2> frac.err || fail "train with a training period: $(cat frac.err)"
+grep -q "6 training / 2 validation / 0 test fields" frac.txt || fail "--val-fraction inside the period: $(head -1 frac.txt)"
+
+expect 1 "must not overlap in time" --in part_1.nc --in overlap.nc "${small[@]}"
+expect 1 "matches no file" --in 'nothing_*.nc' "${small[@]}"
+expect 1 "must share a calendar" --in part_1.nc --in noleap.nc "${small[@]}"
+expect 1 "given twice" --in part_1.nc --in 'part_*.nc' "${small[@]}"
+expect 2 "--train-period: '2000-01-01': no '/'" --in part_1.nc "${small[@]}" --train-period 2000-01-01
+expect 2 "the last date is before the first" --in part_1.nc "${small[@]}" --test-period 2000-01-03/2000-01-01
+expect 1 "--test-period 1999-01-01/1999-12-31 holds none of the 4 time steps" --in part_1.nc "${small[@]}" \
+  --test-period 1999-01-01/1999-12-31
+expect 1 "lies in more than one of" --in part_1.nc "${small[@]}" --val-period 2000-01-02/2000-01-03 \
+  --test-period 2000-01-03/2000-01-04
+[ ! -e m.mnet ] || [ -s m.mnet ] || fail "a failed run left an empty model file"
+
+if [ "$failures" -ne 0 ]; then
+  echo "$failures failure(s)" >&2
+  exit 1
+fi
+echo "training inputs: several files, globs, periods and their refusals as documented"
