@@ -94,6 +94,12 @@ struct StepSource {
 
     Field read(const std::vector<Index>& steps) const {
         Field f = pipeline::with_shape(layout, layout.ny(), layout.nx());
+        bool one_run = reader.has_value() && !steps.empty();
+        for (std::size_t k = 1; one_run && k < steps.size(); ++k) one_run = steps[k] == steps[0] + static_cast<Index>(k);
+        if (one_run) {
+            f.data = reader->read(steps.front(), static_cast<Index>(steps.size())).data;  // one run: no copy
+            return finish(std::move(f), steps);
+        }
         const Index plane = layout.ny() * layout.nx();
         f.data = Tensor<float>(Shape{static_cast<Index>(steps.size()), layout.ny(), layout.nx()});
         for (std::size_t k = 0; k < steps.size();) {
@@ -111,6 +117,11 @@ struct StepSource {
             std::copy_n(src, n * plane, f.data.data() + static_cast<Index>(k) * plane);
             k = e;
         }
+        return finish(std::move(f), steps);
+    }
+
+    // The time values of the steps, and the values in mm/day.
+    Field finish(Field f, const std::vector<Index>& steps) const {
         if (!layout.time.empty())
             for (Index t : steps) f.time.push_back(layout.time[static_cast<std::size_t>(t)]);
         if (factor != 1.0)
@@ -189,6 +200,8 @@ void run_eval(const EvalSettings& s) {
     metrics::MetricOptions options(s.range > 0 ? s.range : 1.0);
     options.compute_ssim = W >= 11 && H >= 11 && wants(s.scores, "ssim");
     std::vector<metrics::StreamingEvaluator<float>> evaluators(preds.size(), metrics::StreamingEvaluator<float>(options));
+    if (!two_passes)
+        for (auto& e : evaluators) e.first_pass_only();
     const std::size_t step = static_cast<std::size_t>(s.chunk);
     const auto load = [&](std::size_t k0) {
         const std::size_t k1 = std::min(kept.size(), k0 + step);

@@ -116,6 +116,7 @@ TEST_CASE("one pass gives the first-pass scores of evaluate and r to rounding", 
     for (Index chunk : {Index(1), Index(2), Index(4), N}) {
         CAPTURE(chunk);
         StreamingEvaluator<float> e(options);
+        if (chunk > 1) e.first_pass_only();  // no quantile counts: the same first-pass scores
         for (Index t = 0; t < N; t += chunk) {
             const Index n = std::min(chunk, N - t);
             e.add(steps(pred, t, n), steps(obs, t, n), steps(mask, t, n));
@@ -165,6 +166,12 @@ TEST_CASE("the streaming evaluator refuses calls out of order", "[metrics][strea
     CHECK_THROWS_WITH(e.add(Tensor<float>(Shape{1, 4, 4}), Tensor<float>(Shape{1, 4, 4}), Tensor<float>()),
                       Catch::Contains("SSIM needs fields"));
     CHECK_THROWS_WITH(e.finish_first_pass(0.0), Catch::Contains("data range R > 0"));
+    StreamingEvaluator<float> once{MetricOptions(1.0)};
+    once.first_pass_only();
+    CHECK_THROWS_WITH(once.start_second_pass(1.0), Catch::Contains("first_pass_only() was declared"));
+    StreamingEvaluator<float> late{MetricOptions(1.0)};
+    late.add(Tensor<float>(Shape{1, 11, 11}), Tensor<float>(Shape{1, 11, 11}), Tensor<float>());
+    CHECK_THROWS_WITH(late.first_pass_only(), Catch::Contains("called after add()"));
     e.start_second_pass(1.0);
     CHECK_THROWS_WITH(e.add(Tensor<float>(Shape{1, 11, 11}), Tensor<float>(Shape{1, 11, 11}), Tensor<float>()),
                       Catch::Contains("after start_second_pass()"));

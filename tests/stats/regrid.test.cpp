@@ -299,7 +299,8 @@ TEST_CASE("regrid: planes without missing values equal the target-by-target weig
     const Index H = 7, W = 9, h = 17, w = 20;
     Tensor<double> x = field(2, H, W, [](double i, double j) { return std::sin(1.3 * i) * std::cos(0.7 * j) + 0.1 * i * j; });
     x(1, 0, 0) = kNaN;
-    const auto reference = [&](const detail::AxisTaps& ty, const detail::AxisTaps& tx, Index p, Index oy, Index ox) {
+    using stats::detail::AxisTaps;
+    const auto reference = [&](const AxisTaps& ty, const AxisTaps& tx, Index p, Index oy, Index ox) {
         double acc = 0, sum = 0;
         for (Index ky = 0; ky < ty.per_target; ++ky)
             for (Index kx = 0; kx < tx.per_target; ++kx) {
@@ -313,10 +314,10 @@ TEST_CASE("regrid: planes without missing values equal the target-by-target weig
             }
         return acc / sum;
     };
-    const std::vector<std::pair<Tensor<double>, std::pair<detail::AxisTaps, detail::AxisTaps>>> cases = {
-        {regrid_bicubic(x, h, w), {detail::bicubic_taps(H, h, -0.75), detail::bicubic_taps(W, w, -0.75)}},
-        {regrid_bilinear(x, h, w), {detail::bilinear_taps(H, h), detail::bilinear_taps(W, w)}},
-        {regrid_nearest(x, h, w), {detail::nearest_taps(H, h), detail::nearest_taps(W, w)}},
+    const std::vector<std::pair<Tensor<double>, std::pair<AxisTaps, AxisTaps>>> cases = {
+        {regrid_bicubic(x, h, w), {stats::detail::bicubic_taps(H, h, -0.75), stats::detail::bicubic_taps(W, w, -0.75)}},
+        {regrid_bilinear(x, h, w), {stats::detail::bilinear_taps(H, h), stats::detail::bilinear_taps(W, w)}},
+        {regrid_nearest(x, h, w), {stats::detail::nearest_taps(H, h), stats::detail::nearest_taps(W, w)}},
     };
     for (const auto& [out, taps] : cases) {
         for (Index oy = 0; oy < h; ++oy)

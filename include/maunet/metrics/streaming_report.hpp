@@ -74,9 +74,16 @@ public:
             min_o_ = std::min(min_o_, oi), max_o_ = std::max(max_o_, oi);
             ++count_;
             sum_p_ += pi, sum_o_ += oi, sum_d_ += d, sum_abs_d_ += std::abs(d), sum_sq_d_ += d * d;
-            for (ContingencyTable& t : events_) t.add(pi, oi);
+            for (ContingencyTable& t : events_) {  // ContingencyTable::add without branches
+                const bool predicted = pi >= t.threshold, observed = oi >= t.threshold;
+                t.hits += predicted && observed;
+                t.false_alarms += predicted && !observed;
+                t.misses += !predicted && observed;
+                t.correct_negatives += !predicted && !observed;
+            }
             wet_p_ += pi >= options_.wet_threshold ? 1 : 0;
             wet_o_ += oi >= options_.wet_threshold ? 1 : 0;
+            if (first_pass_only_) continue;
             ++high_[0][key(pi) >> 16];
             ++high_[1][key(oi) >> 16];
         }
@@ -97,6 +104,13 @@ public:
         return r;
     }
 
+    // Before the first add(): only finish_first_pass() will follow, so pass 1 skips the
+    // quantiles' bucket counts (two dependent increments per value).
+    void first_pass_only() {
+        require(count_ == 0 && !second_, "StreamingEvaluator::first_pass_only: called after add()");
+        first_pass_only_ = true;
+    }
+
     std::int64_t n_valid() const { return count_; }
     // Largest valid observation after pass 1 (0 when there is none), e.g. for the data range.
     double observed_max() const { return count_ > 0 ? max_o_ : 0.0; }
@@ -104,6 +118,7 @@ public:
     // Between the passes: the data range L of PSNR and SSIM (> 0).
     void start_second_pass(double data_range) {
         require(!second_, "StreamingEvaluator::start_second_pass: called twice");
+        require(!first_pass_only_, "StreamingEvaluator::start_second_pass: first_pass_only() was declared");
         detail::check_data_range("StreamingEvaluator", data_range);
         options_.data_range = data_range;
         second_ = true;
@@ -278,7 +293,7 @@ private:
     }
 
     MetricOptions options_;
-    bool second_ = false;
+    bool second_ = false, first_pass_only_ = false;
     std::int64_t count_ = 0, wet_p_ = 0, wet_o_ = 0;
     double sum_p_ = 0, sum_o_ = 0, sum_d_ = 0, sum_abs_d_ = 0, sum_sq_d_ = 0;
     double min_p_ = 0, max_p_ = 0, min_o_ = 0, max_o_ = 0;
