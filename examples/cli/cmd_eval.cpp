@@ -4,15 +4,19 @@
 // same cells: those valid in the observations and in every prediction. Files are read --chunk
 // time steps at a time, twice (metrics/streaming_report.hpp: sums and counts, then SSIM,
 // Pearson's centred sums and the exact quantiles), so memory does not grow with the period
-// and the scores equal those of the whole arrays.
+// and the scores equal those of the whole arrays. --scores without ssim and p99 reads them
+// once (r then from merged per-chunk centred sums: equal to rounding).
 // Real files (cli/precip_inputs.hpp): everything is scored in mm/day whatever the files'
 // units; each prediction is aligned to the observations' grid (flipped or rolled as needed,
 // refused if the grids differ); the time steps scored are the dates common to the observations
 // (from --time-from on) and every prediction, and the command says how many. With --crop,
 // observations on a larger grid are cut to the prediction's grid by coordinates (by index
 // only when a file has no coordinates).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <future>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +42,35 @@ struct EvalSettings {
     Index chunk = 64;
     bool crop = false;
     bool explain = true;  // the legend under the table
+    std::vector<std::string> scores{"all"};  // --scores: the table's columns to compute
+};
+
+// The names --scores accepts: the table's columns. SSIM and the quantile errors (p99, which
+// brings p95 along) need the second pass over the files; the others are done after one.
+const std::vector<std::string> kScoreNames = {"rmse", "mae", "bias", "r", "psnr", "ssim", "p99"};
+
+bool wants(const std::vector<std::string>& scores, const std::string& name) {
+    return std::find(scores.begin(), scores.end(), "all") != scores.end() ||
+           std::find(scores.begin(), scores.end(), name) != scores.end();
+}
+
+// Scores that were not asked for become NaN (null in JSON) rather than numbers nobody computed.
+void keep_only(metrics::MetricReport& r, const std::vector<std::string>& scores) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    if (!wants(scores, "rmse")) r.rmse = nan;
+    if (!wants(scores, "mae")) r.mae = nan;
+    if (!wants(scores, "bias")) r.bias = nan, r.relative_bias_percent = nan;
+    if (!wants(scores, "r")) r.pearson_r = nan;
+    if (!wants(scores, "psnr")) r.psnr = nan;
+    if (!wants(scores, "ssim")) r.ssim = nan;
+    if (!wants(scores, "p99"))
+        r.p95_error = r.p99_error = r.p95_signed_error = r.p99_signed_error = nan;
+}
+
+// One chunk of every input, on the observations' grid.
+struct Chunk {
+    Field obs;
+    std::vector<Field> preds;
 };
 
 // The time steps of one input, read on demand: runs of consecutive steps at once from NetCDF,
@@ -61,6 +94,12 @@ struct StepSource {
 
     Field read(const std::vector<Index>& steps) const {
         Field f = pipeline::with_shape(layout, layout.ny(), layout.nx());
+        bool one_run = reader.has_value() && !steps.empty();
+        for (std::size_t k = 1; one_run && k < steps.size(); ++k) one_run = steps[k] == steps[0] + static_cast<Index>(k);
+        if (one_run) {
+            f.data = reader->read(steps.front(), static_cast<Index>(steps.size())).data;  // one run: no copy
+            return finish(std::move(f), steps);
+        }
         const Index plane = layout.ny() * layout.nx();
         f.data = Tensor<float>(Shape{static_cast<Index>(steps.size()), layout.ny(), layout.nx()});
         for (std::size_t k = 0; k < steps.size();) {
@@ -78,6 +117,11 @@ struct StepSource {
             std::copy_n(src, n * plane, f.data.data() + static_cast<Index>(k) * plane);
             k = e;
         }
+        return finish(std::move(f), steps);
+    }
+
+    // The time values of the steps, and the values in mm/day.
+    Field finish(Field f, const std::vector<Index>& steps) const {
         if (!layout.time.empty())
             for (Index t : steps) f.time.push_back(layout.time[static_cast<std::size_t>(t)]);
         if (factor != 1.0)
@@ -147,66 +191,91 @@ void run_eval(const EvalSettings& s) {
     std::fprintf(stderr, "maunet eval: scoring %zu common dates (of %ld observation steps from --time-from %ld)\n",
                  kept.size(), static_cast<long>(n_obs), static_cast<long>(s.time_from));
 
-    // Two passes over the dates, --chunk at a time (metrics/streaming_report.hpp): sums, counts
-    // and the quantiles' buckets, then SSIM, Pearson's centred sums and the quantiles' values.
+    // Pass 1 over the dates, --chunk at a time (metrics/streaming_report.hpp): sums, counts and
+    // the quantiles' buckets; pass 2, only for SSIM and the quantile errors: SSIM, Pearson's
+    // centred sums and the quantiles' values. While a chunk is scored the next one is read
+    // (and decompressed) on a second thread; only that thread calls netCDF.
     const Index H = obs_grid.ny(), W = obs_grid.nx();
+    const bool two_passes = wants(s.scores, "ssim") || wants(s.scores, "p99");
     metrics::MetricOptions options(s.range > 0 ? s.range : 1.0);
-    options.compute_ssim = W >= 11 && H >= 11;
+    options.compute_ssim = W >= 11 && H >= 11 && wants(s.scores, "ssim");
     std::vector<metrics::StreamingEvaluator<float>> evaluators(preds.size(), metrics::StreamingEvaluator<float>(options));
-    Index valid = 0;
+    if (!two_passes)
+        for (auto& e : evaluators) e.first_pass_only();
+    const std::size_t step = static_cast<std::size_t>(s.chunk);
+    const auto load = [&](std::size_t k0) {
+        const std::size_t k1 = std::min(kept.size(), k0 + step);
+        Chunk c;
+        std::vector<Index> obs_steps;
+        for (std::size_t k = k0; k < k1; ++k) obs_steps.push_back(s.time_from + kept[k]);
+        c.obs = obs.read(obs_steps);
+        if (s.crop) (void)pipeline::crop_to_grid(c.obs, s.obs, preds[0]->layout, s.pred[0]);
+        for (std::size_t i = 0; i < preds.size(); ++i) {
+            std::vector<Index> steps;
+            for (std::size_t k = k0; k < k1; ++k) steps.push_back(partner_of[i][static_cast<std::size_t>(kept[k])]);
+            c.preds.push_back(preds[i]->read(steps));
+            (void)pipeline::align_to_grid(c.preds.back(), s.pred[i], c.obs, s.obs);
+        }
+        return c;
+    };
     const auto pass = [&](int which) {
-        const ChunkProgress progress(which == 1 ? "eval: pass 1 of 2" : "eval: pass 2 of 2");
-        for (std::size_t k0 = 0; k0 < kept.size(); k0 += static_cast<std::size_t>(s.chunk)) {
-            const std::size_t k1 = std::min(kept.size(), k0 + static_cast<std::size_t>(s.chunk));
-            std::vector<Index> obs_steps;
-            for (std::size_t k = k0; k < k1; ++k) obs_steps.push_back(s.time_from + kept[k]);
-            Field o = obs.read(obs_steps);
-            if (s.crop) (void)pipeline::crop_to_grid(o, s.obs, preds[0]->layout, s.pred[0]);
-            std::vector<Field> p;
-            for (std::size_t i = 0; i < preds.size(); ++i) {
-                std::vector<Index> steps;
-                for (std::size_t k = k0; k < k1; ++k) steps.push_back(partner_of[i][static_cast<std::size_t>(kept[k])]);
-                p.push_back(preds[i]->read(steps));
-                (void)pipeline::align_to_grid(p.back(), s.pred[i], o, s.obs);
-            }
-            // One mask for every row: cells where the observations and every prediction are valid.
+        const ChunkProgress progress(two_passes ? (which == 1 ? "eval: pass 1 of 2" : "eval: pass 2 of 2") : "eval");
+        std::future<Chunk> next = std::async(std::launch::async, load, std::size_t(0));
+        for (std::size_t k0 = 0; k0 < kept.size(); k0 += step) {
+            const std::size_t k1 = std::min(kept.size(), k0 + step);
+            Chunk c = next.get();
+            if (k1 < kept.size()) next = std::async(std::launch::async, load, k1);
+            // One mask for every row: cells where the observations and every prediction are
+            // valid. With one prediction that is what each score checks anyway: no mask.
             const Index n = static_cast<Index>(k1 - k0);
             const Shape nchw{n, 1, H, W};
-            Tensor<float> mask(nchw);
-            for (Index j = 0; j < mask.numel(); ++j) mask[j] = std::isfinite(o.data[j]) ? 1.f : 0.f;
-            for (const Field& f : p)
-                for (Index j = 0; j < mask.numel(); ++j)
-                    if (!std::isfinite(f.data[j])) mask[j] = 0.f;
-            if (which == 1)
-                for (float m : mask) valid += m != 0.f;
-            const Tensor<float> on = o.data.reshaped(nchw);
-            for (std::size_t i = 0; i < p.size(); ++i) {
-                if (which == 1) evaluators[i].add(p[i].data.reshaped(nchw), on, mask);
-                else evaluators[i].add_second(p[i].data.reshaped(nchw), on, mask);
+            Tensor<float> mask;
+            if (c.preds.size() > 1) {
+                mask = Tensor<float>(nchw);
+                const Index cells = mask.numel();
+                const float* o = c.obs.data.data();
+                float* m = mask.data();
+                for (Index j = 0; j < cells; ++j) m[j] = std::isfinite(o[j]) ? 1.f : 0.f;
+                for (const Field& f : c.preds) {
+                    const float* v = f.data.data();
+                    for (Index j = 0; j < cells; ++j)
+                        if (!std::isfinite(v[j])) m[j] = 0.f;
+                }
+            }
+            const Tensor<float> on = c.obs.data.reshaped(nchw);
+            for (std::size_t i = 0; i < c.preds.size(); ++i) {
+                if (which == 1) evaluators[i].add(c.preds[i].data.reshaped(nchw), on, mask);
+                else evaluators[i].add_second(c.preds[i].data.reshaped(nchw), on, mask);
             }
             progress(static_cast<Index>(k1), static_cast<Index>(kept.size()));
         }
     };
     pass(1);
+    const Index valid = evaluators[0].n_valid();  // every row is scored on the same cells
     // The data range of PSNR and SSIM: --range, or the largest observation scored.
     double range = s.range;
     if (range <= 0) {
         range = std::max(0.0, evaluators[0].observed_max());
         if (range <= 0) range = 1;
     }
-    for (auto& e : evaluators) e.start_second_pass(range);
-    pass(2);
+    if (two_passes) {
+        for (auto& e : evaluators) e.start_second_pass(range);
+        pass(2);
+    }
     std::vector<pipeline::MethodResult> rows;
     for (std::size_t i = 0; i < preds.size(); ++i) {
         pipeline::MethodResult r;
         r.name = s.names.empty() ? s.pred[i] : s.names[i];
-        r.report = evaluators[i].finish();
+        r.report = two_passes ? evaluators[i].finish() : evaluators[i].finish_first_pass(range);
+        keep_only(r.report, s.scores);
         rows.push_back(std::move(r));
     }
     pipeline::TableOptions table;
     table.units = io::kMillimetresPerDay;
     table.show_cost = false;  // files have no parameters and no inference time
     table.data_range = range;
+    for (const auto& name : kScoreNames)
+        if (wants(s.scores, name)) table.columns.push_back(name);
     std::printf("%s (variable %s, in %s), %ld common dates from time step %ld, %ld cells valid in every file:\n%s%s",
                 s.obs.c_str(), obs.layout.variable.c_str(), io::kMillimetresPerDay, static_cast<long>(kept.size()),
                 static_cast<long>(s.time_from), static_cast<long>(valid), pipeline::format_table(rows, table).c_str(),
@@ -233,8 +302,15 @@ void add_eval_command(CLI::App& app) {
                     "period)")->capture_default_str();
     cmd->add_option("--units", s->units, "units of the predictions when their attribute is missing or wrong");
     cmd->add_option("--obs-units", s->obs_units, "units of the observations when their attribute is missing or wrong");
-    cmd->add_option("--chunk", s->chunk, "time steps read at a time (each file is read twice, a chunk at a time)")
+    cmd->add_option("--chunk", s->chunk, "time steps read at a time (each file is read twice, or once without ssim and p99)")
         ->check(CLI::Range(Index(1), Index(100000)))
+        ->capture_default_str();
+    std::vector<std::string> accepted = kScoreNames;
+    accepted.insert(accepted.begin(), "all");
+    cmd->add_option("--scores", s->scores, "scores to compute, comma-separated: all, or any of rmse, mae, bias, r, "
+                    "psnr (one pass over the files), ssim, p99 (two passes)")
+        ->delimiter(',')
+        ->check(CLI::IsMember(accepted))
         ->capture_default_str();
     cmd->add_flag("--crop", s->crop, "cut larger observations to the prediction's grid (matched by coordinates)");
     cmd->add_option("--json", s->json, "also write the scores as JSON to this file");

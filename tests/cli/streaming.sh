@@ -113,6 +113,39 @@ identical eval_1000.json eval_1.json eval_7.json eval_64.json
 grep -q '"p99_error"' eval_1.json || fail "eval wrote no quantile errors"
 echo "ok eval: chunks of 1, 7, 64 and 1000 give identical scores"
 
+# eval --scores without ssim and p99: one pass; the scores asked for are those of the full table
+# (r to rounding: merged per-chunk sums), the others null; chunk sizes agree.
+for c in 1 7 1000; do
+  "$maunet" eval --obs big_obs.nc --obs-var pr --pred big_pred.nc --pred big_pred2.nc --time-from 3 --chunk $c \
+    --scores rmse,mae,bias,r --json "one_$c.json" > "one_$c.txt" 2>&1 || fail "eval --scores --chunk $c"
+  python3 - eval_1.json "one_$c.json" <<'PY' || fail "eval --scores rmse,mae,bias,r --chunk $c differs from the full table"
+import json, sys
+full, one = (json.load(open(f)) for f in sys.argv[1:])
+assert len(full) == len(one) == 2
+for a, b in zip(full, one):
+    for k in ("rmse", "mae", "bias", "relative_bias_percent", "n_valid", "csi@1"):
+        assert a[k] == b[k], (k, a[k], b[k])
+    assert abs(a["r"] - b["r"]) <= 1e-12 * abs(a["r"]), (a["r"], b["r"])
+    for k in ("psnr", "ssim", "p99_error", "p95_error"):
+        assert b[k] is None, (k, b[k])
+PY
+done
+"$maunet" eval --obs big_obs.nc --obs-var pr --pred big_pred.nc --pred big_pred2.nc --time-from 3 --chunk 7 \
+  --scores rmse,p99 --json two.json > two.txt 2>&1 || fail "eval --scores rmse,p99"
+python3 - eval_1.json two.json <<'PY' || fail "eval --scores rmse,p99: not the full table's quantiles, or MAE present"
+import json, sys
+full, two = (json.load(open(f)) for f in sys.argv[1:])
+for a, b in zip(full, two):
+    assert b["p99_error"] is not None and b["p99_error"] == a["p99_error"] and b["rmse"] == a["rmse"], (a, b)
+    assert b["mae"] is None and b["ssim"] is None, b
+PY
+grep -qE "^method +RMSE +MAE" two.txt && grep -qE " - +- +- +- +- +-?[0-9]+[.][0-9]+$" two.txt \
+  || fail "eval --scores rmse,p99: the table does not show '-' for the scores not computed"
+expect 2 "--scores" "$maunet" eval --obs big_obs.nc --obs-var pr --pred big_pred.nc --scores nope
+grep -qF "nope" stderr.txt && grep -qF "rmse" stderr.txt && grep -qF "p99" stderr.txt \
+  || fail "eval --scores nope does not name the value and the accepted names"
+echo "ok eval --scores: one pass gives the full table's scores"
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)" >&2
   exit 1

@@ -288,7 +288,7 @@ TEST_CASE("netcdf write-then-read round trip keeps values, NaN cells and metadat
     nc_ok(nc_inq_var_deflate(ncid, varid, &shuffle, &deflate, &level));
     CHECK(shuffle == 1);
     CHECK(deflate == 1);
-    CHECK(level == 4);
+    CHECK(level == 1);  // NetcdfWriterOptions::deflate_level: speed over 2% of size
     int storage = 0;
     std::size_t chunks[3] = {0, 0, 0};
     nc_ok(nc_inq_var_chunking(ncid, varid, &storage, chunks));

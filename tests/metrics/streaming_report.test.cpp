@@ -91,6 +91,58 @@ TEST_CASE("streamed metrics equal the whole-array ones for any chunk size", "[me
     }
 }
 
+TEST_CASE("one pass gives the first-pass scores of evaluate and r to rounding", "[metrics][streaming]") {
+    // Wet values far from 0 (a large common mean), so that r from raw sums would lose digits;
+    // NaN scattered in both series and a masked block.
+    const Index N = 9, H = 13, W = 11;
+    Tensor<float> obs = testing::random<float>(Shape{N, 1, H, W}, 11, -2.0, 4.0);
+    Tensor<float> pred = testing::random<float>(Shape{N, 1, H, W}, 12, -2.0, 4.0);
+    Tensor<float> mask(Shape{N, 1, H, W});
+    for (Index i = 0; i < obs.numel(); ++i) {
+        obs[i] = obs[i] < 0 ? 0.f : 1000.f + obs[i] * obs[i] * 5.f;
+        pred[i] = 0.5f * obs[i] + (pred[i] < -0.3f ? 0.f : 1000.f + std::abs(pred[i]) * 6.f);
+        if (i % 23 == 0) obs[i] = std::numeric_limits<float>::quiet_NaN();
+        if (i % 19 == 0) pred[i] = std::numeric_limits<float>::quiet_NaN();
+        mask[i] = (i % (H * W)) < W ? 0.f : 1.f;
+    }
+    MetricOptions options(0);
+    options.event_thresholds = {1.0, 1010.0};
+    const double L = 1234.5;
+    MetricOptions whole = options;
+    whole.data_range = L;
+    const MetricReport expected = evaluate(pred, obs, mask, whole);
+    REQUIRE(expected.n_valid > 0);
+    REQUIRE(expected.pearson_r > 0.1);
+    for (Index chunk : {Index(1), Index(2), Index(4), N}) {
+        CAPTURE(chunk);
+        StreamingEvaluator<float> e(options);
+        if (chunk > 1) e.first_pass_only();  // no quantile counts: the same first-pass scores
+        for (Index t = 0; t < N; t += chunk) {
+            const Index n = std::min(chunk, N - t);
+            e.add(steps(pred, t, n), steps(obs, t, n), steps(mask, t, n));
+        }
+        const MetricReport got = e.finish_first_pass(L);
+        CHECK(got.n_valid == expected.n_valid);
+        CHECK(same_bits(got.rmse, expected.rmse));
+        CHECK(same_bits(got.mae, expected.mae));
+        CHECK(same_bits(got.bias, expected.bias));
+        CHECK(same_bits(got.relative_bias_percent, expected.relative_bias_percent));
+        CHECK(same_bits(got.psnr, expected.psnr));
+        CHECK(same_bits(got.wet_day_frequency_error, expected.wet_day_frequency_error));
+        CHECK(got.pearson_r == Approx(expected.pearson_r).epsilon(1e-12));
+        REQUIRE(got.events.size() == expected.events.size());
+        for (std::size_t k = 0; k < got.events.size(); ++k) {
+            CHECK(got.events[k].hits == expected.events[k].hits);
+            CHECK(got.events[k].false_alarms == expected.events[k].false_alarms);
+            CHECK(got.events[k].misses == expected.events[k].misses);
+        }
+        CHECK(std::isnan(got.ssim));  // pass 2's scores are not made up
+        CHECK(std::isnan(got.p99_error));
+        CHECK(std::isnan(got.p95_signed_error));
+        CHECK(got.data_range == L);
+    }
+}
+
 TEST_CASE("streamed metrics of all-equal or empty samples match evaluate", "[metrics][streaming]") {
     MetricOptions options(1.0);
     options.compute_ssim = false;
@@ -113,7 +165,15 @@ TEST_CASE("the streaming evaluator refuses calls out of order", "[metrics][strea
     CHECK_THROWS_WITH(e.finish(), Catch::Contains("both passes"));
     CHECK_THROWS_WITH(e.add(Tensor<float>(Shape{1, 4, 4}), Tensor<float>(Shape{1, 4, 4}), Tensor<float>()),
                       Catch::Contains("SSIM needs fields"));
+    CHECK_THROWS_WITH(e.finish_first_pass(0.0), Catch::Contains("data range R > 0"));
+    StreamingEvaluator<float> once{MetricOptions(1.0)};
+    once.first_pass_only();
+    CHECK_THROWS_WITH(once.start_second_pass(1.0), Catch::Contains("first_pass_only() was declared"));
+    StreamingEvaluator<float> late{MetricOptions(1.0)};
+    late.add(Tensor<float>(Shape{1, 11, 11}), Tensor<float>(Shape{1, 11, 11}), Tensor<float>());
+    CHECK_THROWS_WITH(late.first_pass_only(), Catch::Contains("called after add()"));
     e.start_second_pass(1.0);
     CHECK_THROWS_WITH(e.add(Tensor<float>(Shape{1, 11, 11}), Tensor<float>(Shape{1, 11, 11}), Tensor<float>()),
                       Catch::Contains("after start_second_pass()"));
+    CHECK_THROWS_WITH(e.finish_first_pass(1.0), Catch::Contains("finish_first_pass: called after start_second_pass()"));
 }

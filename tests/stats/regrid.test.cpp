@@ -292,3 +292,47 @@ TEST_CASE("regrid: bicubic with too little valid weight falls back to bilinear, 
     Tensor<double> ramp(Shape{1, 6}, {0, 1, 2, 3, 4, 5});
     CHECK(regrid_bicubic(ramp, 1, 12, false, -0.5)(0, 5) == Approx(2.25));
 }
+
+TEST_CASE("regrid: planes without missing values equal the target-by-target weighted sums", "[stats][regrid]") {
+    // Plane 0 is all finite (computed rows-then-columns), plane 1 has a NaN (target by target):
+    // away from the NaN both must give sum(wy wx x) / sum(wy wx) over the 2-D taps.
+    const Index H = 7, W = 9, h = 17, w = 20;
+    Tensor<double> x = field(2, H, W, [](double i, double j) { return std::sin(1.3 * i) * std::cos(0.7 * j) + 0.1 * i * j; });
+    x(1, 0, 0) = kNaN;
+    using stats::detail::AxisTaps;
+    const auto reference = [&](const AxisTaps& ty, const AxisTaps& tx, Index p, Index oy, Index ox) {
+        double acc = 0, sum = 0;
+        for (Index ky = 0; ky < ty.per_target; ++ky)
+            for (Index kx = 0; kx < tx.per_target; ++kx) {
+                const Index iy = ty.index[static_cast<std::size_t>(oy * ty.per_target + ky)];
+                const Index ix = tx.index[static_cast<std::size_t>(ox * tx.per_target + kx)];
+                const double wgt = ty.weight[static_cast<std::size_t>(oy * ty.per_target + ky)] *
+                                   tx.weight[static_cast<std::size_t>(ox * tx.per_target + kx)];
+                if (iy < 0 || ix < 0 || wgt == 0.0) continue;
+                acc += wgt * x(p, iy, ix);
+                sum += wgt;
+            }
+        return acc / sum;
+    };
+    const std::vector<std::pair<Tensor<double>, std::pair<AxisTaps, AxisTaps>>> cases = {
+        {regrid_bicubic(x, h, w), {stats::detail::bicubic_taps(H, h, -0.75), stats::detail::bicubic_taps(W, w, -0.75)}},
+        {regrid_bilinear(x, h, w), {stats::detail::bilinear_taps(H, h), stats::detail::bilinear_taps(W, w)}},
+        {regrid_nearest(x, h, w), {stats::detail::nearest_taps(H, h), stats::detail::nearest_taps(W, w)}},
+    };
+    for (const auto& [out, taps] : cases) {
+        for (Index oy = 0; oy < h; ++oy)
+            for (Index ox = 0; ox < w; ++ox) {
+                CAPTURE(oy, ox);
+                const double expected = reference(taps.first, taps.second, 0, oy, ox);
+                CHECK(out(0, oy, ox) == Approx(expected).epsilon(1e-13).margin(1e-13));
+                if (oy >= 6 && ox >= 6)  // taps far from the NaN at (0, 0) of plane 1
+                    CHECK(out(1, oy, ox) == Approx(reference(taps.first, taps.second, 1, oy, ox)).epsilon(1e-13));
+            }
+    }
+    // Coordinates: targets outside the source range stay NaN on a finite plane.
+    const std::vector<double> lat{0, 1, 2, 3, 4, 5, 6}, lon{0, 1, 2, 3, 4, 5, 6, 7, 8};
+    const auto outside = regrid_bilinear(x, lat, lon, {-1, 3}, {4, 9.5});
+    CHECK(std::isnan(outside(0, 0, 0)));
+    CHECK(std::isnan(outside(0, 1, 1)));
+    CHECK(outside(0, 1, 0) == Approx(x(0, 3, 4)).epsilon(1e-14));
+}

@@ -38,7 +38,7 @@
 //   latitude/longitude and units degrees_north/degrees_east; a curvilinear field gets dims
 //   y/x, 2-D variables lat(y, x)/lon(y, x) and a `coordinates = "lat lon"` attribute.
 // - The data variable is float, NaN written as _FillValue (1e20f by default), compressed
-//   with shuffle + deflate level 4, chunked one time step per chunk.
+//   with shuffle + deflate level 1 (NetcdfWriterOptions), chunked one time step per chunk.
 // - Kept metadata (GridField's cell_methods, grid_mapping and *_attributes, as the reader
 //   fills them): the y/x coordinate variables get the file's own attributes (projected x/y in
 //   m, rotated rlat/rlon) instead of the latitude/longitude defaults; the grid-mapping
@@ -71,6 +71,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -454,25 +455,38 @@ public:
                 ") are out of range; '", path_, "' variable '", variable_, "' has ", num_times_, " time steps");
         GridField<T> out = meta_;
         out.data = Tensor<T>(Shape{count, ny_, nx_});
-        const std::size_t plane = static_cast<std::size_t>(ny_ * nx_);
-        std::vector<double> raw(static_cast<std::size_t>(count) * plane);
-        if (!raw.empty() && meta_.time_name.empty()) {
-            const std::size_t start[2] = {0, 0};
-            const std::size_t extent[2] = {static_cast<std::size_t>(ny_), static_cast<std::size_t>(nx_)};
-            check(nc_get_vara_double(file_.get(), varid_, start, extent, raw.data()), "NetcdfReader: cannot read");
-        } else if (!raw.empty()) {
-            const std::size_t start[3] = {static_cast<std::size_t>(t0), 0, 0};
-            const std::size_t extent[3] = {static_cast<std::size_t>(count), static_cast<std::size_t>(ny_),
-                                           static_cast<std::size_t>(nx_)};
-            check(nc_get_vara_double(file_.get(), varid_, start, extent, raw.data()), "NetcdfReader: cannot read");
-        }
+        const std::size_t values = static_cast<std::size_t>(count * ny_ * nx_);
+        const std::size_t start[3] = {static_cast<std::size_t>(t0), 0, 0};
+        const std::size_t extent[3] = {static_cast<std::size_t>(count), static_cast<std::size_t>(ny_),
+                                       static_cast<std::size_t>(nx_)};
+        // Without a time axis the variable is [y, x]: skip the time entry of start and extent.
+        const int skip = meta_.time_name.empty() ? 1 : 0;
         T* dst = out.data.data();
         const T nan = std::numeric_limits<T>::quiet_NaN();
-        for (std::size_t i = 0; i < raw.size(); ++i) {
-            const double v = raw[i];
-            bool missing = std::isnan(v) || v < valid_min_ || v > valid_max_;
-            for (double m : missing_values_) missing = missing || v == m;
-            dst[i] = missing ? nan : static_cast<T>(v * scale_factor_ + add_offset_);
+        // v (the stored value, exact in double) -> missing, or v * scale_factor + add_offset.
+        const auto unpack = [&](const auto* raw) {
+            for (std::size_t i = 0; i < values; ++i) {
+                const double v = raw[i];
+                bool missing = std::isnan(v) || v < valid_min_ || v > valid_max_;
+                for (double m : missing_values_) missing = missing || v == m;
+                dst[i] = missing ? nan : static_cast<T>(v * scale_factor_ + add_offset_);
+            }
+        };
+        bool done = values == 0;
+        if constexpr (std::is_same_v<T, float>) {
+            if (!done && stored_type_ == NC_FLOAT) {
+                // float on disk into float: no double buffer, and the same values as through one.
+                check(nc_get_vara_float(file_.get(), varid_, start + skip, extent + skip, dst),
+                      "NetcdfReader: cannot read");
+                unpack(dst);
+                done = true;
+            }
+        }
+        if (!done) {
+            std::vector<double> raw(values);
+            check(nc_get_vara_double(file_.get(), varid_, start + skip, extent + skip, raw.data()),
+                  "NetcdfReader: cannot read");
+            unpack(raw.data());
         }
         if (!times_.empty())
             out.time.assign(times_.begin() + t0, times_.begin() + t0 + count);
@@ -607,7 +621,9 @@ private:
 
 struct NetcdfWriterOptions {
     float fill_value = 1e20f;   // written where the data are NaN
-    int deflate_level = 4;      // 0 (none) .. 9
+    // 0 (none) .. 9. After the shuffle filter, level 1 writes precipitation about twice as
+    // fast as level 4 for files about 2% larger (200 x 200 daily fields).
+    int deflate_level = 1;
     bool shuffle = true;
     std::string command = "maunet";  // the history entry: "<UTC time>: <command>"
     // Global attributes written last (may override Conventions, history, source).

@@ -7,6 +7,8 @@
 //   e.start_second_pass(data_range);                 // e.g. from e.observed_max()
 //   for each chunk, same order: e.add_second(pred, obs, mask);   // pass 2
 //   MetricReport r = e.finish();
+// or, for the scores of pass 1 alone (no SSIM, no quantiles; r to rounding, see below):
+//   MetricReport r = e.finish_first_pass(data_range);   // after pass 1, instead of pass 2
 //
 // Why two passes, and why the results equal evaluate()'s:
 //  - RMSE, MAE, bias, relative bias, event tables, wet-day frequency: double sums and counts
@@ -28,11 +30,11 @@
 // float is keyed by its float rounding for the selection and reported exactly otherwise.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <map>
 #include <vector>
 
 #include "maunet/metrics/report.hpp"
@@ -51,6 +53,7 @@ public:
             events_.push_back(table);
         }
         for (auto& h : high_) h.assign(kBins, 0);
+        for (auto& b : slot_of_bucket_) b.assign(kBins, -1);
     }
 
     // Pass 1: one chunk (any shape evaluate() accepts; mask empty for all valid).
@@ -60,7 +63,10 @@ public:
         const T* p = pred.data();
         const T* o = obs.data();
         const T* m = detail::mask_pointer(mask);
-        for (Index i = 0; i < pred.numel(); ++i) {
+        const Index n = pred.numel();
+        const std::int64_t count_before = count_;
+        const double sum_p_before = sum_p_, sum_o_before = sum_o_;
+        for (Index i = 0; i < n; ++i) {
             if (!detail::is_valid(m, p, o, i)) continue;
             const double pi = p[i], oi = o[i], d = pi - oi;
             if (count_ == 0) min_p_ = max_p_ = pi, min_o_ = max_o_ = oi;
@@ -68,13 +74,41 @@ public:
             min_o_ = std::min(min_o_, oi), max_o_ = std::max(max_o_, oi);
             ++count_;
             sum_p_ += pi, sum_o_ += oi, sum_d_ += d, sum_abs_d_ += std::abs(d), sum_sq_d_ += d * d;
-            for (ContingencyTable& t : events_) t.add(pi, oi);
+            for (ContingencyTable& t : events_) {  // ContingencyTable::add without branches
+                const bool predicted = pi >= t.threshold, observed = oi >= t.threshold;
+                t.hits += predicted && observed;
+                t.false_alarms += predicted && !observed;
+                t.misses += !predicted && observed;
+                t.correct_negatives += !predicted && !observed;
+            }
             wet_p_ += pi >= options_.wet_threshold ? 1 : 0;
             wet_o_ += oi >= options_.wet_threshold ? 1 : 0;
+            if (first_pass_only_) continue;
             ++high_[0][key(pi) >> 16];
             ++high_[1][key(oi) >> 16];
         }
+        merge_chunk_moments(p, o, m, n, count_ - count_before, sum_p_ - sum_p_before, sum_o_ - sum_o_before);
         if (options_.compute_ssim) check_ssim_shape(pred);
+    }
+
+    // After pass 1 alone: the scores that need no second pass (RMSE, MAE, bias, relative bias,
+    // PSNR with data_range, wet-day frequency, events) and Pearson r from the chunks' centred
+    // sums merged pairwise (Chan, Golub & LeVeque 1979), which equals the two-pass r to
+    // rounding (about 1e-15 relative, not bit for bit). SSIM and the quantile errors stay NaN.
+    MetricReport finish_first_pass(double data_range) const {
+        require(!second_, "StreamingEvaluator::finish_first_pass: called after start_second_pass()");
+        detail::check_data_range("StreamingEvaluator", data_range);
+        MetricReport r = first_pass_scores(data_range);
+        if (count_ > 0 && !(min_p_ == max_p_ || min_o_ == max_o_))
+            r.pearson_r = std::clamp(chunk_spo_ / std::sqrt(chunk_spp_ * chunk_soo_), -1.0, 1.0);
+        return r;
+    }
+
+    // Before the first add(): only finish_first_pass() will follow, so pass 1 skips the
+    // quantiles' bucket counts (two dependent increments per value).
+    void first_pass_only() {
+        require(count_ == 0 && !second_, "StreamingEvaluator::first_pass_only: called after add()");
+        first_pass_only_ = true;
     }
 
     std::int64_t n_valid() const { return count_; }
@@ -84,6 +118,7 @@ public:
     // Between the passes: the data range L of PSNR and SSIM (> 0).
     void start_second_pass(double data_range) {
         require(!second_, "StreamingEvaluator::start_second_pass: called twice");
+        require(!first_pass_only_, "StreamingEvaluator::start_second_pass: first_pass_only() was declared");
         detail::check_data_range("StreamingEvaluator", data_range);
         options_.data_range = data_range;
         second_ = true;
@@ -105,7 +140,11 @@ public:
                     rank.bucket = b;
                     rank.rank_in_bucket = r - below;
                     ranks_.push_back(rank);
-                    low_.try_emplace(std::make_pair(side, b), std::vector<std::uint64_t>(kBins, 0));
+                    std::int32_t& slot = slot_of_bucket_[side][b];
+                    if (slot < 0) {
+                        slot = static_cast<std::int32_t>(low_.size());
+                        low_.emplace_back(kBins, 0);
+                    }
                 }
             }
     }
@@ -118,7 +157,8 @@ public:
         const T* o = obs.data();
         const T* m = detail::mask_pointer(mask);
         const bool centred = !(min_p_ == max_p_ || min_o_ == max_o_);
-        for (Index i = 0; i < pred.numel(); ++i) {
+        const Index n = pred.numel();
+        for (Index i = 0; i < n; ++i) {
             if (!detail::is_valid(m, p, o, i)) continue;
             const double pi = p[i], oi = o[i];
             if (centred) {
@@ -127,8 +167,8 @@ public:
             }
             for (int side = 0; side < 2; ++side) {
                 const std::uint32_t k = key(side == 0 ? pi : oi);
-                const auto it = low_.find(std::make_pair(side, k >> 16));
-                if (it != low_.end()) ++it->second[k & 0xFFFFu];
+                const std::int32_t slot = slot_of_bucket_[side][k >> 16];
+                if (slot >= 0) ++low_[static_cast<std::size_t>(slot)][k & 0xFFFFu];
             }
         }
         if (options_.compute_ssim) {
@@ -150,21 +190,10 @@ public:
 
     MetricReport finish() const {
         require(second_, "StreamingEvaluator::finish: both passes are needed");
-        MetricReport r;
-        r.data_range = options_.data_range;
-        r.wet_threshold = options_.wet_threshold;
-        r.n_valid = count_;
-        r.events = events_;
+        MetricReport r = first_pass_scores(options_.data_range);
         if (options_.compute_ssim && ssim_count_ > 0) r.ssim = ssim_sum_ / static_cast<double>(ssim_count_);
         if (count_ == 0) return r;
-        const double c = static_cast<double>(count_);
-        r.rmse = std::sqrt(sum_sq_d_ / c);
-        r.mae = sum_abs_d_ / c;
-        r.bias = sum_d_ / c;
-        r.relative_bias_percent = sum_o_ == 0 ? detail::not_a_number() : 100.0 * sum_d_ / sum_o_;
         if (!(min_p_ == max_p_ || min_o_ == max_o_)) r.pearson_r = std::clamp(spo_ / std::sqrt(spp_ * soo_), -1.0, 1.0);
-        r.psnr = psnr_from_rmse(r.rmse, options_.data_range);
-        r.wet_day_frequency_error = static_cast<double>(wet_p_ - wet_o_) / c;
         double q[2][2];
         for (int side = 0; side < 2; ++side)
             for (int qi = 0; qi < 2; ++qi) {
@@ -191,6 +220,46 @@ private:
         std::uint32_t bucket = 0;
     };
 
+    // The scores that pass 1 determines, with L = data_range for PSNR.
+    MetricReport first_pass_scores(double data_range) const {
+        MetricReport r;
+        r.data_range = data_range;
+        r.wet_threshold = options_.wet_threshold;
+        r.n_valid = count_;
+        r.events = events_;
+        if (count_ == 0) return r;
+        const double c = static_cast<double>(count_);
+        r.rmse = std::sqrt(sum_sq_d_ / c);
+        r.mae = sum_abs_d_ / c;
+        r.bias = sum_d_ / c;
+        r.relative_bias_percent = sum_o_ == 0 ? detail::not_a_number() : 100.0 * sum_d_ / sum_o_;
+        r.psnr = psnr_from_rmse(r.rmse, data_range);
+        r.wet_day_frequency_error = static_cast<double>(wet_p_ - wet_o_) / c;
+        return r;
+    }
+
+    // Pass 1's Pearson sums: the chunk's centred sums around its own means (k valid cells with
+    // sums sp, so), merged into the running ones: with n = n_a + n_b and delta = mean_b - mean_a,
+    // S_pp = S_pp,a + S_pp,b + delta_p^2 n_a n_b / n (and likewise S_oo, S_po).
+    void merge_chunk_moments(const T* p, const T* o, const T* m, Index n, std::int64_t k, double sp, double so) {
+        if (k == 0) return;
+        const double nb = static_cast<double>(k), mp = sp / nb, mo = so / nb;
+        double spp = 0, soo = 0, spo = 0;
+        for (Index i = 0; i < n; ++i) {
+            if (!detail::is_valid(m, p, o, i)) continue;
+            const double dp = static_cast<double>(p[i]) - mp, dob = static_cast<double>(o[i]) - mo;
+            spp += dp * dp, soo += dob * dob, spo += dp * dob;
+        }
+        const double na = static_cast<double>(chunk_n_), total = na + nb;
+        const double delta_p = mp - chunk_mean_p_, delta_o = mo - chunk_mean_o_;
+        chunk_spp_ += spp + delta_p * delta_p * na * nb / total;
+        chunk_soo_ += soo + delta_o * delta_o * na * nb / total;
+        chunk_spo_ += spo + delta_p * delta_o * na * nb / total;
+        chunk_mean_p_ += delta_p * nb / total;
+        chunk_mean_o_ += delta_o * nb / total;
+        chunk_n_ += k;
+    }
+
     // An order-preserving map of a float's bits to an unsigned key (negatives reversed).
     static std::uint32_t key(double v) {
         const float f = static_cast<float>(v);
@@ -207,7 +276,8 @@ private:
     double order_statistic(int side, std::int64_t r) const {
         for (const Rank& k : ranks_) {
             if (k.side != side || k.rank != r) continue;
-            const std::vector<std::uint64_t>& low = low_.at(std::make_pair(side, k.bucket));
+            const std::vector<std::uint64_t>& low =
+                low_[static_cast<std::size_t>(slot_of_bucket_[side][k.bucket])];
             std::int64_t below = 0;
             std::uint32_t b = 0;
             while (below + static_cast<std::int64_t>(low[b]) <= k.rank_in_bucket) below += static_cast<std::int64_t>(low[b++]);
@@ -223,7 +293,7 @@ private:
     }
 
     MetricOptions options_;
-    bool second_ = false;
+    bool second_ = false, first_pass_only_ = false;
     std::int64_t count_ = 0, wet_p_ = 0, wet_o_ = 0;
     double sum_p_ = 0, sum_o_ = 0, sum_d_ = 0, sum_abs_d_ = 0, sum_sq_d_ = 0;
     double min_p_ = 0, max_p_ = 0, min_o_ = 0, max_o_ = 0;
@@ -232,8 +302,13 @@ private:
     std::int64_t ssim_count_ = 0;
     std::vector<ContingencyTable> events_;
     std::array<std::vector<std::uint64_t>, 2> high_;
+    std::int64_t chunk_n_ = 0;  // pass 1's merged Pearson sums (finish_first_pass)
+    double chunk_mean_p_ = 0, chunk_mean_o_ = 0, chunk_spp_ = 0, chunk_soo_ = 0, chunk_spo_ = 0;
     std::vector<Rank> ranks_;
-    std::map<std::pair<int, std::uint32_t>, std::vector<std::uint64_t>> low_;
+    // Pass 2's lower-16-bit counters: low_[slot_of_bucket_[side][upper 16 bits]] (slot -1: a
+    // bucket holding no needed rank), an array look-up per value.
+    std::array<std::vector<std::int32_t>, 2> slot_of_bucket_;
+    std::vector<std::vector<std::uint64_t>> low_;
 };
 
 }  // namespace maunet::metrics

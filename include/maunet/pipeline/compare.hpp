@@ -114,6 +114,13 @@ struct TableOptions {
     std::string units;       // of the fields, e.g. "mm/day" (empty: unknown)
     bool show_cost = true;   // the params and ms/field columns (meaningless for scored files)
     double data_range = 0;   // R of PSNR and SSIM, for the legend (0: not stated)
+    // The score columns computed, by name (rmse, mae, bias, r, psnr, ssim, p99); the others
+    // print "-". Empty: all of them.
+    std::vector<std::string> columns;
+
+    bool shows(const std::string& name) const {
+        return columns.empty() || std::find(columns.begin(), columns.end(), name) != columns.end();
+    }
 };
 
 // A fixed-width table, one row per method. ms/field is "median (fastest-slowest)".
@@ -133,10 +140,20 @@ inline std::string format_table(const std::vector<MethodResult>& results, const 
     const std::string h = header();
     out += h + "\n" + std::string(h.size(), '-') + "\n";
     for (const auto& m : results) {
-        std::snprintf(line, sizeof line, "%-26s %8.4f %8.4f %8.4f %7.4f %7.2f %7.4f %9.4f", m.name.c_str(),
-                      m.report.rmse, m.report.mae, m.report.bias, m.report.pearson_r, m.report.psnr, m.report.ssim,
-                      m.report.p99_signed_error);
+        std::snprintf(line, sizeof line, "%-26s", m.name.c_str());
         out += line;
+        const auto cell = [&](const char* name, const char* format, int width, double value) {
+            if (options.shows(name)) std::snprintf(line, sizeof line, format, width, value);
+            else std::snprintf(line, sizeof line, " %*s", width, "-");
+            out += line;
+        };
+        cell("rmse", " %*.4f", 8, m.report.rmse);
+        cell("mae", " %*.4f", 8, m.report.mae);
+        cell("bias", " %*.4f", 8, m.report.bias);
+        cell("r", " %*.4f", 7, m.report.pearson_r);
+        cell("psnr", " %*.2f", 7, m.report.psnr);
+        cell("ssim", " %*.4f", 7, m.report.ssim);
+        cell("p99", " %*.4f", 9, m.report.p99_signed_error);
         if (options.show_cost) {
             char timing[64];
             std::snprintf(timing, sizeof timing, "%.2f (%.2f-%.2f)", m.ms_per_field, m.ms_low, m.ms_high);

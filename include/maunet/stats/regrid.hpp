@@ -178,7 +178,55 @@ double bicubic_near_missing(const T* plane, Index in_w, const AxisTaps& ty, cons
     return bsum >= kMinValidKernelWeight ? bacc / bsum : nearest;
 }
 
+// The kept weight of each target along one axis: sum of its taps with index >= 0 and w != 0.
+inline std::vector<double> axis_weight_sums(const AxisTaps& t) {
+    std::vector<double> sums(t.index.size() / static_cast<std::size_t>(t.per_target), 0.0);
+    for (std::size_t k = 0; k < t.index.size(); ++k)
+        if (t.index[k] >= 0 && t.weight[k] != 0.0) sums[k / static_cast<std::size_t>(t.per_target)] += t.weight[k];
+    return sums;
+}
+
+// One plane whose values are all finite: the sums of resample_separable() factor, since no
+// tap is dropped for a missing value: sum(wy wx x) / sum(wy wx) = sum_y wy (sum_x wx x) /
+// (sum wy sum wx). Rows first (in_h x out_w, into `rows`), then columns: 4 + 4 multiply-adds
+// per bicubic target instead of 16 (the same values to double rounding).
+template <class T>
+void resample_finite_plane(const T* in, Index in_w, T* out, Index out_h, Index out_w, const AxisTaps& ty,
+                           const AxisTaps& tx, const std::vector<double>& sum_y, const std::vector<double>& sum_x,
+                           bool clamp_negative, std::vector<double>& rows) {
+    const Index in_h = static_cast<Index>(rows.size()) / out_w;
+    for (Index iy = 0; iy < in_h; ++iy) {
+        const T* src = in + iy * in_w;
+        double* dst = rows.data() + iy * out_w;
+        for (Index ox = 0; ox < out_w; ++ox) {
+            double acc = 0.0;
+            for (Index kx = 0; kx < tx.per_target; ++kx) {
+                const Index ix = tx.index[static_cast<std::size_t>(ox * tx.per_target + kx)];
+                const double w = tx.weight[static_cast<std::size_t>(ox * tx.per_target + kx)];
+                if (ix >= 0 && w != 0.0) acc += w * static_cast<double>(src[ix]);
+            }
+            dst[ox] = acc;
+        }
+    }
+    for (Index oy = 0; oy < out_h; ++oy) {
+        T* dst = out + oy * out_w;
+        for (Index ox = 0; ox < out_w; ++ox) {
+            double acc = 0.0;
+            for (Index ky = 0; ky < ty.per_target; ++ky) {
+                const Index iy = ty.index[static_cast<std::size_t>(oy * ty.per_target + ky)];
+                const double w = ty.weight[static_cast<std::size_t>(oy * ty.per_target + ky)];
+                if (iy >= 0 && w != 0.0) acc += w * rows[static_cast<std::size_t>(iy * out_w + ox)];
+            }
+            const double norm = sum_y[static_cast<std::size_t>(oy)] * sum_x[static_cast<std::size_t>(ox)];
+            double result = norm > 0.0 ? acc / norm : std::numeric_limits<double>::quiet_NaN();
+            if (clamp_negative && result < 0.0) result = 0.0;
+            dst[ox] = static_cast<T>(result);
+        }
+    }
+}
+
 // Applies separable taps to every (H, W) plane; NaN-aware renormalisation as documented above.
+// Planes with a missing (or infinite) value go target by target; the others separably.
 template <class T>
 Tensor<T> resample_separable(const Tensor<T>& x, const AxisTaps& ty, const AxisTaps& tx, bool clamp_negative) {
     const Index in_h = x.dim(-2), in_w = x.dim(-1);
@@ -189,8 +237,22 @@ Tensor<T> resample_separable(const Tensor<T>& x, const AxisTaps& ty, const AxisT
     Tensor<T> out(with_plane_size(x.shape(), out_h, out_w));
     const T* src = x.data();
     T* dst = out.data();
+    std::vector<char> finite(static_cast<std::size_t>(planes));
+    parallel_for(0, planes, [&](Index plane) {
+        const T* p = src + plane * in_h * in_w;
+        finite[static_cast<std::size_t>(plane)] =
+            std::all_of(p, p + in_h * in_w, [](T v) { return std::isfinite(static_cast<double>(v)); });
+    });
+    const std::vector<double> sum_y = axis_weight_sums(ty), sum_x = axis_weight_sums(tx);
+    parallel_for(0, planes, [&](Index plane) {
+        if (!finite[static_cast<std::size_t>(plane)]) return;
+        std::vector<double> rows(static_cast<std::size_t>(in_h * out_w));
+        resample_finite_plane(src + plane * in_h * in_w, in_w, dst + plane * out_h * out_w, out_h, out_w, ty, tx,
+                              sum_y, sum_x, clamp_negative, rows);
+    });
     parallel_for(0, planes * out_h, [&](Index row) {
         const Index plane = row / out_h, oy = row % out_h;
+        if (finite[static_cast<std::size_t>(plane)]) return;
         const T* in_plane = src + plane * in_h * in_w;
         T* out_row = dst + (plane * out_h + oy) * out_w;
         for (Index ox = 0; ox < out_w; ++ox) {
