@@ -4,18 +4,7 @@
 # --diff adds panels (the picture grows, the count is printed), the coastline file used is
 # printed, and misuse exits 2 naming the flag.
 #   usage: tests/cli/plot.sh MAUNET_BINARY   (run by ctest as "cli: plot")
-set -u
-maunet=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-data="$here/../data"
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$dir"
-failures=0
-fail() {
-  echo "FAILED: $*" >&2
-  failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/preamble.sh"
 
 # "WIDTH HEIGHT" of a PNG after checking that its image data inflates to the size the header states.
 png_size() {
@@ -94,8 +83,4 @@ expect 1 "no-such-coast.nc" "$maunet" plot --in "$bcsd" "${common[@]}" --coastli
 expect 1 "is not a binned GSHHG file" "$maunet" plot --in "$bcsd" "${common[@]}" --coastlines "$bcsd" --out bad.png
 [ -e bad.png ] && fail "a failed plot left bad.png"
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures check(s) failed" >&2
-  exit 1
-fi
-echo "plot: all checks passed"
+finish "plot"

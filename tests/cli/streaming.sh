@@ -3,14 +3,7 @@
 # bc fit + bc apply. Every piece size must give the same result as one piece, bit for bit, and
 # bad fit files and misuse must end with the documented status (1 data, 2 usage) and message.
 #   usage: tests/cli/streaming.sh MAUNET_BINARY   (run by ctest as "cli: streaming and tiling")
-set -u
-maunet=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$dir"
-failures=0
-fail() { echo "FAILED: $*" >&2; failures=$((failures + 1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/preamble.sh"
 
 # expect STATUS TEXT COMMAND...: the exit status, and TEXT in stderr.
 expect() {
@@ -146,8 +139,4 @@ grep -qF "nope" stderr.txt && grep -qF "rmse" stderr.txt && grep -qF "p99" stder
   || fail "eval --scores nope does not name the value and the accepted names"
 echo "ok eval --scores: one pass gives the full table's scores"
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures failure(s)" >&2
-  exit 1
-fi
-echo "all streaming and tiling checks passed"
+finish "streaming and tiling"

@@ -4,17 +4,7 @@
 # the test period scored apart; and each refusal with its message and status (overlapping files,
 # a pattern matching nothing, another calendar, a malformed, empty or overlapping period).
 #   usage: tests/cli/training_inputs.sh MAUNET_BINARY   (run by ctest as "cli: training inputs")
-set -u
-maunet=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$dir"
-failures=0
-fail() {
-  echo "FAILED: $*" >&2
-  failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/preamble.sh"
 # expect STATUS TEXT ARGS...: maunet train ARGS exits with STATUS and says TEXT on stderr.
 expect() {
   local status=$1 text=$2
@@ -63,8 +53,4 @@ expect 1 "lies in more than one of" --in part_1.nc "${small[@]}" --val-period 20
   --test-period 2000-01-03/2000-01-04
 [ ! -e m.mnet ] || [ -s m.mnet ] || fail "a failed run left an empty model file"
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures failure(s)" >&2
-  exit 1
-fi
-echo "training inputs: several files, globs, periods and their refusals as documented"
+finish "training inputs (several files, globs, periods)"

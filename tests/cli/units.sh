@@ -4,17 +4,7 @@
 # writes its output in them, refuses units that do not convert (naming both), and reads a file
 # written before units were recorded (tests/data/model_without_units.mnet) as mm/day.
 #   usage: tests/cli/units.sh MAUNET_BINARY   (run by ctest as "cli: units of model files")
-set -u
-maunet=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$dir"
-failures=0
-fail() {
-  echo "FAILED: $*" >&2
-  failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/preamble.sh"
 
 "$maunet" train --synthetic-size 16 --synthetic-fields 6 --epochs 1 --width 2 --levels 1 --threads 1 --quiet \
   --out model.mnet > train.txt || { echo "FAILED: cannot train the small model" >&2; exit 1; }
@@ -59,8 +49,4 @@ grep -qE "^  units +unknown" old_info.txt || fail "info of the old file: $(cat o
 cmp -s old_kg.npy old_mm.npy || fail "the old file's fields are not taken as mm/day"
 grep -q "records no units" old_err.txt || fail "no note that the old file records no units: $(cat old_err.txt)"
 
-if [ "$failures" -gt 0 ]; then
-  echo "$failures failures" >&2
-  exit 1
-fi
-echo "units of model files: all checks passed"
+finish "units of model files"
