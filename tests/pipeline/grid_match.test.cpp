@@ -67,6 +67,22 @@ TEST_CASE("align_to_grid: 0..360 longitudes are reconciled with -180..180 and ro
     check_same_values(global, ref_global);
 }
 
+TEST_CASE("align_to_grid: the same grid gets no note, a rolled one says its columns moved", "[pipeline][grid]") {
+    // Longitudes that wrapping to -180..180 rounds in the last bit (-9.95 + 180 - 180 != -9.95).
+    std::vector<double> lon;
+    for (int i = 0; i < 8; ++i) lon.push_back(-9.95 + 0.1 * i);
+    const auto ref = lat_lon_field({40.05, 40.15}, lon);
+    auto same = lat_lon_field({40.05, 40.15}, lon);
+    CHECK(align_to_grid(same, "pred.nc", ref, "obs.nc").empty());
+    // Across the prime meridian, 0..360 against -180..180: rolled.
+    std::vector<double> across, across360;
+    for (int i = 0; i < 8; ++i) across.push_back(-0.35 + 0.1 * i), across360.push_back(across.back() < 0 ? across.back() + 360 : across.back());
+    const auto ref_across = lat_lon_field({40.05, 40.15}, across);
+    auto rolled = lat_lon_field({40.05, 40.15}, across360);
+    CHECK(align_to_grid(rolled, "pred.nc", ref_across, "obs.nc").find("columns reordered") != std::string::npos);
+    check_same_values(rolled, ref_across);
+}
+
 TEST_CASE("align_to_grid: mismatched grids are refused, naming both files", "[pipeline][grid]") {
     const auto ref = lat_lon_field({40, 41, 42}, {0, 1, 2});
     auto shifted = lat_lon_field({40.5, 41.5, 42.5}, {0, 1, 2});

@@ -216,8 +216,11 @@ std::string align_to_grid(io::GridField<T>& f, const std::string& path, const io
         if (dx >= 0)
             throw refuse(maunet::detail::cat(f.x_name, "[", dx, "] = ", f.x[static_cast<std::size_t>(dx)], " but ",
                                              ref.x_name, "[", dx, "] = ", ref.x[static_cast<std::size_t>(dx)]));
-        if (f.y != y0) note += " rows reordered to match;";
-        if (f.x != x0) note += " columns reordered to match;";
+        if (f.y != y0) note += " rows reordered to match;";  // a reversal: the values move
+        // Columns move when rolled or reversed; wrapping alone (0..360 against -180..180) only
+        // relabels them, and may change the last bit of a longitude: no note for that.
+        if (detail::first_difference(f.x, x0, tolerance * detail::smallest_spacing(ref.x), angular) >= 0)
+            note += " columns reordered to match;";
         f.y = ref.y;  // identical within tolerance: one grid from now on
         f.x = ref.x;
         return note;

@@ -54,7 +54,9 @@
 #include <limits>
 #include <vector>
 
+#include "maunet/core/aligned.hpp"
 #include "maunet/core/errors.hpp"
+#include "maunet/core/scratch.hpp"
 #include "maunet/core/shape.hpp"
 #include "maunet/core/tensor.hpp"
 #include "maunet/core/threading.hpp"
@@ -179,8 +181,8 @@ double bicubic_near_missing(const T* plane, Index in_w, const AxisTaps& ty, cons
 }
 
 // The kept weight of each target along one axis: sum of its taps with index >= 0 and w != 0.
-inline std::vector<double> axis_weight_sums(const AxisTaps& t) {
-    std::vector<double> sums(t.index.size() / static_cast<std::size_t>(t.per_target), 0.0);
+inline ArenaVector<double> axis_weight_sums(const AxisTaps& t) {
+    ArenaVector<double> sums(t.index.size() / static_cast<std::size_t>(t.per_target), 0.0);
     for (std::size_t k = 0; k < t.index.size(); ++k)
         if (t.index[k] >= 0 && t.weight[k] != 0.0) sums[k / static_cast<std::size_t>(t.per_target)] += t.weight[k];
     return sums;
@@ -192,12 +194,11 @@ inline std::vector<double> axis_weight_sums(const AxisTaps& t) {
 // per bicubic target instead of 16 (the same values to double rounding).
 template <class T>
 void resample_finite_plane(const T* in, Index in_w, T* out, Index out_h, Index out_w, const AxisTaps& ty,
-                           const AxisTaps& tx, const std::vector<double>& sum_y, const std::vector<double>& sum_x,
-                           bool clamp_negative, std::vector<double>& rows) {
-    const Index in_h = static_cast<Index>(rows.size()) / out_w;
+                           const AxisTaps& tx, const ArenaVector<double>& sum_y, const ArenaVector<double>& sum_x,
+                           bool clamp_negative, Index in_h, double* rows) {
     for (Index iy = 0; iy < in_h; ++iy) {
         const T* src = in + iy * in_w;
-        double* dst = rows.data() + iy * out_w;
+        double* dst = rows + iy * out_w;
         for (Index ox = 0; ox < out_w; ++ox) {
             double acc = 0.0;
             for (Index kx = 0; kx < tx.per_target; ++kx) {
@@ -237,18 +238,21 @@ Tensor<T> resample_separable(const Tensor<T>& x, const AxisTaps& ty, const AxisT
     Tensor<T> out(with_plane_size(x.shape(), out_h, out_w));
     const T* src = x.data();
     T* dst = out.data();
-    std::vector<char> finite(static_cast<std::size_t>(planes));
+    // Every buffer from the caller's arena or the threads' scratch: an inference with a
+    // workspace allocates nothing (core/arena.hpp).
+    ArenaVector<char> finite(static_cast<std::size_t>(planes));
     parallel_for(0, planes, [&](Index plane) {
         const T* p = src + plane * in_h * in_w;
         finite[static_cast<std::size_t>(plane)] =
             std::all_of(p, p + in_h * in_w, [](T v) { return std::isfinite(static_cast<double>(v)); });
     });
-    const std::vector<double> sum_y = axis_weight_sums(ty), sum_x = axis_weight_sums(tx);
+    const ArenaVector<double> sum_y = axis_weight_sums(ty), sum_x = axis_weight_sums(tx);
     parallel_for(0, planes, [&](Index plane) {
         if (!finite[static_cast<std::size_t>(plane)]) return;
-        std::vector<double> rows(static_cast<std::size_t>(in_h * out_w));
+        double* rows = maunet::detail::scratch<double>(maunet::detail::ScratchSlot::output,
+                                                      static_cast<std::size_t>(in_h * out_w));
         resample_finite_plane(src + plane * in_h * in_w, in_w, dst + plane * out_h * out_w, out_h, out_w, ty, tx,
-                              sum_y, sum_x, clamp_negative, rows);
+                              sum_y, sum_x, clamp_negative, in_h, rows);
     });
     parallel_for(0, planes * out_h, [&](Index row) {
         const Index plane = row / out_h, oy = row % out_h;
