@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #ifdef MAUNET_HAVE_NETCDF
 
 #include <cmath>
@@ -74,9 +76,11 @@ TEST_CASE("align_to_grid: the same grid gets no note, a rolled one says its colu
     const auto ref = lat_lon_field({40.05, 40.15}, lon);
     auto same = lat_lon_field({40.05, 40.15}, lon);
     CHECK(align_to_grid(same, "pred.nc", ref, "obs.nc").empty());
-    // Across the prime meridian, 0..360 against -180..180: rolled.
+    // Across the prime meridian, a 0..360 file stored from 0 up (0.05 .. 0.35, 359.65 .. 359.95)
+    // against -180..180: its columns are rolled.
     std::vector<double> across, across360;
     for (int i = 0; i < 8; ++i) across.push_back(-0.35 + 0.1 * i), across360.push_back(across.back() < 0 ? across.back() + 360 : across.back());
+    std::sort(across360.begin(), across360.end());
     const auto ref_across = lat_lon_field({40.05, 40.15}, across);
     auto rolled = lat_lon_field({40.05, 40.15}, across360);
     CHECK(align_to_grid(rolled, "pred.nc", ref_across, "obs.nc").find("columns reordered") != std::string::npos);
