@@ -456,7 +456,8 @@ std::string render(const char* op, const std::vector<const Tensor<T>*>& fields,
     }
     require(!opt.differences || fields.size() >= 2, op, ": differences need at least two fields, found ",
             fields.size());
-    const auto [vmin, vmax] = colour_range(op, fields, opt);
+    const std::pair<double, double> range = colour_range(op, fields, opt);
+    const double vmin = range.first, vmax = range.second;  // plain names: C++17 lambdas cannot capture bindings
     const auto labels = tick_labels(vmin, vmax, opt.units);
     std::vector<Tensor<T>> diffs;
     double limit = 1;
