@@ -123,6 +123,7 @@ for a, b in zip(full, one):
         assert b[k] is None, (k, b[k])
 PY
 done
+identical one_1.json one_7.json one_1000.json  # r too: its per-step sums do not depend on the chunks
 "$maunet" eval --obs big_obs.nc --obs-var pr --pred big_pred.nc --pred big_pred2.nc --time-from 3 --chunk 7 \
   --scores rmse,p99 --json two.json > two.txt 2>&1 || fail "eval --scores rmse,p99"
 python3 - eval_1.json two.json <<'PY' || fail "eval --scores rmse,p99: not the full table's quantiles, or MAE present"

@@ -177,3 +177,103 @@ TEST_CASE("the streaming evaluator refuses calls out of order", "[metrics][strea
                       Catch::Contains("after start_second_pass()"));
     CHECK_THROWS_WITH(e.finish_first_pass(1.0), Catch::Contains("finish_first_pass: called after start_second_pass()"));
 }
+
+TEST_CASE("evaluators that each score some time steps, their states summed, equal one that scores all",
+          "[metrics][streaming][parallel]") {
+    // What ranks under MPI do: each adds its chunks at their places, the shared states are added
+    // element by element (an allreduce), and every evaluator loads the sum, after each pass.
+    const Index N = 11, H = 13, W = 12;
+    Tensor<float> obs = testing::random<float>(Shape{N, 1, H, W}, 21, -2.0, 4.0);
+    Tensor<float> pred = testing::random<float>(Shape{N, 1, H, W}, 22, -2.0, 4.0);
+    for (Index i = 0; i < obs.numel(); ++i) {
+        obs[i] = obs[i] < 0 ? 0.f : obs[i] * obs[i] * 5.f;
+        pred[i] = pred[i] < -0.3f ? 0.f : std::abs(pred[i]) * 6.f;
+        if (i % 17 == 0 && (i % (H * W)) < 3 * W) obs[i] = std::numeric_limits<float>::quiet_NaN();  // windows below count
+        if (i / (H * W) == 4) pred[i] = std::numeric_limits<float>::quiet_NaN();  // a step with no valid cell
+    }
+    MetricOptions options(0);
+    options.event_thresholds = {1.0, 10.0};
+    const Index chunk = 3;
+    const auto sum_states = [](std::vector<StreamingEvaluator<float>>& es) {
+        std::vector<double> total = es[0].shared_state();
+        for (std::size_t r = 1; r < es.size(); ++r) {
+            const std::vector<double> v = es[r].shared_state();
+            REQUIRE(v.size() == total.size());
+            for (std::size_t k = 0; k < v.size(); ++k) total[k] += v[k];
+        }
+        for (auto& e : es) e.load_shared_state(total);
+    };
+    for (bool one_pass : {false, true}) {
+        CAPTURE(one_pass);
+        StreamingEvaluator<float> alone(options);
+        if (one_pass) alone.first_pass_only();
+        for (Index t = 0; t < N; t += chunk) alone.add(steps(pred, t, std::min(chunk, N - t)), steps(obs, t, std::min(chunk, N - t)), Tensor<float>());
+        for (int ranks : {2, 3}) {
+            CAPTURE(ranks);
+            std::vector<StreamingEvaluator<float>> es(static_cast<std::size_t>(ranks), StreamingEvaluator<float>(options));
+            for (auto& e : es) {
+                e.expect_steps(N);
+                if (one_pass) e.first_pass_only();
+            }
+            // Chunk c to rank c mod ranks, added in reverse so the order of arrival differs too.
+            for (Index c = (N + chunk - 1) / chunk - 1; c >= 0; --c) {
+                const Index t = c * chunk, n = std::min(chunk, N - t);
+                es[static_cast<std::size_t>(c % ranks)].add_at(t, steps(pred, t, n), steps(obs, t, n), Tensor<float>());
+            }
+            sum_states(es);
+            REQUIRE(es[0].n_valid() == alone.n_valid());
+            if (one_pass) {
+                const auto a = alone.finish_first_pass(30.0).fields(), b = es[ranks - 1].finish_first_pass(30.0).fields();
+                for (std::size_t k = 0; k < a.size(); ++k) {
+                    CAPTURE(a[k].first);
+                    CHECK(same_bits(a[k].second, b[k].second));
+                }
+                continue;
+            }
+            const double L = std::max(1.0, alone.observed_max());
+            CHECK(es[1].observed_max() == alone.observed_max());
+            StreamingEvaluator<float> whole = alone;
+            whole.start_second_pass(L);
+            for (Index t = 0; t < N; t += chunk) whole.add_second(steps(pred, t, std::min(chunk, N - t)), steps(obs, t, std::min(chunk, N - t)), Tensor<float>());
+            for (auto& e : es) e.start_second_pass(L);
+            for (Index c = 0; c * chunk < N; ++c) {
+                const Index t = c * chunk, n = std::min(chunk, N - t);
+                es[static_cast<std::size_t>((c + 1) % ranks)].add_second_at(t, steps(pred, t, n), steps(obs, t, n), Tensor<float>());
+            }
+            sum_states(es);
+            const auto a = whole.finish().fields(), b = es[0].finish().fields();
+            REQUIRE(std::isfinite(whole.finish().p99_error));
+            REQUIRE(std::isfinite(whole.finish().ssim));
+            for (std::size_t k = 0; k < a.size(); ++k) {
+                CAPTURE(a[k].first);
+                CHECK(same_bits(a[k].second, b[k].second));
+            }
+            // And the whole-array evaluate(), whose sums run per time step too.
+            MetricOptions w = options;
+            w.data_range = L;
+            const auto e = evaluate(pred, obs, Tensor<float>(), w).fields();
+            for (std::size_t k = 0; k < a.size(); ++k) {
+                CAPTURE(e[k].first);
+                CHECK(same_bits(a[k].second, e[k].second));
+            }
+        }
+    }
+}
+
+TEST_CASE("shared states are refused when a step was scored twice or the sizes differ", "[metrics][streaming][errors]") {
+    MetricOptions options(1.0);
+    options.compute_ssim = false;
+    const Tensor<float> one = testing::random<float>(Shape{2, 1, 3, 3}, 5, 0.0, 1.0);
+    StreamingEvaluator<float> a(options), b(options), c(options);
+    for (auto* e : {&a, &b, &c}) e->expect_steps(4);
+    a.add_at(0, one, one, Tensor<float>());
+    b.add_at(1, one, one, Tensor<float>());  // step 1 twice
+    CHECK_THROWS_WITH(a.add_at(1, one, one, Tensor<float>()), Catch::Contains("time step 1 was added before"));
+    std::vector<double> sum = a.shared_state();
+    const std::vector<double> vb = b.shared_state();
+    for (std::size_t k = 0; k < sum.size(); ++k) sum[k] += vb[k];
+    CHECK_THROWS_WITH(c.load_shared_state(sum), Catch::Contains("scored by 2 evaluators"));
+    StreamingEvaluator<float> longer(options);
+    longer.expect_steps(5);
+    CHECK_THROWS_WITH(longer.load_shared_state(a.shared_state()), Catch::Contains("the same expect_steps()"));
+}

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "maunet/core/errors.hpp"
 #include "maunet/core/tensor.hpp"
@@ -69,6 +70,16 @@ bool is_valid(const T* mask, const T* pred, const T* obs, Index i) {
     return (mask == nullptr || mask[i] == T(1)) && std::isfinite(pred[i]) && std::isfinite(obs[i]);
 }
 
+// Sums are formed per time step and then added in step order (a step: one index of the
+// leading axis of [N, H, W] or [N, C, H, W]; a field [H, W] or a vector is one step). So the
+// result depends only on the data, not on how the steps were split into pieces: the streaming
+// evaluator (streaming_report.hpp) and ranks that each score some steps get the same bits.
+template <class T>
+std::pair<Index, Index> time_steps(const Tensor<T>& t) {  // (steps, values per step)
+    if (t.rank() < 3) return {t.numel() > 0 ? 1 : 0, t.numel()};
+    return {t.dim(0), t.dim(0) > 0 ? t.numel() / t.dim(0) : 0};
+}
+
 inline void check_data_range(const char* metric, double data_range) {
     require(std::isfinite(data_range) && data_range > 0, metric,
             ": expected a data range R > 0 (e.g. max(obs) - min(obs)), found ", data_range);
@@ -93,23 +104,29 @@ PointwiseScores pointwise_scores(const Tensor<T>& pred, const Tensor<T>& obs, co
     const T* p = pred.data();
     const T* o = obs.data();
     const T* m = detail::mask_pointer(mask);
-    const Index n = pred.numel();
 
-    // Pass 1: counts, sums and the extremes of each side (a constant side has min == max).
+    // Pass 1: counts, sums and the extremes of each side (a constant side has min == max);
+    // each step's sums from zero, added to the totals in step order (detail::time_steps).
+    const auto [steps, per_step] = detail::time_steps(pred);
     std::int64_t count = 0;
     double sum_p = 0, sum_o = 0, sum_d = 0, sum_abs_d = 0, sum_sq_d = 0;
     double min_p = 0, max_p = 0, min_o = 0, max_o = 0;
-    for (Index i = 0; i < n; ++i) {
-        if (!detail::is_valid(m, p, o, i)) continue;
-        const double pi = p[i], oi = o[i], d = pi - oi;
-        if (count == 0) {
-            min_p = max_p = pi;
-            min_o = max_o = oi;
+    for (Index t = 0; t < steps; ++t) {
+        const std::int64_t before = count;
+        double sp = 0, so = 0, sd = 0, sad = 0, ssd = 0;
+        for (Index i = t * per_step; i < (t + 1) * per_step; ++i) {
+            if (!detail::is_valid(m, p, o, i)) continue;
+            const double pi = p[i], oi = o[i], d = pi - oi;
+            if (count == 0) {
+                min_p = max_p = pi;
+                min_o = max_o = oi;
+            }
+            min_p = std::min(min_p, pi), max_p = std::max(max_p, pi);
+            min_o = std::min(min_o, oi), max_o = std::max(max_o, oi);
+            ++count;
+            sp += pi, so += oi, sd += d, sad += std::abs(d), ssd += d * d;
         }
-        min_p = std::min(min_p, pi), max_p = std::max(max_p, pi);
-        min_o = std::min(min_o, oi), max_o = std::max(max_o, oi);
-        ++count;
-        sum_p += pi, sum_o += oi, sum_d += d, sum_abs_d += std::abs(d), sum_sq_d += d * d;
+        if (count > before) sum_p += sp, sum_o += so, sum_d += sd, sum_abs_d += sad, sum_sq_d += ssd;
     }
     PointwiseScores s;
     s.n_valid = count;
@@ -124,10 +141,14 @@ PointwiseScores pointwise_scores(const Tensor<T>& pred, const Tensor<T>& obs, co
     if (min_p == max_p || min_o == max_o) return s;
     const double mean_p = sum_p / c, mean_o = sum_o / c;
     double spp = 0, soo = 0, spo = 0;
-    for (Index i = 0; i < n; ++i) {
-        if (!detail::is_valid(m, p, o, i)) continue;
-        const double dp = p[i] - mean_p, dob = o[i] - mean_o;
-        spp += dp * dp, soo += dob * dob, spo += dp * dob;
+    for (Index t = 0; t < steps; ++t) {
+        double a = 0, b = 0, ab = 0;
+        for (Index i = t * per_step; i < (t + 1) * per_step; ++i) {
+            if (!detail::is_valid(m, p, o, i)) continue;
+            const double dp = p[i] - mean_p, dob = o[i] - mean_o;
+            a += dp * dp, b += dob * dob, ab += dp * dob;
+        }
+        spp += a, soo += b, spo += ab;
     }
     s.pearson_r = std::clamp(spo / std::sqrt(spp * soo), -1.0, 1.0);
     return s;

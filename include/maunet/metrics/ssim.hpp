@@ -29,6 +29,7 @@
 // own accumulators, combined in slice order: the result is the same for every thread count.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -155,9 +156,19 @@ double ssim(const Tensor<T>& pred, const Tensor<T>& obs, const Tensor<T>& mask, 
         per_slice[static_cast<std::size_t>(s)] = detail::ssim_slice(pred.data() + offset, obs.data() + offset,
                                                                     m ? m + offset : nullptr, H, W, c1, c2, g);
     });
+    // Each time step's slices summed from zero, then the steps in order (pointwise.hpp's rule),
+    // so the streaming evaluator gets the same bits from any split of the steps.
+    const Index per_step = slices / std::max<Index>(1, detail::time_steps(pred).first);
     double sum = 0;
     std::int64_t count = 0;
-    for (const auto& s : per_slice) sum += s.sum, count += s.count;
+    for (Index s0 = 0; s0 < slices; s0 += per_step) {
+        double step_sum = 0;
+        for (Index s = s0; s < s0 + per_step; ++s) {
+            step_sum += per_slice[static_cast<std::size_t>(s)].sum;
+            count += per_slice[static_cast<std::size_t>(s)].count;
+        }
+        sum += step_sum;
+    }
     return count == 0 ? detail::not_a_number() : sum / static_cast<double>(count);
 }
 
