@@ -4,8 +4,9 @@
 // same cells: those valid in the observations and in every prediction. Files are read --chunk
 // time steps at a time, twice (metrics/streaming_report.hpp: sums and counts, then SSIM,
 // Pearson's centred sums and the exact quantiles), so memory does not grow with the period
-// and the scores equal those of the whole arrays. --scores without ssim and p99 reads them
-// once (r then from merged per-chunk centred sums: equal to rounding).
+// and the scores equal those of the whole arrays, whatever --chunk and the number of MPI
+// ranks sharing the chunks. --scores without ssim and p99 reads them once (r then from merged
+// per-step centred sums: equal to rounding).
 // Real files (cli/precip_inputs.hpp): everything is scored in mm/day whatever the files'
 // units; each prediction is aligned to the observations' grid (flipped or rolled as needed,
 // refused if the grids differ); the time steps scored are the dates common to the observations
@@ -24,10 +25,12 @@
 
 #include <maunet/io/atomic_file.hpp>
 #include <maunet/metrics/streaming_report.hpp>
+#include <maunet/parallel/agreement.hpp>
 #include <maunet/pipeline/compare.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/data_io.hpp"
+#include "cli/parallel.hpp"
 #include "cli/precip_inputs.hpp"
 
 namespace maunet::cli {
@@ -131,14 +134,17 @@ struct StepSource {
     }
 };
 
+// Under mpirun every rank opens and checks the files (so a bad one stops all alike) and scores
+// the chunks c with c mod p == its rank; after each pass the evaluators' states are summed over
+// the ranks (metrics/streaming_report.hpp: shared_state), which gives every rank the state of
+// one process that read every chunk, bit for bit. Rank 0 prints and writes.
 void run_eval(const EvalSettings& s) {
-    // Under mpirun: rank 0 does all of it (docs/mpi.md says why this command is not split).
-    if (!is_root()) return;
+    parallel::Communicator& comm = communicator();
     require_variable(s.obs, s.obs_var, "--obs-var");
     for (const auto& path : s.pred) require_variable(path, s.pred_var.empty() ? s.obs_var : s.pred_var, "--pred-var");
     std::vector<std::string> inputs = s.pred;
     inputs.push_back(s.obs);
-    guard_outputs({s.json}, inputs);
+    if (is_root()) guard_outputs({s.json}, inputs);
     require(s.names.empty() || s.names.size() == s.pred.size(), "eval: ", s.names.size(), " --name values for ",
             s.pred.size(), " --pred files");
     const StepSource obs(s.obs, s.obs_var, s.obs_units, "--obs-units");
@@ -188,8 +194,9 @@ void run_eval(const EvalSettings& s) {
     }
     require(!kept.empty(), "eval: no date of '", s.obs, "' (from --time-from ", s.time_from,
             ") is found in every prediction; nothing to score");
-    std::fprintf(stderr, "maunet eval: scoring %zu common dates (of %ld observation steps from --time-from %ld)\n",
-                 kept.size(), static_cast<long>(n_obs), static_cast<long>(s.time_from));
+    if (is_root())
+        std::fprintf(stderr, "maunet eval: scoring %zu common dates (of %ld observation steps from --time-from %ld)\n",
+                     kept.size(), static_cast<long>(n_obs), static_cast<long>(s.time_from));
 
     // Pass 1 over the dates, --chunk at a time (metrics/streaming_report.hpp): sums, counts and
     // the quantiles' buckets; pass 2, only for SSIM and the quantile errors: SSIM, Pearson's
@@ -200,9 +207,15 @@ void run_eval(const EvalSettings& s) {
     metrics::MetricOptions options(s.range > 0 ? s.range : 1.0);
     options.compute_ssim = W >= 11 && H >= 11 && wants(s.scores, "ssim");
     std::vector<metrics::StreamingEvaluator<float>> evaluators(preds.size(), metrics::StreamingEvaluator<float>(options));
-    if (!two_passes)
-        for (auto& e : evaluators) e.first_pass_only();
+    for (auto& e : evaluators) {
+        e.expect_steps(static_cast<Index>(kept.size()));
+        if (!two_passes) e.first_pass_only();
+    }
     const std::size_t step = static_cast<std::size_t>(s.chunk);
+    // This rank's chunks (all of them in one process), by their first date.
+    const std::size_t ranks = static_cast<std::size_t>(comm.size());
+    std::vector<std::size_t> mine;
+    for (std::size_t c = static_cast<std::size_t>(comm.rank()); c * step < kept.size(); c += ranks) mine.push_back(c * step);
     const auto load = [&](std::size_t k0) {
         const std::size_t k1 = std::min(kept.size(), k0 + step);
         Chunk c;
@@ -220,11 +233,12 @@ void run_eval(const EvalSettings& s) {
     };
     const auto pass = [&](int which) {
         const ChunkProgress progress(two_passes ? (which == 1 ? "eval: pass 1 of 2" : "eval: pass 2 of 2") : "eval");
-        std::future<Chunk> next = std::async(std::launch::async, load, std::size_t(0));
-        for (std::size_t k0 = 0; k0 < kept.size(); k0 += step) {
-            const std::size_t k1 = std::min(kept.size(), k0 + step);
+        std::future<Chunk> next;
+        if (!mine.empty()) next = std::async(std::launch::async, load, mine[0]);
+        for (std::size_t j = 0; j < mine.size(); ++j) {
+            const std::size_t k0 = mine[j], k1 = std::min(kept.size(), k0 + step);
             Chunk c = next.get();
-            if (k1 < kept.size()) next = std::async(std::launch::async, load, k1);
+            if (j + 1 < mine.size()) next = std::async(std::launch::async, load, mine[j + 1]);
             // One mask for every row: cells where the observations and every prediction are
             // valid. With one prediction that is what each score checks anyway: no mask.
             const Index n = static_cast<Index>(k1 - k0);
@@ -243,14 +257,25 @@ void run_eval(const EvalSettings& s) {
                 }
             }
             const Tensor<float> on = c.obs.data.reshaped(nchw);
+            const Index at = static_cast<Index>(k0);
             for (std::size_t i = 0; i < c.preds.size(); ++i) {
-                if (which == 1) evaluators[i].add(c.preds[i].data.reshaped(nchw), on, mask);
-                else evaluators[i].add_second(c.preds[i].data.reshaped(nchw), on, mask);
+                if (which == 1) evaluators[i].add_at(at, c.preds[i].data.reshaped(nchw), on, mask);
+                else evaluators[i].add_second_at(at, c.preds[i].data.reshaped(nchw), on, mask);
             }
-            progress(static_cast<Index>(k1), static_cast<Index>(kept.size()));
+            progress(static_cast<Index>(j + 1), static_cast<Index>(mine.size()));
         }
     };
-    pass(1);
+    // Each pass on every rank, then the sum of the ranks' states everywhere (exact: see above).
+    const auto pass_on_all_ranks = [&](int which) {
+        parallel::run_collectively(comm, [&] { pass(which); });
+        if (comm.size() == 1) return;
+        for (auto& e : evaluators) {
+            std::vector<double> state = e.shared_state();
+            comm.allreduce_sum(state.data(), state.size());
+            e.load_shared_state(state);
+        }
+    };
+    pass_on_all_ranks(1);
     const Index valid = evaluators[0].n_valid();  // every row is scored on the same cells
     // The data range of PSNR and SSIM: --range, or the largest observation scored.
     double range = s.range;
@@ -260,8 +285,9 @@ void run_eval(const EvalSettings& s) {
     }
     if (two_passes) {
         for (auto& e : evaluators) e.start_second_pass(range);
-        pass(2);
+        pass_on_all_ranks(2);
     }
+    if (!is_root()) return;
     std::vector<pipeline::MethodResult> rows;
     for (std::size_t i = 0; i < preds.size(); ++i) {
         pipeline::MethodResult r;

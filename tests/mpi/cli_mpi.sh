@@ -2,7 +2,8 @@
 # The maunet tool under mpirun against one process (ctest -L mpi; tests/mpi/CMakeLists.txt):
 #   regrid and predict spread their time chunks over the ranks and write the same file
 #   (NetCDF: the same header and values, compared with ncdump without the history line, which
-#   holds the time of writing; .npy: the same bytes); eval prints the same table;
+#   holds the time of writing; .npy: the same bytes); eval, its chunks shared by the ranks,
+#   prints the same table and writes the same JSON;
 #   train on K ranks writes the same model file twice (bit-identical runs);
 #   errors end every rank with the single-process status, no hang (ctest's TIMEOUT).
 # Usage: cli_mpi.sh MAUNET MPIEXEC RANKS DATA_DIR
@@ -47,14 +48,23 @@ same_nc pred1.nc predK.nc
 mpi predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 1 --out predK.npy > /dev/null
 cmp pred1.npy predK.npy || fail "predict to .npy differs"
 
-# eval: rank 0 scores; the same table.
-"$maunet" eval --pred pred1.nc --name model --obs obs.nc --obs-var pr --obs-units mm/month --crop > eval1.txt 2> /dev/null
-mpi eval --pred predK.nc --name model --obs obs.nc --obs-var pr --obs-units mm/month --crop > evalK.txt 2> /dev/null
-cmp eval1.txt evalK.txt || fail "eval printed another table"
+# eval: the ranks share the chunks of 12 monthly steps (chunks of 2: several rounds; 5: a partial
+# one; 12: one chunk, the other ranks idle); the same table and the same JSON, to the last bit.
+"$maunet" regrid --in coarse1.nc --var pr --method bicubic --factor 3 --out hist.nc > /dev/null
+ev=(eval --pred pred1.nc --pred hist.nc --name model --name bicubic --obs obs.nc --obs-var pr --obs-units mm/month --crop)
+for c in 2 5 12; do
+  "$maunet" "${ev[@]}" --chunk $c --json eval1_$c.json > eval1_$c.txt 2> /dev/null
+  mpi "${ev[@]}" --chunk $c --json evalK_$c.json > evalK_$c.txt 2> /dev/null
+  cmp <(grep -v '^wrote' eval1_$c.txt) <(grep -v '^wrote' evalK_$c.txt) || fail "eval --chunk $c printed another table"
+  cmp eval1_$c.json evalK_$c.json || fail "eval --chunk $c wrote other scores"
+done
+cmp eval1_2.json eval1_12.json || fail "eval's scores depend on --chunk"
+"$maunet" "${ev[@]}" --chunk 2 --scores rmse,r --json one1.json > /dev/null 2>&1
+mpi "${ev[@]}" --chunk 2 --scores rmse,r --json oneK.json > /dev/null 2>&1
+cmp one1.json oneK.json || fail "eval --scores rmse,r (one pass) differs"
 
 # bc, bc fit, bc apply: tiles of 4 rows (9 tiles: with 2 and 3 ranks full rounds and a partial one)
 # spread over the ranks; the same corrected file, the same fit file.
-"$maunet" regrid --in coarse1.nc --var pr --method bicubic --factor 3 --out hist.nc > /dev/null
 bc=(--obs obs.nc --obs-var pr --obs-units mm/month --sim-hist hist.nc --method qdm --window 31 --tile-rows 4)
 "$maunet" bc "${bc[@]}" --out bc1.nc > /dev/null 2>&1
 mpi bc "${bc[@]}" --out bcK.nc > bc.log 2> /dev/null
