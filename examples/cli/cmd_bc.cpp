@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <maunet/io/tile_spool.hpp>
@@ -327,23 +328,25 @@ void run_bc(const BcSettings& s) {
         result = std::make_unique<io::TileSpool>(dir, sim.count, H, W, rows);
     });
     const ChunkProgress progress("bc: tiles of " + std::to_string(rows) + " rows");
-    parallel::map_tasks(
+    using Tiles = std::vector<Tensor<float>>;
+    parallel::map_tasks<Tiles, Tensor<float>>(
         communicator(), num_tiles,
-        [&](Index k) {
-            const Tensor<float> obs = obs_spool->read_tile(k), hist = hist_spool->read_tile(k);
-            const Tensor<float> x = same ? hist : sim_spool->read_tile(k);
-            return parallel::pack_tensors<float>({&obs, &hist, &x});
+        [&](Index k) {  // obs, sim-hist and, unless it is sim-hist itself, the simulation
+            Tiles t{obs_spool->read_tile(k), hist_spool->read_tile(k)};
+            if (!same) t.push_back(sim_spool->read_tile(k));
+            return t;
         },
-        [&](Index k, parallel::Bytes&& input) {
-            const std::vector<Tensor<float>> t = parallel::unpack_tensors<float>(input);
-            input = {};
+        [&](Index k, Tiles&& t) {
             const auto m = fit_tile(s, t[0], t[1], in.od, in.hd, k * rows * W);
-            return parallel::tensor_bytes(apply_tile(m, t[2], sd));
+            t[0] = Tensor<float>();  // the observations are done with
+            return apply_tile(m, t.back(), sd);
         },
-        [&](Index k, parallel::Bytes&& tile) {
-            result->write_tile(k, parallel::tensor_from_bytes<float>(tile));
+        [&](Index k, Tensor<float>&& tile) {
+            result->write_tile(k, tile);
             progress(k + 1, num_tiles);
-        });
+        },
+        {parallel::encode_tensor_list<float>(), parallel::decode_tensor_list<float>(), parallel::encode_tensor<float>(),
+         parallel::decode_tensor<float>()});
     if (!is_root()) return;
     write_output(s.out, *result, out_grid, mask, s.chunk,
                  {{"method", describe(s, in.obs.variable, in.hist.variable)},
@@ -405,22 +408,24 @@ void run_fit(const BcSettings& s) {
         writer = std::make_unique<stats::BiasCorrectionFileWriter<float>>(s.out, H, W, rows, grid);
     });
     const ChunkProgress progress("bc fit: tiles of " + std::to_string(rows) + " rows");
-    parallel::map_tasks(
-        communicator(), num_tiles,
-        [&](Index k) {
-            const Tensor<float> obs = obs_spool->read_tile(k), hist = hist_spool->read_tile(k);
-            return parallel::pack_tensors<float>({&obs, &hist});
-        },
-        [&](Index k, parallel::Bytes&& input) {
-            const std::vector<Tensor<float>> t = parallel::unpack_tensors<float>(input);
-            input = {};
-            const auto m = fit_tile(s, t[0], t[1], in.od, in.hd, k * rows * W);
-            return std::visit([&](const auto& method) { return tile_message(stats::encode_fit_tile(method, H, W)); }, m);
-        },
-        [&](Index k, parallel::Bytes&& tile) {
-            writer->add_tile(tile_of_message(tile));
+    // A tile's fit: the fitted method itself in one process (written straight from its samples),
+    // encoded bytes when it comes from another rank.
+    using Tiles = std::vector<Tensor<float>>;
+    using Fitted = std::variant<stats::AnyBiasCorrection<float>, stats::EncodedFitTile>;
+    const auto encode_fit = [&](const Fitted& f) {
+        return std::visit([&](const auto& method) { return tile_message(stats::encode_fit_tile(method, H, W)); },
+                          std::get<0>(f));
+    };
+    parallel::map_tasks<Tiles, Fitted>(
+        communicator(), num_tiles, [&](Index k) { return Tiles{obs_spool->read_tile(k), hist_spool->read_tile(k)}; },
+        [&](Index k, Tiles&& t) { return Fitted(fit_tile(s, t[0], t[1], in.od, in.hd, k * rows * W)); },
+        [&](Index k, Fitted&& fitted) {
+            if (fitted.index() == 1) writer->add_tile(std::get<1>(fitted));
+            else std::visit([&](const auto& method) { writer->add_tile(method); }, std::get<0>(fitted));
             progress(k + 1, num_tiles);
-        });
+        },
+        {parallel::encode_tensor_list<float>(), parallel::decode_tensor_list<float>(), encode_fit,
+         [](const parallel::Bytes& b) { return Fitted(tile_of_message(b)); }});
     if (!is_root()) return;
     writer->close();
     std::printf("%s: %s fitted on %ld x %ld cells (%ld tiles of %ld rows), %ld and %ld time steps, in %s\n",
@@ -483,17 +488,18 @@ void run_apply(const BcSettings& s) {
             result = std::make_unique<io::TileSpool>(dir, sim.count, ref.ny(), ref.nx(), fit.tile_rows(0));
         });
         const ChunkProgress progress("bc apply: '" + path + "'");
-        parallel::map_tasks(
-            communicator(), fit.num_tiles(), [&](Index k) { return parallel::tensor_bytes(sim_spool->read_tile(k)); },
-            [&](Index k, parallel::Bytes&& input) {
-                const Tensor<float> x = parallel::tensor_from_bytes<float>(input);
-                input = {};
-                return parallel::tensor_bytes(apply_tile(fit.tile(k), x, sd));
+        parallel::map_tasks<Tensor<float>, Tensor<float>>(
+            communicator(), fit.num_tiles(), [&](Index k) { return sim_spool->read_tile(k); },
+            [&](Index k, Tensor<float>&& x) {
+                Tensor<float> input = std::move(x);
+                return apply_tile(fit.tile(k), input, sd);
             },
-            [&](Index k, parallel::Bytes&& tile) {
-                result->write_tile(k, parallel::tensor_from_bytes<float>(tile));
+            [&](Index k, Tensor<float>&& tile) {
+                result->write_tile(k, tile);
                 progress(k + 1, fit.num_tiles());
-            });
+            },
+            {parallel::encode_tensor<float>(), parallel::decode_tensor<float>(), parallel::encode_tensor<float>(),
+             parallel::decode_tensor<float>()});
         if (!is_root()) continue;
         write_output(s.outs[i], *result, out_grid, mask, s.chunk,
                      {{"method", fit.method() + " from the fit file " + s.fit + " (maunet bc apply)"},

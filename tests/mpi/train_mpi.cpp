@@ -129,6 +129,34 @@ TEST_CASE("map_tasks: rank 0's inputs computed on their ranks, results consumed 
     CHECK_THROWS_WITH(fail(), Catch::Contains("tile 1 unreadable"));
 }
 
+TEST_CASE("typed map_tasks: tensors travel through the codec to their ranks and back in order", "[mpi]") {
+    parallel::MpiCommunicator comm;
+    const int r = comm.rank(), p = comm.size();
+    const Index count = p + 2;
+    std::vector<Index> consumed;
+    parallel::map_tasks<std::vector<Tensor<float>>, Tensor<float>>(
+        comm, count,
+        [&](Index k) { return std::vector<Tensor<float>>{Tensor<float>(Shape{3}, float(k)), Tensor<float>(Shape{2}, 2.f)}; },
+        [&](Index k, std::vector<Tensor<float>>&& t) {
+            REQUIRE(t.size() == 2);
+            CHECK(t[0].shape() == Shape{3});
+            Tensor<float> y(Shape{2});
+            y[0] = t[0][2] * t[1][0];
+            y[1] = float(10 * k + r);
+            return y;
+        },
+        [&](Index k, Tensor<float>&& y) {
+            CHECK(y[0] == 2.f * float(k));
+            CHECK(y[1] == float(10 * k + k % p));
+            consumed.push_back(k);
+        },
+        {parallel::encode_tensor_list<float>(), parallel::decode_tensor_list<float>(), parallel::encode_tensor<float>(),
+         parallel::decode_tensor<float>()});
+    std::vector<Index> all;
+    for (Index k = 0; k < count; ++k) all.push_back(k);
+    CHECK(consumed == (r == 0 ? all : std::vector<Index>{}));
+}
+
 TEST_CASE("an exception on one rank is thrown on every rank, naming it", "[mpi]") {
     parallel::MpiCommunicator comm;
     const int last = comm.size() - 1;

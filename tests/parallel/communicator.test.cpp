@@ -132,6 +132,33 @@ TEST_CASE("map_tasks on one rank produces, computes and consumes each task in or
     CHECK_THROWS_WITH(comm.scatter({{1}, {2}}, 0), Catch::Contains("expected one part (one rank), got 2"));
 }
 
+TEST_CASE("typed map_tasks on one rank hands the values on without encoding them", "[parallel]") {
+    parallel::SerialCommunicator comm;
+    const auto never_in = [](const std::vector<Tensor<float>>&) -> parallel::Bytes { throw Error("encoded an input"); };
+    const auto never_out = [](const Tensor<float>&) -> parallel::Bytes { throw Error("encoded a result"); };
+    std::vector<const float*> produced;
+    std::vector<Index> consumed;
+    parallel::map_tasks<std::vector<Tensor<float>>, Tensor<float>>(
+        comm, 3,
+        [&](Index k) {
+            std::vector<Tensor<float>> t{Tensor<float>(Shape{4}, float(k)), Tensor<float>(Shape{4}, 1.f)};
+            produced.push_back(t[0].data());
+            return t;
+        },
+        [&](Index k, std::vector<Tensor<float>>&& t) {
+            CHECK(t[0].data() == produced[static_cast<std::size_t>(k)]);  // moved, not copied
+            Tensor<float> y = std::move(t[0]);
+            for (float& v : y) v += 10.f;
+            return y;
+        },
+        [&](Index k, Tensor<float>&& y) {
+            CHECK(y[3] == float(k) + 10.f);
+            consumed.push_back(k);
+        },
+        {never_in, parallel::decode_tensor_list<float>(), never_out, parallel::decode_tensor<float>()});
+    CHECK(consumed == std::vector<Index>{0, 1, 2});
+}
+
 TEST_CASE("several tensors survive pack_tensors, and malformed messages are refused", "[parallel]") {
     const Tensor<float> a = testing::random<float>(Shape{2, 3}, 1);
     const Tensor<float> b(Shape{0, 4});

@@ -117,6 +117,49 @@ inline void map_tasks(Communicator& comm, Index count, const std::function<Bytes
     }
 }
 
+// map_tasks with typed inputs and results: produce(k) -> In, compute(k, In) -> Out, consume(k,
+// Out). The codec turns them into bytes and back, and is used only with more than one rank: one
+// process hands each task's values straight on, with no copy into messages (the tiles of `bc`
+// are hundreds of megabytes).
+template <class In, class Out>
+struct TaskCodec {
+    std::function<Bytes(const In&)> encode_input;
+    std::function<In(const Bytes&)> decode_input;
+    std::function<Bytes(const Out&)> encode_result;
+    std::function<Out(const Bytes&)> decode_result;
+};
+
+namespace detail {
+template <class T>
+struct NoDeduce {  // In and Out are deduced from the codec alone, so the others may be lambdas
+    using type = T;
+};
+}  // namespace detail
+
+template <class In, class Out>
+void map_tasks(Communicator& comm, Index count, const typename detail::NoDeduce<std::function<In(Index)>>::type& produce,
+               const typename detail::NoDeduce<std::function<Out(Index, In&&)>>::type& compute,
+               const typename detail::NoDeduce<std::function<void(Index, Out&&)>>::type& consume,
+               const TaskCodec<In, Out>& codec) {
+    require(count >= 0, "map_tasks: expected count >= 0, got ", count);
+    if (comm.size() == 1) {
+        for (Index k = 0; k < count; ++k) consume(k, compute(k, produce(k)));
+        return;
+    }
+    map_tasks(
+        comm, count, [&](Index k) { return codec.encode_input(produce(k)); },
+        [&](Index k, Bytes&& input) {
+            In value = codec.decode_input(input);
+            input = Bytes();
+            return codec.encode_result(compute(k, std::move(value)));
+        },
+        [&](Index k, Bytes&& result) {
+            Out value = codec.decode_result(result);
+            result = Bytes();
+            consume(k, std::move(value));
+        });
+}
+
 // Several tensors as one message, and back (the inputs of a task of map_tasks).
 template <class T>
 Bytes pack_tensors(const std::vector<const Tensor<T>*>& tensors) {
@@ -149,5 +192,27 @@ template <class T>
 Bytes tensor_bytes(const Tensor<T>& t) { return detail::to_bytes(t); }
 template <class T>
 Tensor<T> tensor_from_bytes(const Bytes& b) { return detail::from_bytes<T>(b); }
+
+// Codec pieces for the usual values: a list of tensors, one tensor.
+template <class T>
+std::function<Bytes(const std::vector<Tensor<T>>&)> encode_tensor_list() {
+    return [](const std::vector<Tensor<T>>& ts) {
+        std::vector<const Tensor<T>*> p;
+        for (const Tensor<T>& t : ts) p.push_back(&t);
+        return pack_tensors<T>(p);
+    };
+}
+template <class T>
+std::function<std::vector<Tensor<T>>(const Bytes&)> decode_tensor_list() {
+    return [](const Bytes& b) { return unpack_tensors<T>(b); };
+}
+template <class T>
+std::function<Bytes(const Tensor<T>&)> encode_tensor() {
+    return [](const Tensor<T>& t) { return tensor_bytes(t); };
+}
+template <class T>
+std::function<Tensor<T>(const Bytes&)> decode_tensor() {
+    return [](const Bytes& b) { return tensor_from_bytes<T>(b); };
+}
 
 }  // namespace maunet::parallel
