@@ -1,10 +1,11 @@
 // bench_mpi_scaling: the measured points of docs/scaling.md. A timed program, not a test.
 //
-//   bench_mpi_scaling step [--size S] [--batch B] [--steps N] [--threads T]
-//       data-parallel training steps of the MAUNet teacher (L = 4, F = 32) on S x S fields,
-//       global batch B, over the ranks it runs on; prints milliseconds per step (rank 0)
-//   bench_mpi_scaling allreduce [--floats N] [--repeat R]
-//       MPI_Allreduce (MpiCommunicator::allreduce_sum) of N floats, default the teacher's
+//   bench_mpi_scaling step [--size S] [--batch B] [--steps N] [--threads T] [--unet 1]
+//       data-parallel training steps of the MAUNet teacher (L = 4, F = 32; with --unet 1 the
+//       plain U-Net of `maunet bench --model unet`) on S x S fields, global batch B, over the
+//       ranks it runs on; prints milliseconds per step (rank 0)
+//   bench_mpi_scaling allreduce [--floats N] [--repeat R] [--unet 1]
+//       MPI_Allreduce (MpiCommunicator::allreduce_sum) of N floats, default the network's
 //       parameter count; prints the median and the minimum over R calls, and GB/s of the
 //       ring model's 2 (p - 1) / p N 4 bytes
 //
@@ -33,6 +34,11 @@ long arg(int argc, char** argv, const std::string& name, long fallback) {
     return fallback;
 }
 
+nn::UNetConfig network(int argc, char** argv) {
+    return arg(argc, argv, "--unet", 0) != 0 ? nn::UNetConfig::unet() : nn::UNetConfig::maunet();
+}
+const char* network_name(int argc, char** argv) { return arg(argc, argv, "--unet", 0) != 0 ? "U-Net" : "MAUNet teacher"; }
+
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 int step_benchmark(parallel::MpiCommunicator& world, int argc, char** argv) {
@@ -45,7 +51,7 @@ int step_benchmark(parallel::MpiCommunicator& world, int argc, char** argv) {
         Tensor<float> x = Tensor<float>::uniform(Shape{1, size, size}, rng, -1.f, 1.f);
         data.add(train::make_sample(x, x));
     }
-    nn::UNet<float> net(nn::UNetConfig::maunet(), rng);
+    nn::UNet<float> net(network(argc, argv), rng);
     train::TrainerOptions o;
     o.epochs = 1;
     o.loader.batch_size = batch;
@@ -61,16 +67,16 @@ int step_benchmark(parallel::MpiCommunicator& world, int argc, char** argv) {
     world.barrier();
     const double ms = 1e3 * seconds_since(t0) / double(steps);
     if (world.is_root())
-        std::printf("step: %d rank(s) x %d thread(s), MAUNet teacher (%ld parameters), global batch %ld of %ld x %ld: "
+        std::printf("step: %d rank(s) x %d thread(s), %s (%ld parameters), global batch %ld of %ld x %ld: "
                     "%.1f ms per step (mean of %ld)\n",
-                    world.size(), num_threads(), static_cast<long>(net.num_parameters()), static_cast<long>(batch),
+                    world.size(), num_threads(), network_name(argc, argv), static_cast<long>(net.num_parameters()), static_cast<long>(batch),
                     static_cast<long>(size), static_cast<long>(size), ms, steps);
     return 0;
 }
 
 int allreduce_benchmark(parallel::MpiCommunicator& world, int argc, char** argv) {
     Rng rng(1);
-    const long teacher = static_cast<long>(nn::UNet<float>(nn::UNetConfig::maunet(), rng).num_parameters());
+    const long teacher = static_cast<long>(nn::UNet<float>(network(argc, argv), rng).num_parameters());
     const long n = arg(argc, argv, "--floats", teacher), repeat = arg(argc, argv, "--repeat", 10);
     std::vector<float> buffer(static_cast<std::size_t>(n), 1.0f);
     world.allreduce_sum(buffer.data(), buffer.size());  // warm-up: buffers registered, pages touched
@@ -85,9 +91,9 @@ int allreduce_benchmark(parallel::MpiCommunicator& world, int argc, char** argv)
     const double median = times[times.size() / 2], p = world.size();
     const double moved = 2 * (p - 1) / p * double(n) * 4;  // bytes each rank sends in a ring allreduce
     if (world.is_root())
-        std::printf("allreduce: %d ranks, %ld floats (%.1f MB; the teacher has %ld parameters): median %.2f ms, min "
+        std::printf("allreduce: %d ranks, %ld floats (%.1f MB; the %s has %ld parameters): median %.2f ms, min "
                     "%.2f ms over %ld; %.2f GB/s of ring traffic per rank\n",
-                    world.size(), n, double(n) * 4e-6, teacher, 1e3 * median, 1e3 * times.front(), repeat,
+                    world.size(), n, double(n) * 4e-6, network_name(argc, argv), teacher, 1e3 * median, 1e3 * times.front(), repeat,
                     moved / median * 1e-9);
     return 0;
 }
