@@ -8,7 +8,7 @@ peak RSS.
   python3 benchmarks/compare_pytorch.py --maunet build/examples/maunet --rounds 3 \
       --case unet:train:8:1 --case unet:train:8:2 --case unet:infer:1:1 --case unet:infer:1:2
 
-A case is model:mode:batch:threads (size from --size). Without --case, the issue's targets.
+A case is model:mode:batch:threads (size from --size). Without --case, the cases of the performance targets (docs/performance.md).
 """
 import argparse
 import json

@@ -4,7 +4,7 @@ warm-up steps), for side-by-side comparison (compare_pytorch.py runs both).
 
   python3 benchmarks/pytorch_reference.py --model unet --mode train --batch 8 --size 128 --threads 1
 
-PyTorch is tuned as in the issue: torch.set_num_threads(T), OMP_NUM_THREADS=T and
+PyTorch is tuned for the CPU: torch.set_num_threads(T), OMP_NUM_THREADS=T and
 OPENBLAS_NUM_THREADS=1 (set here before torch is imported). A train step is zero_grad, forward,
 MSE, backward, Adam step; an inference step is eval() under torch.inference_mode(). Peak RSS is
 ru_maxrss of this process.
