@@ -88,3 +88,31 @@ TEST_CASE("a long chain backpropagates without recursion", "[autograd]") {
     y.backward();
     CHECK(x.grad()[0] == Approx(std::pow(1.0001, 20000)));
 }
+
+TEST_CASE("backward reports each leaf once, as soon as its gradient is complete", "[autograd]") {
+    // z = (w1 * x) * w2 + w1: w2 is used by the last op only, w1 by the first and the last;
+    // x does not want a gradient and `unused` is on no op.
+    Var<double> x(Tensor<double>(Shape{2}, {2.0, 3.0}), false);
+    Var<double> w1(Tensor<double>(Shape{2}, {5.0, 7.0}), true);
+    Var<double> w2(Tensor<double>(Shape{2}, {0.5, -1.0}), true);
+    Var<double> unused(Tensor<double>(Shape{2}, {1.0, 1.0}), true);
+    Var<double> z = (w1 * x) * w2 + w1;
+    std::vector<const autograd::VarData<double>*> reported;
+    std::vector<Tensor<double>> grad_then;
+    z.backward(Tensor<double>(Shape{2}, 1.0), [&](const autograd::VarData<double>* leaf) {
+        reported.push_back(leaf);
+        grad_then.push_back(leaf->grad);  // the gradient at the moment of the report
+    });
+    REQUIRE(reported.size() == 2);
+    // The product with w2 is the last op recorded before the sum, so backward reaches it first:
+    // w2 is complete before w1, whose first use (w1 * x) runs last.
+    CHECK(reported[0] == w2.data_ptr().get());
+    CHECK(reported[1] == w1.data_ptr().get());
+    // Complete when reported: equal to the final gradients dz/dw2 = w1 x, dz/dw1 = x w2 + 1.
+    CHECK(grad_then[0][0] == 10.0);
+    CHECK(grad_then[0][1] == 21.0);
+    CHECK(grad_then[1][0] == 2.0 * 0.5 + 1.0);
+    CHECK(grad_then[1][1] == 3.0 * -1.0 + 1.0);
+    CHECK(w1.grad()[1] == grad_then[1][1]);
+    CHECK_FALSE(unused.has_grad());
+}

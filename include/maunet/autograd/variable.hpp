@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -187,7 +188,13 @@ public:
         backward(Tensor<T>(shape(), T(1)));
     }
     // Backpropagates with d(objective)/d(this) = seed.
-    void backward(const Tensor<T>& seed);
+    void backward(const Tensor<T>& seed) { backward(seed, nullptr); }
+    // The same, calling leaf_done(leaf) as soon as a leaf's gradient is complete: right after
+    // the last op on the tape that uses it has run its backward (each leaf once, on this
+    // thread; leaves no op uses are not reported). Data-parallel training starts summing a
+    // bucket of gradients over the ranks there, while backward goes on (train/trainer.hpp).
+    using LeafDone = std::function<void(const Data* leaf)>;
+    void backward(const Tensor<T>& seed, const LeafDone& leaf_done);
 
     const std::shared_ptr<Data>& data_ptr() const { return data_; }
     explicit Var(std::shared_ptr<Data> d) : data_(std::move(d)) {}
@@ -258,7 +265,7 @@ std::vector<std::shared_ptr<Node<T>>> tape_of(const std::shared_ptr<VarData<T>>&
 }  // namespace autograd
 
 template <class T>
-void Var<T>::backward(const Tensor<T>& seed) {
+void Var<T>::backward(const Tensor<T>& seed, const LeafDone& leaf_done) {
     Data& root = checked();
     require(!root.released, "Var::backward: the graph behind this variable was released by an earlier "
                             "backward(); run the forward pass again");
@@ -270,6 +277,12 @@ void Var<T>::backward(const Tensor<T>& seed) {
     root.grad_buffer().array() += seed.array();
 
     auto tape = autograd::tape_of(data_);
+    // For leaf_done: how many ops on the tape use each leaf that wants a gradient.
+    std::unordered_map<const Data*, int> uses;
+    if (leaf_done)
+        for (const auto& node : tape)
+            for (const auto& in : node->inputs)
+                if (!in->creator && in->requires_grad) ++uses[in.get()];
     // Replay newest to oldest. Every variable on the tape is kept alive by `tape` (inputs) or
     // by this handle (the root), so locking the weak output pointers cannot fail.
     for (auto it = tape.rbegin(); it != tape.rend(); ++it) {
@@ -281,6 +294,11 @@ void Var<T>::backward(const Tensor<T>& seed) {
         }
         // This node's output gradient has been handed to its inputs: free it unless kept.
         if (out && !out->retain_grad) out->grad = Tensor<T>();
+        if (leaf_done)
+            for (const auto& in : node.inputs) {
+                const auto u = uses.find(in.get());
+                if (u != uses.end() && --u->second == 0) leaf_done(in.get());
+            }
     }
     // Release the graph: variables made by ops become constants without history, and the
     // buffers their backward functions saved are freed with the nodes.
