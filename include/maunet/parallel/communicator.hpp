@@ -26,6 +26,16 @@ public:
     // data[i] = sum over ranks of data[i], the same bits on every rank.
     virtual void allreduce_sum(float* data, std::size_t n) = 0;
     virtual void allreduce_sum(double* data, std::size_t n) = 0;
+    // Sums that overlap computation: start_allreduce_sum begins data[i] = sum over ranks of
+    // data[i] and returns at once; `data` must not be touched until finish_allreduce_sums(),
+    // which waits for every sum started. progress() lets started sums advance (MPI moves
+    // data only inside its calls); call it now and then while computing. Collective like the
+    // others: every rank starts the same sums in the same order. The results are those of
+    // allreduce_sum. Here: summed at once (one process; a communicator without them).
+    virtual void start_allreduce_sum(float* data, std::size_t n) { allreduce_sum(data, n); }
+    virtual void start_allreduce_sum(double* data, std::size_t n) { allreduce_sum(data, n); }
+    virtual void progress() {}
+    virtual void finish_allreduce_sums() {}
     // Root's n bytes copied to every rank's `data`.
     virtual void broadcast(void* data, std::size_t n, int root) = 0;
     virtual void barrier() = 0;

@@ -70,6 +70,22 @@ public:
 
     void allreduce_sum(float* data, std::size_t n) override { sum(data, n, MPI_FLOAT); }
     void allreduce_sum(double* data, std::size_t n) override { sum(data, n, MPI_DOUBLE); }
+    // MPI_Iallreduce per bucket; MPI_Test on each pending one to make progress, MPI_Waitall.
+    void start_allreduce_sum(float* data, std::size_t n) override { start(data, n, MPI_FLOAT); }
+    void start_allreduce_sum(double* data, std::size_t n) override { start(data, n, MPI_DOUBLE); }
+    void progress() override {
+        for (MPI_Request& r : pending_)
+            if (r != MPI_REQUEST_NULL) {
+                int done = 0;
+                check(MPI_Test(&r, &done, MPI_STATUS_IGNORE), "MPI_Test");
+            }
+    }
+    void finish_allreduce_sums() override {
+        if (pending_.empty()) return;
+        std::vector<MPI_Request> all;
+        all.swap(pending_);
+        check(MPI_Waitall(static_cast<int>(all.size()), all.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+    }
 
     void broadcast(void* data, std::size_t n, int root) override {
         auto* p = static_cast<unsigned char*>(data);
@@ -151,12 +167,23 @@ private:
             check(MPI_Allreduce(MPI_IN_PLACE, data + at, count, type, MPI_SUM, comm_), "MPI_Allreduce");
         }
     }
+    template <class T>
+    void start(T* data, std::size_t n, MPI_Datatype type) {
+        if (size_ == 1) return;
+        for (std::size_t at = 0; at < n; at += kBucket) {
+            const int count = static_cast<int>(std::min(kBucket, n - at));
+            pending_.push_back(MPI_REQUEST_NULL);
+            check(MPI_Iallreduce(MPI_IN_PLACE, data + at, count, type, MPI_SUM, comm_, &pending_.back()),
+                  "MPI_Iallreduce");
+        }
+    }
     static void check(int code, const char* what) {
         if (code != MPI_SUCCESS) throw Error(std::string(what) + " failed with MPI error code " + std::to_string(code));
     }
 
     MPI_Comm comm_;
     int rank_ = 0, size_ = 1;
+    std::vector<MPI_Request> pending_;  // sums started and not yet finished
 };
 
 }  // namespace maunet::parallel
