@@ -1,9 +1,10 @@
 // bench_mpi_scaling: the measured points of docs/scaling.md. A timed program, not a test.
 //
-//   bench_mpi_scaling step [--size S] [--batch B] [--steps N] [--threads T] [--unet 1]
+//   bench_mpi_scaling step [--size S] [--batch B] [--steps N] [--threads T] [--unet 1] [--overlap 0]
 //       data-parallel training steps of the MAUNet teacher (L = 4, F = 32; with --unet 1 the
 //       plain U-Net of `maunet bench --model unet`) on S x S fields, global batch B, over the
-//       ranks it runs on; prints milliseconds per step (rank 0)
+//       ranks it runs on; prints milliseconds per step (rank 0); --overlap 0 sums the gradient
+//       buckets after backward instead of during it
 //   bench_mpi_scaling allreduce [--floats N] [--repeat R] [--unet 1]
 //       MPI_Allreduce (MpiCommunicator::allreduce_sum) of N floats, default the network's
 //       parameter count; prints the median and the minimum over R calls, and GB/s of the
@@ -58,6 +59,7 @@ int step_benchmark(parallel::MpiCommunicator& world, int argc, char** argv) {
     o.progress = train::ProgressStyle::quiet;
     o.communicator = comm;
     o.replica_check_every = 0;
+    o.overlap_allreduce = arg(argc, argv, "--overlap", 1) != 0;
     train::Dataset<float> warm;
     for (Index k = 0; k < batch; ++k) warm.add(data[static_cast<std::size_t>(k)]);
     train::Trainer<float>(net, o).fit(warm, {});  // first touches of memory, kernels chosen
@@ -67,10 +69,11 @@ int step_benchmark(parallel::MpiCommunicator& world, int argc, char** argv) {
     world.barrier();
     const double ms = 1e3 * seconds_since(t0) / double(steps);
     if (world.is_root())
-        std::printf("step: %d rank(s) x %d thread(s), %s (%ld parameters), global batch %ld of %ld x %ld: "
-                    "%.1f ms per step (mean of %ld)\n",
-                    world.size(), num_threads(), network_name(argc, argv), static_cast<long>(net.num_parameters()), static_cast<long>(batch),
-                    static_cast<long>(size), static_cast<long>(size), ms, steps);
+        std::printf("step: %d rank(s) x %d thread(s), %s (%ld parameters), global batch %ld of %ld x %ld, buckets "
+                    "summed %s backward: %.1f ms per step (mean of %ld)\n",
+                    world.size(), num_threads(), network_name(argc, argv), static_cast<long>(net.num_parameters()),
+                    static_cast<long>(batch), static_cast<long>(size), static_cast<long>(size),
+                    o.overlap_allreduce ? "during" : "after", ms, steps);
     return 0;
 }
 

@@ -83,6 +83,26 @@ TEST_CASE("communicator: sums, broadcast, ordered gather, shares", "[mpi]") {
     comm.barrier();
 }
 
+TEST_CASE("sums started in buckets and finished later equal allreduce_sum", "[mpi]") {
+    parallel::MpiCommunicator comm;
+    const int r = comm.rank();
+    // 2.5 buckets of kBucket floats, and a second array started before the first finished.
+    const std::size_t n = parallel::MpiCommunicator::kBucket * 5 / 2;
+    std::vector<float> a(n), b(1000), expected(n);
+    for (std::size_t i = 0; i < n; ++i) a[i] = float(i % 1000) * 0.25f + float(r);
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = float(r + 1);
+    expected = a;
+    comm.allreduce_sum(expected.data(), expected.size());
+    comm.start_allreduce_sum(a.data(), a.size());
+    comm.start_allreduce_sum(b.data(), b.size());
+    comm.progress();
+    comm.finish_allreduce_sums();
+    CHECK(a == expected);
+    const int p = comm.size();
+    CHECK(b[999] == float(p * (p + 1) / 2));
+    comm.finish_allreduce_sums();  // nothing pending: returns
+}
+
 TEST_CASE("map_tasks: rank 0's inputs computed on their ranks, results consumed in order", "[mpi]") {
     parallel::MpiCommunicator comm;
     const int r = comm.rank(), p = comm.size();
@@ -213,6 +233,21 @@ TEST_CASE("data-parallel distillation with hints and refinement equals one proce
     report("distillation, double", max_rel_diff(many.train_loss, one.train_loss), max_abs_diff(many.weights, one.weights));
     CHECK(max_rel_diff(many.train_loss, one.train_loss) < 1e-9);
     CHECK(max_abs_diff(many.weights, one.weights) < 1e-8);
+}
+
+TEST_CASE("data-parallel training: buckets summed during backward or after it give the same weights", "[mpi]") {
+    const auto run = [](bool overlap) {
+        const auto data = testing::parallel_test_data<float>(10, 1);
+        Rng init(3);
+        nn::UNet<float> net(testing::parallel_test_config(), init);
+        train::TrainerOptions o = testing::parallel_test_options<float>(world());
+        o.overlap_allreduce = overlap;
+        o.allreduce_bucket_elements = 200;  // many buckets of this small network
+        train::Trainer<float>(net, o).fit(data, data);
+        return testing::all_weights(net);
+    };
+    const std::vector<float> overlapped = run(true), after = run(false);
+    CHECK(overlapped == after);
 }
 
 TEST_CASE("data-parallel training in float: two runs are bit-identical and close to one process", "[mpi]") {

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "maunet/parallel/agreement.hpp"
 #include "maunet/parallel/chunked_map.hpp"
@@ -242,6 +245,59 @@ public:
     [[noreturn]] void abort(const std::string& m, int) override { throw Error(m); }
 };
 }  // namespace
+
+namespace {
+// Rank 0 of two whose sums do nothing, recording when sums start, progress and finish.
+class RecordingTwoRanks final : public parallel::Communicator {
+public:
+    std::vector<std::string> events;
+    std::size_t started_values = 0;
+    int rank() const override { return 0; }
+    int size() const override { return 2; }
+    void allreduce_sum(float*, std::size_t) override {}
+    void allreduce_sum(double*, std::size_t) override {}
+    void start_allreduce_sum(float*, std::size_t n) override { events.push_back("start"), started_values += n; }
+    void start_allreduce_sum(double*, std::size_t n) override { events.push_back("start"), started_values += n; }
+    void progress() override { events.push_back("progress"); }
+    void finish_allreduce_sums() override { events.push_back("finish"); }
+    void broadcast(void*, std::size_t, int) override {}
+    void barrier() override {}
+    std::vector<std::vector<unsigned char>> gather(const std::vector<unsigned char>& b, int) override { return {b, b}; }
+    std::vector<unsigned char> scatter(const std::vector<std::vector<unsigned char>>& p, int) override { return p[0]; }
+    [[noreturn]] void abort(const std::string& m, int) override { throw Error(m); }
+};
+
+std::vector<float> train_on(const std::shared_ptr<RecordingTwoRanks>& comm, bool overlap) {
+    const auto data = testing::parallel_test_data<float>(8, 1);
+    Rng init(3);
+    nn::UNet<float> net(testing::parallel_test_config(), init);
+    train::TrainerOptions o = testing::parallel_test_options<float>(comm);
+    o.epochs = 1;
+    o.overlap_allreduce = overlap;
+    o.allreduce_bucket_elements = 100;  // many buckets of this small network
+    train::Trainer<float>(net, o).fit(data, data);
+    return testing::all_weights(net);
+}
+}  // namespace
+
+TEST_CASE("gradient buckets start summing during backward, with the same result as after it", "[parallel]") {
+    auto overlapped = std::make_shared<RecordingTwoRanks>(), after = std::make_shared<RecordingTwoRanks>();
+    const std::vector<float> w_overlapped = train_on(overlapped, true), w_after = train_on(after, false);
+    CHECK(w_overlapped == w_after);
+    Rng init(3);
+    const std::size_t values = testing::all_weights(nn::UNet<float>(testing::parallel_test_config(), init)).size();
+    const std::size_t steps = 2;  // 8 fields in batches of 4
+    CHECK(overlapped->started_values == steps * values);
+    CHECK(after->started_values == steps * values);
+    // Overlapped: within a step, buckets start and backward goes on (progress calls from its
+    // hook) before the step waits for the sums; after backward: every start, then the wait.
+    const auto first_start = std::find(overlapped->events.begin(), overlapped->events.end(), "start");
+    const auto first_finish = std::find(overlapped->events.begin(), overlapped->events.end(), "finish");
+    REQUIRE(first_start < first_finish);
+    CHECK(std::count(first_start, first_finish, std::string("start")) > 3);
+    CHECK(std::count(first_start, first_finish, std::string("progress")) > 3);
+    CHECK(std::count(after->events.begin(), after->events.end(), std::string("progress")) == 0);
+}
 
 TEST_CASE("data-parallel training refuses batch normalisation and a negative replica check", "[parallel]") {
     nn::UNetConfig c = testing::parallel_test_config();

@@ -16,8 +16,8 @@
 // the whole dataset and builds every global batch (same order, same patches), then computes
 // only its rows, parallel::share_of(N, rank, p). Its loss is its part of the global batch's
 // loss (Batch::mask_share: a masked mean over its cells times its cells / the global batch's),
-// so the ranks' gradients sum to the gradient of the global batch; they are summed by one
-// allreduce of the flat gradient buffer. Dropout draws the global batch's masks
+// so the ranks' gradients sum to the gradient of the global batch; they are summed over the
+// ranks in buckets, each started while backward still computes the earlier layers. Dropout draws the global batch's masks
 // (ForwardMode::batch_offset). Every rank then clips and steps identical gradients from
 // identical weights: the replicas stay identical, which a checksum of the weights compared
 // across ranks verifies at the end of every epoch (and every replica_check_every steps). The
@@ -36,6 +36,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "maunet/autograd/ops/loss.hpp"
@@ -112,6 +113,12 @@ struct TrainerOptions {
 #else
     long replica_check_every = 10;
 #endif
+    // Start summing a bucket of gradients over the ranks while backward computes the rest
+    // (docs/scaling.md: it pays across nodes); false: every sum after backward. The same sums
+    // either way.
+    bool overlap_allreduce = true;
+    // Gradient values per bucket (at least; buckets hold whole parameters): 2^20 floats, 4 MiB.
+    std::size_t allreduce_bucket_elements = std::size_t(1) << 20;
 };
 
 struct TrainResult {
@@ -317,8 +324,11 @@ private:
     parallel::Communicator& comm() const { return *options_.communicator; }
 
     // This rank's rows of the global batch: forward, backward, then the gradients and the loss
-    // summed over the ranks (one allreduce of one flat buffer: every gradient, a has-gradient
-    // flag per parameter, the loss). Returns the global batch's loss.
+    // summed over the ranks. The gradients travel in buckets of whole parameters, last
+    // parameters first (backward completes them first); a bucket's sum starts as soon as its
+    // parameters' gradients are complete (Var::backward's leaf_done), so it overlaps the rest of
+    // backward (TrainerOptions::overlap_allreduce; otherwise all start after backward). Then one
+    // small sum of a has-gradient flag per parameter and the loss. Returns the global batch's loss.
     double data_parallel_step(const Batch<T>& global, Rng& rng, const std::vector<Var<T>>& params) {
         const int p = comm().size();
         const parallel::Share mine = parallel::share_of(static_cast<std::size_t>(global.size()), comm().rank(), p);
@@ -336,45 +346,106 @@ private:
             if (i / plane >= static_cast<Index>(mine.begin) && i / plane < static_cast<Index>(mine.end))
                 valid_mine += w;
         }
+        GradientBuckets& g = buckets(params);
+        std::fill(flat_.begin(), flat_.end(), T(0));
+        std::fill(g.done.begin(), g.done.end(), 0);
+        std::size_t started = 0;  // buckets whose sum has started, in order
+        const auto start_ready = [&](bool all) {
+            while (started < g.first.size() - 1) {
+                const std::size_t b0 = g.first[started], b1 = g.first[started + 1];
+                if (!all && !std::all_of(g.done.begin() + static_cast<std::ptrdiff_t>(b0),
+                                         g.done.begin() + static_cast<std::ptrdiff_t>(b1), [](char d) { return d != 0; }))
+                    return;
+                for (std::size_t j = b0; j < b1; ++j) {  // j-th parameter of the bucket order
+                    const Var<T>& q = params[g.order[j]];
+                    if (q.has_grad()) std::copy(q.grad().begin(), q.grad().end(), flat_.begin() + static_cast<std::ptrdiff_t>(g.offset[j]));
+                }
+                comm().start_allreduce_sum(flat_.data() + g.offset[b0], g.offset[b1] - g.offset[b0]);
+                ++started;
+            }
+        };
         double value = 0;
-        parallel::run_collectively(comm(), [&] {
+        std::exception_ptr failure;
+        try {
             if (mine.count() == 0) {  // a short last batch: nothing to compute, but dropout's draws
                 rng_skip_batch(global, rng);
-                return;
+            } else {
+                Batch<T> local = batch_rows(global, static_cast<Index>(mine.begin), static_cast<Index>(mine.end));
+                local.mask_share = valid_all > 0 ? valid_mine / valid_all : 0.0;
+                local.sample_share = double(mine.count()) / double(global.size());
+                nn::ForwardMode mode{true, &rng, static_cast<Index>(mine.begin), global.size()};
+                Var<T> loss = loss_(model_, local, mode);
+                value = loss.value().item();
+                if (!options_.overlap_allreduce) {
+                    loss.backward();
+                } else {
+                    loss.backward(Tensor<T>(loss.shape(), T(1)), [&](const autograd::VarData<T>* leaf) {
+                        const auto at = g.position.find(leaf);
+                        if (at == g.position.end()) return;
+                        g.done[at->second] = 1;
+                        start_ready(false);
+                        comm().progress();
+                    });
+                }
             }
-            Batch<T> local = batch_rows(global, static_cast<Index>(mine.begin), static_cast<Index>(mine.end));
-            local.mask_share = valid_all > 0 ? valid_mine / valid_all : 0.0;
-            local.sample_share = double(mine.count()) / double(global.size());
-            nn::ForwardMode mode{true, &rng, static_cast<Index>(mine.begin), global.size()};
-            Var<T> loss = loss_(model_, local, mode);
-            value = loss.value().item();
-            loss.backward();
-        });
-        std::size_t n = 0;
-        for (const auto& q : params) n += static_cast<std::size_t>(q.value().numel());
-        flat_.assign(n + params.size() + 1, T(0));
-        std::size_t at = 0;
-        for (std::size_t k = 0; k < params.size(); ++k) {
-            const Index m = params[k].value().numel();
-            if (params[k].has_grad()) {
-                std::copy(params[k].grad().begin(), params[k].grad().end(), flat_.begin() + static_cast<std::ptrdiff_t>(at));
-                flat_[n + k] = T(1);
-            }
-            at += static_cast<std::size_t>(m);
+        } catch (...) {
+            failure = std::current_exception();
         }
-        flat_[n + params.size()] = static_cast<T>(value);
-        comm().allreduce_sum(flat_.data(), flat_.size());
-        at = 0;
-        for (std::size_t k = 0; k < params.size(); ++k) {
-            const Index m = params[k].value().numel();
-            if (flat_[n + k] != T(0)) {
-                Var<T> q = params[k];
-                Tensor<T>& g = q.mutable_grad();
-                std::copy(flat_.begin() + static_cast<std::ptrdiff_t>(at), flat_.begin() + static_cast<std::ptrdiff_t>(at + static_cast<std::size_t>(m)), g.begin());
-            }
-            at += static_cast<std::size_t>(m);
+        // Every rank starts every bucket, in order, whatever happened (a failed rank sends what
+        // it has), so the ranks' collectives match; then they agree on failures.
+        start_ready(true);
+        comm().finish_allreduce_sums();
+        parallel::rethrow_on_all_ranks(comm(), failure);
+        std::vector<T> flags(params.size() + 1, T(0));
+        for (std::size_t k = 0; k < params.size(); ++k) flags[k] = params[k].has_grad() ? T(1) : T(0);
+        flags[params.size()] = static_cast<T>(value);
+        comm().allreduce_sum(flags.data(), flags.size());
+        for (std::size_t j = 0; j < g.order.size(); ++j) {
+            const std::size_t k = g.order[j];
+            if (flags[k] == T(0)) continue;
+            Var<T> q = params[k];
+            Tensor<T>& grad = q.mutable_grad();
+            std::copy(flat_.begin() + static_cast<std::ptrdiff_t>(g.offset[j]),
+                      flat_.begin() + static_cast<std::ptrdiff_t>(g.offset[j + 1]), grad.begin());
         }
-        return double(flat_[n + params.size()]);
+        return double(flags[params.size()]);
+    }
+
+    // The layout of the flat gradient buffer: the parameters in reverse order (order[j] is the
+    // parameter at position j, its values at [offset[j], offset[j + 1])), cut into buckets of
+    // whole parameters of at least TrainerOptions::allreduce_bucket_elements values (bucket b:
+    // positions first[b] .. first[b + 1] - 1). Made once per parameter list.
+    struct GradientBuckets {
+        std::vector<const autograd::VarData<T>*> key;  // the parameter list it was made for
+        std::vector<std::size_t> order, offset, first;
+        std::unordered_map<const autograd::VarData<T>*, std::size_t> position;
+        std::vector<char> done;
+    };
+    GradientBuckets& buckets(const std::vector<Var<T>>& params) {
+        std::vector<const autograd::VarData<T>*> key;
+        for (const auto& q : params) key.push_back(q.data_ptr().get());
+        if (key == buckets_.key) return buckets_;
+        GradientBuckets g;
+        g.key = key;
+        g.offset.push_back(0);
+        g.first.push_back(0);
+        std::size_t in_bucket = 0;
+        for (std::size_t j = 0; j < params.size(); ++j) {
+            const std::size_t k = params.size() - 1 - j;
+            const std::size_t m = static_cast<std::size_t>(params[k].value().numel());
+            g.order.push_back(k);
+            g.position[key[k]] = j;
+            g.offset.push_back(g.offset.back() + m);
+            in_bucket += m;
+            if (in_bucket >= options_.allreduce_bucket_elements || j + 1 == params.size()) {
+                g.first.push_back(j + 1);
+                in_bucket = 0;
+            }
+        }
+        g.done.assign(params.size(), 0);
+        flat_.assign(g.offset.back(), T(0));
+        buckets_ = std::move(g);
+        return buckets_;
     }
 
     // A rank without rows (a short last batch) must still advance the dropout engine as the
@@ -442,6 +513,7 @@ private:
     LossFn loss_;
     std::vector<Var<T>> extra_;
     std::vector<T> flat_;  // the gradient buffer of data_parallel_step, kept between steps
+    GradientBuckets buckets_;
 };
 
 }  // namespace maunet::train
