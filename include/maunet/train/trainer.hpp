@@ -17,15 +17,16 @@
 // only its rows, parallel::share_of(N, rank, p). Its loss is its part of the global batch's
 // loss (Batch::mask_share: a masked mean over its cells times its cells / the global batch's),
 // so the ranks' gradients sum to the gradient of the global batch; they are summed over the
-// ranks in buckets, each started while backward still computes the earlier layers. Dropout draws the global batch's masks
-// (ForwardMode::batch_offset). Every rank then clips and steps identical gradients from
-// identical weights: the replicas stay identical, which a checksum of the weights compared
-// across ranks verifies at the end of every epoch (and every replica_check_every steps). The
-// validation batches are split across the ranks and their losses exchanged exactly
-// (parallel::exchange_exact), so the validation loss is bit-identical to one process's. Only
-// rank 0 prints progress and writes the history. An exception on one rank is rethrown on all
-// (parallel/agreement.hpp). Batch normalisation is refused: its statistics would be each
-// rank's rows only, and its running averages would differ between the replicas.
+// ranks in buckets, each started while backward still computes the earlier layers. Dropout
+// draws the global batch's masks (ForwardMode::batch_offset). Every rank then clips and steps
+// identical gradients from identical weights: the replicas stay identical, which a checksum of
+// the weights compared across ranks verifies at the end of every epoch (and every
+// replica_check_every steps). The validation batches are split across the ranks and their
+// losses exchanged exactly (parallel::exchange_exact), so the validation loss is bit-identical
+// to one process's. Only rank 0 prints progress and writes the history. An exception on one
+// rank is rethrown on all (parallel/agreement.hpp). Batch normalisation is refused: its
+// statistics would be each rank's rows only, and its running averages would differ between
+// the replicas.
 #pragma once
 
 #include <algorithm>
@@ -353,12 +354,14 @@ private:
         const auto start_ready = [&](bool all) {
             while (started < g.first.size() - 1) {
                 const std::size_t b0 = g.first[started], b1 = g.first[started + 1];
+                const auto complete = [](char d) { return d != 0; };
                 if (!all && !std::all_of(g.done.begin() + static_cast<std::ptrdiff_t>(b0),
-                                         g.done.begin() + static_cast<std::ptrdiff_t>(b1), [](char d) { return d != 0; }))
+                                         g.done.begin() + static_cast<std::ptrdiff_t>(b1), complete))
                     return;
                 for (std::size_t j = b0; j < b1; ++j) {  // j-th parameter of the bucket order
                     const Var<T>& q = params[g.order[j]];
-                    if (q.has_grad()) std::copy(q.grad().begin(), q.grad().end(), flat_.begin() + static_cast<std::ptrdiff_t>(g.offset[j]));
+                    if (q.has_grad())
+                        std::copy(q.grad().begin(), q.grad().end(), flat_.begin() + static_cast<std::ptrdiff_t>(g.offset[j]));
                 }
                 comm().start_allreduce_sum(flat_.data() + g.offset[b0], g.offset[b1] - g.offset[b0]);
                 ++started;
