@@ -75,9 +75,10 @@ void run_predict(const PredictSettings& s) {
          {"input", s.in + " (variable " + layout.variable + ")"}},
         "predict");
     if (!is_root()) return;
-    std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s, %s), in %s\n", s.out.c_str(), static_cast<long>(n),
+    std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s, %s), in %s%s\n", s.out.c_str(), static_cast<long>(n),
                 static_cast<long>(layout.ny()), static_cast<long>(layout.nx()), static_cast<long>(out_grid.ny()),
-                static_cast<long>(out_grid.nx()), arch.c_str(), pipeline::to_string(model.task()), units.c_str());
+                static_cast<long>(out_grid.nx()), arch.c_str(), pipeline::to_string(model.task()), units.c_str(),
+                written_by(s.in, s.out).c_str());
 }
 
 }  // namespace

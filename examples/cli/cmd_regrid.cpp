@@ -74,9 +74,10 @@ void run_regrid(RegridSettings s) {
                                    {{"method", method}, {"input", s.in + " (variable " + layout.variable + ")"}},
                                    "regrid");
     if (!is_root()) return;
-    std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s), in %s\n", s.out.c_str(), static_cast<long>(n),
+    std::printf("%s: %ld time steps, %ld x %ld -> %ld x %ld (%s), in %s%s\n", s.out.c_str(), static_cast<long>(n),
                 static_cast<long>(layout.ny()), static_cast<long>(layout.nx()), static_cast<long>(out_grid.ny()),
-                static_cast<long>(out_grid.nx()), s.method.c_str(), layout.units.c_str());
+                static_cast<long>(out_grid.nx()), s.method.c_str(), layout.units.c_str(),
+                written_by(s.in, s.out).c_str());
 }
 
 }  // namespace

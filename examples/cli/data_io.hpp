@@ -172,11 +172,29 @@ private:
     bool on_;
 };
 
+// How transform_file's output was written, for the summary line: nothing for one process;
+// under mpirun "; K ranks, each wrote its own steps (parallel netCDF-4)" or "; K ranks, rank 0
+// wrote them in order" (.npy, or a tool built without parallel netCDF).
+inline std::string written_by(const std::string& in_path, const std::string& out_path) {
+    const int p = communicator().size();
+    if (p == 1) return "";
+#if defined(MAUNET_HAVE_PARALLEL_NETCDF)
+    const bool parallel_netcdf = !is_npy(in_path) && !is_npy(out_path);
+#else
+    const bool parallel_netcdf = false;
+    (void)in_path, (void)out_path;
+#endif
+    return "; " + std::to_string(p) + " ranks, " +
+           (parallel_netcdf ? "each wrote its own steps (parallel netCDF-4)" : "rank 0 wrote them in order");
+}
+
 // Applies fn (data [n, y, x] -> [n, y', x'] on out_grid) to `variable` of `in_path` and writes
 // `out_path`: NetCDF to NetCDF streams `chunk` time steps at a time (pipeline::map_netcdf);
 // when either side is .npy the whole field is read at once. Under mpirun the chunks (of .npy
-// too) are spread over the ranks and rank 0 writes them in order: the same file as one process
-// (parallel/chunked_map.hpp). Returns the time steps written.
+// too) are spread over the ranks; NetCDF to NetCDF, each rank writes its chunks into the file
+// when the tool has parallel netCDF (pipeline::map_netcdf), otherwise rank 0 writes them in
+// order (parallel/chunked_map.hpp). Either way the values are one process's, bit for bit.
+// Returns the time steps written.
 inline Index transform_file(const std::string& in_path, const std::string& variable, const std::string& out_path,
                             const Field& out_grid, Index chunk,
                             const std::function<Tensor<float>(const Tensor<float>&)>& fn,

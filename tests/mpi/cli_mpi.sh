@@ -2,13 +2,15 @@
 # The maunet tool under mpirun against one process (ctest -L mpi; tests/mpi/CMakeLists.txt):
 #   regrid and predict spread their time chunks over the ranks and write the same file
 #   (NetCDF: the same header and values, compared with ncdump without the history line, which
-#   holds the time of writing; .npy: the same bytes); eval, its chunks shared by the ranks,
+#   holds the time of writing; .npy: the same bytes). With parallel netCDF (PARALLEL_NETCDF=ON)
+#   every rank writes its own steps into the NetCDF file, and the summary line must say so;
+#   otherwise rank 0 writes them all. eval, its chunks shared by the ranks,
 #   prints the same table and writes the same JSON;
 #   train on K ranks writes the same model file twice (bit-identical runs);
 #   errors end every rank with the single-process status, no hang (ctest's TIMEOUT).
-# Usage: cli_mpi.sh MAUNET MPIEXEC RANKS DATA_DIR
+# Usage: cli_mpi.sh MAUNET MPIEXEC RANKS DATA_DIR [PARALLEL_NETCDF]
 set -euo pipefail
-maunet=$1 mpiexec=$2 ranks=$3 data=$4
+maunet=$1 mpiexec=$2 ranks=$3 data=$4 parallel_netcdf=${5:-OFF}
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 mpi() { "$mpiexec" --oversubscribe --allow-run-as-root -np "$ranks" "$maunet" "$@"; }
 fail() { echo "FAILED: $*" >&2; exit 1; }
@@ -28,9 +30,13 @@ same_nc() {
 mpi regrid --in obs.nc --var pr --units mm/month --coarsen --factor 3 --chunk 2 --out coarseK.nc > regrid.log
 same_nc coarse1.nc coarseK.nc
 [ "$(grep -c 'time steps' regrid.log)" = 1 ] || fail "regrid printed its summary $(grep -c 'time steps' regrid.log) times"
+if [ "$parallel_netcdf" = ON ]; then writers="$ranks ranks, each wrote its own steps (parallel netCDF-4)"
+else writers="$ranks ranks, rank 0 wrote them in order"; fi
+grep -qF "$writers" regrid.log || fail "regrid's summary does not say '$writers': $(cat regrid.log)"
 "$maunet" regrid --in coarse1.nc --var pr --method bicubic --factor 3 --chunk 5 --out bicubic1.npy > /dev/null
-mpi regrid --in coarse1.nc --var pr --method bicubic --factor 3 --chunk 5 --out bicubicK.npy > /dev/null
+mpi regrid --in coarse1.nc --var pr --method bicubic --factor 3 --chunk 5 --out bicubicK.npy > regrid_npy.log
 cmp bicubic1.npy bicubicK.npy || fail "regrid to .npy differs"
+grep -qF "$ranks ranks, rank 0 wrote them in order" regrid_npy.log || fail "regrid to .npy: $(cat regrid_npy.log)"
 
 # train: K ranks twice, bit-identical model files; rank 0 alone writes (one summary line).
 train=(train --in obs.nc --var pr --units mm/month --factor 3 --width 4 --levels 2 --epochs 2 --batch 4 --seed 7 --quiet)
@@ -42,8 +48,9 @@ cmp modelK_a.mnet modelK_b.mnet || fail "two trainings on $ranks ranks wrote dif
 
 # predict: the same model applied by one process and by K ranks.
 "$maunet" predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 3 --out pred1.nc > /dev/null
-mpi predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 3 --out predK.nc > /dev/null
+mpi predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 3 --out predK.nc > predict.log
 same_nc pred1.nc predK.nc
+grep -qF "$writers" predict.log || fail "predict's summary does not say '$writers': $(cat predict.log)"
 "$maunet" predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 1 --out pred1.npy > /dev/null
 mpi predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 1 --out predK.npy > /dev/null
 cmp pred1.npy predK.npy || fail "predict to .npy differs"

@@ -203,6 +203,15 @@ public:
         require(!target_.empty(), "AtomicFile: the target path is empty");
         slot_ = detail::register_temporary(temporary_);
     }
+    // The same with a temporary name chosen by the caller (one that temporary_path_for gave,
+    // e.g. on rank 0 of an MPI job that writes one file from every rank).
+    AtomicFile(std::string target_path, std::string temporary_path)
+        : target_(std::move(target_path)), temporary_(std::move(temporary_path)) {
+        require(!target_.empty(), "AtomicFile: the target path is empty");
+        require(temporary_ != target_ && !temporary_.empty(), "AtomicFile: the temporary path '", temporary_,
+                "' must differ from the target '", target_, "'");
+        slot_ = detail::register_temporary(temporary_);
+    }
     AtomicFile(const AtomicFile&) = delete;
     AtomicFile& operator=(const AtomicFile&) = delete;
     AtomicFile(AtomicFile&& other) noexcept

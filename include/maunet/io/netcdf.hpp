@@ -7,7 +7,8 @@
 //                decade of daily data never has to sit in memory at once.
 // NetcdfWriter   creates a CF-1.8 netCDF-4 file and appends time steps as they come; close()
 //                renames the finished file onto the target (io/atomic_file.hpp), and a writer
-//                destroyed without close() removes its temporary.
+//                destroyed without close() removes its temporary. ParallelNetcdfWriter
+//                (io/netcdf_parallel.hpp) writes the same file from every rank of an MPI job.
 //
 // Reading rules
 // - The variable has dimensions (time, y, x) or (y, x); rank 2 is read as one time step.
@@ -67,9 +68,11 @@
 #include <cstddef>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -630,6 +633,23 @@ struct NetcdfWriterOptions {
     std::vector<std::pair<std::string, std::string>> global_attributes;  // e.g. {"model", "MAUNet"}
 };
 
+namespace detail {
+// How a NetcdfWriter creates its file. By default this process alone writes it (nc_create).
+// ParallelNetcdfWriter (io/netcdf_parallel.hpp) opens one file with every rank of an MPI job:
+// rank 0 owns the temporary (renames or removes it), all ranks share its name and the
+// history's timestamp, create is nc_create_par, and after_enddef makes every variable's
+// access collective.
+struct NetcdfCreation {
+    std::string temporary;                    // empty: AtomicFile chooses one
+    bool owner = true;                        // renames the finished file, removes a failed one
+    std::string timestamp;                    // of the history line; empty: now
+    std::function<int(const std::string& path, int* ncid)> create;  // empty: nc_create
+    std::function<int(int ncid)> after_enddef;                        // may be empty
+};
+}  // namespace detail
+
+class ParallelNetcdfWriter;
+
 // Streams time steps of one variable into a new CF-1.8 file. See the top of this file.
 class NetcdfWriter {
 public:
@@ -637,7 +657,51 @@ public:
     // data and time values are not written - append them). Creates the temporary file.
     template <class T>
     NetcdfWriter(std::string path, const GridField<T>& layout, NetcdfWriterOptions options = {})
-        : file_(std::move(path)), options_(std::move(options)) {
+        : NetcdfWriter(std::move(path), layout, std::move(options), detail::NetcdfCreation{}) {}
+    NetcdfWriter(const NetcdfWriter&) = delete;
+    NetcdfWriter& operator=(const NetcdfWriter&) = delete;
+    NetcdfWriter(NetcdfWriter&&) = default;
+    NetcdfWriter& operator=(NetcdfWriter&&) = delete;
+    // Without close(): closes the netCDF id and removes the temporary (the target is untouched).
+    ~NetcdfWriter() {
+        nc_.close_quietly();
+        if (file_) file_->discard();
+    }
+
+    const std::string& path() const { return target_; }
+    const std::string& temporary_path() const { return temporary_; }
+    Index num_times_written() const { return written_; }
+
+    // Appends chunk.data [n, ny, nx] and chunk.time (n values) after the steps written so far.
+    template <class T>
+    void append(const GridField<T>& chunk) {
+        written_ += put_steps(written_, chunk, false);
+    }
+
+    // Finishes the file and renames it onto the target path. Throws IOError on failure (the
+    // temporary is then removed).
+    void close() {
+        if (!nc_.open()) throw IOError(maunet::detail::cat("NetcdfWriter::close: '", path(), "' is already closed"));
+        const int id = nc_.release();
+        const int status = nc_close(id);
+        if (status != NC_NOERR) {
+            if (file_) file_->discard();
+            check(status, "cannot close");
+        }
+        if (file_) file_->commit();
+    }
+
+private:
+    friend class ParallelNetcdfWriter;
+
+    template <class T>
+    NetcdfWriter(std::string path, const GridField<T>& layout, NetcdfWriterOptions options,
+                 detail::NetcdfCreation creation)
+        : target_(std::move(path)), options_(std::move(options)), creation_(std::move(creation)) {
+        if (creation_.owner)
+            file_.emplace(creation_.temporary.empty() ? AtomicFile(target_)
+                                                      : AtomicFile(target_, creation_.temporary));
+        temporary_ = file_ ? file_->temporary_path() : creation_.temporary;
         validate_layout(layout);
         ny_ = layout.ny();
         nx_ = layout.nx();
@@ -649,23 +713,12 @@ public:
         variable_ = layout.variable;
         define(layout);
     }
-    NetcdfWriter(const NetcdfWriter&) = delete;
-    NetcdfWriter& operator=(const NetcdfWriter&) = delete;
-    NetcdfWriter(NetcdfWriter&&) = default;
-    NetcdfWriter& operator=(NetcdfWriter&&) = delete;
-    // Without close(): closes the netCDF id and removes the temporary (the target is untouched).
-    ~NetcdfWriter() {
-        nc_.close_quietly();
-        file_.discard();
-    }
 
-    const std::string& path() const { return file_.target_path(); }
-    const std::string& temporary_path() const { return file_.temporary_path(); }
-    Index num_times_written() const { return written_; }
-
-    // Appends chunk.data [n, ny, nx] and chunk.time (n values) after the steps written so far.
+    // Writes chunk.data [n, ny, nx] and chunk.time at time steps start .. start + n - 1 and
+    // returns n. `collective`: the call is made even for n = 0 (every rank of a parallel file
+    // takes part in every write).
     template <class T>
-    void append(const GridField<T>& chunk) {
+    Index put_steps(Index start, const GridField<T>& chunk, bool collective) {
         if (!nc_.open()) throw IOError(maunet::detail::cat("NetcdfWriter::append: '", path(), "' is already closed"));
         require_shape(chunk.data.rank() == 3 && chunk.data.dim(1) == ny_ && chunk.data.dim(2) == nx_,
                       "NetcdfWriter::append: chunk of shape ", chunk.data.shape(), " does not fit the file's grid [time, ",
@@ -681,33 +734,23 @@ public:
                 path(), "')");
         for (double t : chunk.time)
             require(std::isfinite(t), "NetcdfWriter::append: time values must be finite, found ", t);
-        if (n == 0) return;
+        require(start >= 0, "NetcdfWriter::append: negative start ", start);
+        if (n == 0 && !collective) return 0;
         std::vector<float> values(static_cast<std::size_t>(chunk.data.numel()));
         const T* src = chunk.data.data();
         for (std::size_t i = 0; i < values.size(); ++i)
             values[i] = std::isnan(src[i]) ? options_.fill_value : static_cast<float>(src[i]);
-        const std::size_t start[3] = {static_cast<std::size_t>(written_), 0, 0};
+        const std::size_t first[3] = {static_cast<std::size_t>(n > 0 ? start : 0), 0, 0};
         const std::size_t count[3] = {static_cast<std::size_t>(n), static_cast<std::size_t>(ny_),
                                       static_cast<std::size_t>(nx_)};
-        check(nc_put_vara_float(nc_.get(), data_var_, start, count, values.data()), "cannot write data to");
-        check(nc_put_vara_double(nc_.get(), time_var_, start, count, chunk.time.data()), "cannot write time to");
-        written_ += n;
+        const double no_time = 0.0;  // a buffer that is not null, for a write of no steps
+        check(nc_put_vara_float(nc_.get(), data_var_, first, count, n > 0 ? values.data() : &options_.fill_value),
+              "cannot write data to");
+        check(nc_put_vara_double(nc_.get(), time_var_, first, count, n > 0 ? chunk.time.data() : &no_time),
+              "cannot write time to");
+        return n;
     }
 
-    // Finishes the file and renames it onto the target path. Throws IOError on failure (the
-    // temporary is then removed).
-    void close() {
-        if (!nc_.open()) throw IOError(maunet::detail::cat("NetcdfWriter::close: '", path(), "' is already closed"));
-        const int id = nc_.release();
-        const int status = nc_close(id);
-        if (status != NC_NOERR) {
-            file_.discard();
-            check(status, "cannot close");
-        }
-        file_.commit();
-    }
-
-private:
     template <class T>
     void validate_layout(const GridField<T>& f) const {
         require_shape(f.data.rank() == 3, "NetcdfWriter: layout data must have shape [time, y, x], found ",
@@ -749,6 +792,12 @@ private:
         for (const Attribute& a : atts) put_attribute(varid, a);
     }
 
+    std::string history_timestamp() const {
+        return creation_.timestamp.empty() ? utc_timestamp() : creation_.timestamp;
+    }
+
+public:
+    // The time of writing as the history line gives it, e.g. "2026-11-30T23:26:40Z".
     static std::string utc_timestamp() {
         const std::time_t now = std::time(nullptr);
         std::tm tm{};
@@ -758,10 +807,13 @@ private:
         return buf;
     }
 
+private:
+
     template <class T>
     void define(const GridField<T>& f) {
         int id = -1;
-        check(nc_create(file_.temporary_path().c_str(), NC_NETCDF4 | NC_CLOBBER, &id), "cannot create");
+        if (creation_.create) check(creation_.create(temporary_, &id), "cannot create");
+        else check(nc_create(temporary_.c_str(), NC_NETCDF4 | NC_CLOBBER, &id), "cannot create");
         nc_ = detail::NcHandle(id);
         const int ncid = nc_.get();
         const std::string time_name = f.time_name.empty() ? "time" : f.time_name;
@@ -847,7 +899,7 @@ private:
         // The input's global attributes are kept; history gets the new line first, as CDO and NCO do.
         put_text(NC_GLOBAL, "Conventions", "CF-1.8");
         const Attribute* old_history = detail::find_attribute(f.global_attributes, "history");
-        put_text(NC_GLOBAL, "history", utc_timestamp() + ": " + options_.command +
+        put_text(NC_GLOBAL, "history", history_timestamp() + ": " + options_.command +
                                            (old_history && !old_history->text.empty() ? "\n" + old_history->text : ""));
         if (!detail::find_attribute(f.global_attributes, "source"))
             put_text(NC_GLOBAL, "source", std::string("maunet ") + MAUNET_VERSION_STRING);
@@ -858,6 +910,7 @@ private:
             put_text(NC_GLOBAL, name.c_str(), value);
         }
         check(nc_enddef(ncid), "cannot finish the definitions of");
+        if (creation_.after_enddef) check(creation_.after_enddef(ncid), "cannot set the parallel access of");
 
         if (y_var >= 0) check(nc_put_var_double(ncid, y_var, y_.data()), "cannot write y to");
         if (x_var >= 0) check(nc_put_var_double(ncid, x_var, x_.data()), "cannot write x to");
@@ -867,8 +920,10 @@ private:
         }
     }
 
-    AtomicFile file_;
+    std::string target_, temporary_;
+    std::optional<AtomicFile> file_;  // empty on the ranks that do not own a shared file
     NetcdfWriterOptions options_;
+    detail::NetcdfCreation creation_;
     detail::NcHandle nc_;
     std::string variable_, time_units_, calendar_;
     std::vector<double> y_, x_;

@@ -58,6 +58,8 @@ public:
     }
     int rank() const override { return rank_; }
     int size() const override { return size_; }
+    // The communicator itself, for MPI-aware libraries (parallel netCDF: io/netcdf_parallel.hpp).
+    MPI_Comm native() const { return comm_; }
     // Ranks on this rank's node (MPI_COMM_TYPE_SHARED): threads per rank = cores / this.
     int ranks_on_node() const {
         MPI_Comm node;

@@ -16,8 +16,12 @@
 // coordinate gets time = 0, 1, ... in "days since 1970-01-01 00:00:00" (the writer needs an
 // axis). At most one chunk of input and one of output are in memory at any time. The output
 // appears only when everything has been written (io::NetcdfWriter is atomic).
-// With a communicator of p > 1 ranks, the chunks are spread over the ranks and written by rank
-// 0 alone, in time order (parallel/chunked_map.hpp): the same file as one process writes.
+// With a communicator of p > 1 ranks, the chunks are spread over the ranks: in round k, rank r
+// transforms chunk k p + r. In a program built with parallel netCDF (maunet::netcdf_mpi) and an
+// MpiCommunicator, every rank writes its own chunk into the one output file
+// (io/netcdf_parallel.hpp); otherwise an ordered gather brings each round to rank 0, which
+// writes it (parallel/chunked_map.hpp). Either way the file holds the values one process
+// writes, bit for bit; the gather also gives the same bytes.
 #pragma once
 
 #include <algorithm>
@@ -29,6 +33,10 @@
 #include "maunet/io/netcdf.hpp"
 #include "maunet/parallel/chunked_map.hpp"
 #include "maunet/pipeline/grid_coordinates.hpp"
+#if defined(MAUNET_HAVE_PARALLEL_NETCDF)
+#include "maunet/io/netcdf_parallel.hpp"
+#include "maunet/parallel/mpi_communicator.hpp"
+#endif
 
 namespace maunet::pipeline {
 
@@ -126,6 +134,53 @@ io::GridField<T> coarsened_grid(const io::GridField<T>& g, Index factor) {
     return out;
 }
 
+#if defined(MAUNET_HAVE_PARALLEL_NETCDF)
+namespace detail {
+// map_netcdf on p > 1 MPI ranks writing one file together: in round k, rank r reads and
+// transforms chunk k p + r and writes it at its place; a rank past the last chunk writes no
+// steps (every write is collective). A failure on any rank is agreed before the round's write,
+// so all ranks leave the loop together and the writer's destructor closes the file on every
+// rank and removes the temporary.
+template <class T>
+Index map_netcdf_parallel(const io::NetcdfReader<T>& reader, const std::string& in_path, const std::string& variable,
+                          const std::string& out_path, const io::GridField<T>& out_grid, Index chunk,
+                          const std::function<Tensor<T>(const Tensor<T>&)>& fn, io::NetcdfWriterOptions options,
+                          const std::function<void(Index, Index)>& progress, parallel::MpiCommunicator& comm) {
+    const Index total = reader.num_times(), p = comm.size(), num_chunks = (total + chunk - 1) / chunk;
+    const bool has_time = !reader.times().empty();
+    std::unique_ptr<io::ParallelNetcdfWriter> writer;  // made on every rank, or on none
+    parallel::run_collectively(comm, [&] {
+        writer = std::make_unique<io::ParallelNetcdfWriter>(out_path, out_grid, std::move(options), comm.native());
+    });
+    for (Index round = 0; round * p < num_chunks; ++round) {
+        io::GridField<T> mine = out_grid;
+        mine.data = Tensor<T>(Shape{0, out_grid.ny(), out_grid.nx()});
+        mine.time.clear();
+        Index t0 = 0;
+        parallel::run_collectively(comm, [&] {
+            const Index c = round * p + comm.rank();
+            if (c >= num_chunks) return;
+            t0 = c * chunk;
+            const Index n = std::min(chunk, total - t0);
+            Tensor<T> y = fn(reader.read(t0, n).data);
+            require_shape(y.rank() == 3 && y.dim(0) == n && y.dim(1) == out_grid.ny() && y.dim(2) == out_grid.nx(),
+                          "map_netcdf: the transformation of '", in_path, "' (variable '", variable, "') returned ",
+                          y.shape(), " for ", n, " time steps; expected [", n, ", ", out_grid.ny(), ", ",
+                          out_grid.nx(), "]");
+            mine.data = std::move(y);
+            for (Index k = 0; k < n; ++k)
+                mine.time.push_back(has_time ? reader.times()[static_cast<std::size_t>(t0 + k)]
+                                             : static_cast<double>(t0 + k));
+        });
+        writer->write_at(t0, mine);
+        if (progress && comm.is_root()) progress(std::min(total, (round + 1) * p * chunk), total);
+    }
+    parallel::run_collectively(comm, [&] { writer->close(); });
+    return total;
+}
+}  // namespace detail
+#endif
+
 // Chunk-by-chunk transformation of one variable into a new file (see the top of the file).
 // fn: Tensor<T> [n, H, W] -> Tensor<T> [n, out_grid.ny(), out_grid.nx()].
 // progress(done, total), if set, is called after each chunk. Returns the time steps written.
@@ -145,11 +200,16 @@ Index map_netcdf(const std::string& in_path, const std::string& variable, const 
     if (!has_time) out_grid.time_units = kDefaultTimeUnits, out_grid.calendar = "standard";
     const Index out_h = out_grid.ny(), out_w = out_grid.nx();
     out_grid = with_shape(std::move(out_grid), out_h, out_w);
+    const Index total = reader.num_times();
+#if defined(MAUNET_HAVE_PARALLEL_NETCDF)
+    if (auto* mpi = dynamic_cast<parallel::MpiCommunicator*>(&c); mpi && c.size() > 1)
+        return detail::map_netcdf_parallel(reader, in_path, variable, out_path, out_grid, chunk, fn,
+                                           std::move(options), progress, *mpi);
+#endif
     std::unique_ptr<io::NetcdfWriter> writer;
     parallel::run_collectively(c, [&] {
         if (root) writer = std::make_unique<io::NetcdfWriter>(out_path, out_grid, std::move(options));
     });
-    const Index total = reader.num_times();
     const std::vector<double> times = reader.times();
     const auto transform = [&](Index t0, Index n, io::GridField<T>& in) {
         Tensor<T> y = fn(in.data);
