@@ -43,12 +43,14 @@ public:
         if (comm_.is_root()) fs::remove_all(path_);
     }
     std::string operator/(const std::string& file) const { return (path_ / file).string(); }
-    // The names in the folder (after every rank got here).
+    // The names in the folder, listed by every rank between two barriers (so no rank is
+    // already writing the next file while another lists).
     std::vector<std::string> files() const {
         comm_.barrier();
         std::vector<std::string> names;
         for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename().string());
         std::sort(names.begin(), names.end());
+        comm_.barrier();
         return names;
     }
 

@@ -672,6 +672,16 @@ public:
     const std::string& temporary_path() const { return temporary_; }
     Index num_times_written() const { return written_; }
 
+    // The time of writing as the history line gives it, e.g. "2026-11-30T23:26:40Z".
+    static std::string utc_timestamp() {
+        const std::time_t now = std::time(nullptr);
+        std::tm tm{};
+        gmtime_r(&now, &tm);
+        char buf[32];
+        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return buf;
+    }
+
     // Appends chunk.data [n, ny, nx] and chunk.time (n values) after the steps written so far.
     template <class T>
     void append(const GridField<T>& chunk) {
@@ -795,19 +805,6 @@ private:
     std::string history_timestamp() const {
         return creation_.timestamp.empty() ? utc_timestamp() : creation_.timestamp;
     }
-
-public:
-    // The time of writing as the history line gives it, e.g. "2026-11-30T23:26:40Z".
-    static std::string utc_timestamp() {
-        const std::time_t now = std::time(nullptr);
-        std::tm tm{};
-        gmtime_r(&now, &tm);
-        char buf[32];
-        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        return buf;
-    }
-
-private:
 
     template <class T>
     void define(const GridField<T>& f) {

@@ -1,5 +1,6 @@
 // maunet/parallel/chunked_map.hpp: a transformation of time chunks spread over the ranks, its
-// results handed to rank 0 in time order (the distributed `maunet predict` and `regrid`).
+// results handed to rank 0 in time order (the distributed `maunet predict` and `regrid` when
+// rank 0 writes: to .npy, or without parallel netCDF; pipeline/field_stream.hpp).
 //
 // The chunks [c * chunk, min((c + 1) * chunk, total)) are taken in rounds of p: in round k,
 // rank r computes chunk k p + r; then an ordered gather brings the round's results to rank 0,
