@@ -4,6 +4,12 @@
 # as races; without OpenMP, maunet's loops run on the calling thread and everything the test
 # runs is instrumented. What is checked is what an embedding program does: several of its own
 # threads calling one model handle at once. Skipped under other sanitizers (they do not mix).
+# Off by default: it compiles the whole C API a second time (75 CPU-seconds), which README's
+# test command should not make a newcomer wait for; CI turns it on (.ci/run).
+option(MAUNET_TSAN_TEST "Build and run the ThreadSanitizer test of the C API" OFF)
+if(NOT MAUNET_TSAN_TEST)
+  return()
+endif()
 include(CheckCXXSourceCompiles)
 if(MAUNET_SANITIZE OR MAUNET_USE_BLAS)
   message(STATUS "maunet: the ThreadSanitizer test of the C API is skipped (MAUNET_SANITIZE or MAUNET_USE_BLAS is set)")

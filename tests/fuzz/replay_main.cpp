@@ -1,7 +1,10 @@
-// Runs a libFuzzer harness (LLVMFuzzerTestOneInput) over files without libFuzzer: every file
-// given, and every regular file in every directory given. This is how every build (GCC too)
-// checks the seed corpora and the regression inputs (each one an input that once crashed a
-// parser). A crash, a sanitizer report or an uncaught exception fails the test.
+// Runs the libFuzzer harnesses (LLVMFuzzerTestOneInput) over files without libFuzzer:
+//   fuzz_replay <harness> FILE|DIR...
+// every file given, and every regular file in every directory given. This is how every build
+// (GCC too) checks the seed corpora and the regression inputs (each one an input that once
+// crashed a parser). A crash, a sanitizer report or an uncaught exception fails the test.
+// All harnesses are compiled into this one program, each renamed, so that the parsers they
+// share are compiled once.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -11,12 +14,47 @@
 #include <string>
 #include <vector>
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
+#define LLVMFuzzerTestOneInput maunet_fuzz_checkpoint
+#include "fuzz_checkpoint.cpp"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput maunet_fuzz_json
+#include "fuzz_json.cpp"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput maunet_fuzz_npy
+#include "fuzz_npy.cpp"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput maunet_fuzz_npz
+#include "fuzz_npz.cpp"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput maunet_fuzz_cf_time
+#include "fuzz_cf_time.cpp"
+#undef LLVMFuzzerTestOneInput
+
+namespace {
+
+struct Harness {
+    const char* name;
+    int (*run)(const std::uint8_t* data, std::size_t size);
+};
+
+constexpr Harness harnesses[] = {
+    {"checkpoint", maunet_fuzz_checkpoint}, {"json", maunet_fuzz_json}, {"npy", maunet_fuzz_npy},
+    {"npz", maunet_fuzz_npz}, {"cf_time", maunet_fuzz_cf_time},
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
     namespace fs = std::filesystem;
+    const Harness* harness = nullptr;
+    for (const Harness& h : harnesses)
+        if (argc > 1 && std::string(argv[1]) == h.name) harness = &h;
+    if (harness == nullptr) {
+        std::fprintf(stderr, "usage: fuzz_replay checkpoint|json|npy|npz|cf_time FILE|DIR...\n");
+        return 2;
+    }
     std::vector<fs::path> files;
-    for (int i = 1; i < argc; ++i) {
+    for (int i = 2; i < argc; ++i) {
         const fs::path p(argv[i]);
         if (fs::is_directory(p)) {
             for (const auto& e : fs::directory_iterator(p))
@@ -37,8 +75,8 @@ int main(int argc, char** argv) {
         std::ifstream in(f, std::ios::binary);
         const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         std::fprintf(stderr, "replay: %s (%zu bytes)\n", f.filename().string().c_str(), bytes.size());
-        LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+        harness->run(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
     }
-    std::printf("replay: %zu inputs, no crash\n", files.size());
+    std::printf("replay: %s, %zu inputs, no crash\n", harness->name, files.size());
     return 0;
 }

@@ -142,8 +142,6 @@ TEST_CASE("crop_to_grid: the larger grid is cut by coordinates, not by index", "
                       Catch::Contains("'obs.nc'") && Catch::Contains("'pred.nc'"));
 }
 
-#endif  // MAUNET_HAVE_NETCDF
-
 TEST_CASE("align_to_grid: on a rotated 2-D grid the tolerance is a fraction of the cell size", "[pipeline][grid]") {
     // Cells 0.04 degrees apart along a line tilted so that longitude changes only 0.0004 from
     // row to row (as in Stage IV): coordinates 0.0002 degrees off (regridded ones) still match,
@@ -160,3 +158,5 @@ TEST_CASE("align_to_grid: on a rotated 2-D grid the tolerance is a fraction of t
     for (Index i = 0; i < off.lat2d.numel(); ++i) off.lat2d[i] += 0.02;
     CHECK_THROWS_WITH(align_to_grid(off, "refined.nc", ref, "obs.nc"), Catch::Contains("every orientation"));
 }
+
+#endif  // MAUNET_HAVE_NETCDF

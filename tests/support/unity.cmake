@@ -6,8 +6,12 @@
 # preprocessor lines: the includes) stays at global scope, and its body is wrapped in a
 # namespace of its own, so file-local names never meet. #line directives keep the original
 # file and line in diagnostics and in __FILE__ (Catch's --filenames-as-tags relies on it).
-# A file whose body still has an #include, or whose head leaves an #if open, is included
-# whole instead (then its helpers must not clash with the other files').
+# A head that leaves #if blocks open (a file inside #ifdef MAUNET_HAVE_NETCDF ... #endif) gets
+# its namespace inside them: it closes before the directive that ends the outermost open block.
+# A file whose body still has an #include is included whole instead, and then its helpers
+# share the global anonymous namespace with every such file: a helper of the same name and a
+# better-matching signature would be called silently, so keep includes in the head.
+cmake_policy(VERSION 3.22)  # the project's minimum; while(TRUE) needs CMP0012
 if(NOT OUTPUT OR NOT SOURCES)
   message(FATAL_ERROR "unity.cmake: OUTPUT and SOURCES are required")
 endif()
@@ -35,13 +39,55 @@ foreach(source IN LISTS SOURCES)
       string(REPLACE "${line}" "#include \"${source_dir}/${name}\"" head "${head}")
     endif()
   endforeach()
-  if(body MATCHES "(^|\n)[ \t]*#[ \t]*include" OR NOT n_opened EQUAL n_closed)
+  math(EXPR open_blocks "${n_opened} - ${n_closed}")
+  if(body MATCHES "(^|\n)[ \t]*#[ \t]*include" OR open_blocks LESS 0)
     string(APPEND text "#include \"${source}\"\n")
   else()
+    # Split the body where the head's open #if blocks end: the namespace wraps what is before.
+    set(inside "${body}")
+    set(after "")
+    if(open_blocks GREATER 0)
+      set(depth ${open_blocks})
+      set(scanned 0)
+      set(rest "${body}")
+      while(TRUE)
+        string(REGEX MATCH "(^|\n)[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)" directive "${rest}")
+        if(directive STREQUAL "")
+          message(FATAL_ERROR "unity.cmake: ${source}: an #if of its head is never closed")
+        endif()
+        string(FIND "${rest}" "${directive}" at)
+        string(LENGTH "${directive}" directive_length)
+        math(EXPR next "${at} + ${directive_length}")
+        if(directive MATCHES "endif$")
+          math(EXPR depth "${depth} - 1")
+        elseif(directive MATCHES "(elif|else)$")
+          math(EXPR depth "${depth} - 1")
+          if(NOT depth EQUAL 0)
+            math(EXPR depth "${depth} + 1")  # an #else inside an inner block: still inside
+          endif()
+        else()
+          math(EXPR depth "${depth} + 1")
+        endif()
+        if(depth EQUAL 0)
+          math(EXPR split "${scanned} + ${at}")
+          string(SUBSTRING "${body}" 0 ${split} inside)
+          string(SUBSTRING "${body}" ${split} -1 after)
+          break()
+        endif()
+        math(EXPR scanned "${scanned} + ${next}")
+        string(SUBSTRING "${rest}" ${next} -1 rest)
+      endwhile()
+    endif()
+    string(REGEX MATCHALL "\n" inside_newlines "${inside}")
+    list(LENGTH inside_newlines inside_lines)
     math(EXPR body_line "${head_lines} + 1")
+    math(EXPR after_line "${head_lines} + ${inside_lines} + 2")
     string(APPEND text "#line 1 \"${source}\"\n${head}"
-                       "namespace maunet_unity_${id} {\n#line ${body_line} \"${source}\"\n${body}\n"
+                       "namespace maunet_unity_${id} {\n#line ${body_line} \"${source}\"\n${inside}\n"
                        "}  // namespace maunet_unity_${id}\n")
+    if(NOT after STREQUAL "")
+      string(APPEND text "#line ${after_line} \"${source}\"${after}\n")
+    endif()
   endif()
 endforeach()
 
