@@ -1,13 +1,18 @@
 // Kernels of the U-Net family on the shapes the models use at 128 x 128 input:
 // conv2d 3x3 "same" (forward; forward + backward; each path forced), conv_transpose2d 2x2 stride 2, max and
 // average pooling, max-average pooling (mean mode), and the UpSampler Unit (mean mode).
-// Arguments: batch, channels (c_in = c_out for conv2d), image side, threads.
+// Arguments: batch, channels (c_in = c_out for conv2d), image side, threads. Also the bias
+// correction of the classical baselines: quantile mapping over a decade of daily fields.
+#include <cmath>
+#include <vector>
+
 #include <maunet/autograd/ops/conv2d.hpp>
 #include <maunet/autograd/ops/conv_transpose2d.hpp>
 #include <maunet/autograd/ops/max_average_pool.hpp>
 #include <maunet/autograd/ops/pooling.hpp>
 #include <maunet/autograd/ops/reduction.hpp>
 #include <maunet/nn/blocks/upsampler_unit.hpp>
+#include <maunet/stats/quantile_mapping.hpp>
 
 #include "bench_common.hpp"
 
@@ -229,6 +234,34 @@ void BM_upsampler_unit_forward_backward(benchmark::State& state) {
 }
 BENCHMARK(BM_upsampler_unit_forward_backward)->ArgsProduct({{1, 8}, {1, 2}})->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Quantile mapping (multiplicative, the precipitation kind) fitted and applied over a decade of
+// daily 100 x 100 fields (3,650 x 10,000 values each of observations and model), without and with
+// a +-15-day window around each day of the year. Precipitation-like data: dry with probability
+// 0.5 (observations) or 0.3 (model), else exponential.
+void BM_quantile_mapping_decade(benchmark::State& state) {
+    const int window = static_cast<int>(state.range(0));
+    threads_arg(state, 1);
+    const Index years = 10, days = 365, T = years * days, H = 100, W = 100;
+    std::vector<int> doy(static_cast<std::size_t>(T));
+    for (Index t = 0; t < T; ++t) doy[static_cast<std::size_t>(t)] = static_cast<int>(t % days) + 1;
+    const auto field = [&](std::uint64_t seed, double p_dry, double mean) {
+        Rng rng(seed);
+        Tensor<float> x(Shape{T, H, W});
+        for (auto& v : x) v = rng.uniform() < p_dry ? 0.0f : static_cast<float>(-mean * std::log1p(-rng.uniform()));
+        return x;
+    };
+    const Tensor<float> obs = field(61, 0.5, 4.0), sim = field(62, 0.3, 2.4);
+    stats::BiasCorrectionConfig config;
+    config.window_half_width_days = window;
+    for (auto _ : state) {
+        stats::QuantileMapping<float> qm(stats::Kind::multiplicative, config);
+        qm.fit(obs, doy, sim, doy, static_cast<int>(days));
+        benchmark::DoNotOptimize(qm.apply(sim, doy, static_cast<int>(days)).data());
+    }
+    state.counters["fields/s"] = benchmark::Counter(double(T), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_quantile_mapping_decade)->ArgsProduct({{0, 15}, {1, 2}})->Unit(benchmark::kSecond)->UseRealTime()
+    ->Iterations(1);
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -197,6 +197,8 @@ TEST_CASE("quantile mapping: bad inputs throw", "[stats][bias][qm][errors]") {
     CHECK_THROWS_AS(qm.apply(Tensor<float>(Shape{3, 3, 2})), ShapeError);
 }
 
+// Hidden ([.]): the suite does not run it (half a minute); `test_maunet "[perf]"` does, and
+// BM_quantile_mapping_decade (benchmarks/bench_ops.cpp) measures the same work.
 TEST_CASE("quantile mapping: a decade of daily 100 x 100 fields", "[.][perf]") {
     const auto doy = doy_cycle(10, 365);
     const auto T = static_cast<Index>(doy.size());
