@@ -7,7 +7,7 @@
 # namespace of its own, so file-local names never meet. #line directives keep the original
 # file and line in diagnostics and in __FILE__ (Catch's --filenames-as-tags relies on it).
 # A head that leaves #if blocks open (a file inside #ifdef MAUNET_HAVE_NETCDF ... #endif) gets
-# its namespace inside them: it closes before the directive that ends the outermost open block.
+# its namespace inside them: it closes before the #else, #elif or #endif of the innermost one.
 # A file whose body still has an #include is included whole instead, and then its helpers
 # share the global anonymous namespace with every such file: a helper of the same name and a
 # better-matching signature would be called silently, so keep includes in the head.
@@ -43,11 +43,12 @@ foreach(source IN LISTS SOURCES)
   if(body MATCHES "(^|\n)[ \t]*#[ \t]*include" OR open_blocks LESS 0)
     string(APPEND text "#include \"${source}\"\n")
   else()
-    # Split the body where the head's open #if blocks end: the namespace wraps what is before.
+    # Split the body where the head's innermost open #if block ends (depth 1: inside it; blocks
+    # opened in the body count up and down): the namespace wraps what is before.
     set(inside "${body}")
     set(after "")
     if(open_blocks GREATER 0)
-      set(depth ${open_blocks})
+      set(depth 1)
       set(scanned 0)
       set(rest "${body}")
       while(TRUE)
