@@ -262,6 +262,7 @@ void BM_quantile_mapping_decade(benchmark::State& state) {
 }
 BENCHMARK(BM_quantile_mapping_decade)->ArgsProduct({{0, 15}, {1, 2}})->Unit(benchmark::kSecond)->UseRealTime()
     ->Iterations(1);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -62,10 +62,9 @@ foreach(source IN LISTS SOURCES)
         if(directive MATCHES "endif$")
           math(EXPR depth "${depth} - 1")
         elseif(directive MATCHES "(elif|else)$")
-          math(EXPR depth "${depth} - 1")
-          if(NOT depth EQUAL 0)
-            math(EXPR depth "${depth} + 1")  # an #else inside an inner block: still inside
-          endif()
+          if(depth EQUAL 1)  # the head's block goes on in another branch: the namespace ends here
+            set(depth 0)
+          endif()  # an #else of a block opened in the body changes nothing
         else()
           math(EXPR depth "${depth} + 1")
         endif()
