@@ -1,5 +1,5 @@
 # Writes one translation unit that compiles several test files (cmake -P, run at build time):
-#   cmake -DOUTPUT=unity_core.cpp -DSOURCES="a.test.cpp;b.test.cpp" -P unity.cmake
+#   cmake -DOUTPUT=unity_core.cpp -DSOURCES="a.test.cpp;b.test.cpp" [-DTRAILER=main.inc] -P unity.cmake
 #
 # A plain unity build (#include of each file) fails as soon as two files have a helper of the
 # same name in their anonymous namespaces. Here each file's head (its leading comments and
@@ -90,6 +90,12 @@ foreach(source IN LISTS SOURCES)
     endif()
   endif()
 endforeach()
+
+# TRAILER (optional): a file appended as it is, at global scope (test_programs' dispatcher).
+if(TRAILER)
+  file(READ "${TRAILER}" trailer)
+  string(APPEND text "#line 1 \"${TRAILER}\"\n${trailer}")
+endif()
 
 # Rewrite only when the text changed, so an unchanged folder is not recompiled.
 set(old "")
