@@ -27,6 +27,15 @@ void run_info(const std::string& path) {
     std::printf("  target transform  log1p mean %.6g std %.6g\n", model.target_transform().mean(),
                 model.target_transform().stddev());
     std::printf("  wet-day threshold %.6g (outputs below it are 0)\n", static_cast<double>(model.wet_threshold()));
+    if (model.grid_height() > 0)
+        std::printf("  training grid     %ld x %ld\n", static_cast<long>(model.grid_height()),
+                    static_cast<long>(model.grid_width()));
+    const auto& statics = model.static_names();
+    for (std::size_t k = 0; k < statics.size(); ++k) {  // input channels 1..S, carried in the file
+        const auto& t = model.input_transform().channel(static_cast<Index>(k + 1));
+        std::printf("  static predictor  %s (input channel %zu; mean %.6g, std %.6g)\n", statics[k].c_str(), k + 1,
+                    t.mean, t.stddev);
+    }
     // The other half of the teacher-student pair, for comparison.
     nn::UNetConfig other = c;
     const bool is_light = c.architecture == "maunet-light";

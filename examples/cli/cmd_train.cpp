@@ -17,17 +17,24 @@
 // converted from their units (or --units / --biased-units); --biased must lie on the
 // observations' grid (coarsened by the factor for downscaling), flipped or rolled as needed and
 // refused otherwise; its time steps are paired with the observations' by date.
+// Static predictors (--static FILE[:VAR], repeatable; train only): fields that do not change
+// with time, e.g. elevation, sampled onto the observations' grid (pipeline/static_fields.hpp),
+// appended to every input as channels 1..S, z-scored like the other channels, and stored in the
+// model file, so `predict` needs precipitation alone. Their missing cells (the sea in a
+// land-only elevation) are set to 0, with a note. A student of `distill` takes its teacher's.
 // Under mpirun: data-parallel training, each rank a share of every batch (train/trainer.hpp,
 // docs/mpi.md); rank 0 alone prints, scores and writes the model and the history.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include <maunet/core/heap.hpp>
 #include <maunet/pipeline/apply_model.hpp>
 #include <maunet/pipeline/compare.hpp>
+#include <maunet/pipeline/static_fields.hpp>
 #include <maunet/pipeline/train_model.hpp>
 #include <maunet/stats/quantiles.hpp>
 #include <maunet/train/distiller.hpp>
@@ -44,6 +51,7 @@ namespace {
 
 struct DataSettings {
     std::vector<std::string> in_specs;  // --in: files or globs
+    std::vector<std::string> static_specs;  // --static FILE[:VAR]
     std::vector<std::string> files;     // the files they name, in time order once read
     std::string in;                     // the first file (in messages), or "" for synthetic fields
     std::string train_period, val_period, test_period;
@@ -77,8 +85,18 @@ struct DistillSettings {
     int refine_epochs = 5;
 };
 
+// Static predictors on the training grid: names and fields [S, H, W].
+struct StaticPredictors {
+    std::vector<std::string> names;
+    Tensor<float> fields;
+};
+// Gives the static predictors for the observations' grid `obs` (the whole grid of the file)
+// and the H x W crop of it that the samples use.
+using StaticSource = std::function<StaticPredictors(const Field& obs, const std::string& obs_path, Index H, Index W)>;
+
 struct Prepared {
     train::DatasetSplit<float> split;
+    StaticPredictors statics;
     std::string description;
     std::string units;  // of the observations (mm/day for synthetic fields)
 };
@@ -114,14 +132,63 @@ std::vector<Role> roles_of_steps(const DataSettings& d, const Field& obs) {
     return roles;
 }
 
-Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, std::uint64_t seed) {
+// --static FILE[:VAR] for each spec: sampled on the observations' grid, cropped to H x W (the
+// crop keeps the first rows and columns, as the samples' crop does), missing cells set to 0.
+// VAR defaults to the first of elevation, orog, z, topo and height in the file.
+StaticPredictors static_predictors_from_files(const std::vector<std::string>& specs, const Field& obs,
+                                              const std::string& obs_path, Index H, Index W) {
+    StaticPredictors out;
+    if (specs.empty()) return out;
+    out.fields = Tensor<float>(Shape{static_cast<Index>(specs.size()), H, W});
+    for (std::size_t k = 0; k < specs.size(); ++k) {
+        auto [path, variable] = split_mask_spec(specs[k]);
+        require(!is_npy(path), "--static '", specs[k], "': a static field must be a NetCDF file with latitude and "
+                "longitude coordinates (a .npy has none)");
+        if (variable.empty()) {
+            for (const char* name : {"elevation", "orog", "z", "topo", "height"}) {
+                try {
+                    (void)io::NetcdfReader<float>(path, name);
+                    variable = name;
+                    break;
+                } catch (const FormatError&) {
+                }
+            }
+            require(!variable.empty(), "--static '", specs[k], "': no variable elevation, orog, z, topo or height; "
+                    "give it as ", path, ":VARIABLE");
+        }
+        const Field source = load_field(path, variable);
+        const Tensor<float> on_grid = pipeline::sample_on_grid(source, path, obs, obs_path);
+        const Index nx = obs.nx();
+        Index missing = 0;
+        float* dst = out.fields.data() + static_cast<Index>(k) * H * W;
+        for (Index i = 0; i < H; ++i)
+            for (Index j = 0; j < W; ++j) {
+                const float v = on_grid[i * nx + j];
+                if (!std::isfinite(v)) ++missing;
+                dst[i * W + j] = std::isfinite(v) ? v : 0.0f;
+            }
+        if (missing > 0)
+            note("train", path, " " + std::to_string(missing) + " of " + std::to_string(H * W) + " cells of '" +
+                                    variable + "' are missing on the grid of '" + obs_path + "'; set to 0");
+        std::string name = variable;
+        for (std::size_t j = 0; j < k; ++j)
+            if (out.names[j] == name) name += "_" + std::to_string(k + 1);
+        out.names.push_back(name);
+    }
+    return out;
+}
+
+Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, std::uint64_t seed,
+                      const StaticSource& static_source = {}) {
     require(d.val_fraction >= 0.0 && d.val_fraction < 1.0, "expected --val-fraction in [0, 1), got ", d.val_fraction);
     require(factor >= 1, "expected --factor >= 1, got ", factor);
     const bool downscaling = task == pipeline::Task::downscaling;
     train::Dataset<float> all, held_val, held_test;
     std::string description, units = io::kMillimetresPerDay;
+    StaticPredictors statics;
     if (d.in.empty()) {
         require(d.biased.empty(), "--biased needs --in (the observations)");
+        require(!static_source, "static predictors need --in: the synthetic fields have no latitude and longitude");
         train::SyntheticConfig sc;
         sc.height = sc.width = d.synthetic_size;
         sc.num_fields = d.synthetic_fields;
@@ -139,6 +206,12 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
         std::string earliest;
         Field obs = load_precip_series(d.files, d.var, d.units, "--units", &earliest);
         units = obs.units;  // mm/day, converted from the file's units
+        Field obs_grid;  // the grid of the file, before any crop (for static predictors)
+        if (static_source) {
+            Tensor<float> data = std::move(obs.data);  // not copied with the grid
+            obs_grid = pipeline::with_shape(obs, data.dim(1), data.dim(2));
+            obs.data = std::move(data);
+        }
         Tensor<float> input;  // [T, 1, H, W]
         if (!d.biased.empty()) {
             Field biased = load_precip(d.biased, d.biased_var, d.biased_units, "--biased-units");
@@ -171,17 +244,21 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
                           "x and regridded bicubically (perfect model)";
         }
         const Index T = obs.data.dim(0), H = obs.data.dim(1), W = obs.data.dim(2);
+        if (static_source) statics = static_source(obs_grid, d.in, H, W);
+        const Index S = statics.fields.numel() > 0 ? statics.fields.dim(0) : 0;
         const std::vector<Role> roles = roles_of_steps(d, obs);
         for (Index t = 0; t < T; ++t) {
             if (roles[static_cast<std::size_t>(t)] == Role::unused) continue;
-            Tensor<float> x(Shape{1, H, W}), y(Shape{1, H, W});
+            Tensor<float> x(Shape{1 + S, H, W}), y(Shape{1, H, W});
             std::copy(input.begin() + t * H * W, input.begin() + (t + 1) * H * W, x.begin());
+            if (S > 0) std::copy(statics.fields.begin(), statics.fields.end(), x.begin() + H * W);
             std::copy(obs.data.begin() + t * H * W, obs.data.begin() + (t + 1) * H * W, y.begin());
             auto sample = train::make_sample(std::move(x), std::move(y));
             const Role r = roles[static_cast<std::size_t>(t)];
             (r == Role::test ? held_test : r == Role::val ? held_val : all).add(std::move(sample));
         }
         description += ", " + std::to_string(T) + " time steps of " + std::to_string(H) + " x " + std::to_string(W);
+        for (const std::string& name : statics.names) description += ", static predictor " + name;
         if (!d.train_period.empty() || !d.val_period.empty() || !d.test_period.empty())
             description += " (periods: train " + (d.train_period.empty() ? std::string("the rest") : d.train_period) +
                            ", validation " + (d.val_period.empty() ? std::string("its last steps") : d.val_period) +
@@ -196,6 +273,7 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
     p.split.test = std::move(held_test);
     p.description = description;
     p.units = units;
+    p.statics = std::move(statics);
     return p;
 }
 
@@ -238,9 +316,14 @@ void print_scores(pipeline::PrecipModel<float>& model, const Prepared& p, const 
         if (b.mask[i] != 0 && std::isfinite(b.target[i])) range = std::max(range, double(b.target[i]));
     if (range <= 0) range = 1;
     const char* task = pipeline::to_string(model.task());
+    // The precipitation channel of the input (channel 0; static predictors follow it).
+    const Index N = b.input.dim(0), C = b.input.dim(1), plane = b.input.dim(2) * b.input.dim(3);
+    Tensor<float> precipitation(Shape{N, 1, b.input.dim(2), b.input.dim(3)});
+    for (Index n = 0; n < N; ++n)
+        std::copy(b.input.begin() + n * C * plane, b.input.begin() + (n * C + 1) * plane, precipitation.begin() + n * plane);
     std::vector<pipeline::MethodResult> rows;
-    rows.push_back(score(model.task() == pipeline::Task::downscaling ? "bicubic (input)" : "raw input", task, 0, b.input,
-                         b.target, b.mask, range));
+    rows.push_back(score(model.task() == pipeline::Task::downscaling ? "bicubic (input)" : "raw input", task, 0,
+                         precipitation, b.target, b.mask, range));
     rows.push_back(score(model.net().config().architecture, task, model.net().num_parameters(), model.predict(b.input),
                          b.target, b.mask, range));
     pipeline::TableOptions table;
@@ -323,9 +406,15 @@ void run_train(TrainSettings s) {
     if (s.threads > 0) set_num_threads(s.threads);
     const pipeline::Task task = pipeline::task_from_string(s.data.task);
     const Index factor = task == pipeline::Task::downscaling ? s.data.factor : 1;
-    const nn::UNetConfig config = network_config(s);
+    nn::UNetConfig config = network_config(s);
+    config.in_channels = 1 + static_cast<Index>(s.data.static_specs.size());
     config.validate();
-    const Prepared p = prepare_data(s.data, task, s.data.factor, s.seed);
+    StaticSource statics;
+    if (!s.data.static_specs.empty())
+        statics = [&](const Field& obs, const std::string& obs_path, Index H, Index W) {
+            return static_predictors_from_files(s.data.static_specs, obs, obs_path, H, W);
+        };
+    const Prepared p = prepare_data(s.data, task, s.data.factor, s.seed, statics);
     if (is_root())
         std::printf("maunet train: %s %s, %s; %zu training / %zu validation / %zu test fields; %d threads%s\n",
                     s.model.c_str(), pipeline::to_string(task), p.description.c_str(), p.split.train.size(),
@@ -343,6 +432,7 @@ void run_train(TrainSettings s) {
     }
     auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val, o, init, &result);
     model.set_wet_threshold(s.wet_threshold);
+    if (!p.statics.names.empty()) model.set_static_predictors(p.statics.names, p.statics.fields);
     if (is_root())
         std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
                     result.best_val_loss, result.seconds);
@@ -363,7 +453,16 @@ void run_distill(DistillSettings d) {
     nn::UNetConfig config = teacher.net().config();
     config.architecture = "maunet-light";
     config.width_multiplier = std::sqrt(0.6);
-    const Prepared p = prepare_data(s.data, task, task == pipeline::Task::downscaling ? factor : s.data.factor, s.seed);
+    StaticSource statics;
+    if (!teacher.static_names().empty())  // the student sees the data as its teacher does
+        statics = [&](const Field&, const std::string& obs_path, Index H, Index W) {
+            const Tensor<float>& f = teacher.static_fields();
+            require_shape(f.dim(1) == H && f.dim(2) == W, "the teacher '", d.teacher, "' carries static predictors on its ",
+                          f.dim(1), " x ", f.dim(2), " training grid; the fields of '", obs_path, "' give ", H, " x ", W);
+            return StaticPredictors{teacher.static_names(), f};
+        };
+    const Prepared p = prepare_data(s.data, task, task == pipeline::Task::downscaling ? factor : s.data.factor, s.seed,
+                                    statics);
     if (is_root())
         std::printf("maunet distill: teacher %s (%s, %ld parameters) -> maunet-light student, %s; %zu training / %zu "
                     "validation / %zu test fields\n",
@@ -494,6 +593,9 @@ void add_train_command(CLI::App& app) {
     auto s = std::make_shared<TrainSettings>();
     CLI::App* cmd = app.add_subcommand("train", "train a model on a field file (or synthetic data) and save it");
     add_data_options(cmd, s->data, true);
+    cmd->add_option("--static", s->data.static_specs,
+                    "FILE[:VAR]: a static predictor (e.g. elevation) on a latitude-longitude grid, sampled onto "
+                    "--in's grid and stored in the model; repeatable (VAR default: elevation, orog, z, topo, height)");
     add_training_options(cmd, *s, true);
     cmd->callback([s] { run_train(*s); });
 }

@@ -80,6 +80,8 @@
 #include "maunet/io/grid_axes.hpp"
 #include "maunet/io/netcdf.hpp"
 #include "maunet/pipeline/field_stream.hpp"
+#include "maunet/pipeline/grid_match.hpp"
+#include "maunet/pipeline/static_fields.hpp"
 #endif
 #if __has_include(<stb/stb_image_write.h>)
 #include "maunet/io/png.hpp"

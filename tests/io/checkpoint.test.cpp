@@ -187,3 +187,47 @@ TEST_CASE("weights round-trip through .npz by parameter name", "[io][npz][checkp
     UNet<float> other(small(UNetConfig::maunet_light()), rng);
     CHECK_THROWS_WITH(io::import_weights_npz(f.path, other), Catch::Contains("has shape") && Catch::Contains("the module expects"));
 }
+
+TEST_CASE("a checkpoint keeps the caller's attached tensors by name, bit for bit", "[io][checkpoint]") {
+    Rng rng(5);
+    UNet<float> model(small(), rng);
+    Tensor<float> a(Shape{3, 4}), b(Shape{2});
+    for (Index k = 0; k < a.numel(); ++k) a[k] = 0.1f * static_cast<float>(k) - 0.3f;
+    b[0] = -1.5f, b[1] = 1e30f;
+    TempFile file("checkpoint_attached.ckpt");
+    io::save_checkpoint(file.path, model, io::Json::object(), nullptr, {{"static.elevation", a}, {"other", b}});
+    const auto loaded = io::load_checkpoint<float>(file.path);
+    REQUIRE(loaded.attached.size() == 2);
+    CHECK(loaded.attached[0].first == "static.elevation");
+    CHECK(loaded.attached[1].first == "other");
+    REQUIRE(loaded.attached[0].second.shape() == a.shape());
+    CHECK(std::memcmp(loaded.attached[0].second.data(), a.data(), sizeof(float) * 12) == 0);
+    CHECK(std::memcmp(loaded.attached[1].second.data(), b.data(), sizeof(float) * 2) == 0);
+    // A file without attached tensors gives none.
+    io::save_checkpoint(file.path, model);
+    CHECK(io::load_checkpoint<float>(file.path).attached.empty());
+    // Names are unique and not empty.
+    CHECK_THROWS_WITH(io::save_checkpoint(file.path, model, io::Json::object(), nullptr, {{"x", a}, {"x", b}}),
+                      Catch::Contains("two attached tensors are named 'x'"));
+    CHECK_THROWS_WITH(io::save_checkpoint(file.path, model, io::Json::object(), nullptr, {{"", a}}),
+                      Catch::Contains("must have 1 to 256 characters"));
+}
+
+TEST_CASE("a checkpoint whose header names attached tensors it does not hold is refused", "[io][checkpoint]") {
+    Rng rng(6);
+    UNet<float> model(small(), rng);
+    Tensor<float> a(Shape{2, 2});
+    a.fill(1.0f);
+    TempFile file("checkpoint_attached_bad.ckpt");
+    io::save_checkpoint(file.path, model, io::Json::object(), nullptr, {{"elevation", a}});
+    std::string bytes = read_file(file.path);
+    // Rename the stored tensor (same length, so only the checksum is wrong: recompute it).
+    const auto at = bytes.rfind("attached.elevation");
+    REQUIRE(at != std::string::npos);
+    bytes.replace(at, 18, "attached.elevatioN");
+    const std::uint32_t crc = io::crc32(bytes.data(), bytes.size() - 4);
+    std::memcpy(&bytes[bytes.size() - 4], &crc, 4);
+    write_file(file.path, bytes);
+    CHECK_THROWS_WITH(io::load_checkpoint<float>(file.path),
+                      Catch::Contains("expected tensor 'attached.elevation', found 'attached.elevatioN'"));
+}

@@ -7,14 +7,15 @@
 //         16   u64       length J of the header
 //         24   J bytes   header, UTF-8 JSON: {"format", "maunet_version", "model": UNetConfig,
 //                        "extras": caller data (input transform statistics, training metadata),
-//                        "tensors": count, "selftest": bool}
+//                        "tensors": count, "selftest": bool, "attached": [names]}
 //              u32       tensor count N
 //              N times   u32 name length, name, u32 rank, rank x u64 extents, values
 //              u32       CRC-32 of every byte before it
 // Tensors are the model's parameters and buffers by their dotted names, then, when a self-test
 // is embedded, "selftest.input" and "selftest.output": an input and the output the saved model
 // gave for it, checked again on load (so a file that loads but computes something else, e.g.
-// after a change of the code, is caught at once).
+// after a change of the code, is caught at once), then the caller's attached tensors, named
+// in the header's "attached" (PrecipModel's static predictors), each "attached.<name>".
 //
 // Files are written atomically. Loading validates everything and throws FormatError naming
 // the path, the byte offset, and what was expected versus found.
@@ -45,10 +46,21 @@ template <class T>
 struct LoadedCheckpoint {
     std::unique_ptr<nn::UNet<T>> model;  // in eval mode
     Json header;                         // the whole header; header.at("extras") is the caller's data
+    std::vector<std::pair<std::string, Tensor<T>>> attached;  // the caller's tensors, by name
     const Json& extras() const { return header.at("extras"); }
 };
 
+// Longest name of an attached tensor.
+inline constexpr std::size_t kMaxAttachedNameLength = 256;
+
 namespace detail {
+
+// Keeps a parameter out of template argument deduction (std::type_identity of C++20), so that
+// save_checkpoint takes nullptr and a braced list of attached tensors.
+template <class T>
+struct NotDeduced {
+    using type = T;
+};
 
 class ByteWriter {
 public:
@@ -180,16 +192,29 @@ double selftest_error(const Tensor<T>& got, const Tensor<T>& expected) {
 
 // Writes `model` to `path` atomically. `extras` is stored verbatim in the header (use it for the
 // input transform's statistics and training metadata). With `selftest_input`, the model's
-// output for it is stored too and re-checked on load.
+// output for it is stored too and re-checked on load. `attached`: tensors of the caller's kept
+// with the model (names unique, at most kMaxAttachedNameLength characters), given back by
+// load_checkpoint in LoadedCheckpoint::attached.
 template <class T>
 void save_checkpoint(const std::string& path, const nn::UNet<T>& model, const Json& extras = Json::object(),
-                     const Tensor<T>* selftest_input = nullptr) {
+                     const Tensor<typename detail::NotDeduced<T>::type>* selftest_input = nullptr,
+                     const std::vector<std::pair<std::string, Tensor<typename detail::NotDeduced<T>::type>>>& attached = {}) {
     std::vector<std::pair<std::string, Tensor<T>>> tensors;
     for (const auto& [name, p] : model.named_parameters()) tensors.emplace_back(name, p.value());
     for (const auto& [name, b] : model.named_buffers()) tensors.emplace_back(name, *b);
     if (selftest_input) {
         tensors.emplace_back("selftest.input", *selftest_input);
         tensors.emplace_back("selftest.output", model.predict(*selftest_input));
+    }
+    Json attached_names = Json::array();
+    for (std::size_t i = 0; i < attached.size(); ++i) {
+        const std::string& name = attached[i].first;
+        require(!name.empty() && name.size() <= kMaxAttachedNameLength, "save_checkpoint: an attached tensor's name "
+                "must have 1 to ", kMaxAttachedNameLength, " characters, got ", name.size());
+        for (std::size_t j = 0; j < i; ++j)
+            require(attached[j].first != name, "save_checkpoint: two attached tensors are named '", name, "'");
+        attached_names.push_back(name);
+        tensors.emplace_back("attached." + name, attached[i].second);
     }
     Json header = Json::object();
     header.set("format", "maunet-checkpoint")
@@ -198,6 +223,7 @@ void save_checkpoint(const std::string& path, const nn::UNet<T>& model, const Js
         .set("extras", extras.is_null() ? Json::object() : extras)
         .set("tensors", static_cast<long long>(tensors.size()))
         .set("selftest", selftest_input != nullptr);
+    if (!attached.empty()) header.set("attached", attached_names);
     const std::string json = header.dump(2);
 
     detail::ByteWriter w;
@@ -266,11 +292,26 @@ LoadedCheckpoint<T> load_checkpoint_from_bytes(std::string bytes, const std::str
     auto buffers = model->named_buffers();
     const auto count = r.get<std::uint32_t>("the tensor count");
     const bool selftest = header.bool_or("selftest", false);
-    const std::size_t expected = params.size() + buffers.size() + (selftest ? 2 : 0);
+    std::vector<std::string> attached_names;
+    if (header.contains("attached")) {
+        const Json& names = header.at("attached");
+        if (!names.is_array() || names.as_array().size() > count)
+            r.fail("header 'attached': expected an array of at most as many names as there are tensors, found " +
+                   names.dump().substr(0, 200));
+        for (const Json& n : names.as_array()) {
+            if (!n.is_string() || n.as_string().empty() || n.as_string().size() > kMaxAttachedNameLength)
+                r.fail(maunet::detail::cat("header 'attached': expected names of 1 to ", kMaxAttachedNameLength,
+                                           " characters, found ", n.dump().substr(0, 200)));
+            attached_names.push_back(n.as_string());
+        }
+    }
+    const std::size_t expected = params.size() + buffers.size() + (selftest ? 2 : 0) + attached_names.size();
     if (count != expected)
         r.fail(maunet::detail::cat("expected ", expected, " tensors for a ", config.architecture, " with this configuration, found ", count));
 
     Tensor<T> selftest_input, selftest_output;
+    std::vector<std::pair<std::string, Tensor<T>>> attached;
+    const std::size_t first_attached = params.size() + buffers.size() + (selftest ? 2 : 0);
     for (std::uint32_t i = 0; i < count; ++i) {
         const std::size_t at = r.offset();
         auto [name, t] = r.template get_tensor<T>(value_bytes);
@@ -282,8 +323,16 @@ LoadedCheckpoint<T> load_checkpoint_from_bytes(std::string bytes, const std::str
             const auto& b = buffers[i - params.size()];
             if (name != b.first) r.fail(maunet::detail::cat("expected buffer '", b.first, "', found '", name, "'"));
             dst = b.second;
+        } else if (i < first_attached) {
+            const char* wanted = i == params.size() + buffers.size() ? "selftest.input" : "selftest.output";
+            if (name != wanted) r.fail(maunet::detail::cat("expected tensor '", wanted, "', found '", name, "'"));
+            (i == params.size() + buffers.size() ? selftest_input : selftest_output) = std::move(t);
+            continue;
         } else {
-            (name == "selftest.input" ? selftest_input : selftest_output) = std::move(t);
+            const std::string& wanted = attached_names[i - first_attached];
+            if (name != "attached." + wanted)
+                r.fail(maunet::detail::cat("expected tensor 'attached.", wanted, "', found '", name, "'"));
+            attached.emplace_back(wanted, std::move(t));
             continue;
         }
         if (t.shape() != dst->shape())
@@ -310,7 +359,7 @@ LoadedCheckpoint<T> load_checkpoint_from_bytes(std::string bytes, const std::str
             throw FormatError(maunet::detail::cat(path, ": self-test failed: the loaded model's output differs from the "
                                                   "stored output by ", err, " (relative; tolerance ", tolerance, ")"));
     }
-    return LoadedCheckpoint<T>{std::move(model), std::move(header)};
+    return LoadedCheckpoint<T>{std::move(model), std::move(header), std::move(attached)};
 }
 
 template <class T>

@@ -31,6 +31,12 @@
 //                    static predictors as extra channels. A downscaling model refuses an input
 //                    whose grid is its training grid divided by its factor (a coarse field
 //                    handed in by mistake) and names the factor and apply().
+//
+// Static predictors (elevation, a land-sea mask, a climatology: fields that do not change with
+// time) are input channels 1..S after precipitation. A model may carry them itself
+// (set_static_predictors: [S, H, W] on its training grid, saved in the model file), and then
+// apply() appends them to every field, so users hand in precipitation alone; the fields must
+// then lie on that grid (coarsened by the factor for downscaling).
 #pragma once
 
 #include <algorithm>
@@ -132,6 +138,30 @@ public:
                 m.grid_height_ = static_cast<Index>(io::integer_field(sides, "grid height", 1, Index(1) << 24));
                 m.grid_width_ = static_cast<Index>(io::integer_field(sides, "grid width", 1, Index(1) << 24));
             }
+            if (extras.contains("static_predictors")) {
+                const io::Json& names = extras.at("static_predictors");
+                if (!names.is_array() || names.as_array().empty())
+                    throw FormatError("'static_predictors': expected a non-empty array of names, found " +
+                                      names.dump().substr(0, 200));
+                if (m.grid_height_ == 0) throw FormatError("'static_predictors' without the 'grid' they lie on");
+                std::vector<std::string> list;
+                Tensor<T> fields(Shape{static_cast<Index>(names.as_array().size()), m.grid_height_, m.grid_width_});
+                for (const io::Json& n : names.as_array()) {
+                    if (!n.is_string()) throw FormatError("'static_predictors': expected names, found " + n.dump());
+                    const std::string key = "static." + n.as_string();
+                    const auto it = std::find_if(ck.attached.begin(), ck.attached.end(),
+                                                 [&](const auto& a) { return a.first == key; });
+                    if (it == ck.attached.end()) throw FormatError("static predictor '" + n.as_string() + "' is not stored");
+                    if (it->second.shape() != Shape{m.grid_height_, m.grid_width_})
+                        throw FormatError(maunet::detail::cat("static predictor '", n.as_string(), "' has shape ",
+                                                              it->second.shape(), ", the grid is ", m.grid_height_,
+                                                              " x ", m.grid_width_));
+                    std::copy(it->second.begin(), it->second.end(),
+                              fields.begin() + static_cast<Index>(list.size()) * m.grid_height_ * m.grid_width_);
+                    list.push_back(n.as_string());
+                }
+                m.set_static_predictors(std::move(list), std::move(fields));  // checks count, names, finiteness
+            }
         } catch (const Error& e) {
             throw FormatError(maunet::detail::cat(path, ": the checkpoint does not describe a precipitation model (",
                                                   e.what(), ")"));
@@ -161,6 +191,8 @@ public:
         target_transform_ = other.target_transform_;
         wet_threshold_ = other.wet_threshold_;  // the same outputs, the same dry cells
         units_ = other.units_;  // the same data, so the same units
+        grid_height_ = other.grid_height_, grid_width_ = other.grid_width_;
+        static_names_ = other.static_names_, statics_ = other.statics_;  // the same static predictors
     }
 
     // The samples as the network sees them (normalised, NaN filled, mask tightened).
@@ -208,11 +240,12 @@ public:
     Tensor<T> apply(const Tensor<T>& fields) const {
         require_shape((fields.rank() == 2 || fields.rank() == 3) && fields.numel() > 0,
                       "PrecipModel::apply: expected fields [time, y, x] or one field [y, x], got ", fields.shape());
-        require(input_transform_.channels() == 1, "PrecipModel::apply: the model takes ",
-                input_transform_.channels(), " input channels; apply() takes precipitation alone (1 channel): "
-                "stack the static predictors as channels and call predict()");
+        require(input_transform_.channels() == 1 + static_cast<Index>(static_names_.size()),
+                "PrecipModel::apply: the model takes ", input_transform_.channels(), " input channels and carries ",
+                static_names_.size(), " static predictors; apply() takes precipitation alone: stack the static "
+                "predictors as channels and call predict()");
         const Tensor<T> stack = fields.rank() == 3 ? fields : fields.reshaped(Shape{1, fields.dim(0), fields.dim(1)});
-        const Tensor<T> y = predict(network_input(stack));
+        const Tensor<T> y = predict(with_static_predictors(network_input(stack)));
         Tensor<T> out(fields.rank() == 3 ? Shape{y.dim(0), y.dim(2), y.dim(3)} : Shape{y.dim(2), y.dim(3)});
         std::copy(y.begin(), y.end(), out.begin());
         return out;
@@ -250,13 +283,76 @@ public:
             grid.push_back(static_cast<long long>(grid_height_)).push_back(static_cast<long long>(grid_width_));
             extras.set("grid", grid);
         }
-        if (selftest_raw_input) {
-            Tensor<T> x = input_transform_.forward(*selftest_raw_input);
-            train::fill_missing(x, T(0));
-            io::save_checkpoint(path, *net_, extras, &x);
-        } else {
-            io::save_checkpoint(path, *net_, extras);
+        std::vector<std::pair<std::string, Tensor<T>>> attached;
+        if (!static_names_.empty()) {
+            io::Json names = io::Json::array();
+            const Index H = statics_.dim(1), W = statics_.dim(2);
+            for (std::size_t k = 0; k < static_names_.size(); ++k) {
+                names.push_back(static_names_[k]);
+                Tensor<T> one(Shape{H, W});
+                std::copy(statics_.begin() + static_cast<Index>(k) * H * W,
+                          statics_.begin() + static_cast<Index>(k + 1) * H * W, one.begin());
+                attached.emplace_back("static." + static_names_[k], std::move(one));
+            }
+            extras.set("static_predictors", names);
         }
+        Tensor<T> x;
+        if (selftest_raw_input) {
+            x = input_transform_.forward(*selftest_raw_input);
+            train::fill_missing(x, T(0));
+        }
+        io::save_checkpoint(path, *net_, extras, selftest_raw_input ? &x : nullptr, attached);
+    }
+
+    // Static predictors carried by the model (see the top of the file): `fields` [S, H, W] on
+    // the training grid, one name each (unique, for `maunet info`); S = input channels - 1.
+    // Missing cells (NaN) are not allowed: they would make every output there missing.
+    void set_static_predictors(std::vector<std::string> names, Tensor<T> fields) {
+        const Index S = static_cast<Index>(names.size());
+        require(S == input_transform_.channels() - 1, "PrecipModel::set_static_predictors: the network takes ",
+                input_transform_.channels(), " input channels, so ", input_transform_.channels() - 1,
+                " static predictors, got ", S);
+        require_shape(fields.rank() == 3 && fields.dim(0) == S && fields.numel() > 0,
+                      "PrecipModel::set_static_predictors: expected fields [", S, ", H, W], got ", fields.shape());
+        require_shape(grid_height_ == 0 || (fields.dim(1) == grid_height_ && fields.dim(2) == grid_width_),
+                      "PrecipModel::set_static_predictors: the fields are ", fields.dim(1), " x ", fields.dim(2),
+                      ", the model's training grid ", grid_height_, " x ", grid_width_);
+        for (std::size_t k = 0; k < names.size(); ++k) {
+            require(!names[k].empty() && names[k].size() <= 128, "PrecipModel::set_static_predictors: names must "
+                    "have 1 to 128 characters, got '", names[k], "'");
+            for (std::size_t j = 0; j < k; ++j)
+                require(names[j] != names[k], "PrecipModel::set_static_predictors: two predictors are named '",
+                        names[k], "'");
+        }
+        require(fields.all_finite(), "PrecipModel::set_static_predictors: the fields hold NaN or infinite values; "
+                "fill missing cells first (every output there would be missing)");
+        static_names_ = std::move(names);
+        statics_ = std::move(fields);
+    }
+    const std::vector<std::string>& static_names() const { return static_names_; }
+    const Tensor<T>& static_fields() const { return statics_; }  // [S, H, W], or empty
+
+    // Precipitation [N, 1, H, W] on the training grid -> the network's raw input [N, 1 + S, H, W]
+    // with the model's static predictors appended (the input itself when it carries none).
+    Tensor<T> with_static_predictors(const Tensor<T>& precipitation) const {
+        if (static_names_.empty()) return precipitation;
+        require_shape(precipitation.rank() == 4 && precipitation.dim(1) == 1,
+                      "PrecipModel::with_static_predictors: expected precipitation [N, 1, H, W], got ",
+                      precipitation.shape());
+        const Index N = precipitation.dim(0), H = statics_.dim(1), W = statics_.dim(2), S = statics_.dim(0);
+        require_shape(precipitation.dim(2) == H && precipitation.dim(3) == W, "PrecipModel: the model's static "
+                      "predictors (", static_names_.front(), (S > 1 ? ", ..." : ""), ") are on its ", H, " x ", W,
+                      " training grid; the precipitation is on a ", precipitation.dim(2), " x ", precipitation.dim(3),
+                      " grid", factor_ > 1 ? maunet::detail::cat(" (fields given to apply() are on the grid coarsened by ",
+                                                                 factor_, ": ", H / factor_, " x ", W / factor_, ")")
+                                           : std::string());
+        Tensor<T> out(Shape{N, 1 + S, H, W});
+        for (Index n = 0; n < N; ++n) {
+            std::copy(precipitation.begin() + n * H * W, precipitation.begin() + (n + 1) * H * W,
+                      out.begin() + n * (1 + S) * H * W);
+            std::copy(statics_.begin(), statics_.end(), out.begin() + (n * (1 + S) + 1) * H * W);
+        }
+        return out;
     }
 
     nn::UNet<T>& net() { return *net_; }
@@ -338,6 +434,8 @@ private:
     Statistic statistic_ = Statistic::mean;
     std::uint64_t sample_seed_ = 0;
     std::string units_;
+    std::vector<std::string> static_names_;
+    Tensor<T> statics_;  // [S, H, W] on the training grid, or empty
     train::ChannelTransform<T> input_transform_;
     train::PrecipTransform<T> target_transform_;
 };
