@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# What elevation as a static predictor does on the repository's two real files: 4x downscaling
+# in the perfect-model setting, a MAUNet (width 8, 2 levels, EPOCHS epochs (default 30), batch 3) trained with
+# and without `--static examples/data/elevation_eastern_us_prism_4km.nc`, over several seeds.
+# Prints, per file, each run's RMSE against bicubic interpolation on the held-out fields, then
+# the mean and sample sd over seeds and the paired difference (with - without elevation).
+#   usage: benchmarks/skill/static_predictors.sh [MAUNET_BINARY] [SEEDS]   (default: build/examples/maunet, 3)
+# Held out: BCSD (monthly, 1999) trains on January-July, validates (picks the epoch) on
+# August-September and is scored on October-December; Stage IV (23 hours of one storm) has no
+# dates to split by, so its last 6 hours validate and are scored (they pick the epoch too, for
+# both variants alike). A benchmark, not a test: it takes a few minutes and asserts nothing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+maunet="${1:-$root/build/examples/maunet}"
+seeds="${2:-3}"
+data="$root/tests/data"
+elevation="$root/examples/data/elevation_eastern_us_prism_4km.nc"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+common=(--factor 4 --model maunet --width 8 --levels 2 --epochs "${EPOCHS:-30}" --batch 3 --quiet --threads "${THREADS:-2}")
+
+# The RMSE of bicubic and of the model in the last score table train printed (test, else validation).
+rmse_pair() { awk '/^scores on/ {b = ""; m = ""} /^bicubic \(input\)/ {b = $3} /^maunet / {m = $2} END {print b, m}' "$1"; }
+
+results="$work/results.txt"
+for name in bcsd stageiv; do
+  if [ "$name" = bcsd ]; then
+    data_args=(--in "$data/bcsd_obs_1999.nc" --var pr --units mm/month --train-period 1999-01-01/1999-07-31
+               --val-period 1999-08-01/1999-09-30 --test-period 1999-10-01/1999-12-31)
+  else
+    data_args=(--in "$data/stageiv_florence_2018.nc" --var Total_precipitation_surface_1_Hour_Accumulation
+               --val-fraction 0.25)
+  fi
+  for seed in $(seq 1 "$seeds"); do
+    for variant in none elevation; do
+      static=()
+      [ "$variant" = elevation ] && static=(--static "$elevation")
+      start=$SECONDS
+      "$maunet" train "${data_args[@]}" "${common[@]}" --seed "$seed" "${static[@]}" --out "$work/m.mnet" \
+        > "$work/train.txt" 2> "$work/train.err" || { cat "$work/train.err" >&2; exit 1; }
+      read -r bicubic model < <(rmse_pair "$work/train.txt")
+      echo "$name $variant $seed $bicubic $model $((SECONDS - start))" | tee -a "$results"
+    done
+  done
+done
+
+python3 - "$results" << 'EOF'
+import statistics as st, sys
+rows = [l.split() for l in open(sys.argv[1])]
+for name in ("bcsd", "stageiv"):
+    ratio = {v: {int(r[2]): float(r[4]) / float(r[3]) for r in rows if r[0] == name and r[1] == v} for v in ("none", "elevation")}
+    seeds = sorted(ratio["none"])
+    print("\n%s: MAUNet RMSE / bicubic RMSE on the held-out fields, %d seeds" % (name, len(seeds)))
+    for v in ("none", "elevation"):
+        x = [ratio[v][s] for s in seeds]
+        sd = st.stdev(x) if len(x) > 1 else float("nan")
+        print("  %-10s mean %.4f  sd %.4f  runs %s" % (v, st.mean(x), sd, " ".join("%.4f" % a for a in x)))
+    d = [ratio["elevation"][s] - ratio["none"][s] for s in seeds]
+    sd = st.stdev(d) if len(d) > 1 else float("nan")
+    print("  elevation - none, paired by seed: mean %+.4f  sd %.4f  (%s)" % (st.mean(d), sd, " ".join("%+.4f" % a for a in d)))
+EOF
