@@ -396,6 +396,7 @@ void resolve_inputs(DataSettings& d) {
 std::vector<std::string> input_files(const DataSettings& d) {
     std::vector<std::string> v = d.files;
     v.push_back(d.biased);
+    for (const std::string& spec : d.static_specs) v.push_back(split_mask_spec(spec).first);  // never overwritten
     return v;
 }
 

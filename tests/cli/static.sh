@@ -94,5 +94,8 @@ expect 1 "does not cover the cell" train "${small[@]}" --static far.nc --out x.m
 expect 1 "a .npy has none" train "${small[@]}" --static coarse.npy --out x.mnet
 expect 1 "static predictors need --in" train --factor 2 --width 2 --levels 1 --epochs 1 --quiet --static elev.nc --out x.mnet
 [ ! -e x.mnet ] && [ ! -e x.npy ] || fail "a refused run left an output"
+cp elev.nc elev_copy.nc
+expect 1 "is the same file as the input 'elev_copy.nc'" train "${small[@]}" --static elev_copy.nc --out elev_copy.nc
+cmp -s elev.nc elev_copy.nc || fail "train --out overwrote its --static file"
 
 finish "static predictors"
