@@ -74,6 +74,7 @@ struct TrainSettings {
     std::string loss = "mse";
     double tail_quantile = 0.9, tail_weight = 1.0;
     std::uint64_t seed = 7;
+    int seeds = 1;  // train: models with seeds seed, seed + 1, ... (a seed ensemble)
     bool quiet = false;
 };
 
@@ -308,8 +309,13 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
 // validation fields, prints the table, and saves the model with one validation field as
 // its self-test, and the units of the fields (mm/day: every input is converted on reading).
 // The model and its input scored on `held`, printed as a table.
-void print_scores(pipeline::PrecipModel<float>& model, const Prepared& p, const train::Dataset<float>& held,
-                  const char* which) {
+// The model and its own input (the bicubic interpolation, or the raw biased field) scored on
+// `held`, with the data range of PSNR and SSIM (the largest valid target).
+struct HeldOutScores {
+    pipeline::MethodResult input, model;
+    double range = 1;
+};
+HeldOutScores held_out_scores(pipeline::PrecipModel<float>& model, const train::Dataset<float>& held) {
     const train::Batch<float> b = held.stacked();
     double range = 0;
     for (Index i = 0; i < b.target.numel(); ++i)
@@ -321,15 +327,23 @@ void print_scores(pipeline::PrecipModel<float>& model, const Prepared& p, const 
     Tensor<float> precipitation(Shape{N, 1, b.input.dim(2), b.input.dim(3)});
     for (Index n = 0; n < N; ++n)
         std::copy(b.input.begin() + n * C * plane, b.input.begin() + (n * C + 1) * plane, precipitation.begin() + n * plane);
-    std::vector<pipeline::MethodResult> rows;
-    rows.push_back(score(model.task() == pipeline::Task::downscaling ? "bicubic (input)" : "raw input", task, 0,
-                         precipitation, b.target, b.mask, range));
-    rows.push_back(score(model.net().config().architecture, task, model.net().num_parameters(), model.predict(b.input),
-                         b.target, b.mask, range));
+    HeldOutScores h;
+    h.range = range;
+    h.input = score(model.task() == pipeline::Task::downscaling ? "bicubic (input)" : "raw input", task, 0, precipitation,
+                    b.target, b.mask, range);
+    h.model = score(model.net().config().architecture, task, model.net().num_parameters(), model.predict(b.input),
+                    b.target, b.mask, range);
+    return h;
+}
+
+void print_scores(pipeline::PrecipModel<float>& model, const Prepared& p, const train::Dataset<float>& held,
+                  const char* which) {
+    const HeldOutScores h = held_out_scores(model, held);
+    const std::vector<pipeline::MethodResult> rows = {h.input, h.model};
     pipeline::TableOptions table;
     table.units = p.units;
     table.show_cost = false;  // no inference timing here; the parameter count is on the "saved" line
-    table.data_range = range;
+    table.data_range = h.range;
     std::printf("\nscores on the %zu %s fields%s%s:\n%s%s", held.size(), which, p.units.empty() ? "" : ", in ",
                 p.units.c_str(), pipeline::format_table(rows, table).c_str(), pipeline::table_legend(table).c_str());
 }
@@ -400,9 +414,62 @@ std::vector<std::string> input_files(const DataSettings& d) {
     return v;
 }
 
+// `path` with ".seed<seed>" before its extension: model.mnet -> model.seed7.mnet.
+std::string seeded_path(const std::string& path, std::uint64_t seed) {
+    if (path.empty()) return path;
+    const auto slash = path.find_last_of('/');
+    const auto dot = path.find_last_of('.');
+    const bool has_ext = dot != std::string::npos && dot > 0 && (slash == std::string::npos || dot > slash + 1);
+    const std::string tag = ".seed" + std::to_string(seed);
+    return has_ext ? path.substr(0, dot) + tag + path.substr(dot) : path + tag;
+}
+
+// --seeds N: the models' scores on the held-out fields (test, else validation), each seed's and
+// their mean and sample standard deviation, against the model's own input.
+void print_seed_summary(const std::vector<std::uint64_t>& seeds, const std::vector<pipeline::MethodResult>& models,
+                        const pipeline::MethodResult& input, const char* which, std::size_t fields,
+                        const std::string& units) {
+    const auto mean_sd = [](const std::vector<double>& v) {
+        double m = 0, ss = 0;
+        for (double x : v) m += x;
+        m /= double(v.size());
+        for (double x : v) ss += (x - m) * (x - m);
+        return std::pair<double, double>(m, v.size() > 1 ? std::sqrt(ss / double(v.size() - 1)) : 0.0);
+    };
+    std::printf("\nseed ensemble: %zu models, scores on the %zu %s fields, in %s (mean +- sample sd over seeds):\n",
+                models.size(), fields, which, units.c_str());
+    std::printf("%-22s %18s %18s %18s %18s %18s\n", "method", "RMSE", "MAE", "bias", "r", "RMSE / input");
+    std::printf("%-22s %18.4f %18.4f %18.4f %18.4f %18s\n", input.name.c_str(), input.report.rmse, input.report.mae,
+                input.report.bias, input.report.pearson_r, "1");
+    std::vector<double> rmse, mae, bias, r, ratio;
+    for (std::size_t k = 0; k < models.size(); ++k) {
+        const auto& m = models[k].report;
+        rmse.push_back(m.rmse), mae.push_back(m.mae), bias.push_back(m.bias), r.push_back(m.pearson_r);
+        ratio.push_back(m.rmse / input.report.rmse);
+        std::printf("%-22s %18.4f %18.4f %18.4f %18.4f %18.4f\n",
+                    (models[k].name + " seed " + std::to_string(seeds[k])).c_str(), m.rmse, m.mae, m.bias, m.pearson_r,
+                    ratio.back());
+    }
+    const auto cell = [&](const std::vector<double>& v) {
+        const auto [m, sd] = mean_sd(v);
+        char text[64];
+        std::snprintf(text, sizeof text, "%.4f +- %.4f", m, sd);
+        return std::string(text);
+    };
+    std::printf("%-22s %18s %18s %18s %18s %18s\n", (models.front().name + " mean").c_str(), cell(rmse).c_str(),
+                cell(mae).c_str(), cell(bias).c_str(), cell(r).c_str(), cell(ratio).c_str());
+}
+
 void run_train(TrainSettings s) {
     resolve_inputs(s.data);
-    if (is_root()) guard_outputs({s.out, s.history}, input_files(s.data));
+    require(s.seeds >= 1 && s.seeds <= 1000, "expected --seeds in [1, 1000], got ", s.seeds);
+    std::vector<std::uint64_t> seeds;
+    for (int k = 0; k < s.seeds; ++k) seeds.push_back(s.seed + static_cast<std::uint64_t>(k));
+    std::vector<std::string> outputs;
+    for (std::uint64_t seed : seeds)
+        for (const std::string& path : {s.out, s.history})
+            outputs.push_back(s.seeds == 1 ? path : seeded_path(path, seed));
+    if (is_root()) guard_outputs(outputs, input_files(s.data));
     retain_freed_memory();  // the same buffers every step: no page faults (core/heap.hpp)
     if (s.threads > 0) set_num_threads(s.threads);
     const pipeline::Task task = pipeline::task_from_string(s.data.task);
@@ -422,22 +489,45 @@ void run_train(TrainSettings s) {
                     p.split.val.size(), p.split.test.size(), num_threads(),
                     communicator().size() > 1 ? (" x " + std::to_string(communicator().size()) + " ranks").c_str() : "");
     std::fflush(stdout);
-    Rng init(s.seed + 1);
-    train::TrainResult result;
-    train::TrainerOptions o = trainer_options(s, s.model);
-    if (o.loss == train::LossKind::tail_mse) {
-        train::PrecipTransform<float> t;  // the transform train_precip_model fits, on the same data
-        const train::Batch<float> all = p.split.train.stacked();
-        t.fit(all.target, all.mask);
-        o.tail_tau = tail_level(s, p.split.train, t);
+    // One model per seed, on the same data: the seed sets the initial weights, the order of the
+    // fields and the patches.
+    std::vector<pipeline::MethodResult> scored;
+    pipeline::MethodResult input_scored;
+    const bool on_test = !p.split.test.empty();
+    const train::Dataset<float>& held = on_test ? p.split.test : p.split.val.empty() ? p.split.train : p.split.val;
+    for (std::size_t k = 0; k < seeds.size(); ++k) {
+        TrainSettings sk = s;
+        sk.seed = seeds[k];
+        if (s.seeds > 1) {
+            sk.out = seeded_path(s.out, sk.seed), sk.history = seeded_path(s.history, sk.seed);
+            if (is_root()) std::printf("\n== seed %llu (model %zu of %zu)\n", static_cast<unsigned long long>(sk.seed),
+                                       k + 1, seeds.size());
+        }
+        Rng init(sk.seed + 1);
+        train::TrainResult result;
+        train::TrainerOptions o = trainer_options(sk, s.seeds > 1 ? s.model + " seed " + std::to_string(sk.seed) : s.model);
+        if (o.loss == train::LossKind::tail_mse) {
+            train::PrecipTransform<float> t;  // the transform train_precip_model fits, on the same data
+            const train::Batch<float> all = p.split.train.stacked();
+            t.fit(all.target, all.mask);
+            o.tail_tau = tail_level(sk, p.split.train, t);
+        }
+        auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val, o, init, &result);
+        model.set_wet_threshold(s.wet_threshold);
+        if (!p.statics.names.empty()) model.set_static_predictors(p.statics.names, p.statics.fields);
+        if (is_root())
+            std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
+                        result.best_val_loss, result.seconds);
+        report_and_save(model, p, sk.out);
+        if (s.seeds > 1 && is_root()) {
+            const HeldOutScores h = held_out_scores(model, held);
+            scored.push_back(h.model);
+            input_scored = h.input;
+        }
     }
-    auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val, o, init, &result);
-    model.set_wet_threshold(s.wet_threshold);
-    if (!p.statics.names.empty()) model.set_static_predictors(p.statics.names, p.statics.fields);
-    if (is_root())
-        std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
-                    result.best_val_loss, result.seconds);
-    report_and_save(model, p, s.out);
+    if (s.seeds > 1 && is_root())
+        print_seed_summary(seeds, scored, input_scored, on_test ? "test" : p.split.val.empty() ? "training" : "validation",
+                           held.size(), p.units);
 }
 
 void run_distill(DistillSettings d) {
@@ -594,6 +684,11 @@ void add_train_command(CLI::App& app) {
     auto s = std::make_shared<TrainSettings>();
     CLI::App* cmd = app.add_subcommand("train", "train a model on a field file (or synthetic data) and save it");
     add_data_options(cmd, s->data, true);
+    cmd->add_option("--seeds", s->seeds,
+                    "train this many models, with seeds --seed, --seed + 1, ..., each saved as OUT with .seed<N> "
+                    "before its extension, and print their scores' mean and spread")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
     cmd->add_option("--static", s->data.static_specs,
                     "FILE[:VAR]: a static predictor (e.g. elevation) on a latitude-longitude grid, sampled onto "
                     "--in's grid and stored in the model; repeatable (VAR default: elevation, orog, z, topo, height)");

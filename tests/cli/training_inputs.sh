@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Training data beyond one file, end to end with the `maunet` tool: several --in files (in any
 # order, or a quoted glob) joined in time order; training, validation and test periods by date,
-# the test period scored apart; and each refusal with its message and status (overlapping files,
+# the test period scored apart; a seed ensemble (--seeds); and each refusal with its message and status (overlapping files,
 # a pattern matching nothing, another calendar, a malformed, empty or overlapping period).
 #   usage: tests/cli/training_inputs.sh MAUNET_BINARY   (run by ctest as "cli: training inputs")
 source "$(dirname "${BASH_SOURCE[0]}")/preamble.sh"
@@ -40,6 +40,20 @@ grep -q "scores on the 1 test" periods.txt || fail "the test period is not score
 "$maunet" train --in part_1.nc part_2.nc "${small[@]}" --train-period 2000-01-01/2000-01-08 --val-fraction 0.25 \
   > frac.txt 2> frac.err || fail "train with a training period: $(cat frac.err)"
 grep -q "6 training / 2 validation / 0 test fields" frac.txt || fail "--val-fraction inside the period: $(head -1 frac.txt)"
+
+# A seed ensemble: one model (and history) per seed, named after it, and the scores' spread.
+seeds=(--var pr --factor 2 --width 2 --levels 1 --epochs 1 --threads 1 --quiet --seeds 2 --seed 3)
+"$maunet" train --in part_1.nc part_2.nc "${seeds[@]}" --out ens.mnet --history ens.csv > seeds.txt 2> seeds.err ||
+  fail "train --seeds 2: $(cat seeds.err)"
+for f in ens.seed3.mnet ens.seed4.mnet ens.seed3.csv ens.seed4.csv; do [ -s "$f" ] || fail "train --seeds 2 wrote no $f"; done
+[ ! -e ens.mnet ] || fail "train --seeds 2 also wrote ens.mnet"
+grep -q "seed ensemble: 2 models, scores on the 2 validation fields" seeds.txt || fail "no seed summary: $(cat seeds.txt)"
+grep -q "^maunet seed 4 " seeds.txt && grep -q "^maunet mean .* +- " seeds.txt || fail "the summary lacks a seed or the mean: $(cat seeds.txt)"
+"$maunet" info ens.seed4.mnet > /dev/null 2>&1 || fail "ens.seed4.mnet does not load"
+mkdir runs.v2
+"$maunet" train --in part_1.nc "${seeds[@]}" --out runs.v2/model > /dev/null 2>&1 && [ -s runs.v2/model.seed3 ] ||
+  fail "--seeds with an --out without extension (in a folder with a dot): expected runs.v2/model.seed3"
+expect 2 "--seeds: Value 0 not in range 1 to 1000" --in part_1.nc "${small[@]}" --seeds 0
 
 expect 1 "must not overlap in time" --in part_1.nc --in overlap.nc "${small[@]}"
 expect 1 "matches no file" --in 'nothing_*.nc' "${small[@]}"
