@@ -145,18 +145,8 @@ StaticPredictors static_predictors_from_files(const std::vector<std::string>& sp
         auto [path, variable] = split_mask_spec(specs[k]);
         require(!is_npy(path), "--static '", specs[k], "': a static field must be a NetCDF file with latitude and "
                 "longitude coordinates (a .npy has none)");
-        if (variable.empty()) {
-            for (const char* name : {"elevation", "orog", "z", "topo", "height"}) {
-                try {
-                    (void)io::NetcdfReader<float>(path, name);
-                    variable = name;
-                    break;
-                } catch (const FormatError&) {
-                }
-            }
-            require(!variable.empty(), "--static '", specs[k], "': no variable elevation, orog, z, topo or height; "
-                    "give it as ", path, ":VARIABLE");
-        }
+        if (variable.empty())
+            variable = first_variable_of(path, {"elevation", "orog", "z", "topo", "height"}, "--static", specs[k]);
         const Field source = load_field(path, variable);
         const Tensor<float> on_grid = pipeline::sample_on_grid(source, path, obs, obs_path);
         const Index nx = obs.nx();
@@ -336,8 +326,8 @@ HeldOutScores held_out_scores(pipeline::PrecipModel<float>& model, const train::
     return h;
 }
 
-void print_scores(pipeline::PrecipModel<float>& model, const Prepared& p, const train::Dataset<float>& held,
-                  const char* which) {
+HeldOutScores print_scores(pipeline::PrecipModel<float>& model, const Prepared& p, const train::Dataset<float>& held,
+                           const char* which) {
     const HeldOutScores h = held_out_scores(model, held);
     const std::vector<pipeline::MethodResult> rows = {h.input, h.model};
     pipeline::TableOptions table;
@@ -346,14 +336,17 @@ void print_scores(pipeline::PrecipModel<float>& model, const Prepared& p, const 
     table.data_range = h.range;
     std::printf("\nscores on the %zu %s fields%s%s:\n%s%s", held.size(), which, p.units.empty() ? "" : ", in ",
                 p.units.c_str(), pipeline::format_table(rows, table).c_str(), pipeline::table_legend(table).c_str());
+    return h;
 }
 
-void report_and_save(pipeline::PrecipModel<float>& model, const Prepared& p, const std::string& out) {
-    if (!is_root()) return;
+// Prints the scores and saves the model (rank 0; the others return empty scores). Returns the
+// scores of the last table: the test fields when there are any, else the validation fields.
+HeldOutScores report_and_save(pipeline::PrecipModel<float>& model, const Prepared& p, const std::string& out) {
+    if (!is_root()) return {};
     const train::DatasetSplit<float>& split = p.split;
     const train::Dataset<float>& held = split.val.empty() ? split.train : split.val;
-    print_scores(model, p, held, split.val.empty() ? "training" : "validation");
-    if (!split.test.empty()) print_scores(model, p, split.test, "test");  // --test-period: never trained on, never picked the epoch
+    HeldOutScores last = print_scores(model, p, held, split.val.empty() ? "training" : "validation");
+    if (!split.test.empty()) last = print_scores(model, p, split.test, "test");  // --test-period: never trained on, never picked the epoch
     const train::Batch<float> b = held.stacked();
     const char* task = pipeline::to_string(model.task());
     Tensor<float> selftest(Shape{1, b.input.dim(1), b.input.dim(2), b.input.dim(3)});
@@ -363,6 +356,7 @@ void report_and_save(pipeline::PrecipModel<float>& model, const Prepared& p, con
     std::printf("saved %s (%s, %s, factor %ld, %ld parameters, units %s)\n", out.c_str(),
                 model.net().config().architecture.c_str(), task, static_cast<long>(model.factor()),
                 static_cast<long>(model.net().num_parameters()), p.units.c_str());
+    return last;
 }
 
 // The tail-weighted loss's level tau: the --tail-quantile of the training targets' amounts
@@ -491,10 +485,15 @@ void run_train(TrainSettings s) {
     std::fflush(stdout);
     // One model per seed, on the same data: the seed sets the initial weights, the order of the
     // fields and the patches.
+    double tail_tau = 0;  // the same data for every seed, so the same level
+    if (train::loss_kind_from_string(s.loss) == train::LossKind::tail_mse) {
+        train::PrecipTransform<float> t;  // the transform train_precip_model fits, on the same data
+        const train::Batch<float> all = p.split.train.stacked();
+        t.fit(all.target, all.mask);
+        tail_tau = tail_level(s, p.split.train, t);
+    }
     std::vector<pipeline::MethodResult> scored;
     pipeline::MethodResult input_scored;
-    const bool on_test = !p.split.test.empty();
-    const train::Dataset<float>& held = on_test ? p.split.test : p.split.val.empty() ? p.split.train : p.split.val;
     for (std::size_t k = 0; k < seeds.size(); ++k) {
         TrainSettings sk = s;
         sk.seed = seeds[k];
@@ -506,28 +505,21 @@ void run_train(TrainSettings s) {
         Rng init(sk.seed + 1);
         train::TrainResult result;
         train::TrainerOptions o = trainer_options(sk, s.seeds > 1 ? s.model + " seed " + std::to_string(sk.seed) : s.model);
-        if (o.loss == train::LossKind::tail_mse) {
-            train::PrecipTransform<float> t;  // the transform train_precip_model fits, on the same data
-            const train::Batch<float> all = p.split.train.stacked();
-            t.fit(all.target, all.mask);
-            o.tail_tau = tail_level(sk, p.split.train, t);
-        }
+        if (o.loss == train::LossKind::tail_mse) o.tail_tau = tail_tau;
         auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val, o, init, &result);
         model.set_wet_threshold(s.wet_threshold);
         if (!p.statics.names.empty()) model.set_static_predictors(p.statics.names, p.statics.fields);
         if (is_root())
             std::printf("best epoch %d of %zu, validation loss %.5f, %.1f s\n", result.best_epoch, result.history.size(),
                         result.best_val_loss, result.seconds);
-        report_and_save(model, p, sk.out);
-        if (s.seeds > 1 && is_root()) {
-            const HeldOutScores h = held_out_scores(model, held);
-            scored.push_back(h.model);
-            input_scored = h.input;
-        }
+        const HeldOutScores h = report_and_save(model, p, sk.out);
+        scored.push_back(h.model);
+        input_scored = h.input;
     }
+    const bool on_test = !p.split.test.empty();
     if (s.seeds > 1 && is_root())
         print_seed_summary(seeds, scored, input_scored, on_test ? "test" : p.split.val.empty() ? "training" : "validation",
-                           held.size(), p.units);
+                           (on_test ? p.split.test : p.split.val.empty() ? p.split.train : p.split.val).size(), p.units);
 }
 
 void run_distill(DistillSettings d) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,23 +54,31 @@ inline std::pair<std::string, std::string> split_mask_spec(const std::string& sp
 // The file of --mask FILE[:VAR] ("" without a mask), to be listed among a command's inputs.
 inline std::string mask_file(const std::string& spec) { return split_mask_spec(spec).first; }
 
+// The first of `names` that the NetCDF file `path` holds; none is an error naming `flag` and
+// `spec` (the option as given) and the candidates.
+inline std::string first_variable_of(const std::string& path, std::initializer_list<const char*> names,
+                                     const char* flag, const std::string& spec) {
+    std::string list;
+    for (const char* name : names) {
+        try {
+            (void)io::NetcdfReader<float>(path, name);
+            return name;
+        } catch (const FormatError&) {
+        }
+        list += list.empty() ? name : std::string(", ") + name;
+    }
+    const auto last = list.rfind(", ");
+    if (last != std::string::npos) list.replace(last, 2, " or ");
+    throw ArgumentError(maunet::detail::cat(flag, " '", spec, "': no variable ", list, "; give it as ", path, ":VARIABLE"));
+}
+
 // --mask FILE[:VAR]: the land-sea mask on `grid` (NaN where the outputs must be missing), or
 // an empty tensor without a mask. Without VAR the first of sftlf, lsm, landmask, mask, LSM.
 inline Tensor<float> load_target_mask(const std::string& spec, const Field& grid, const std::string& grid_path) {
     if (spec.empty()) return {};
     auto [path, variable] = split_mask_spec(spec);
-    if (variable.empty() && !is_npy(path)) {
-        for (const char* name : {"sftlf", "lsm", "landmask", "mask", "LSM"}) {
-            try {
-                (void)io::NetcdfReader<float>(path, name);
-                variable = name;
-                break;
-            } catch (const FormatError&) {
-            }
-        }
-        require(!variable.empty(), "--mask '", spec, "': no variable sftlf, lsm, landmask, mask or LSM; give it as ",
-                path, ":VARIABLE");
-    }
+    if (variable.empty() && !is_npy(path))
+        variable = first_variable_of(path, {"sftlf", "lsm", "landmask", "mask", "LSM"}, "--mask", spec);
     return pipeline::target_mask(load_field(path, variable), path, grid, grid_path);
 }
 

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <vector>
@@ -65,27 +66,28 @@ inline SortedAxis sorted_axis(const std::vector<double>& c, const std::string& p
     return a;
 }
 
+// True when a 1-D axis is geographic latitude (or longitude): by its standard_name when it has
+// one, else by its units, else by its name. A rotated pole's grid_latitude is not: such cells
+// are placed by their 2-D lat/lon.
+inline bool geographic_axis(const std::vector<io::Attribute>& attributes, const std::string& axis_name,
+                            const char* standard_name, std::initializer_list<const char*> units_spellings,
+                            std::initializer_list<const char*> names) {
+    const std::string sn = attribute_text(attributes, "standard_name");
+    if (!sn.empty()) return sn == standard_name;
+    const std::string units = attribute_text(attributes, "units");
+    if (!units.empty()) return std::find(units_spellings.begin(), units_spellings.end(), units) != units_spellings.end();
+    const std::string name = io::detail::lower_case(axis_name);
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
 template <class T>
 bool latitude_y(const io::GridField<T>& f) {
-    const std::string sn = attribute_text(f.y_attributes, "standard_name");
-    const std::string units = attribute_text(f.y_attributes, "units");
-    if (sn == "latitude") return true;
-    if (!sn.empty()) return false;
-    if (units == "degrees_north" || units == "degree_north" || units == "degrees_N" || units == "degree_N") return true;
-    if (!units.empty()) return false;
-    const std::string name = io::detail::lower_case(f.y_name);
-    return name == "lat" || name == "latitude";
+    return geographic_axis(f.y_attributes, f.y_name, "latitude",
+                           {"degrees_north", "degree_north", "degrees_N", "degree_N"}, {"lat", "latitude"});
 }
 template <class T>
 bool longitude_x(const io::GridField<T>& f) {
-    const std::string sn = attribute_text(f.x_attributes, "standard_name");
-    const std::string units = attribute_text(f.x_attributes, "units");
-    if (sn == "longitude") return true;
-    if (!sn.empty()) return false;
-    if (units == "degrees_east" || units == "degree_east" || units == "degrees_E" || units == "degree_E") return true;
-    if (!units.empty()) return false;
-    const std::string name = io::detail::lower_case(f.x_name);
-    return name == "lon" || name == "longitude";
+    return geographic_axis(f.x_attributes, f.x_name, "longitude", {"degrees_east", "degree_east", "degrees_E", "degree_E"},
+                           {"lon", "longitude"});
 }
 
 }  // namespace detail
