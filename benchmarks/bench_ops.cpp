@@ -104,37 +104,38 @@ void BM_conv2d_forward_backward_path(benchmark::State& state) {
 BENCHMARK(BM_conv2d_forward_backward_path)->Apply(path_shapes_batch8);
 
 #if MAUNET_HAVE_AVX2_KERNELS
-// One core's FP32 FMA peak as this run sees it (frequency, a neighbour on the core): 12 independent
-// chains of 8-lane FMAs, 2 per cycle on Zen 3. The bottleneck GEMMs below are given as a share of it.
+// One core's FP32 FMA peak, with AVX2 and with AVX-512 vectors (fma_chains.inl). The bottleneck
+// GEMMs below are given as a share of it.
 MAUNET_TARGET_AVX2_BEGIN
-__attribute__((noinline)) float fma_chains(std::int64_t steps) {
-    typedef float V __attribute__((vector_size(32)));
-    const V x = {1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f};
-    const V y = {1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f};
-    // Named variables, not an array: an array stays in memory and every FMA waits on a reload.
-    V a0 = x, a1 = x + y, a2 = a1 + y, a3 = a2 + y, a4 = a3 + y, a5 = a4 + y;
-    V a6 = a5 + y, a7 = a6 + y, a8 = a7 + y, a9 = a8 + y, a10 = a9 + y, a11 = a10 + y;
-    for (std::int64_t s = 0; s < steps; ++s) {
-        a0 = a0 * x + y, a1 = a1 * x + y, a2 = a2 * x + y, a3 = a3 * x + y, a4 = a4 * x + y, a5 = a5 * x + y;
-        a6 = a6 * x + y, a7 = a7 * x + y, a8 = a8 * x + y, a9 = a9 * x + y, a10 = a10 * x + y, a11 = a11 * x + y;
-        __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));  // never hoisted
-        __asm__ volatile("" : "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
-    }
-    const V sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
-    return sum[0];
-}
+namespace avx2_peak {
+#define BENCH_VECTOR_BYTES 32
+#include "fma_chains.inl"
+#undef BENCH_VECTOR_BYTES
+}  // namespace avx2_peak
 MAUNET_TARGET_AVX2_END
+MAUNET_TARGET_AVX512_BEGIN
+namespace avx512_peak {
+#define BENCH_VECTOR_BYTES 64
+#include "fma_chains.inl"
+#undef BENCH_VECTOR_BYTES
+}  // namespace avx512_peak
+MAUNET_TARGET_AVX512_END
 
+// Argument: 0 AVX2 (8-lane FMAs), 1 AVX-512 (16-lane FMAs).
 void BM_fma_peak(benchmark::State& state) {
-    if (!isa_supported(Isa::avx2)) {
-        state.SkipWithError("no AVX2 + FMA on this CPU");
+    const bool wide = state.range(0) == 1;
+    if (!isa_supported(wide ? Isa::avx512 : Isa::avx2)) {
+        state.SkipWithError(wide ? "no AVX-512 on this CPU" : "no AVX2 + FMA on this CPU");
         return;
     }
     constexpr std::int64_t steps = 1 << 20;
-    for (auto _ : state) benchmark::DoNotOptimize(fma_chains(steps));
-    set_rate_counters(state, 2.0 * 8 * 12 * steps, 0.0);
+    for (auto _ : state)
+        benchmark::DoNotOptimize(wide ? avx512_peak::fma_chains(steps) : avx2_peak::fma_chains(steps));
+    set_rate_counters(state, (wide ? avx512_peak::fma_chains_flops_per_step : avx2_peak::fma_chains_flops_per_step) *
+                                 steps,
+                      0.0);
 }
-BENCHMARK(BM_fma_peak)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_fma_peak)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 #endif
 
 // The GEMMs of the 8 x 8 x 512 bottleneck convolution (3x3, padding 1) on the im2col path, made

@@ -111,10 +111,14 @@ TEST_CASE("the instruction set comes from MAUNET_ISA once, and an invalid value 
     set_isa(before);
 }
 
-TEST_CASE("AVX-512 runs the AVX2 kernels, generic its own", "[core][isa]") {
+TEST_CASE("every instruction set runs its own kernels", "[core][isa]") {
     for (Isa isa : supported_isas()) {
         IsaGuard guard(isa);
-        CHECK(kernel_isa() == (isa == Isa::generic ? Isa::generic : Isa::avx2));
+        CHECK(kernel_isa() == isa);
+#if !defined(MAUNET_USE_BLAS)
+        CHECK(std::string(gemm_backend()) ==
+              (isa == Isa::avx512 ? "packed-avx512" : isa == Isa::avx2 ? "packed-avx2" : "eigen"));
+#endif
     }
 }
 
@@ -209,6 +213,10 @@ TEST_CASE("gemm of every supported instruction set matches the generic one", "[c
                 results.emplace_back("packed generic", packed(detail::generic::packed_gemm<float>));
 #if MAUNET_HAVE_AVX2_KERNELS
                 if (isa_supported(Isa::avx2)) results.emplace_back("packed avx2", packed(detail::avx2::packed_gemm<float>));
+#endif
+#if MAUNET_HAVE_AVX512_KERNELS
+                if (isa_supported(Isa::avx512))
+                    results.emplace_back("packed avx512", packed(detail::avx512::packed_gemm<float>));
 #endif
                 for (const auto& [name, got] : results) {
                     double diff = 0.0;

@@ -134,7 +134,9 @@ TEST_CASE("gemm reports the backend the build selected", "[core][gemm]") {
 #if defined(MAUNET_USE_BLAS)
     CHECK(std::string(gemm_backend()) == "blas");
 #elif MAUNET_HAVE_AVX2_KERNELS
-    CHECK(std::string(gemm_backend()) == (kernel_isa() == Isa::avx2 ? "packed-avx2" : "eigen"));
+    const Isa isa = kernel_isa();
+    CHECK(std::string(gemm_backend()) ==
+          (isa == Isa::avx512 ? "packed-avx512" : isa == Isa::avx2 ? "packed-avx2" : "eigen"));
 #else
     CHECK(std::string(gemm_backend()) == "eigen");
 #endif

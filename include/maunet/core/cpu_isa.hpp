@@ -9,8 +9,7 @@
 //   Isa::generic  SSE2 (every x86-64; 16-byte vectors), or the compiler's scalar/vector
 //                 lowering on other architectures
 //   Isa::avx2     AVX2 + FMA (32-byte vectors)
-//   Isa::avx512   AVX-512F: accepted and detected, but runs the AVX2 kernels until AVX-512
-//                 kernels exist (kernel_isa() says which kernels run)
+//   Isa::avx512   AVX-512 F + VL + DQ + BW with FMA (64-byte vectors)
 //
 // MAUNET_ISA=generic|avx2|avx512 overrides the choice (tests, benchmarks, a cluster whose nodes
 // differ); asking for an instruction set the CPU lacks is an error (ArgumentError when the
@@ -39,7 +38,8 @@ inline const char* isa_name(Isa isa) {
 inline Isa detected_isa() {
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("fma"))
         return Isa::avx512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::avx2;
 #endif
@@ -95,7 +95,8 @@ inline void set_isa(Isa isa) {
     detail::isa_setting().store(static_cast<int>(isa), std::memory_order_relaxed);
 }
 
-// The kernels that run for active_isa(): AVX-512 runs the AVX2 kernels (no AVX-512 kernels yet).
-inline Isa kernel_isa() { return active_isa() == Isa::generic ? Isa::generic : Isa::avx2; }
+// The kernels that run for active_isa(): each instruction set has its own (a CPU only reaches
+// avx2 or avx512 on x86-64 built by GCC or Clang, where those kernels exist; region.hpp).
+inline Isa kernel_isa() { return active_isa(); }
 
 }  // namespace maunet

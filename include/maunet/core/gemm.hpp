@@ -9,8 +9,9 @@
 // overwrites C without reading it (NaN in C does not leak into the result).
 //
 // Backends:
-// - default, kernel_isa() avx2 (an AVX2 + FMA CPU, maunet/core/cpu_isa.hpp): maunet's packed GEMM
-//   (isa/gemm_kernel.inl), compiled for AVX2 + FMA whatever flags the program is built with.
+// - default, kernel_isa() avx2 or avx512 (maunet/core/cpu_isa.hpp): maunet's packed GEMM
+//   (isa/gemm_kernel.inl), compiled for AVX2 + FMA and for AVX-512 whatever flags the program
+//   is built with.
 // - default otherwise: Eigen. The operands are Eigen::Map's with an OuterStride over
 //   the caller's memory (no copies) and Eigen's GEMM kernel does the work, with the vectors the
 //   program is compiled for.
@@ -131,6 +132,10 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const 
     // On an AVX2 CPU the packed kernel, whatever the program's flags: built for baseline x86-64,
     // Eigen has SSE2 only, and built with AVX2 + FMA, Eigen's AVX2 GEMM measured 0.6-0.95x the
     // packed kernel on the 8 x 8 bottleneck's products (docs/performance.md).
+    if (kernel_isa() == Isa::avx512) {
+        detail::avx512::packed_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+        return;
+    }
     if (kernel_isa() == Isa::avx2) {
         detail::avx2::packed_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
         return;
@@ -139,12 +144,14 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const 
     detail::gemm_eigen_accumulate(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
 }
 
-// The name of the active backend, for benchmarks and logs: "blas", "packed-avx2" or "eigen".
+// The name of the active backend, for benchmarks and logs: "blas", "packed-avx512", "packed-avx2"
+// or "eigen".
 inline const char* gemm_backend() {
 #if defined(MAUNET_USE_BLAS)
     return "blas";
 #else
 #if MAUNET_HAVE_AVX2_KERNELS
+    if (kernel_isa() == Isa::avx512) return "packed-avx512";
     return kernel_isa() == Isa::avx2 ? "packed-avx2" : "eigen";
 #else
     return "eigen";

@@ -169,6 +169,7 @@ namespace maunet::detail {
 template <class T>
 void direct_conv(const ConvCall<T>& call) {
 #if MAUNET_HAVE_AVX2_KERNELS
+    if (kernel_isa() == Isa::avx512) return avx512::direct_conv(call);
     if (kernel_isa() == Isa::avx2) return avx2::direct_conv(call);
 #endif
     generic::direct_conv(call);
@@ -180,6 +181,7 @@ template <class T>
 void direct_conv_weight_grad(const T* x, Index N, Index C, Index H, Index W, const T* g, Index C_out, Index kh,
                              Index kw, Index pad, T* dw) {
 #if MAUNET_HAVE_AVX2_KERNELS
+    if (kernel_isa() == Isa::avx512) return avx512::direct_conv_weight_grad(x, N, C, H, W, g, C_out, kh, kw, pad, dw);
     if (kernel_isa() == Isa::avx2) return avx2::direct_conv_weight_grad(x, N, C, H, W, g, C_out, kh, kw, pad, dw);
 #endif
     generic::direct_conv_weight_grad(x, N, C, H, W, g, C_out, kh, kw, pad, dw);

@@ -136,6 +136,7 @@ namespace maunet::detail {
 template <class T>
 void winograd_conv3x3(const ConvCall<T>& call) {
 #if MAUNET_HAVE_AVX2_KERNELS
+    if (kernel_isa() == Isa::avx512) return avx512::winograd_conv3x3(call);
     if (kernel_isa() == Isa::avx2) return avx2::winograd_conv3x3(call);
 #endif
     generic::winograd_conv3x3(call);

@@ -48,6 +48,7 @@ template <class T>
 void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, const T* g, Index K, T* dw,
                              Index chunk_slots = 0) {
 #if MAUNET_HAVE_AVX2_KERNELS
+    if (kernel_isa() == Isa::avx512) return avx512::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, chunk_slots);
     if (kernel_isa() == Isa::avx2) return avx2::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, chunk_slots);
 #endif
     generic::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, chunk_slots);

@@ -18,4 +18,14 @@ namespace maunet::detail::avx2 {
 MAUNET_TARGET_AVX2_END
 #endif
 
+#if MAUNET_HAVE_AVX512_KERNELS
+MAUNET_TARGET_AVX512_BEGIN
+namespace maunet::detail::avx512 {
+#define MAUNET_ISA_VECTOR_BYTES 64
+#include MAUNET_ISA_BODY
+#undef MAUNET_ISA_VECTOR_BYTES
+}  // namespace maunet::detail::avx512
+MAUNET_TARGET_AVX512_END
+#endif
+
 #undef MAUNET_ISA_BODY

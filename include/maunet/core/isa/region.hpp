@@ -1,11 +1,12 @@
 // maunet/core/isa/region.hpp: compiling one header's kernels once per instruction set.
 //
 // A header with ISA-dependent kernels puts them in a body file without include guard and includes
-// it through instantiate.inl, which defines them twice:
+// it through instantiate.inl, which defines them three times:
 //   maunet::detail::generic   16-byte vectors, compiled for whatever -march the program uses
 //   maunet::detail::avx2      32-byte vectors, compiled for AVX2 + FMA by a target region
-// The target region (GCC: #pragma GCC target, Clang: #pragma clang attribute) gives every
-// function defined in it, template and lambda alike, the AVX2 + FMA target, independent of the
+//   maunet::detail::avx512    64-byte vectors, compiled for AVX-512 (F, VL, DQ, BW) + FMA
+// A target region (GCC: #pragma GCC target, Clang: #pragma clang attribute) gives every
+// function defined in it, template and lambda alike, its target, independent of the
 // command line; the functions declared outside (std::, threading.hpp) stay baseline and may be
 // inlined into it. The two namespaces keep the two instantiations apart (no ODR clash: the linker
 // can never substitute the AVX2 copy of a function for the generic one). Dispatchers outside the
@@ -35,6 +36,20 @@
 #define MAUNET_TARGET_AVX2_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")")
 #define MAUNET_TARGET_AVX2_END _Pragma("GCC pop_options")
 #endif
+// AVX-512 foundation, with the 128/256-bit forms (VL), the double/quad-word (DQ) and byte/word
+// (BW) instructions: every AVX-512 CPU since Skylake-SP (and Zen 4) has all four. AVX-512F
+// implies AVX2 for both compilers.
+#define MAUNET_HAVE_AVX512_KERNELS 1
+#if defined(__clang__)
+#define MAUNET_TARGET_AVX512_BEGIN \
+    _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512vl,avx512dq,avx512bw,fma\"))), apply_to = function)")
+#define MAUNET_TARGET_AVX512_END _Pragma("clang attribute pop")
+#else
+#define MAUNET_TARGET_AVX512_BEGIN \
+    _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512vl,avx512dq,avx512bw,fma\")")
+#define MAUNET_TARGET_AVX512_END _Pragma("GCC pop_options")
+#endif
 #else
 #define MAUNET_HAVE_AVX2_KERNELS 0
+#define MAUNET_HAVE_AVX512_KERNELS 0
 #endif

@@ -1,7 +1,7 @@
 // Vector helpers for the kernels, one copy per instruction set (included by simd.hpp through
-// instantiate.inl inside maunet::detail::generic / ::avx2; MAUNET_ISA_VECTOR_BYTES is 16 or 32).
-// GCC/Clang vector extensions: the same source gives SSE2 or AVX2 + FMA code (a += w * x
-// contracts to one FMA in the AVX2 region).
+// instantiate.inl inside maunet::detail::generic / ::avx2 / ::avx512; MAUNET_ISA_VECTOR_BYTES is
+// 16, 32 or 64). GCC/Clang vector extensions: the same source gives SSE2, AVX2 + FMA or AVX-512
+// code (a += w * x contracts to one FMA in the AVX2 and AVX-512 regions).
 
 constexpr Index vector_bytes = MAUNET_ISA_VECTOR_BYTES;
 
@@ -18,6 +18,8 @@ template <class T>
 inline __attribute__((always_inline)) typename Simd<T>::vec splat(T s) {
     using V = typename Simd<T>::vec;
 #if defined(__x86_64__)
+    if constexpr (vector_bytes == 64 && std::is_same_v<T, float>) return (V)_mm512_set1_ps(s);
+    if constexpr (vector_bytes == 64 && std::is_same_v<T, double>) return (V)_mm512_set1_pd(s);
     if constexpr (vector_bytes == 32 && std::is_same_v<T, float>) return (V)_mm256_set1_ps(s);
     if constexpr (vector_bytes == 32 && std::is_same_v<T, double>) return (V)_mm256_set1_pd(s);
     if constexpr (vector_bytes == 16 && std::is_same_v<T, float>) return (V)_mm_set1_ps(s);
@@ -34,7 +36,10 @@ inline __attribute__((always_inline)) typename Simd<T>::vec splat(T s) {
 template <class V>
 inline __attribute__((always_inline)) void keep_in_register(V& v) {
 #if defined(__x86_64__)
-    __asm__("" : "+x"(v));
+    if constexpr (vector_bytes == 64)
+        __asm__("" : "+v"(v));  // any of the 32 AVX-512 registers
+    else
+        __asm__("" : "+x"(v));
 #else
     static_cast<void>(v);
 #endif
