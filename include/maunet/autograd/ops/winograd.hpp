@@ -126,18 +126,22 @@ void winograd_pack_weights(const T* w, Index C_out, Index C, WeightOrder order, 
 
 }  // namespace maunet::detail
 
+// No AVX-512 copy: with 16 lanes a vector holds 16 tiles of one row of tiles, and the U-Net's 16 x 16
+// and 8 x 8 layers have 8 and 4 tiles a row, so most lanes would compute padding. Compiled with
+// 64-byte vectors these kernels measured 1.4-2x slower than the AVX2 copy on those layers on Zen 4
+// (docs/performance.md), so an AVX-512 CPU runs the AVX2 copy.
 #define MAUNET_ISA_BODY "maunet/autograd/ops/isa/winograd.inl"
+#define MAUNET_ISA_NO_AVX512
 #include "maunet/core/isa/instantiate.inl"
 
 namespace maunet::detail {
 
 // y[n] (+)= b + conv3x3(x[n], weight), padding 1 (call.kernel_h = kernel_w = 3, pad 1), with the
-// kernels of kernel_isa().
+// kernels of kernel_isa() (the AVX2 ones for avx512, above).
 template <class T>
 void winograd_conv3x3(const ConvCall<T>& call) {
 #if MAUNET_HAVE_AVX2_KERNELS
-    if (kernel_isa() == Isa::avx512) return avx512::winograd_conv3x3(call);
-    if (kernel_isa() == Isa::avx2) return avx2::winograd_conv3x3(call);
+    if (kernel_isa() != Isa::generic) return avx2::winograd_conv3x3(call);
 #endif
     generic::winograd_conv3x3(call);
 }

@@ -1,19 +1,15 @@
-// The Winograd F(2x2, 3x3) kernels of winograd.hpp, one copy per instruction set (included
+// The Winograd F(2x2, 3x3) kernels of winograd.hpp, a generic and an AVX2 copy (included
 // through maunet/core/isa/instantiate.inl after isa/conv_direct.inl; no include guard).
 
-// Lane shuffles on Simd<T>::vec. With 32- and 64-byte vectors the even/odd split works within
-// each 128-bit quarter (one vshufps / vshufpd), so the tiles of a vector come out in the order
-// 0 1 4 5 2 3 6 7 (float, 32 bytes), 0 1 8 9 2 3 10 11 ... (float, 64 bytes), 0 2 1 3 (double, 32
-// bytes) or 0 4 1 5 2 6 3 7 (double, 64 bytes); with 16-byte vectors in order. The products are
-// lane-wise and the interleave back (vunpcklps / vunpckhps, per 128-bit quarter too) undoes
-// exactly that order.
+// Lane shuffles on Simd<T>::vec (16 or 32 bytes: these kernels have no AVX-512 copy, see
+// winograd.hpp). With 32-byte vectors the even/odd split works within 128-bit halves (one vshufps
+// / vshufpd each), so the tiles of a vector come out in the order 0 1 4 5 2 3 6 7 (float) or
+// 0 2 1 3 (double); with 16-byte vectors in order. The products are lane-wise and the interleave
+// back (vunpcklps / vunpckhps) undoes exactly that order.
 template <class V>
 inline __attribute__((always_inline)) V even_lanes(V a, V b) {
     constexpr Index lanes = Index(sizeof(V) / sizeof(a[0]));
-    if constexpr (lanes == 16)
-        return shuffle_lanes<V, 0, 2, 16, 18, 4, 6, 20, 22, 8, 10, 24, 26, 12, 14, 28, 30>(a, b);
-    else if constexpr (lanes == 8 && sizeof(a[0]) == 8) return shuffle_lanes<V, 0, 8, 2, 10, 4, 12, 6, 14>(a, b);
-    else if constexpr (lanes == 8) return shuffle_lanes<V, 0, 2, 8, 10, 4, 6, 12, 14>(a, b);
+    if constexpr (lanes == 8) return shuffle_lanes<V, 0, 2, 8, 10, 4, 6, 12, 14>(a, b);
     else if constexpr (lanes == 4 && sizeof(a[0]) == 8) return shuffle_lanes<V, 0, 4, 2, 6>(a, b);
     else if constexpr (lanes == 4) return shuffle_lanes<V, 0, 2, 4, 6>(a, b);
     else return shuffle_lanes<V, 0, 2>(a, b);
@@ -21,10 +17,7 @@ inline __attribute__((always_inline)) V even_lanes(V a, V b) {
 template <class V>
 inline __attribute__((always_inline)) V odd_lanes(V a, V b) {
     constexpr Index lanes = Index(sizeof(V) / sizeof(a[0]));
-    if constexpr (lanes == 16)
-        return shuffle_lanes<V, 1, 3, 17, 19, 5, 7, 21, 23, 9, 11, 25, 27, 13, 15, 29, 31>(a, b);
-    else if constexpr (lanes == 8 && sizeof(a[0]) == 8) return shuffle_lanes<V, 1, 9, 3, 11, 5, 13, 7, 15>(a, b);
-    else if constexpr (lanes == 8) return shuffle_lanes<V, 1, 3, 9, 11, 5, 7, 13, 15>(a, b);
+    if constexpr (lanes == 8) return shuffle_lanes<V, 1, 3, 9, 11, 5, 7, 13, 15>(a, b);
     else if constexpr (lanes == 4 && sizeof(a[0]) == 8) return shuffle_lanes<V, 1, 5, 3, 7>(a, b);
     else if constexpr (lanes == 4) return shuffle_lanes<V, 1, 3, 5, 7>(a, b);
     else return shuffle_lanes<V, 1, 3>(a, b);
@@ -33,10 +26,7 @@ inline __attribute__((always_inline)) V odd_lanes(V a, V b) {
 template <class V>
 inline __attribute__((always_inline)) V interleave_low(V a, V b) {
     constexpr Index lanes = Index(sizeof(V) / sizeof(a[0]));
-    if constexpr (lanes == 16)
-        return shuffle_lanes<V, 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29>(a, b);
-    else if constexpr (lanes == 8 && sizeof(a[0]) == 8) return shuffle_lanes<V, 0, 8, 2, 10, 4, 12, 6, 14>(a, b);
-    else if constexpr (lanes == 8) return shuffle_lanes<V, 0, 8, 1, 9, 4, 12, 5, 13>(a, b);
+    if constexpr (lanes == 8) return shuffle_lanes<V, 0, 8, 1, 9, 4, 12, 5, 13>(a, b);
     else if constexpr (lanes == 4 && sizeof(a[0]) == 8) return shuffle_lanes<V, 0, 4, 2, 6>(a, b);
     else if constexpr (lanes == 4) return shuffle_lanes<V, 0, 4, 1, 5>(a, b);
     else return shuffle_lanes<V, 0, 2>(a, b);
@@ -44,10 +34,7 @@ inline __attribute__((always_inline)) V interleave_low(V a, V b) {
 template <class V>
 inline __attribute__((always_inline)) V interleave_high(V a, V b) {
     constexpr Index lanes = Index(sizeof(V) / sizeof(a[0]));
-    if constexpr (lanes == 16)
-        return shuffle_lanes<V, 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31>(a, b);
-    else if constexpr (lanes == 8 && sizeof(a[0]) == 8) return shuffle_lanes<V, 1, 9, 3, 11, 5, 13, 7, 15>(a, b);
-    else if constexpr (lanes == 8) return shuffle_lanes<V, 2, 10, 3, 11, 6, 14, 7, 15>(a, b);
+    if constexpr (lanes == 8) return shuffle_lanes<V, 2, 10, 3, 11, 6, 14, 7, 15>(a, b);
     else if constexpr (lanes == 4 && sizeof(a[0]) == 8) return shuffle_lanes<V, 1, 5, 3, 7>(a, b);
     else if constexpr (lanes == 4) return shuffle_lanes<V, 2, 6, 3, 7>(a, b);
     else return shuffle_lanes<V, 1, 3>(a, b);

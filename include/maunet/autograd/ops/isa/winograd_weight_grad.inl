@@ -1,4 +1,4 @@
-// The Winograd weight-gradient kernels of winograd_weight_grad.hpp, one copy per instruction set
+// The Winograd weight-gradient kernels of winograd_weight_grad.hpp, a generic and an AVX2 copy
 // (included through maunet/core/isa/instantiate.inl after isa/winograd.inl; no include guard).
 
 // dM = A dY A^T for the L tiles whose 2x2 blocks of dL/dy start at `in` (rows `row` apart, tiles
