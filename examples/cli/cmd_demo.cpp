@@ -4,7 +4,10 @@
 // For each task it trains the MAUNet teacher, MAUNet-Light alone, MAUNet-Light by knowledge
 // distillation (KD) and then by KD + knowledge refinement (KR), and the U-Net baseline, and
 // scores them with the classical reference (bicubic interpolation; the raw biased input) on
-// held-out fields. Prints one table per task and writes --json FILE (one object per method).
+// held-out fields. Prints one table per task (and seed), the RMSE differences that matter with
+// paired bootstrap intervals over the held-out fields (metrics/paired_bootstrap.hpp), with
+// --seeds N the mean and spread over N trainings of every network on the same data, and writes
+// --json FILE (one object per method and seed).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include <maunet/core/heap.hpp>
+#include <maunet/metrics/paired_bootstrap.hpp>
 #include <maunet/pipeline/compare.hpp>
 #include <maunet/pipeline/train_model.hpp>
 #include <maunet/stats/regrid.hpp>
@@ -36,6 +40,7 @@ struct DemoSettings {
     double alpha = 0.5;
     int threads = 0;
     std::uint64_t seed = 7;
+    int seeds = 1;  // trainings of every network, model seeds seed, seed + 1, ... (same data)
     std::string task = "both";
     std::string json;
     bool full = false;
@@ -123,29 +128,29 @@ void explain(const std::vector<pipeline::MethodResult>& r, const char* units) {
                     "or another --seed.\n");
 }
 
-void run_task(const DemoSettings& s, pipeline::Task task, const train::SyntheticData<float>& data,
-              std::vector<pipeline::MethodResult>& all_results, Stages& stages, bool& first_table) {
+// One row of the comparison over the seeds: its result and per-field errors for each seed.
+struct MethodRuns {
+    std::vector<pipeline::MethodResult> results;
+    std::vector<metrics::FieldErrors> errors;
+};
+
+// Trains and scores every network of the comparison once, with model seed `model_seed` (weights,
+// batch order, dropout); the data and the held-out fields are the same for every model seed.
+// Rows: 0 reference, 1 teacher, 2 student alone, 3 KD, 4 KD+KR, 5 U-Net.
+std::vector<pipeline::MethodResult> train_and_score(const DemoSettings& s, pipeline::Task task,
+                                                    const train::SyntheticData<float>& data,
+                                                    const train::DatasetSplit<float>& split,
+                                                    const train::Batch<float>& test, double range,
+                                                    std::uint64_t model_seed, Stages& stages,
+                                                    std::vector<metrics::FieldErrors>& errors) {
     const bool downscaling = task == pipeline::Task::downscaling;
     const char* task_name = pipeline::to_string(task);
-    const auto bicubic = [](const Tensor<float>& coarse, Index H, Index W) {
-        return stats::regrid_bicubic(coarse, H, W, /*clamp_negative=*/true);
-    };
-    const auto dataset = downscaling ? train::downscaling_dataset<float>(data, false, bicubic)
-                                     : train::bias_correction_dataset<float>(data);
-    const auto split = dataset.split(0.7, 0.15, s.seed);
-    const train::Batch<float> test = split.test.stacked();
-    std::printf("\n== %s: %zu training, %zu validation, %zu test fields\n", task_name, split.train.size(),
-                split.val.size(), split.test.size());
-
-    double range = 0;  // PSNR and SSIM use the range of the held-out observations
-    for (Index i = 0; i < test.target.numel(); ++i)
-        if (test.mask[i] != 0 && std::isfinite(test.target[i])) range = std::max(range, double(test.target[i]));
-
     std::vector<pipeline::MethodResult> results;
     auto score = [&](const std::string& name, Index params, const pipeline::Timing& ms, const Tensor<float>& pred) {
         results.push_back(pipeline::score_method<float>(name, task_name, params, ms.median, pred, test.target, test.mask,
                                                         range));
         pipeline::set_timing(results.back(), ms);
+        errors.push_back(metrics::field_errors(pred, test.target, test.mask));
     };
     if (downscaling) {
         const Index factor = data.config.factor;
@@ -161,8 +166,8 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
     opts.epochs = s.epochs;
     opts.learning_rate = s.lr;
     opts.loader.batch_size = s.batch;
-    opts.loader.seed = s.seed;
-    opts.seed = s.seed;
+    opts.loader.seed = model_seed;
+    opts.seed = model_seed;
     opts.progress = s.quiet ? train::ProgressStyle::quiet : train::ProgressStyle::automatic;
     auto config = [&](nn::UNetConfig c) {
         c.levels = s.levels;
@@ -173,7 +178,7 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
     const Index factor = downscaling ? data.config.factor : 1;
     auto train_plain = [&](nn::UNetConfig c, const std::string& label) {
         opts.label = stages.next(task_name, label);
-        Rng init(s.seed + 1);
+        Rng init(model_seed + 1);
         train::TrainResult tr;
         Model m = pipeline::train_precip_model<float>(config(c), task, factor, split.train, split.val, opts, init, &tr);
         score(label, m.net().num_parameters(), ms_per_field(m, test.input), m.predict(test.input));
@@ -184,7 +189,7 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
     train_plain(nn::UNetConfig::maunet_light(), "MAUNet-Light alone");
 
     // Knowledge distillation into a fresh student that sees the data as the teacher does.
-    Rng init(s.seed + 1);
+    Rng init(model_seed + 1);
     Model student(config(nn::UNetConfig::maunet_light()), init, task, factor);
     student.copy_transforms_from(teacher);
     const auto train_set = student.normalize(split.train), val_set = student.normalize(split.val);
@@ -204,15 +209,107 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
           student.predict(test.input));
 
     train_plain(nn::UNetConfig::unet(), "U-Net");
+    return results;
+}
+
+double mean_of(const std::vector<double>& v) {
+    double m = 0;
+    for (double x : v) m += x;
+    return m / double(v.size());
+}
+double sd_of(const std::vector<double>& v) {  // sample standard deviation (0 for one value)
+    if (v.size() < 2) return 0.0;
+    const double m = mean_of(v);
+    double ss = 0;
+    for (double x : v) ss += (x - m) * (x - m);
+    return std::sqrt(ss / double(v.size() - 1));
+}
+
+// Every network's RMSE, MAE and r over the seeds: mean, sample sd, and the range.
+void print_seed_summary(const std::vector<MethodRuns>& rows, std::size_t seeds, const char* task_name) {
+    std::printf("\n%s over %zu seeds (mean, sample sd and range of the seeds' scores), in mm/day:\n", task_name, seeds);
+    std::printf("%-26s %24s %18s %8s\n", "method", "RMSE mean (sd) [min-max]", "MAE mean (sd)", "r mean");
+    for (const MethodRuns& m : rows) {
+        std::vector<double> rmse, mae, r;
+        for (const auto& res : m.results) {
+            rmse.push_back(res.report.rmse);
+            mae.push_back(res.report.mae);
+            r.push_back(res.report.pearson_r);
+        }
+        char rmse_text[64], mae_text[40];
+        std::snprintf(rmse_text, sizeof rmse_text, "%.4f (%.4f) [%.3f-%.3f]", mean_of(rmse), sd_of(rmse),
+                      *std::min_element(rmse.begin(), rmse.end()), *std::max_element(rmse.begin(), rmse.end()));
+        std::snprintf(mae_text, sizeof mae_text, "%.4f (%.4f)", mean_of(mae), sd_of(mae));
+        std::printf("%-26s %24s %18s %8.4f\n", m.results.front().name.c_str(), rmse_text, mae_text, mean_of(r));
+    }
+}
+
+// The RMSE differences the papers' comparison is about, each with its paired bootstrap interval
+// over the held-out fields (the seeds' mean difference; metrics/paired_bootstrap.hpp).
+void print_differences(const std::vector<MethodRuns>& rows, std::size_t seeds, std::uint64_t seed) {
+    const std::pair<int, int> pairs[] = {{1, 0}, {2, 0}, {3, 0}, {4, 0}, {5, 0}, {4, 1}, {4, 2}, {3, 2}, {1, 5}};
+    metrics::BootstrapOptions options;
+    options.seed = seed;
+    const Index fields = rows.front().errors.front().fields();
+    std::printf("\nRMSE differences (mm/day; mean over %zu seed%s) with %.0f%% paired bootstrap intervals over the %ld "
+                "held-out fields (%d resamples):\n",
+                seeds, seeds == 1 ? "" : "s", 100 * options.level, static_cast<long>(fields), options.resamples);
+    for (const auto& [a, b] : pairs) {
+        const auto r = metrics::paired_bootstrap_rmse_difference(rows[a].errors, rows[b].errors, options);
+        const std::string label = rows[a].results.front().name + " - " + rows[b].results.front().name;
+        const char* verdict = r.high < 0 ? "lower" : r.low > 0 ? "higher" : "no clear difference";
+        std::printf("  %-58s %+.4g [%+.4g, %+.4g]  %s\n", label.c_str(), r.estimate, r.low, r.high, verdict);
+    }
+}
+
+void run_task(const DemoSettings& s, pipeline::Task task, const train::SyntheticData<float>& data,
+              std::vector<pipeline::MethodResult>& all_results, Stages& stages, bool& first_table) {
+    const bool downscaling = task == pipeline::Task::downscaling;
+    const char* task_name = pipeline::to_string(task);
+    const auto bicubic = [](const Tensor<float>& coarse, Index H, Index W) {
+        return stats::regrid_bicubic(coarse, H, W, /*clamp_negative=*/true);
+    };
+    const auto dataset = downscaling ? train::downscaling_dataset<float>(data, false, bicubic)
+                                     : train::bias_correction_dataset<float>(data);
+    const auto split = dataset.split(0.7, 0.15, s.seed);
+    const train::Batch<float> test = split.test.stacked();
+    std::printf("\n== %s: %zu training, %zu validation, %zu test fields\n", task_name, split.train.size(),
+                split.val.size(), split.test.size());
+
+    double range = 0;  // PSNR and SSIM use the range of the held-out observations
+    for (Index i = 0; i < test.target.numel(); ++i)
+        if (test.mask[i] != 0 && std::isfinite(test.target[i])) range = std::max(range, double(test.target[i]));
 
     pipeline::TableOptions table;
     table.units = "mm/day";
     table.data_range = range;
-    std::printf("\n%s, %zu held-out fields, in mm/day:\n%s%s", task_name, split.test.size(),
-                pipeline::format_table(results, table).c_str(), first_table ? pipeline::table_legend(table).c_str() : "");
-    first_table = false;
-    explain(results, "mm/day");
-    all_results.insert(all_results.end(), results.begin(), results.end());
+    std::vector<MethodRuns> rows;
+    const std::size_t seeds = static_cast<std::size_t>(s.seeds);
+    for (std::size_t k = 0; k < seeds; ++k) {
+        const std::uint64_t model_seed = s.seed + k;
+        std::vector<metrics::FieldErrors> errors;
+        std::vector<pipeline::MethodResult> results =
+            train_and_score(s, task, data, split, test, range, model_seed, stages, errors);
+        if (seeds == 1)
+            std::printf("\n%s, %zu held-out fields, in mm/day:\n", task_name, split.test.size());
+        else
+            std::printf("\n%s, model seed %llu, %zu held-out fields, in mm/day:\n", task_name,
+                        static_cast<unsigned long long>(model_seed), split.test.size());
+        std::printf("%s%s", pipeline::format_table(results, table).c_str(),
+                    first_table ? pipeline::table_legend(table).c_str() : "");
+        first_table = false;
+        if (seeds == 1) explain(results, "mm/day");
+        rows.resize(results.size());
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            rows[i].results.push_back(results[i]);
+            rows[i].errors.push_back(std::move(errors[i]));
+            if (seeds > 1)  // one JSON object per method and seed
+                results[i].name += " (seed " + std::to_string(model_seed) + ")";
+        }
+        all_results.insert(all_results.end(), results.begin(), results.end());
+    }
+    if (seeds > 1) print_seed_summary(rows, seeds, task_name);
+    print_differences(rows, seeds, s.seed);
 }
 
 void run_demo(DemoSettings s) {
@@ -236,7 +333,7 @@ void run_demo(DemoSettings s) {
     std::vector<pipeline::MethodResult> results;
     const auto started = std::chrono::steady_clock::now();
     const bool both = s.task == "both";
-    Stages stages(both ? 10 : 5, s.quiet);  // 5 trainings per task (KD and KD+KR count as two)
+    Stages stages((both ? 10 : 5) * s.seeds, s.quiet);  // 5 trainings per task and seed (KD and KD+KR count as two)
     bool first_table = true;                // the legend under the first table only
     if (both || s.task == "downscaling") run_task(s, pipeline::Task::downscaling, data, results, stages, first_table);
     if (both || s.task == "bias_correction") run_task(s, pipeline::Task::bias_correction, data, results, stages, first_table);
@@ -269,6 +366,11 @@ void add_demo_command(CLI::App& app) {
     cmd->add_option("--alpha", s->alpha, "distillation weight a of the observation term")->capture_default_str();
     add_threads_option(cmd, s->threads);
     cmd->add_option("--seed", s->seed, "seed of the data and of every random choice")->capture_default_str();
+    cmd->add_option("--seeds", s->seeds,
+                    "train every network N times, with model seeds --seed, --seed + 1, ... on the same data, and "
+                    "report the mean and spread")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
     cmd->add_option("--json", s->json, "also write the results to this JSON file");
     cmd->add_flag("--full", s->full, "larger and longer: 128 x 128, 160 fields, L = 4, F = 32, 40 + 10 epochs");
     cmd->add_flag("--quiet", s->quiet, "no progress output");
