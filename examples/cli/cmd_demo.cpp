@@ -15,7 +15,6 @@
 #include <vector>
 
 #include <maunet/core/heap.hpp>
-#include <maunet/metrics/paired_bootstrap.hpp>
 #include <maunet/pipeline/compare.hpp>
 #include <maunet/pipeline/train_model.hpp>
 #include <maunet/stats/regrid.hpp>
@@ -23,6 +22,7 @@
 #include <maunet/train/synthetic.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/comparison.hpp"
 #include "cli/limits.hpp"
 
 namespace maunet::cli {
@@ -128,12 +128,6 @@ void explain(const std::vector<pipeline::MethodResult>& r, const char* units) {
                     "or another --seed.\n");
 }
 
-// One row of the comparison over the seeds: its result and per-field errors for each seed.
-struct MethodRuns {
-    std::vector<pipeline::MethodResult> results;
-    std::vector<metrics::FieldErrors> errors;
-};
-
 // Trains and scores every network of the comparison once, with model seed `model_seed` (weights,
 // batch order, dropout); the data and the held-out fields are the same for every model seed.
 // Rows: 0 reference, 1 teacher, 2 student alone, 3 KD, 4 KD+KR, 5 U-Net.
@@ -212,56 +206,6 @@ std::vector<pipeline::MethodResult> train_and_score(const DemoSettings& s, pipel
     return results;
 }
 
-double mean_of(const std::vector<double>& v) {
-    double m = 0;
-    for (double x : v) m += x;
-    return m / double(v.size());
-}
-double sd_of(const std::vector<double>& v) {  // sample standard deviation (0 for one value)
-    if (v.size() < 2) return 0.0;
-    const double m = mean_of(v);
-    double ss = 0;
-    for (double x : v) ss += (x - m) * (x - m);
-    return std::sqrt(ss / double(v.size() - 1));
-}
-
-// Every network's RMSE, MAE and r over the seeds: mean, sample sd, and the range.
-void print_seed_summary(const std::vector<MethodRuns>& rows, std::size_t seeds, const char* task_name) {
-    std::printf("\n%s over %zu seeds (mean, sample sd and range of the seeds' scores), in mm/day:\n", task_name, seeds);
-    std::printf("%-26s %24s %18s %8s\n", "method", "RMSE mean (sd) [min-max]", "MAE mean (sd)", "r mean");
-    for (const MethodRuns& m : rows) {
-        std::vector<double> rmse, mae, r;
-        for (const auto& res : m.results) {
-            rmse.push_back(res.report.rmse);
-            mae.push_back(res.report.mae);
-            r.push_back(res.report.pearson_r);
-        }
-        char rmse_text[64], mae_text[40];
-        std::snprintf(rmse_text, sizeof rmse_text, "%.4f (%.4f) [%.3f-%.3f]", mean_of(rmse), sd_of(rmse),
-                      *std::min_element(rmse.begin(), rmse.end()), *std::max_element(rmse.begin(), rmse.end()));
-        std::snprintf(mae_text, sizeof mae_text, "%.4f (%.4f)", mean_of(mae), sd_of(mae));
-        std::printf("%-26s %24s %18s %8.4f\n", m.results.front().name.c_str(), rmse_text, mae_text, mean_of(r));
-    }
-}
-
-// The RMSE differences the papers' comparison is about, each with its paired bootstrap interval
-// over the held-out fields (the seeds' mean difference; metrics/paired_bootstrap.hpp).
-void print_differences(const std::vector<MethodRuns>& rows, std::size_t seeds, std::uint64_t seed) {
-    const std::pair<int, int> pairs[] = {{1, 0}, {2, 0}, {3, 0}, {4, 0}, {5, 0}, {4, 1}, {4, 2}, {3, 2}, {1, 5}};
-    metrics::BootstrapOptions options;
-    options.seed = seed;
-    const Index fields = rows.front().errors.front().fields();
-    std::printf("\nRMSE differences (mm/day; mean over %zu seed%s) with %.0f%% paired bootstrap intervals over the %ld "
-                "held-out fields (%d resamples):\n",
-                seeds, seeds == 1 ? "" : "s", 100 * options.level, static_cast<long>(fields), options.resamples);
-    for (const auto& [a, b] : pairs) {
-        const auto r = metrics::paired_bootstrap_rmse_difference(rows[a].errors, rows[b].errors, options);
-        const std::string label = rows[a].results.front().name + " - " + rows[b].results.front().name;
-        const char* verdict = r.high < 0 ? "lower" : r.low > 0 ? "higher" : "no clear difference";
-        std::printf("  %-58s %+.4g [%+.4g, %+.4g]  %s\n", label.c_str(), r.estimate, r.low, r.high, verdict);
-    }
-}
-
 void run_task(const DemoSettings& s, pipeline::Task task, const train::SyntheticData<float>& data,
               std::vector<pipeline::MethodResult>& all_results, Stages& stages, bool& first_table) {
     const bool downscaling = task == pipeline::Task::downscaling;
@@ -299,17 +243,13 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
                     first_table ? pipeline::table_legend(table).c_str() : "");
         first_table = false;
         if (seeds == 1) explain(results, "mm/day");
-        rows.resize(results.size());
-        for (std::size_t i = 0; i < results.size(); ++i) {
-            rows[i].results.push_back(results[i]);
-            rows[i].errors.push_back(std::move(errors[i]));
-            if (seeds > 1)  // one JSON object per method and seed
-                results[i].name += " (seed " + std::to_string(model_seed) + ")";
-        }
+        add_seed(rows, results, std::move(errors));
+        if (seeds > 1)  // one JSON object per method and seed
+            for (auto& r : results) r.name += " (seed " + std::to_string(model_seed) + ")";
         all_results.insert(all_results.end(), results.begin(), results.end());
     }
-    if (seeds > 1) print_seed_summary(rows, seeds, task_name);
-    print_differences(rows, seeds, s.seed);
+    if (seeds > 1) print_seed_spread(rows, task_name, "mm/day");
+    print_rmse_differences(rows, s.seed, "mm/day");
 }
 
 void run_demo(DemoSettings s) {

@@ -41,6 +41,7 @@
 #include <maunet/train/synthetic.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/comparison.hpp"
 #include "cli/data_io.hpp"
 #include "cli/limits.hpp"
 #include "cli/precip_inputs.hpp"
@@ -76,6 +77,13 @@ struct TrainSettings {
     std::uint64_t seed = 7;
     int seeds = 1;  // train: models with seeds seed, seed + 1, ... (a seed ensemble)
     bool quiet = false;
+};
+
+struct CompareSettings {
+    TrainSettings train;
+    double alpha = 0.5;
+    int refine_epochs = 5;
+    std::string json;
 };
 
 struct DistillSettings {
@@ -305,18 +313,26 @@ struct HeldOutScores {
     pipeline::MethodResult input, model;
     double range = 1;
 };
-HeldOutScores held_out_scores(pipeline::PrecipModel<float>& model, const train::Dataset<float>& held) {
-    const train::Batch<float> b = held.stacked();
+// The precipitation channel of network inputs [N, C, H, W] (channel 0; static predictors follow).
+Tensor<float> precipitation_channel(const Tensor<float>& input) {
+    const Index N = input.dim(0), C = input.dim(1), plane = input.dim(2) * input.dim(3);
+    Tensor<float> precipitation(Shape{N, 1, input.dim(2), input.dim(3)});
+    for (Index n = 0; n < N; ++n)
+        std::copy(input.begin() + n * C * plane, input.begin() + (n * C + 1) * plane, precipitation.begin() + n * plane);
+    return precipitation;
+}
+// The largest valid target of a batch: the data range R of PSNR and SSIM (1 if none is positive).
+double data_range_of(const train::Batch<float>& b) {
     double range = 0;
     for (Index i = 0; i < b.target.numel(); ++i)
         if (b.mask[i] != 0 && std::isfinite(b.target[i])) range = std::max(range, double(b.target[i]));
-    if (range <= 0) range = 1;
+    return range > 0 ? range : 1;
+}
+HeldOutScores held_out_scores(pipeline::PrecipModel<float>& model, const train::Dataset<float>& held) {
+    const train::Batch<float> b = held.stacked();
+    const double range = data_range_of(b);
     const char* task = pipeline::to_string(model.task());
-    // The precipitation channel of the input (channel 0; static predictors follow it).
-    const Index N = b.input.dim(0), C = b.input.dim(1), plane = b.input.dim(2) * b.input.dim(3);
-    Tensor<float> precipitation(Shape{N, 1, b.input.dim(2), b.input.dim(3)});
-    for (Index n = 0; n < N; ++n)
-        std::copy(b.input.begin() + n * C * plane, b.input.begin() + (n * C + 1) * plane, precipitation.begin() + n * plane);
+    const Tensor<float> precipitation = precipitation_channel(b.input);
     HeldOutScores h;
     h.range = range;
     h.input = score(model.task() == pipeline::Task::downscaling ? "bicubic (input)" : "raw input", task, 0, precipitation,
@@ -373,6 +389,16 @@ double tail_level(const TrainSettings& s, const train::Dataset<float>& raw_train
         std::printf("tail-weighted loss: level %.4g mm/day (quantile %.3g of the training targets), weight %.3g\n", q,
                     s.tail_quantile, s.tail_weight);
     return t.scaling().forward(q);
+}
+
+// tail-mse: the level of tail_level for the transform train_precip_model fits on the training
+// fields; 0 for the other losses.
+double tail_level_of_training_data(const TrainSettings& s, const Prepared& p) {
+    if (train::loss_kind_from_string(s.loss) != train::LossKind::tail_mse) return 0.0;
+    train::PrecipTransform<float> t;
+    const train::Batch<float> all = p.split.train.stacked();
+    t.fit(all.target, all.mask);
+    return tail_level(s, p.split.train, t);
 }
 
 nn::UNetConfig network_config(const TrainSettings& s) {
@@ -485,13 +511,7 @@ void run_train(TrainSettings s) {
     std::fflush(stdout);
     // One model per seed, on the same data: the seed sets the initial weights, the order of the
     // fields and the patches.
-    double tail_tau = 0;  // the same data for every seed, so the same level
-    if (train::loss_kind_from_string(s.loss) == train::LossKind::tail_mse) {
-        train::PrecipTransform<float> t;  // the transform train_precip_model fits, on the same data
-        const train::Batch<float> all = p.split.train.stacked();
-        t.fit(all.target, all.mask);
-        tail_tau = tail_level(s, p.split.train, t);
-    }
+    const double tail_tau = tail_level_of_training_data(s, p);  // the same data for every seed, so the same level
     std::vector<pipeline::MethodResult> scored;
     pipeline::MethodResult input_scored;
     for (std::size_t k = 0; k < seeds.size(); ++k) {
@@ -590,6 +610,126 @@ void run_distill(DistillSettings d) {
     report_and_save(student, p, s.out);
 }
 
+// `maunet compare`: the papers' comparison on one data set with fixed periods, over --seeds model
+// seeds. For each seed: MAUNet (the teacher), MAUNet-Light trained alone, MAUNet-Light distilled
+// from that teacher (KD) and distilled then refined (KD+KR, as `maunet distill`), and U-Net, all
+// on the same training and validation fields, scored with the model's input (bicubic, or the raw
+// biased field) on the held-out fields: the test period, else the validation fields.
+void run_compare(CompareSettings c) {
+    TrainSettings& s = c.train;
+    resolve_inputs(s.data);
+    require(communicator().size() == 1, "compare runs in one process; start it without mpirun");
+    require(train::loss_kind_from_string(s.loss) != train::LossKind::bernoulli_gamma,
+            "compare: --loss bernoulli-gamma is not supported (its networks predict distribution parameters; use "
+            "train --seeds for one architecture)");
+    guard_outputs({c.json}, input_files(s.data));
+    retain_freed_memory();  // the same buffers every step: no page faults (core/heap.hpp)
+    if (s.threads > 0) set_num_threads(s.threads);
+    const pipeline::Task task = pipeline::task_from_string(s.data.task);
+    const char* task_name = pipeline::to_string(task);
+    const Index factor = task == pipeline::Task::downscaling ? s.data.factor : 1;
+    StaticSource statics;
+    if (!s.data.static_specs.empty())
+        statics = [&](const Field& obs, const std::string& obs_path, Index H, Index W) {
+            return static_predictors_from_files(s.data.static_specs, obs, obs_path, H, W);
+        };
+    const Prepared p = prepare_data(s.data, task, s.data.factor, s.seed, statics);
+    const bool on_test = !p.split.test.empty();
+    require(on_test || !p.split.val.empty(),
+            "compare: no held-out fields to score on; give --test-period (or a validation period or fraction)");
+    const train::Dataset<float>& held = on_test ? p.split.test : p.split.val;
+    const train::Batch<float> b = held.stacked();
+    const double range = data_range_of(b);
+    const Index S = static_cast<Index>(p.statics.names.size());
+    std::printf("maunet compare: %s, %s; %zu training / %zu validation / %zu test fields; scored on the %zu %s "
+                "fields; %d seed%s; %d threads\n",
+                task_name, p.description.c_str(), p.split.train.size(), p.split.val.size(), p.split.test.size(),
+                held.size(), on_test ? "test" : "validation", s.seeds, s.seeds == 1 ? "" : "s", num_threads());
+    std::fflush(stdout);
+    const double tail_tau = tail_level_of_training_data(s, p);
+
+    pipeline::TableOptions table;
+    table.units = p.units;
+    table.show_cost = false;
+    table.data_range = range;
+    std::vector<MethodRuns> rows;
+    std::vector<pipeline::MethodResult> all_results;
+    for (int k = 0; k < s.seeds; ++k) {
+        TrainSettings sk = s;
+        sk.seed = s.seed + static_cast<std::uint64_t>(k);
+        std::vector<pipeline::MethodResult> results;
+        std::vector<metrics::FieldErrors> errors;
+        const auto score_prediction = [&](const std::string& name, Index params, const Tensor<float>& pred) {
+            results.push_back(score(name, task_name, params, pred, b.target, b.mask, range));
+            errors.push_back(metrics::field_errors(pred, b.target, b.mask));
+        };
+        const auto options = [&](const std::string& label) {
+            train::TrainerOptions o = trainer_options(sk, label + " seed " + std::to_string(sk.seed));
+            o.tail_tau = tail_tau;
+            return o;
+        };
+        const auto train_network = [&](nn::UNetConfig config, const std::string& label) {
+            Rng init(sk.seed + 1);
+            auto m = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val,
+                                                         options(label), init);
+            m.set_wet_threshold(s.wet_threshold);
+            score_prediction(label, m.net().num_parameters(), m.predict(b.input));
+            return m;
+        };
+        const auto config_of = [&](const std::string& model) {
+            TrainSettings a = sk;
+            a.model = model;
+            nn::UNetConfig config = network_config(a);
+            config.in_channels = 1 + S;
+            config.validate();
+            return config;
+        };
+        score_prediction(task == pipeline::Task::downscaling ? "bicubic (input)" : "raw input", 0,
+                         precipitation_channel(b.input));
+        auto teacher = train_network(config_of("maunet"), "MAUNet (teacher)");
+        // The student of `maunet distill`: the teacher's network, MAU blocks, width x sqrt(0.6).
+        nn::UNetConfig student_config = teacher.net().config();
+        student_config.architecture = "maunet-light";
+        student_config.width_multiplier = std::sqrt(0.6);
+        train_network(student_config, "MAUNet-Light alone");
+        // KD, then KD+KR: the refined student is distilled again from the same start (the same
+        // seed gives the same distillation stage), then refined, keeping the better stage.
+        for (const int refine_epochs : {0, c.refine_epochs}) {
+            Rng init(sk.seed + 1);
+            pipeline::PrecipModel<float> student(student_config, init, task, factor);
+            student.copy_transforms_from(teacher);
+            student.set_wet_threshold(s.wet_threshold);
+            const auto train_set = student.normalize(p.split.train);
+            const auto val_set = p.split.val.empty() ? train::Dataset<float>() : student.normalize(p.split.val);
+            train::DistillerOptions o;
+            o.alpha = c.alpha;
+            o.refine_epochs = refine_epochs;
+            o.trainer = options(refine_epochs == 0 ? "MAUNet-Light KD" : "MAUNet-Light KD+KR");
+            o.cache_teacher = s.patch == 0;
+            train::Distiller<float>(teacher.net(), student.net(), o).fit(train_set, val_set);
+            score_prediction(refine_epochs == 0 ? "MAUNet-Light KD" : "MAUNet-Light KD+KR",
+                             student.net().num_parameters(), student.predict(b.input));
+        }
+        train_network(config_of("unet"), "U-Net");
+
+        std::printf("\n%s, model seed %llu, %zu %s fields, in %s:\n%s%s", task_name,
+                    static_cast<unsigned long long>(sk.seed), held.size(), on_test ? "test" : "validation",
+                    p.units.c_str(), pipeline::format_table(results, table).c_str(),
+                    k == 0 ? pipeline::table_legend(table).c_str() : "");
+        std::fflush(stdout);
+        add_seed(rows, results, std::move(errors));
+        for (auto& r : results) r.name += " (seed " + std::to_string(sk.seed) + ")";
+        all_results.insert(all_results.end(), results.begin(), results.end());
+    }
+    if (s.seeds > 1) print_seed_spread(rows, task_name, p.units);
+    print_rmse_differences(rows, s.seed, p.units);
+    if (!c.json.empty()) {
+        const std::string text = pipeline::to_json(all_results).dump(2) + "\n";
+        io::write_stream_atomically(c.json, [&](std::ostream& out) { out << text; });
+        std::printf("wrote %s\n", c.json.c_str());
+    }
+}
+
 void add_data_options(CLI::App* cmd, DataSettings& d, bool with_task) {
     cmd->add_option("--in", d.in_specs,
                     "observations: NetCDF file(s) or .npy [time, y, x]; several files or a quoted glob form one "
@@ -627,13 +767,15 @@ void add_data_options(CLI::App* cmd, DataSettings& d, bool with_task) {
         ->capture_default_str();
 }
 
-void add_training_options(CLI::App* cmd, TrainSettings& s, bool with_architecture) {
+// Architecture: --model, --width, --levels (`compare` takes --width and --levels only); with_out:
+// --out (required) and --history.
+void add_training_options(CLI::App* cmd, TrainSettings& s, bool with_architecture, bool with_out = true) {
     if (with_architecture) {
-        cmd->add_option("--model", s.model, "maunet, maunet-light or unet")->capture_default_str();
+        if (with_out) cmd->add_option("--model", s.model, "maunet, maunet-light or unet")->capture_default_str();
         cmd->add_option("--width", s.width, "base width F (channels of the first level)")->capture_default_str();
         cmd->add_option("--levels", s.levels, "number of downsamplings L")->capture_default_str();
     }
-    cmd->add_option("--out", s.out, "model file to write")->required();
+    if (with_out) cmd->add_option("--out", s.out, "model file to write")->required();
     cmd->add_option("--epochs", s.epochs, "training epochs")->capture_default_str();
     cmd->add_option("--lr", s.lr, "learning rate (Adam, cosine decay)")->capture_default_str();
     cmd->add_option("--batch", s.batch, "batch size")->capture_default_str();
@@ -666,7 +808,7 @@ void add_training_options(CLI::App* cmd, TrainSettings& s, bool with_architectur
                     "outputs below this amount (mm/day) are set to 0, stored in the model (0: off)")
         ->check(CLI::Range(0.0, 1000.0))
         ->capture_default_str();
-    cmd->add_option("--history", s.history, "CSV file of the epochs, every stage (written after each)");
+    if (with_out) cmd->add_option("--history", s.history, "CSV file of the epochs, every stage (written after each)");
     cmd->add_flag("--quiet", s.quiet, "no progress output");
 }
 
@@ -686,6 +828,27 @@ void add_train_command(CLI::App& app) {
                     "--in's grid and stored in the model; repeatable (VAR default: elevation, orog, z, topo, height)");
     add_training_options(cmd, *s, true);
     cmd->callback([s] { run_train(*s); });
+}
+
+void add_compare_command(CLI::App& app) {
+    auto c = std::make_shared<CompareSettings>();
+    CLI::App* cmd = app.add_subcommand(
+        "compare", "train MAUNet, MAUNet-Light (alone, KD, KD+KR) and U-Net on one data set over several seeds and "
+                   "compare them with the model's input on the held-out fields: mean, spread and paired bootstrap "
+                   "intervals of the RMSE differences");
+    add_data_options(cmd, c->train.data, true);
+    cmd->add_option("--static", c->train.data.static_specs,
+                    "FILE[:VAR]: a static predictor for every network (as train --static); repeatable");
+    cmd->add_option("--seeds", c->train.seeds, "model seeds --seed, --seed + 1, ... (the same data for each)")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    add_training_options(cmd, c->train, true, false);
+    cmd->add_option("--alpha", c->alpha, "weight of the observations in the distillation loss")->capture_default_str();
+    cmd->add_option("--refine-epochs", c->refine_epochs, "knowledge refinement epochs of KD+KR")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    cmd->add_option("--json", c->json, "also write every method's scores for every seed to this JSON file");
+    cmd->callback([c] { run_compare(*c); });
 }
 
 void add_distill_command(CLI::App& app) {

@@ -10,6 +10,7 @@ void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_distill_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_regrid_command(CLI::App& app);
 void add_bc_command(CLI::App& app);

@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
 #ifdef MAUNET_CLI_DATA_COMMANDS
     maunet::cli::add_train_command(app);
     maunet::cli::add_distill_command(app);
+    maunet::cli::add_compare_command(app);
     maunet::cli::add_predict_command(app);
     maunet::cli::add_regrid_command(app);
     maunet::cli::add_bc_command(app);

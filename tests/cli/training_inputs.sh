@@ -2,7 +2,8 @@
 # Training data beyond one file, end to end with the `maunet` tool: several --in files (in any
 # order, or a quoted glob) joined in time order; training, validation and test periods by date,
 # the test period scored apart; a seed ensemble (--seeds); and each refusal with its message and status (overlapping files,
-# a pattern matching nothing, another calendar, a malformed, empty or overlapping period).
+# a pattern matching nothing, another calendar, a malformed, empty or overlapping period), and
+# `maunet compare` over two model seeds with its refusals.
 #   usage: tests/cli/training_inputs.sh MAUNET_BINARY   (run by ctest as "cli: training inputs")
 source "$(dirname "${BASH_SOURCE[0]}")/preamble.sh"
 # expect STATUS TEXT ARGS...: maunet train ARGS exits with STATUS and says TEXT on stderr.
@@ -66,5 +67,22 @@ expect 1 "--test-period 1999-01-01/1999-12-31 holds none of the 4 time steps" --
 expect 1 "lies in more than one of" --in part_1.nc "${small[@]}" --val-period 2000-01-02/2000-01-03 \
   --test-period 2000-01-03/2000-01-04
 [ ! -e m.mnet ] || [ -s m.mnet ] || fail "a failed run left an empty model file"
+
+# maunet compare: the comparison over 2 model seeds on the two files, scored on the test period.
+tiny=(--in 'part_*.nc' --var pr --factor 2 --width 2 --levels 2 --epochs 1 --refine-epochs 1 --threads 1 --quiet)
+"$maunet" compare "${tiny[@]}" --seeds 2 --test-period 2000-01-07/2000-01-08 --json c.json > cmp.txt 2> cmp.err ||
+  fail "compare: $(cat cmp.err)"
+grep -q "scored on the 2 test fields; 2 seeds" cmp.txt || fail "compare: header: $(head -1 cmp.txt)"
+for seed in 7 8; do
+  [ "$(grep -A8 "model seed $seed, 2 test fields" cmp.txt | grep -cE '^(bicubic \(input\)|MAUNet \(teacher\)|MAUNet-Light alone|MAUNet-Light KD|MAUNet-Light KD\+KR|U-Net) ')" = 6 ] ||
+    fail "compare: the table of seed $seed does not have the 6 methods"
+done
+grep -q "^downscaling over 2 seeds" cmp.txt || fail "compare: no summary over the seeds"
+[ "$(grep -cE '^  .* - .* \[.*\]  (lower|higher|no clear difference)$' cmp.txt)" = 9 ] || fail "compare: not 9 differences"
+[ "$(grep -c '"name"' c.json)" = 12 ] || fail "compare --json: $(grep -c '"name"' c.json) objects, expected 12"
+"$maunet" compare "${tiny[@]}" --val-fraction 0 > /dev/null 2> none.err
+[ $? = 1 ] && grep -q "no held-out fields to score on" none.err || fail "compare without held-out fields: $(cat none.err)"
+"$maunet" compare "${tiny[@]}" --json part_1.nc > /dev/null 2> same.err
+[ $? = 1 ] && grep -q "refusing to write the output 'part_1.nc'" same.err || fail "compare --json over an input: $(cat same.err)"
 
 finish "training inputs (several files, globs, periods)"
