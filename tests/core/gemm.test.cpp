@@ -136,8 +136,8 @@ TEST_CASE("gemm reports the backend the build selected", "[core][gemm]") {
 #elif MAUNET_HAVE_AVX2_KERNELS
     const Isa isa = kernel_isa();
     CHECK(std::string(gemm_backend()) ==
-          (isa == Isa::avx512 ? "packed-avx512" : isa == Isa::avx2 ? "packed-avx2" : "eigen"));
+          (isa == Isa::avx512 ? "packed-avx512" : isa == Isa::avx2 ? "packed-avx2" : "packed-generic"));
 #else
-    CHECK(std::string(gemm_backend()) == "eigen");
+    CHECK(std::string(gemm_backend()) == "packed-generic");
 #endif
 }

@@ -9,12 +9,12 @@
 // overwrites C without reading it (NaN in C does not leak into the result).
 //
 // Backends:
-// - default, kernel_isa() avx2 or avx512 (maunet/core/cpu_isa.hpp): maunet's packed GEMM
-//   (isa/gemm_kernel.inl), compiled for AVX2 + FMA and for AVX-512 whatever flags the program
-//   is built with.
-// - default otherwise: Eigen. The operands are Eigen::Map's with an OuterStride over
-//   the caller's memory (no copies) and Eigen's GEMM kernel does the work, with the vectors the
-//   program is compiled for.
+// - default: maunet's packed GEMM (isa/gemm_kernel.inl), in the copy of kernel_isa()
+//   (maunet/core/cpu_isa.hpp): AVX-512, AVX2 + FMA (whatever flags the program is built with) or
+//   generic (the program's flags). Its buffers are scratch slots, so with a caller's workspace
+//   (docs/embedding.md) a call allocates nothing on any CPU; Eigen's GEMM, which this replaced
+//   on CPUs without AVX2, allocates its blocking buffers on every call above a size (and ran
+//   5-15% faster than the generic copy with SSE2 on the bottleneck's products, Zen 4).
 // - MAUNET_USE_BLAS (CMake option of the same name): cblas_sgemm / cblas_dgemm. The CBLAS
 //   declarations come from the header xtensor-blas itself uses (xflens/cxxblas/drivers/cblas.h),
 //   not from OpenBLAS's <cblas.h>: the two declare the same enums and cannot meet in one
@@ -22,11 +22,9 @@
 //
 // Threads. Kernels call gemm both outside and inside maunet's parallel regions (a convolution
 // runs one GEMM per image, parallel over the batch). Nothing here changes a global thread
-// setting (Eigen::setNbThreads and openblas_set_num_threads are process-wide and would race):
-// - Eigen: its GEMM threads itself with OpenMP up to Eigen::nbThreads() (set by
-//   maunet::set_num_threads), but checks omp_get_num_threads() > 1 and runs single-threaded
-//   when called from inside an active parallel team (Eigen/src/Core/products/Parallelizer.h).
-//   So a GEMM inside parallel_for never oversubscribes, and a GEMM outside one uses all threads.
+// setting (openblas_set_num_threads is process-wide and would race):
+// - packed: outside a parallel region it splits its blocks over maunet's threads; inside one
+//   it runs on the calling thread alone, so it never oversubscribes.
 // - BLAS: OpenBLAS built with pthreads (Debian's default) does not know about OpenMP teams and
 //   would start its own threads from every OpenMP thread. So inside a maunet parallel region
 //   (in_parallel_region()) gemm takes the path of the default backend, single-threaded; outside one it
@@ -63,24 +61,6 @@ template <class T>
 using StridedConstMap = Eigen::Map<const RowMajorMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
 template <class T>
 using StridedMap = Eigen::Map<RowMajorMatrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
-
-// C += alpha * op(A) * op(B) with Eigen; C has already been scaled by beta.
-template <class T>
-void gemm_eigen_accumulate(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const T* A, Index lda,
-                           const T* B, Index ldb, T* C, Index ldc) {
-    StridedMap<T> c(C, M, N, Eigen::OuterStride<>(ldc));
-    // Stored shapes: A is M x K or K x M, B is K x N or N x K.
-    StridedConstMap<T> a(A, trans_a ? K : M, trans_a ? M : K, Eigen::OuterStride<>(lda));
-    StridedConstMap<T> b(B, trans_b ? N : K, trans_b ? K : N, Eigen::OuterStride<>(ldb));
-    if (!trans_a && !trans_b)
-        c.noalias() += alpha * (a * b);
-    else if (trans_a && !trans_b)
-        c.noalias() += alpha * (a.transpose() * b);
-    else if (!trans_a && trans_b)
-        c.noalias() += alpha * (a * b.transpose());
-    else
-        c.noalias() += alpha * (a.transpose() * b.transpose());
-}
 
 template <class T>
 void scale_matrix(Index M, Index N, T beta, T* C, Index ldc) {
@@ -129,9 +109,9 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const 
     }
 #endif
 #if MAUNET_HAVE_AVX2_KERNELS
-    // On an AVX2 CPU the packed kernel, whatever the program's flags: built for baseline x86-64,
-    // Eigen has SSE2 only, and built with AVX2 + FMA, Eigen's AVX2 GEMM measured 0.6-0.95x the
-    // packed kernel on the 8 x 8 bottleneck's products (docs/performance.md).
+    // On an AVX2 or AVX-512 CPU that copy of the packed kernel, whatever the program's flags
+    // (built with AVX2 + FMA, Eigen's AVX2 GEMM measured 0.6-0.95x the packed kernel on the 8 x 8
+    // bottleneck's products, docs/performance.md).
     if (kernel_isa() == Isa::avx512) {
         detail::avx512::packed_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
         return;
@@ -141,21 +121,20 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const 
         return;
     }
 #endif
-    detail::gemm_eigen_accumulate(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    detail::generic::packed_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
 }
 
 // The name of the active backend, for benchmarks and logs: "blas", "packed-avx512", "packed-avx2"
-// or "eigen".
+// or "packed-generic".
 inline const char* gemm_backend() {
 #if defined(MAUNET_USE_BLAS)
     return "blas";
 #else
 #if MAUNET_HAVE_AVX2_KERNELS
     if (kernel_isa() == Isa::avx512) return "packed-avx512";
-    return kernel_isa() == Isa::avx2 ? "packed-avx2" : "eigen";
-#else
-    return "eigen";
+    if (kernel_isa() == Isa::avx2) return "packed-avx2";
 #endif
+    return "packed-generic";
 #endif
 }
 
