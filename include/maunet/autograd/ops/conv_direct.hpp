@@ -14,8 +14,9 @@
 // (kW - 1)/Wp: 1.5% at 128 x 128, 20% at 8 x 8).
 //
 // Kernels (SIMD through GCC/Clang vector extensions, one copy per instruction set: 16-byte SSE2
-// vectors in maunet::detail::generic, 32-byte AVX2 + FMA vectors in maunet::detail::avx2, chosen
-// per call by kernel_isa(), see maunet/core/isa/region.hpp; the body is isa/conv_direct.inl.
+// vectors in maunet::detail::generic, 32-byte AVX2 + FMA vectors in maunet::detail::avx2, 64-byte
+// AVX-512 vectors in maunet::detail::avx512, chosen per call by kernel_isa(), see
+// maunet/core/isa/region.hpp; the body is isa/conv_direct.inl.
 // float and double share the code, so the double gradient checks test the same kernel the float
 // training runs; figures below are for AVX2, L = vector lanes):
 // - forward_tile: MR = 4 output channels x NV = 3 vectors of q (3L values) accumulated in 12

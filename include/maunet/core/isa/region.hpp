@@ -8,8 +8,8 @@
 // A target region (GCC: #pragma GCC target, Clang: #pragma clang attribute) gives every
 // function defined in it, template and lambda alike, its target, independent of the
 // command line; the functions declared outside (std::, threading.hpp) stay baseline and may be
-// inlined into it. The two namespaces keep the two instantiations apart (no ODR clash: the linker
-// can never substitute the AVX2 copy of a function for the generic one). Dispatchers outside the
+// inlined into it. The namespaces keep the instantiations apart (no ODR clash: the linker can
+// never substitute the AVX2 or AVX-512 copy of a function for the generic one). Dispatchers outside the
 // namespaces pick one per call with maunet::kernel_isa() (cpu_isa.hpp).
 //
 // Why target attributes and not per-ISA translation units: the library stays header-only (nothing
