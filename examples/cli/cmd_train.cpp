@@ -542,6 +542,17 @@ void run_train(TrainSettings s) {
                            (on_test ? p.split.test : p.split.val.empty() ? p.split.train : p.split.val).size(), p.units);
 }
 
+// A student of `teacher` before distillation: network `config`, initial weights from seed + 1,
+// the teacher's task, factor and data transforms, and the wet threshold.
+pipeline::PrecipModel<float> new_student(const pipeline::PrecipModel<float>& teacher, const nn::UNetConfig& config,
+                                         std::uint64_t seed, double wet_threshold) {
+    Rng init(seed + 1);
+    pipeline::PrecipModel<float> student(config, init, teacher.task(), teacher.factor());
+    student.copy_transforms_from(teacher);
+    student.set_wet_threshold(wet_threshold);
+    return student;
+}
+
 void run_distill(DistillSettings d) {
     resolve_inputs(d.train.data);
     const TrainSettings& s = d.train;
@@ -572,10 +583,7 @@ void run_distill(DistillSettings d) {
                     d.teacher.c_str(), pipeline::to_string(task), static_cast<long>(teacher.net().num_parameters()),
                     p.description.c_str(), p.split.train.size(), p.split.val.size(), p.split.test.size());
     std::fflush(stdout);
-    Rng init(s.seed + 1);
-    pipeline::PrecipModel<float> student(config, init, task, factor);
-    student.copy_transforms_from(teacher);
-    student.set_wet_threshold(s.wet_threshold);
+    pipeline::PrecipModel<float> student = new_student(teacher, config, s.seed, s.wet_threshold);
     const auto train_set = student.normalize(p.split.train);
     const auto val_set = p.split.val.empty() ? train::Dataset<float>() : student.normalize(p.split.val);
     train::DistillerOptions o;
@@ -695,10 +703,7 @@ void run_compare(CompareSettings c) {
         // KD, then KD+KR: the refined student is distilled again from the same start (the same
         // seed gives the same distillation stage), then refined, keeping the better stage.
         for (const int refine_epochs : {0, c.refine_epochs}) {
-            Rng init(sk.seed + 1);
-            pipeline::PrecipModel<float> student(student_config, init, task, factor);
-            student.copy_transforms_from(teacher);
-            student.set_wet_threshold(s.wet_threshold);
+            pipeline::PrecipModel<float> student = new_student(teacher, student_config, sk.seed, s.wet_threshold);
             const auto train_set = student.normalize(p.split.train);
             const auto val_set = p.split.val.empty() ? train::Dataset<float>() : student.normalize(p.split.val);
             train::DistillerOptions o;
