@@ -8,9 +8,11 @@
 // paired bootstrap intervals over the held-out fields (metrics/paired_bootstrap.hpp), with
 // --seeds N the mean and spread over N trainings of every network on the same data, and writes
 // --json FILE (one object per method and seed).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -48,13 +50,6 @@ struct DemoSettings {
 };
 
 using Model = pipeline::PrecipModel<float>;
-
-// Inference time per field (batch 1): median and spread of repeated runs.
-pipeline::Timing ms_per_field(const Model& m, const Tensor<float>& inputs) {
-    Tensor<float> one(Shape{1, inputs.dim(1), inputs.dim(2), inputs.dim(3)});
-    std::copy(inputs.begin(), inputs.begin() + one.numel(), one.begin());
-    return pipeline::time_ms([&] { (void)m.predict(one); });
-}
 
 // Where the demo is: "model 3 of 10", and the time left, extrapolated from the models so far.
 class Stages {
@@ -130,12 +125,13 @@ void explain(const std::vector<pipeline::MethodResult>& r, const char* units) {
 
 // Trains and scores every network of the comparison once, with model seed `model_seed` (weights,
 // batch order, dropout); the data and the held-out fields are the same for every model seed.
-// Rows: 0 reference, 1 teacher, 2 student alone, 3 KD, 4 KD+KR, 5 U-Net.
+// Rows: 0 reference, 1 teacher, 2 student alone, 3 KD, 4 KD+KR, 5 U-Net, then for downscaling
+// bilinear interpolation (`bilinear`: the held-out inputs interpolated bilinearly).
 std::vector<pipeline::MethodResult> train_and_score(const DemoSettings& s, pipeline::Task task,
                                                     const train::SyntheticData<float>& data,
                                                     const train::DatasetSplit<float>& split,
-                                                    const train::Batch<float>& test, double range,
-                                                    std::uint64_t model_seed, Stages& stages,
+                                                    const train::Batch<float>& test, const Tensor<float>& bilinear,
+                                                    double range, std::uint64_t model_seed, Stages& stages,
                                                     std::vector<metrics::FieldErrors>& errors) {
     const bool downscaling = task == pipeline::Task::downscaling;
     const char* task_name = pipeline::to_string(task);
@@ -203,6 +199,13 @@ std::vector<pipeline::MethodResult> train_and_score(const DemoSettings& s, pipel
           student.predict(test.input));
 
     train_plain(nn::UNetConfig::unet(), "U-Net");
+    if (downscaling) {
+        const Index factor = data.config.factor;
+        const Tensor<float>& coarse = data.fields.front().coarse_biased;
+        score("bilinear interpolation", 0,
+              pipeline::time_ms([&] { (void)stats::regrid_bilinear(coarse, coarse.dim(1) * factor, coarse.dim(2) * factor); }),
+              bilinear);
+    }
     return results;
 }
 
@@ -217,6 +220,18 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
                                      : train::bias_correction_dataset<float>(data);
     const auto split = dataset.split(0.7, 0.15, s.seed);
     const train::Batch<float> test = split.test.stacked();
+    Tensor<float> bilinear;  // the same held-out fields (same size, same seed: same split), interpolated bilinearly
+    if (downscaling) {
+        const auto linear = [](const Tensor<float>& coarse, Index H, Index W) {
+            return stats::regrid_bilinear(coarse, H, W);
+        };
+        const train::Batch<float> b =
+            train::downscaling_dataset<float>(data, false, linear).split(0.7, 0.15, s.seed).test.stacked();
+        require(b.target.shape() == test.target.shape() &&
+                    std::memcmp(b.target.data(), test.target.data(), sizeof(float) * std::size_t(test.target.numel())) == 0,
+                "demo: the bilinear and bicubic inputs were not split into the same held-out fields");  // bits: NaN at sea
+        bilinear = b.input;
+    }
     std::printf("\n== %s: %zu training, %zu validation, %zu test fields\n", task_name, split.train.size(),
                 split.val.size(), split.test.size());
 
@@ -233,7 +248,7 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
         const std::uint64_t model_seed = s.seed + k;
         std::vector<metrics::FieldErrors> errors;
         std::vector<pipeline::MethodResult> results =
-            train_and_score(s, task, data, split, test, range, model_seed, stages, errors);
+            train_and_score(s, task, data, split, test, bilinear, range, model_seed, stages, errors);
         if (seeds == 1)
             std::printf("\n%s, %zu held-out fields, in mm/day:\n", task_name, split.test.size());
         else
@@ -248,7 +263,10 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
             for (auto& r : results) r.name += " (seed " + std::to_string(model_seed) + ")";
         all_results.insert(all_results.end(), results.begin(), results.end());
     }
-    if (seeds > 1) print_seed_spread(rows, task_name, "mm/day");
+    if (seeds > 1) {
+        print_seed_spread(rows, task_name, "mm/day");
+        print_student_cost(rows);  // one seed: explain() says it in words
+    }
     print_rmse_differences(rows, s.seed, "mm/day");
 }
 

@@ -105,6 +105,10 @@ using StaticSource = std::function<StaticPredictors(const Field& obs, const std:
 
 struct Prepared {
     train::DatasetSplit<float> split;
+    // With `bilinear` (downscaling from a file): the coarse input of each validation and test
+    // field interpolated bilinearly instead of bicubically, [N, 1, H, W] in the order of split.val
+    // and split.test (a reference row of `compare`).
+    Tensor<float> bilinear_val, bilinear_test;
     StaticPredictors statics;
     std::string description;
     std::string units;  // of the observations (mm/day for synthetic fields)
@@ -178,11 +182,14 @@ StaticPredictors static_predictors_from_files(const std::vector<std::string>& sp
 }
 
 Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, std::uint64_t seed,
-                      const StaticSource& static_source = {}) {
+                      const StaticSource& static_source = {}, bool bilinear = false) {
     require(d.val_fraction >= 0.0 && d.val_fraction < 1.0, "expected --val-fraction in [0, 1), got ", d.val_fraction);
     require(factor >= 1, "expected --factor >= 1, got ", factor);
     const bool downscaling = task == pipeline::Task::downscaling;
     train::Dataset<float> all, held_val, held_test;
+    std::vector<Index> steps_of[3];  // the time index of each sample of all, held_val, held_test
+    Tensor<float> coarse;            // [T, h, w]: the field the input interpolates (downscaling from a file)
+    Index f = 1;                     // and its factor
     std::string description, units = io::kMillimetresPerDay;
     StaticPredictors statics;
     if (d.in.empty()) {
@@ -220,7 +227,7 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
                 note("train", d.biased, " " + std::to_string(m.a.size()) + " dates in common with '" + d.in + "' used");
             obs = select_steps(std::move(obs), m.a);
             biased = select_steps(std::move(biased), m.b);
-            const Index f = downscaling ? factor : 1;
+            f = downscaling ? factor : 1;
             require_shape(biased.ny() * f <= obs.ny() && biased.nx() * f <= obs.nx(), "the grid of '", d.biased,
                           "' (", biased.ny(), " x ", biased.nx(), ") refined by ", f, " does not fit the ", obs.ny(),
                           " x ", obs.nx(), " grid of '", d.in, "'");
@@ -230,13 +237,16 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
             note("train", d.biased, pipeline::align_to_grid(biased, d.biased, f > 1 ? pipeline::coarsened_grid(fine, f) : fine, d.in));
             obs.data = pipeline::crop_rows_cols(obs.data, biased.ny() * f, biased.nx() * f);
             input = pipeline::model_input(biased.data, task, f);
+            if (downscaling && bilinear) coarse = biased.data;
             description = "'" + d.biased + "' -> '" + d.in + "'";
         } else {
             const Index h = obs.ny() / factor * factor, w = obs.nx() / factor * factor;
             require(h >= factor && w >= factor, "the ", obs.ny(), " x ", obs.nx(), " grid of '", d.in,
                     "' is smaller than one block of the factor ", factor);
             obs.data = pipeline::crop_rows_cols(obs.data, h, w);
-            input = pipeline::model_input(stats::block_mean(obs.data, factor), pipeline::Task::downscaling, factor);
+            coarse = stats::block_mean(obs.data, factor);
+            f = factor;
+            input = pipeline::model_input(coarse, pipeline::Task::downscaling, factor);
             description = (d.files.size() > 1 ? std::to_string(d.files.size()) + " files from '" + earliest + "'"
                                               : "'" + d.in + "'") +
                           " (variable " + obs.variable + ") coarsened " + std::to_string(factor) +
@@ -255,6 +265,7 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
             auto sample = train::make_sample(std::move(x), std::move(y));
             const Role r = roles[static_cast<std::size_t>(t)];
             (r == Role::test ? held_test : r == Role::val ? held_val : all).add(std::move(sample));
+            steps_of[r == Role::test ? 2 : r == Role::val ? 1 : 0].push_back(t);
         }
         description += ", " + std::to_string(T) + " time steps of " + std::to_string(H) + " x " + std::to_string(W);
         for (const std::string& name : statics.names) description += ", static predictor " + name;
@@ -268,8 +279,25 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
     p.split = all.split_in_order(1.0 - val, val);
     require(!p.split.val.empty() || val == 0.0 || !held_val.empty(), "--val-fraction ", val, " of ", all.size(),
             " time steps leaves no validation step");
+    // The time steps of the validation fields (from a file): the period's, else the last training ones.
+    std::vector<Index> val_steps = steps_of[1];
+    if (held_val.empty() && steps_of[0].size() == all.size())
+        val_steps.assign(steps_of[0].end() - static_cast<std::ptrdiff_t>(p.split.val.size()), steps_of[0].end());
     if (!held_val.empty()) p.split.val = std::move(held_val);
     p.split.test = std::move(held_test);
+    // The coarse fields of the given steps interpolated bilinearly, [N, 1, H, W].
+    const auto bilinear_of = [&](const std::vector<Index>& steps) {
+        if (!bilinear || coarse.numel() == 0 || steps.empty()) return Tensor<float>();
+        const Index h = coarse.dim(1), w = coarse.dim(2);
+        Tensor<float> picked(Shape{static_cast<Index>(steps.size()), h, w});
+        for (std::size_t i = 0; i < steps.size(); ++i)
+            std::copy(coarse.begin() + steps[i] * h * w, coarse.begin() + (steps[i] + 1) * h * w,
+                      picked.begin() + static_cast<Index>(i) * h * w);
+        const Tensor<float> fine = stats::regrid_bilinear(picked, h * f, w * f);
+        return fine.reshaped(Shape{fine.dim(0), 1, fine.dim(1), fine.dim(2)});
+    };
+    p.bilinear_val = bilinear_of(val_steps);
+    p.bilinear_test = bilinear_of(steps_of[2]);
     p.description = description;
     p.units = units;
     p.statics = std::move(statics);
@@ -641,7 +669,7 @@ void run_compare(CompareSettings c) {
         statics = [&](const Field& obs, const std::string& obs_path, Index H, Index W) {
             return static_predictors_from_files(s.data.static_specs, obs, obs_path, H, W);
         };
-    const Prepared p = prepare_data(s.data, task, s.data.factor, s.seed, statics);
+    const Prepared p = prepare_data(s.data, task, s.data.factor, s.seed, statics, /*bilinear=*/true);
     const bool on_test = !p.split.test.empty();
     require(on_test || !p.split.val.empty(),
             "compare: no held-out fields to score on; give --test-period (or a validation period or fraction)");
@@ -658,7 +686,6 @@ void run_compare(CompareSettings c) {
 
     pipeline::TableOptions table;
     table.units = p.units;
-    table.show_cost = false;
     table.data_range = range;
     std::vector<MethodRuns> rows;
     std::vector<pipeline::MethodResult> all_results;
@@ -667,8 +694,10 @@ void run_compare(CompareSettings c) {
         sk.seed = s.seed + static_cast<std::uint64_t>(k);
         std::vector<pipeline::MethodResult> results;
         std::vector<metrics::FieldErrors> errors;
-        const auto score_prediction = [&](const std::string& name, Index params, const Tensor<float>& pred) {
+        const auto score_prediction = [&](const std::string& name, Index params, const Tensor<float>& pred,
+                                          const pipeline::Timing& ms) {
             results.push_back(score(name, task_name, params, pred, b.target, b.mask, range));
+            pipeline::set_timing(results.back(), ms);
             errors.push_back(metrics::field_errors(pred, b.target, b.mask));
         };
         const auto options = [&](const std::string& label) {
@@ -681,7 +710,7 @@ void run_compare(CompareSettings c) {
             auto m = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val,
                                                          options(label), init);
             m.set_wet_threshold(s.wet_threshold);
-            score_prediction(label, m.net().num_parameters(), m.predict(b.input));
+            score_prediction(label, m.net().num_parameters(), m.predict(b.input), ms_per_field(m, b.input));
             return m;
         };
         const auto config_of = [&](const std::string& model) {
@@ -693,7 +722,7 @@ void run_compare(CompareSettings c) {
             return config;
         };
         score_prediction(task == pipeline::Task::downscaling ? "bicubic (input)" : "raw input", 0,
-                         precipitation_channel(b.input));
+                         precipitation_channel(b.input), pipeline::Timing{});
         auto teacher = train_network(config_of("maunet"), "MAUNet (teacher)");
         // The student of `maunet distill`: the teacher's network, MAU blocks, width x sqrt(0.6).
         nn::UNetConfig student_config = teacher.net().config();
@@ -713,9 +742,11 @@ void run_compare(CompareSettings c) {
             o.cache_teacher = s.patch == 0;
             train::Distiller<float>(teacher.net(), student.net(), o).fit(train_set, val_set);
             score_prediction(refine_epochs == 0 ? "MAUNet-Light KD" : "MAUNet-Light KD+KR",
-                             student.net().num_parameters(), student.predict(b.input));
+                             student.net().num_parameters(), student.predict(b.input), ms_per_field(student, b.input));
         }
         train_network(config_of("unet"), "U-Net");
+        const Tensor<float>& bilinear = on_test ? p.bilinear_test : p.bilinear_val;
+        if (bilinear.numel() > 0) score_prediction("bilinear interpolation", 0, bilinear, pipeline::Timing{});
 
         std::printf("\n%s, model seed %llu, %zu %s fields, in %s:\n%s%s", task_name,
                     static_cast<unsigned long long>(sk.seed), held.size(), on_test ? "test" : "validation",
@@ -727,6 +758,7 @@ void run_compare(CompareSettings c) {
         all_results.insert(all_results.end(), results.begin(), results.end());
     }
     if (s.seeds > 1) print_seed_spread(rows, task_name, p.units);
+    print_student_cost(rows);
     print_rmse_differences(rows, s.seed, p.units);
     if (!c.json.empty()) {
         const std::string text = pipeline::to_json(all_results).dump(2) + "\n";

@@ -14,11 +14,13 @@
 
 #include <maunet/metrics/paired_bootstrap.hpp>
 #include <maunet/pipeline/compare.hpp>
+#include <maunet/pipeline/precip_model.hpp>
 
 namespace maunet::cli {
 
-// The rows of the comparison, in this order.
-enum ComparisonRow { reference_row, teacher_row, alone_row, kd_row, kdkr_row, unet_row, comparison_rows };
+// The rows of the comparison, in this order; more reference rows (bilinear interpolation) may
+// follow.
+enum ComparisonRow { reference_row, teacher_row, alone_row, kd_row, kdkr_row, unet_row };
 
 // One method over the seeds: its result and its per-field errors for each seed.
 struct MethodRuns {
@@ -34,6 +36,14 @@ inline void add_seed(std::vector<MethodRuns>& rows, const std::vector<pipeline::
         rows[i].results.push_back(results[i]);
         rows[i].errors.push_back(std::move(errors[i]));
     }
+}
+
+// Inference time of a model per field (batch 1, the first of `inputs` [N, C, H, W]): median and
+// spread of repeated runs.
+inline pipeline::Timing ms_per_field(const pipeline::PrecipModel<float>& m, const Tensor<float>& inputs) {
+    Tensor<float> one(Shape{1, inputs.dim(1), inputs.dim(2), inputs.dim(3)});
+    std::copy(inputs.begin(), inputs.begin() + one.numel(), one.begin());
+    return pipeline::time_ms([&] { (void)m.predict(one); });
 }
 
 namespace detail {
@@ -71,6 +81,23 @@ inline void print_seed_spread(const std::vector<MethodRuns>& rows, const std::st
         std::snprintf(mae_text, sizeof mae_text, "%.4f (%.4f)", detail::mean_of(mae), detail::sd_of(mae));
         std::printf("%-26s %24s %18s %8.4f\n", m.results.front().name.c_str(), rmse_text, mae_text, detail::mean_of(r));
     }
+}
+
+// The distilled student's cost against its teacher's: parameters, and inference time per field
+// (each seed's median; the ratio of their means over seeds).
+inline void print_student_cost(const std::vector<MethodRuns>& rows) {
+    const auto mean_ms = [](const MethodRuns& m) {
+        std::vector<double> ms;
+        for (const auto& r : m.results) ms.push_back(r.ms_per_field);
+        return detail::mean_of(ms);
+    };
+    const auto& teacher = rows[teacher_row].results.front();
+    const auto& student = rows[kdkr_row].results.front();
+    std::printf("\n%s: %ld parameters, %.0f%% of the teacher's %ld; %.3g ms per field against the teacher's %.3g "
+                "(%.2fx as fast; batch 1, mean over seeds of each seed's median)\n",
+                student.name.c_str(), static_cast<long>(student.parameters),
+                100.0 * double(student.parameters) / double(teacher.parameters), static_cast<long>(teacher.parameters),
+                mean_ms(rows[kdkr_row]), mean_ms(rows[teacher_row]), mean_ms(rows[teacher_row]) / mean_ms(rows[kdkr_row]));
 }
 
 // The RMSE differences the papers' comparison is about (every network against the reference;

@@ -31,16 +31,17 @@ check_differences one.txt
 grep -q "downscaling, model seed 7, 2 held-out fields" two.txt || fail "--seeds 2: no table for model seed 7"
 grep -q "downscaling, model seed 8, 2 held-out fields" two.txt || fail "--seeds 2: no table for model seed 8"
 grep -q "^downscaling over 2 seeds" two.txt || fail "--seeds 2: no summary over the seeds"
+grep -q "^MAUNet-Light KD+KR: .* of the teacher's" two.txt || fail "--seeds 2: no line on the student's cost"
 grep -q "mean over 2 seeds) with 95% paired bootstrap" two.txt || fail "--seeds 2: no bootstrap header"
 grep -q "^In words:" two.txt && fail "--seeds 2: the one-run lines in words were printed"
-for m in "bicubic interpolation" "MAUNet (teacher)" "MAUNet-Light alone" "MAUNet-Light KD" "MAUNet-Light KD+KR" "U-Net"; do
+for m in "bicubic interpolation" "MAUNet (teacher)" "MAUNet-Light alone" "MAUNet-Light KD" "MAUNet-Light KD+KR" "U-Net" "bilinear interpolation"; do
   grep -qE "^$(printf '%s' "$m" | sed 's/[+()]/\\&/g') +[0-9.]+ \([0-9.]+\) \[" two.txt || fail "--seeds 2: no summary row for $m"
 done
 check_differences two.txt
 # The first seed's table is the one-seed run's (same data, same model seed 7).
 diff <(grep -A7 "^method" one.txt | head -7 | cut -c1-60) <(grep -A7 "^method" two.txt | head -7 | cut -c1-60) > /dev/null ||
   fail "--seeds 2: model seed 7 does not reproduce the one-seed run"
-[ "$(grep -c '(seed 7)' d.json)" = 6 ] && [ "$(grep -c '(seed 8)' d.json)" = 6 ] ||
+[ "$(grep -c '(seed 7)' d.json)" = 7 ] && [ "$(grep -c '(seed 8)' d.json)" = 7 ] ||
   fail "--seeds 2: --json does not hold one object per method and seed: $(grep -c '"name"' d.json) names"
 
 "$maunet" demo --seeds 0 > /dev/null 2> zero.err

@@ -68,18 +68,21 @@ expect 1 "lies in more than one of" --in part_1.nc "${small[@]}" --val-period 20
   --test-period 2000-01-03/2000-01-04
 [ ! -e m.mnet ] || [ -s m.mnet ] || fail "a failed run left an empty model file"
 
-# maunet compare: the comparison over 2 model seeds on the two files, scored on the test period.
+# maunet compare: the comparison over 2 model seeds on the two files, scored on the test period
+# (bicubic, the five networks, bilinear).
 tiny=(--in 'part_*.nc' --var pr --factor 2 --width 2 --levels 2 --epochs 1 --refine-epochs 1 --threads 1 --quiet)
 "$maunet" compare "${tiny[@]}" --seeds 2 --test-period 2000-01-07/2000-01-08 --json c.json > cmp.txt 2> cmp.err ||
   fail "compare: $(cat cmp.err)"
 grep -q "scored on the 2 test fields; 2 seeds" cmp.txt || fail "compare: header: $(head -1 cmp.txt)"
 for seed in 7 8; do
-  [ "$(grep -A8 "model seed $seed, 2 test fields" cmp.txt | grep -cE '^(bicubic \(input\)|MAUNet \(teacher\)|MAUNet-Light alone|MAUNet-Light KD|MAUNet-Light KD\+KR|U-Net) ')" = 6 ] ||
-    fail "compare: the table of seed $seed does not have the 6 methods"
+  [ "$(grep -A9 "model seed $seed, 2 test fields" cmp.txt | grep -cE '^(bicubic \(input\)|MAUNet \(teacher\)|MAUNet-Light alone|MAUNet-Light KD|MAUNet-Light KD\+KR|U-Net|bilinear interpolation) ')" = 7 ] ||
+    fail "compare: the table of seed $seed does not have the 7 methods"
 done
 grep -q "^downscaling over 2 seeds" cmp.txt || fail "compare: no summary over the seeds"
+grep -qE "^MAUNet-Light KD\+KR: [0-9]+ parameters, [0-9]+% of the teacher's [0-9]+; .* as fast" cmp.txt ||
+  fail "compare: no line on the student's cost"
 [ "$(grep -cE '^  .* - .* \[.*\]  (lower|higher|no clear difference)$' cmp.txt)" = 9 ] || fail "compare: not 9 differences"
-[ "$(grep -c '"name"' c.json)" = 12 ] || fail "compare --json: $(grep -c '"name"' c.json) objects, expected 12"
+[ "$(grep -c '"name"' c.json)" = 14 ] || fail "compare --json: $(grep -c '"name"' c.json) objects, expected 14"
 "$maunet" compare "${tiny[@]}" --val-fraction 0 > /dev/null 2> none.err
 [ $? = 1 ] && grep -q "no held-out fields to score on" none.err || fail "compare without held-out fields: $(cat none.err)"
 "$maunet" compare "${tiny[@]}" --json part_1.nc > /dev/null 2> same.err
