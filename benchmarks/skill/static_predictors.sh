@@ -14,6 +14,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 maunet="${1:-$root/build/examples/maunet}"
 seeds="${2:-3}"
 data="$root/tests/data"
+source "$root/benchmarks/skill/real_files.sh"
 elevation="$root/examples/data/elevation_eastern_us_prism_4km.nc"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -23,14 +24,8 @@ common=(--factor 4 --model maunet --width 8 --levels 2 --epochs "${EPOCHS:-200}"
 rmse_pair() { awk '/^scores on/ {b = ""; m = ""} /^bicubic \(input\)/ {b = $3} /^maunet / {m = $2} END {print b, m}' "$1"; }
 
 results="$work/results.txt"
-for name in bcsd stageiv; do
-  if [ "$name" = bcsd ]; then
-    data_args=(--in "$data/bcsd_obs_1999.nc" --var pr --units mm/month --train-period 1999-01-01/1999-07-31
-               --val-period 1999-08-01/1999-09-30 --test-period 1999-10-01/1999-12-31)
-  else
-    data_args=(--in "$data/stageiv_florence_2018.nc" --var Total_precipitation_surface_1_Hour_Accumulation
-               --val-fraction 0.25)
-  fi
+for name in "${real_files[@]}"; do
+  real_file_args "$name"
   for seed in $(seq 1 "$seeds"); do
     for variant in none elevation; do
       static=()

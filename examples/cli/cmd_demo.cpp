@@ -235,9 +235,7 @@ void run_task(const DemoSettings& s, pipeline::Task task, const train::Synthetic
     std::printf("\n== %s: %zu training, %zu validation, %zu test fields\n", task_name, split.train.size(),
                 split.val.size(), split.test.size());
 
-    double range = 0;  // PSNR and SSIM use the range of the held-out observations
-    for (Index i = 0; i < test.target.numel(); ++i)
-        if (test.mask[i] != 0 && std::isfinite(test.target[i])) range = std::max(range, double(test.target[i]));
+    const double range = data_range_of(test);  // PSNR and SSIM use the range of the held-out observations
 
     pipeline::TableOptions table;
     table.units = "mm/day";

@@ -349,13 +349,6 @@ Tensor<float> precipitation_channel(const Tensor<float>& input) {
         std::copy(input.begin() + n * C * plane, input.begin() + (n * C + 1) * plane, precipitation.begin() + n * plane);
     return precipitation;
 }
-// The largest valid target of a batch: the data range R of PSNR and SSIM (1 if none is positive).
-double data_range_of(const train::Batch<float>& b) {
-    double range = 0;
-    for (Index i = 0; i < b.target.numel(); ++i)
-        if (b.mask[i] != 0 && std::isfinite(b.target[i])) range = std::max(range, double(b.target[i]));
-    return range > 0 ? range : 1;
-}
 HeldOutScores held_out_scores(pipeline::PrecipModel<float>& model, const train::Dataset<float>& held) {
     const train::Batch<float> b = held.stacked();
     const double range = data_range_of(b);
@@ -477,13 +470,6 @@ std::string seeded_path(const std::string& path, std::uint64_t seed) {
 void print_seed_summary(const std::vector<std::uint64_t>& seeds, const std::vector<pipeline::MethodResult>& models,
                         const pipeline::MethodResult& input, const char* which, std::size_t fields,
                         const std::string& units) {
-    const auto mean_sd = [](const std::vector<double>& v) {
-        double m = 0, ss = 0;
-        for (double x : v) m += x;
-        m /= double(v.size());
-        for (double x : v) ss += (x - m) * (x - m);
-        return std::pair<double, double>(m, v.size() > 1 ? std::sqrt(ss / double(v.size() - 1)) : 0.0);
-    };
     std::printf("\nseed ensemble: %zu models, scores on the %zu %s fields, in %s (mean +- sample sd over seeds):\n",
                 models.size(), fields, which, units.c_str());
     std::printf("%-22s %18s %18s %18s %18s %18s\n", "method", "RMSE", "MAE", "bias", "r", "RMSE / input");
@@ -499,9 +485,8 @@ void print_seed_summary(const std::vector<std::uint64_t>& seeds, const std::vect
                     ratio.back());
     }
     const auto cell = [&](const std::vector<double>& v) {
-        const auto [m, sd] = mean_sd(v);
         char text[64];
-        std::snprintf(text, sizeof text, "%.4f +- %.4f", m, sd);
+        std::snprintf(text, sizeof text, "%.4f +- %.4f", detail::mean_of(v), detail::sd_of(v));
         return std::string(text);
     };
     std::printf("%-22s %18s %18s %18s %18s %18s\n", (models.front().name + " mean").c_str(), cell(rmse).c_str(),

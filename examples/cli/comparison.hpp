@@ -15,6 +15,7 @@
 #include <maunet/metrics/paired_bootstrap.hpp>
 #include <maunet/pipeline/compare.hpp>
 #include <maunet/pipeline/precip_model.hpp>
+#include <maunet/train/sample.hpp>
 
 namespace maunet::cli {
 
@@ -44,6 +45,15 @@ inline pipeline::Timing ms_per_field(const pipeline::PrecipModel<float>& m, cons
     Tensor<float> one(Shape{1, inputs.dim(1), inputs.dim(2), inputs.dim(3)});
     std::copy(inputs.begin(), inputs.begin() + one.numel(), one.begin());
     return pipeline::time_ms([&] { (void)m.predict(one); });
+}
+
+// The largest valid target of held-out fields: the data range R of PSNR and SSIM (1 if none is
+// positive).
+inline double data_range_of(const train::Batch<float>& b) {
+    double range = 0;
+    for (Index i = 0; i < b.target.numel(); ++i)
+        if (b.mask[i] != 0 && std::isfinite(b.target[i])) range = std::max(range, double(b.target[i]));
+    return range > 0 ? range : 1;
 }
 
 namespace detail {
