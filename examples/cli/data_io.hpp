@@ -194,14 +194,21 @@ inline std::string written_by(const std::string& in_path, const std::string& out
 // too) are spread over the ranks; NetCDF to NetCDF, each rank writes its chunks into the file
 // when the tool has parallel netCDF (pipeline::map_netcdf), otherwise rank 0 writes them in
 // order (parallel/chunked_map.hpp). Either way the values are one process's, bit for bit.
-// Returns the time steps written.
+// With `companions` (variables written beside the data variable, NetCDF to NetCDF only), fn
+// returns [n, 1 + companions, y', x']. Returns the time steps written.
 inline Index transform_file(const std::string& in_path, const std::string& variable, const std::string& out_path,
                             const Field& out_grid, Index chunk,
                             const std::function<Tensor<float>(const Tensor<float>&)>& fn,
-                            std::vector<std::pair<std::string, std::string>> attributes, const std::string& label) {
+                            std::vector<std::pair<std::string, std::string>> attributes, const std::string& label,
+                            std::vector<io::NetcdfCompanion> companions = {}) {
     io::NetcdfWriterOptions options;
     options.command = command_line();
     options.global_attributes = std::move(attributes);
+    if (!companions.empty() && (is_npy(in_path) || is_npy(out_path)))
+        throw ArgumentError(label + ": writing " + std::to_string(companions.size() + 1) +
+                            " variables needs NetCDF in and out; " + (is_npy(in_path) ? in_path : out_path) +
+                            " is .npy");
+    options.companions = std::move(companions);
     const ChunkProgress progress(label);
     if (!is_npy(in_path) && !is_npy(out_path))
         return pipeline::map_netcdf<float>(in_path, variable, out_path, out_grid, chunk, fn, std::move(options),

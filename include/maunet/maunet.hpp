@@ -52,6 +52,7 @@
 #include "maunet/stats/quantile_delta_mapping.hpp"
 #include "maunet/stats/quantile_mapping.hpp"
 #include "maunet/stats/regrid.hpp"
+#include "maunet/stats/sample_summary.hpp"
 
 #include "maunet/metrics/report.hpp"
 

@@ -417,6 +417,59 @@ TEST_CASE("netcdf writer streams time steps and writes curvilinear grids", "[io]
     nc_close(ncid);
 }
 
+TEST_CASE("netcdf writer writes companion variables beside the data variable", "[io][netcdf]") {
+    ScratchDir dir("netcdf_companions");
+    GridField<float> f = make_regular_field(false);
+    f.grid_mapping = "crs";
+    f.grid_mapping_attributes = {{"grid_mapping_name", "latitude_longitude", {}}};
+    maunet::io::NetcdfWriterOptions options;
+    options.companions = {{"pr_sd", "standard deviation", "", ""}, {"pr_q95", "0.95 quantile", "mm/h", "x: max"}};
+    // Layer l of step t: the field's values plus 1000 l (NaN stays NaN).
+    const auto stacked = [&](Index t0, Index n) {
+        GridField<float> out = steps(f, t0, n);
+        const Index plane = f.ny() * f.nx();
+        out.data = Tensor<float>(Shape{n, 3, f.ny(), f.nx()});
+        for (Index t = 0; t < n; ++t)
+            for (Index l = 0; l < 3; ++l)
+                for (Index j = 0; j < plane; ++j)
+                    out.data[(t * 3 + l) * plane + j] = f.data[(t0 + t) * plane + j] + 1000.0f * static_cast<float>(l);
+        return out;
+    };
+    {
+        NetcdfWriter writer(dir.file("ens.nc"), f, options);
+        writer.append(stacked(0, 3));
+        writer.append(stacked(3, 1));
+        CHECK_THROWS_AS(writer.append(steps(f, 0, 1)), maunet::ShapeError);  // one layer where three are declared
+        CHECK_THROWS_WITH(writer.append(steps(f, 0, 1)), Catch::Contains("3 variables, 5, 7]"));
+        writer.close();
+    }
+    const GridField<float> mean = NetcdfReader<float>(dir.file("ens.nc"), "pr").read_all();
+    CHECK(same_values(mean.data, f.data));
+    CHECK(mean.time == f.time);
+    CHECK(mean.grid_mapping == "crs");
+    for (Index l = 1; l < 3; ++l) {
+        const GridField<float> c = NetcdfReader<float>(dir.file("ens.nc"), l == 1 ? "pr_sd" : "pr_q95").read_all();
+        Tensor<float> want = f.data;
+        for (float& v : want) v += 1000.0f * static_cast<float>(l);
+        CHECK(same_values(c.data, want));  // NaN cells written as _FillValue, read back as NaN
+        CHECK(c.y == f.y);
+        CHECK(c.grid_mapping == "crs");
+        CHECK(c.units == (l == 1 ? "mm/day" : "mm/h"));  // the data variable's units unless given
+        CHECK(c.long_name == (l == 1 ? "standard deviation" : "0.95 quantile"));
+        CHECK(c.cell_methods == (l == 1 ? "" : "x: max"));
+    }
+
+    maunet::io::NetcdfWriterOptions clash;
+    clash.companions = {{"lat", "", "", ""}};
+    CHECK_THROWS_WITH(NetcdfWriter(dir.file("bad.nc"), f, clash),
+                      Catch::Contains("companion variable 'lat' has the name of another variable"));
+    clash.companions = {{"pr_sd", "", "", ""}, {"pr_sd", "", "", ""}};
+    CHECK_THROWS_WITH(NetcdfWriter(dir.file("bad.nc"), f, clash), Catch::Contains("'pr_sd' has the name"));
+    clash.companions = {{"", "", "", ""}};
+    CHECK_THROWS_WITH(NetcdfWriter(dir.file("bad.nc"), f, clash), Catch::Contains("empty name"));
+    CHECK(dir.listing() == std::vector<std::string>{"ens.nc"});
+}
+
 TEST_CASE("netcdf reads packed shorts, ints with missing_value lists, valid ranges and default fills",
           "[io][netcdf]") {
     ScratchDir dir("netcdf_packed");

@@ -97,3 +97,71 @@ TEST_CASE("apply_precip_model: bad inputs", "[pipeline][apply][errors]") {
     CHECK_THROWS_WITH(model_input(Tensor<float>(Shape{1, 4, 4}), Task::downscaling, 0),
                       Catch::Contains("expected a factor >= 1, got 0"));
 }
+
+TEST_CASE("apply_samples: MC dropout samples are reproducible, per field and finished like apply()",
+          "[pipeline][apply][mc_dropout]") {
+    for (Task task : {Task::downscaling, Task::bias_correction}) {
+        const Index f = task == Task::downscaling ? 2 : 1, K = 6;
+        const PrecipModel<float> m = small_model(task, f, 10, 14);
+        const Tensor<float> fields = rain(5, 10 / f, 14 / f, 7);
+        const Tensor<float> deterministic = apply_precip_model(m, fields);
+        const Tensor<float> s = m.apply_samples(fields, K, 42);
+        REQUIRE(s.shape() == Shape{5, K, 10, 14});
+        const Index plane = 140;
+        // Finished as apply() finishes: missing where apply() is missing, never negative, 0 or
+        // at least the wet-day threshold.
+        Index differ = 0;
+        for (Index t = 0; t < 5; ++t)
+            for (Index k = 0; k < K; ++k)
+                for (Index j = 0; j < plane; ++j) {
+                    const float v = s[(t * K + k) * plane + j];
+                    CHECK(std::isnan(v) == std::isnan(deterministic[t * plane + j]));
+                    if (std::isnan(v)) continue;
+                    CHECK((v == 0.f || v >= 0.1f));
+                    if (k > 0 && v != s[(t * K + k - 1) * plane + j]) ++differ;
+                }
+        CHECK(differ > 5 * (K - 1) * plane / 2);  // the masks differ from sample to sample
+        // The same seed gives the same samples; another seed others.
+        const Tensor<float> again = m.apply_samples(fields, K, 42), other = m.apply_samples(fields, K, 43);
+        Index valid = 0, same = 0, changed = 0;
+        for (Index i = 0; i < s.numel(); ++i) {
+            if (std::isnan(s[i])) continue;
+            ++valid;
+            same += s[i] == again[i] ? 1 : 0;
+            changed += s[i] != other[i] ? 1 : 0;
+        }
+        CHECK(same == valid);
+        CHECK(changed > s.numel() / 2);
+        // Field by field (as any --chunk gives them) equals the whole stack.
+        const Index coarse = (10 / f) * (14 / f);
+        for (Index t = 0; t < 5; ++t) {
+            Tensor<float> one(Shape{1, 10 / f, 14 / f});
+            std::copy(fields.begin() + t * coarse, fields.begin() + (t + 1) * coarse, one.begin());
+            const Tensor<float> alone = m.apply_samples(one, K, 42);
+            for (Index i = 0; i < alone.numel(); ++i) {
+                const float a = alone[i], b = s[t * K * plane + i];
+                CHECK((a == b || (std::isnan(a) && std::isnan(b))));
+            }
+        }
+        // Sampling changes no state: inference afterwards is what it was.
+        const Tensor<float> after = apply_precip_model(m, fields);
+        for (Index i = 0; i < after.numel(); ++i)
+            CHECK((after[i] == deterministic[i] || (std::isnan(after[i]) && std::isnan(deterministic[i]))));
+    }
+}
+
+TEST_CASE("apply_samples: refusals", "[pipeline][apply][mc_dropout][errors]") {
+    const PrecipModel<float> m = small_model(Task::bias_correction, 1, 8, 8);
+    CHECK_THROWS_WITH(m.apply_samples(rain(1, 8, 8, 1), 0, 1), Catch::Contains("at least 1 sample, got 0"));
+    CHECK_THROWS_WITH(m.apply_samples(Tensor<float>(Shape{8, 8}), 2, 1), Catch::Contains("expected fields [time, y, x]"));
+    maunet::nn::UNetConfig plain = maunet::nn::UNetConfig::unet();
+    plain.levels = 2;
+    plain.base_width = 2;
+    Rng rng(1);
+    PrecipModel<float> u(plain, rng, Task::bias_correction, 1);
+    maunet::train::Dataset<float> d;
+    const Tensor<float> x = rain(1, 8, 8, 2).reshaped(Shape{1, 8, 8});
+    d.add(maunet::train::make_sample(x, x));
+    u.fit_transforms(d);
+    CHECK_THROWS_WITH(u.apply_samples(rain(1, 8, 8, 1), 2, 1), Catch::Contains("MC dropout needs dropout layers"));
+}

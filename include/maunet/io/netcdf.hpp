@@ -40,6 +40,9 @@
 //   y/x, 2-D variables lat(y, x)/lon(y, x) and a `coordinates = "lat lon"` attribute.
 // - The data variable is float, NaN written as _FillValue (1e20f by default), compressed
 //   with shuffle + deflate level 1 (NetcdfWriterOptions), chunked one time step per chunk.
+// - Companion variables (NetcdfWriterOptions::companions: an ensemble's spread and quantiles
+//   beside its mean) share the data variable's dimensions, storage, coordinates, grid mapping
+//   and units; append() then takes data [n, 1 + companions, y, x], the data variable first.
 // - Kept metadata (GridField's cell_methods, grid_mapping and *_attributes, as the reader
 //   fills them): the y/x coordinate variables get the file's own attributes (projected x/y in
 //   m, rotated rlat/rlon) instead of the latitude/longitude defaults; the grid-mapping
@@ -622,6 +625,14 @@ private:
     double scale_factor_ = 1.0, add_offset_ = 0.0;
 };
 
+// A variable written beside a NetcdfWriter's data variable, on its grid and time axis.
+struct NetcdfCompanion {
+    std::string name;          // e.g. "pr_sd"
+    std::string long_name;     // e.g. "standard deviation of 20 MC-dropout samples"
+    std::string units;         // empty: the data variable's
+    std::string cell_methods;  // empty: none
+};
+
 struct NetcdfWriterOptions {
     float fill_value = 1e20f;   // written where the data are NaN
     // 0 (none) .. 9. After the shuffle filter, level 1 writes precipitation about twice as
@@ -631,6 +642,8 @@ struct NetcdfWriterOptions {
     std::string command = "maunet";  // the history entry: "<UTC time>: <command>"
     // Global attributes written last (may override Conventions, history, source).
     std::vector<std::pair<std::string, std::string>> global_attributes;  // e.g. {"model", "MAUNet"}
+    // Variables written beside the data variable (see the top of the file).
+    std::vector<NetcdfCompanion> companions;
 };
 
 namespace detail {
@@ -682,7 +695,8 @@ public:
         return buf;
     }
 
-    // Appends chunk.data [n, ny, nx] and chunk.time (n values) after the steps written so far.
+    // Appends chunk.data [n, ny, nx] (with companions: [n, 1 + companions, ny, nx]) and
+    // chunk.time (n values) after the steps written so far.
     template <class T>
     void append(const GridField<T>& chunk) {
         written_ += put_steps(written_, chunk, false);
@@ -730,10 +744,14 @@ private:
     template <class T>
     Index put_steps(Index start, const GridField<T>& chunk, bool collective) {
         if (!nc_.open()) throw IOError(maunet::detail::cat("NetcdfWriter::append: '", path(), "' is already closed"));
-        require_shape(chunk.data.rank() == 3 && chunk.data.dim(1) == ny_ && chunk.data.dim(2) == nx_,
-                      "NetcdfWriter::append: chunk of shape ", chunk.data.shape(), " does not fit the file's grid [time, ",
-                      ny_, ", ", nx_, "] ('", path(), "')");
-        const Index n = chunk.data.dim(0);
+        const Index layers = 1 + static_cast<Index>(companion_vars_.size());
+        const Tensor<T>& d = chunk.data;
+        require_shape(layers == 1 ? d.rank() == 3 && d.dim(1) == ny_ && d.dim(2) == nx_
+                                  : d.rank() == 4 && d.dim(1) == layers && d.dim(2) == ny_ && d.dim(3) == nx_,
+                      "NetcdfWriter::append: chunk of shape ", d.shape(), " does not fit the file's grid [time, ",
+                      layers == 1 ? std::string() : maunet::detail::cat(layers, " variables, "), ny_, ", ", nx_,
+                      "] ('", path(), "')");
+        const Index n = d.dim(0);
         require_shape(static_cast<Index>(chunk.time.size()) == n, "NetcdfWriter::append: chunk has ", n,
                       " time steps but ", chunk.time.size(), " time values ('", path(), "')");
         require(chunk.time_units.empty() || chunk.time_units == time_units_, "NetcdfWriter::append: chunk time units '",
@@ -746,16 +764,22 @@ private:
             require(std::isfinite(t), "NetcdfWriter::append: time values must be finite, found ", t);
         require(start >= 0, "NetcdfWriter::append: negative start ", start);
         if (n == 0 && !collective) return 0;
-        std::vector<float> values(static_cast<std::size_t>(chunk.data.numel()));
-        const T* src = chunk.data.data();
-        for (std::size_t i = 0; i < values.size(); ++i)
-            values[i] = std::isnan(src[i]) ? options_.fill_value : static_cast<float>(src[i]);
+        const Index plane = ny_ * nx_;
+        std::vector<float> values(static_cast<std::size_t>(n * plane));
         const std::size_t first[3] = {static_cast<std::size_t>(n > 0 ? start : 0), 0, 0};
         const std::size_t count[3] = {static_cast<std::size_t>(n), static_cast<std::size_t>(ny_),
                                       static_cast<std::size_t>(nx_)};
         const double no_time = 0.0;  // a buffer that is not null, for a write of no steps
-        check(nc_put_vara_float(nc_.get(), data_var_, first, count, n > 0 ? values.data() : &options_.fill_value),
-              "cannot write data to");
+        for (Index layer = 0; layer < layers; ++layer) {
+            for (Index t = 0; t < n; ++t) {
+                const T* src = d.data() + (t * layers + layer) * plane;
+                float* dst = values.data() + t * plane;
+                for (Index j = 0; j < plane; ++j) dst[j] = std::isnan(src[j]) ? options_.fill_value : static_cast<float>(src[j]);
+            }
+            const int var = layer == 0 ? data_var_ : companion_vars_[static_cast<std::size_t>(layer - 1)];
+            check(nc_put_vara_float(nc_.get(), var, first, count, n > 0 ? values.data() : &options_.fill_value),
+                  "cannot write data to");
+        }
         check(nc_put_vara_double(nc_.get(), time_var_, first, count, n > 0 ? chunk.time.data() : &no_time),
               "cannot write time to");
         return n;
@@ -783,6 +807,14 @@ private:
                 "NetcdfWriter: deflate_level must be in 0..9, found ", options_.deflate_level);
         require(std::isfinite(options_.fill_value), "NetcdfWriter: fill_value must be finite, found ",
                 options_.fill_value);
+        std::vector<std::string> names = {f.variable, f.time_name.empty() ? "time" : f.time_name, f.y_name, f.x_name,
+                                          f.grid_mapping, "lat", "lon"};
+        for (const NetcdfCompanion& c : options_.companions) {
+            require(!c.name.empty(), "NetcdfWriter: a companion variable has an empty name ('", path(), "')");
+            require(std::find(names.begin(), names.end(), c.name) == names.end(), "NetcdfWriter: the companion variable '",
+                    c.name, "' has the name of another variable or dimension of '", path(), "'");
+            names.push_back(c.name);
+        }
     }
 
     void check(int status, const std::string& what) const {
@@ -872,25 +904,36 @@ private:
         }
 
         const int tyx[3] = {dim_t, dim_y, dim_x};
-        check(nc_def_var(ncid, variable_.c_str(), NC_FLOAT, 3, tyx, &data_var_), "cannot define the variable in");
-        const std::size_t chunks[3] = {1, static_cast<std::size_t>(ny_), static_cast<std::size_t>(nx_)};
-        check(nc_def_var_chunking(ncid, data_var_, NC_CHUNKED, chunks), "cannot set chunking in");
-        if (options_.deflate_level > 0 || options_.shuffle)
-            check(nc_def_var_deflate(ncid, data_var_, options_.shuffle ? 1 : 0, options_.deflate_level > 0 ? 1 : 0,
-                                     options_.deflate_level),
-                  "cannot set compression in");
-        check(nc_def_var_fill(ncid, data_var_, NC_FILL, &options_.fill_value), "cannot set _FillValue in");
-        if (!f.units.empty()) put_text(data_var_, "units", f.units);
-        if (!f.long_name.empty()) put_text(data_var_, "long_name", f.long_name);
+        // The data variable and each companion: float (time, y, x), one step per chunk.
+        const auto define_field_variable = [&](const std::string& name, const std::string& units,
+                                               const std::string& long_name, const std::string& cell_methods) {
+            int var = -1;
+            check(nc_def_var(ncid, name.c_str(), NC_FLOAT, 3, tyx, &var),
+                  maunet::detail::cat("cannot define the variable '", name, "' in"));
+            const std::size_t chunks[3] = {1, static_cast<std::size_t>(ny_), static_cast<std::size_t>(nx_)};
+            check(nc_def_var_chunking(ncid, var, NC_CHUNKED, chunks), "cannot set chunking in");
+            if (options_.deflate_level > 0 || options_.shuffle)
+                check(nc_def_var_deflate(ncid, var, options_.shuffle ? 1 : 0, options_.deflate_level > 0 ? 1 : 0,
+                                         options_.deflate_level),
+                      "cannot set compression in");
+            check(nc_def_var_fill(ncid, var, NC_FILL, &options_.fill_value), "cannot set _FillValue in");
+            if (!units.empty()) put_text(var, "units", units);
+            if (!long_name.empty()) put_text(var, "long_name", long_name);
+            if (!cell_methods.empty()) put_text(var, "cell_methods", cell_methods);
+            if (curvilinear_) put_text(var, "coordinates", "lat lon");
+            if (!f.grid_mapping.empty()) put_text(var, "grid_mapping", f.grid_mapping);
+            return var;
+        };
+        data_var_ = define_field_variable(variable_, f.units, f.long_name, f.cell_methods);
         if (!f.standard_name.empty()) put_text(data_var_, "standard_name", f.standard_name);
-        if (!f.cell_methods.empty()) put_text(data_var_, "cell_methods", f.cell_methods);
-        if (curvilinear_) put_text(data_var_, "coordinates", "lat lon");
+        for (const NetcdfCompanion& c : options_.companions)
+            companion_vars_.push_back(
+                define_field_variable(c.name, c.units.empty() ? f.units : c.units, c.long_name, c.cell_methods));
         if (!f.grid_mapping.empty()) {
             int mapping_var = -1;
             check(nc_def_var(ncid, f.grid_mapping.c_str(), NC_INT, 0, nullptr, &mapping_var),
                   "cannot define the grid mapping variable in");
             put_attributes(mapping_var, f.grid_mapping_attributes);
-            put_text(data_var_, "grid_mapping", f.grid_mapping);
         }
 
         // The input's global attributes are kept; history gets the new line first, as CDO and NCO do.
@@ -927,6 +970,7 @@ private:
     bool curvilinear_ = false;
     Index ny_ = 0, nx_ = 0, written_ = 0;
     int data_var_ = -1, time_var_ = -1;
+    std::vector<int> companion_vars_;
 };
 
 // Writes a whole field to `path` in one go (NetcdfWriter, one append, close).

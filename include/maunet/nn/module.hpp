@@ -20,7 +20,8 @@
 namespace maunet::nn {
 
 // How a forward pass runs: training (dropout on, batch norm on batch statistics, running
-// statistics updated) or inference; and the engine dropout draws from. Forward functions are
+// statistics updated), inference, or inference with dropout sampled (MC dropout); and the
+// engine dropout draws from. Forward functions are
 // const: in inference they only read the module, so one model can serve many threads.
 struct ForwardMode {
     bool training = false;
@@ -31,6 +32,10 @@ struct ForwardMode {
     // would have drawn for those rows.
     Index batch_offset = 0;
     Index batch_total = 0;
+    // Monte Carlo dropout (Gal & Ghahramani 2016): dropout draws its masks from `rng` while
+    // batch norm stays in inference (running statistics, none updated). Each such forward pass
+    // is one sample of the network's predictive distribution.
+    bool sample_dropout = false;
 };
 
 template <class T>

@@ -11,8 +11,9 @@
 //   grid_of(reader)      the grid of an open file (data [1, y, x] stands for the shape)
 //
 // map_netcdf(in, variable, out, out_grid, chunk, fn, options, progress) reads `chunk` time
-// steps of `variable` at a time, calls fn(data [n, H, W]) -> [n, H', W'] on out_grid's shape,
-// and appends the result with the same time values, units and calendar. A file without a time
+// steps of `variable` at a time, calls fn(data [n, H, W]) -> [n, H', W'] on out_grid's shape
+// (or [n, 1 + V, H', W'] when options declare V companion variables), and appends the result
+// with the same time values, units and calendar. A file without a time
 // coordinate gets time = 0, 1, ... in "days since 1970-01-01 00:00:00" (the writer needs an
 // axis). At most one chunk of input and one of output are in memory at any time. The output
 // appears only when everything has been written (io::NetcdfWriter is atomic).
@@ -77,6 +78,17 @@ io::GridField<T> grid_of(const io::NetcdfReader<T>& reader) {
 }
 
 namespace detail {
+// What map_netcdf's fn must return for n steps: [n, H', W'], or [n, 1 + V, H', W'] when the
+// output carries V companion variables (io::NetcdfWriterOptions::companions).
+template <class T>
+void require_chunk_shape(const Tensor<T>& y, Index n, const io::GridField<T>& out_grid, Index companions,
+                         const std::string& in_path, const std::string& variable) {
+    const Shape want = companions == 0 ? Shape{n, out_grid.ny(), out_grid.nx()}
+                                       : Shape{n, 1 + companions, out_grid.ny(), out_grid.nx()};
+    require_shape(y.shape() == want, "map_netcdf: the transformation of '", in_path, "' (variable '", variable,
+                  "') returned ", y.shape(), " for ", n, " time steps; expected ", want);
+}
+
 template <class T>
 void require_grid_shape(const io::GridField<T>& g, const char* op) {
     require(g.ny() >= 1 && g.nx() >= 1, op, ": the grid of '", g.variable, "' has no shape (its data ", g.data.shape(),
@@ -148,13 +160,15 @@ Index map_netcdf_parallel(const io::NetcdfReader<T>& reader, const std::string& 
                           const std::function<void(Index, Index)>& progress, parallel::MpiCommunicator& comm) {
     const Index total = reader.num_times(), p = comm.size(), num_chunks = (total + chunk - 1) / chunk;
     const bool has_time = !reader.times().empty();
+    const auto companions = static_cast<Index>(options.companions.size());
     std::unique_ptr<io::ParallelNetcdfWriter> writer;  // made on every rank, or on none
     parallel::run_collectively(comm, [&] {
         writer = std::make_unique<io::ParallelNetcdfWriter>(out_path, out_grid, std::move(options), comm.native());
     });
     for (Index round = 0; round * p < num_chunks; ++round) {
         io::GridField<T> mine = out_grid;
-        mine.data = Tensor<T>(Shape{0, out_grid.ny(), out_grid.nx()});
+        mine.data = companions == 0 ? Tensor<T>(Shape{0, out_grid.ny(), out_grid.nx()})
+                                    : Tensor<T>(Shape{0, 1 + companions, out_grid.ny(), out_grid.nx()});
         mine.time.clear();
         Index t0 = 0;
         parallel::run_collectively(comm, [&] {
@@ -163,10 +177,7 @@ Index map_netcdf_parallel(const io::NetcdfReader<T>& reader, const std::string& 
             t0 = c * chunk;
             const Index n = std::min(chunk, total - t0);
             Tensor<T> y = fn(reader.read(t0, n).data);
-            require_shape(y.rank() == 3 && y.dim(0) == n && y.dim(1) == out_grid.ny() && y.dim(2) == out_grid.nx(),
-                          "map_netcdf: the transformation of '", in_path, "' (variable '", variable, "') returned ",
-                          y.shape(), " for ", n, " time steps; expected [", n, ", ", out_grid.ny(), ", ",
-                          out_grid.nx(), "]");
+            require_chunk_shape(y, n, out_grid, companions, in_path, variable);
             mine.data = std::move(y);
             for (Index k = 0; k < n; ++k)
                 mine.time.push_back(has_time ? reader.times()[static_cast<std::size_t>(t0 + k)]
@@ -201,6 +212,7 @@ Index map_netcdf(const std::string& in_path, const std::string& variable, const 
     const Index out_h = out_grid.ny(), out_w = out_grid.nx();
     out_grid = with_shape(std::move(out_grid), out_h, out_w);
     const Index total = reader.num_times();
+    const auto companions = static_cast<Index>(options.companions.size());
 #if defined(MAUNET_HAVE_PARALLEL_NETCDF)
     if (auto* mpi = dynamic_cast<parallel::MpiCommunicator*>(&c); mpi && c.size() > 1)
         return detail::map_netcdf_parallel(reader, in_path, variable, out_path, out_grid, chunk, fn,
@@ -213,10 +225,7 @@ Index map_netcdf(const std::string& in_path, const std::string& variable, const 
     const std::vector<double> times = reader.times();
     const auto transform = [&](Index t0, Index n, io::GridField<T>& in) {
         Tensor<T> y = fn(in.data);
-        require_shape(y.rank() == 3 && y.dim(0) == n && y.dim(1) == out_grid.ny() && y.dim(2) == out_grid.nx(),
-                      "map_netcdf: the transformation of '", in_path, "' (variable '", variable, "') returned ",
-                      y.shape(), " for ", n, " time steps; expected [", n, ", ", out_grid.ny(), ", ", out_grid.nx(),
-                      "]");
+        detail::require_chunk_shape(y, n, out_grid, companions, in_path, variable);
         (void)t0;
         return y;
     };

@@ -31,6 +31,9 @@
 //                    static predictors as extra channels. A downscaling model refuses an input
 //                    whose grid is its training grid divided by its factor (a coarse field
 //                    handed in by mistake) and names the factor and apply().
+// Each has a Monte Carlo dropout twin, apply_samples and predict_samples, giving K samples per
+// field (dropout on, batch norm in inference) from which `maunet predict --samples` writes the
+// mean, spread and quantiles (stats/sample_summary.hpp).
 //
 // Static predictors (elevation, a land-sea mask, a climatology: fields that do not change with
 // time) are input channels 1..S after precipitation. A model may carry them itself
@@ -207,31 +210,39 @@ public:
     // input channel was missing. Inference only: thread-safe, records no graph.
     // A downscaling model refuses the coarse grid of its training fields (see the top of the file).
     Tensor<T> predict(const Tensor<T>& raw_input) const {
-        require(fitted(), "PrecipModel::predict: the model's transforms are not fitted");
-        require_shape(raw_input.rank() == 4, "PrecipModel::predict: expected [N, C, H, W], got ", raw_input.shape());
-        if (task_ == Task::downscaling && factor_ > 1 && grid_height_ > 0) {
-            const bool coarse = raw_input.dim(2) * factor_ == grid_height_ && raw_input.dim(3) * factor_ == grid_width_;
-            require_shape(!coarse, "PrecipModel::predict: this model downscales by a factor of ", factor_,
-                          " and takes input on the fine grid (", grid_height_, " x ", grid_width_,
-                          " in training); the input is ", raw_input.dim(2), " x ", raw_input.dim(3),
-                          ", the coarse grid: use apply(), which regrids coarse fields by ", factor_, " first");
-        }
-        Tensor<T> x = input_transform_.forward(raw_input);
-        const Tensor<T> valid = train::fill_missing(x, T(0));
-        Tensor<T> y = net_->predict(x);
-        if (bernoulli_gamma()) y = amounts_from_parameters(y);
-        else target_transform_.inverse_inplace(y);  // includes the clamp at 0
-        if (wet_threshold_ > T(0))
-            for (T& v : y)
-                if (v < wet_threshold_) v = T(0);  // NaN compares false and stays NaN
-        const Index N = raw_input.dim(0), C = raw_input.dim(1), plane = raw_input.dim(2) * raw_input.dim(3);
-        for (Index n = 0; n < N; ++n)
-            for (Index j = 0; j < plane; ++j) {
-                bool ok = true;
-                for (Index c = 0; c < C; ++c) ok = ok && valid[(n * C + c) * plane + j] != T(0);
-                if (!ok) y[n * plane + j] = std::numeric_limits<T>::quiet_NaN();
+        return predict_with(raw_input, 1, [&](const Tensor<T>& x) { return net_->predict(x); });
+    }
+
+    // Monte Carlo dropout: raw input [N, C, H, W] -> K = `samples` predictions per field
+    // [N, K, H, W], each a forward pass with its own dropout masks (batch norm in inference),
+    // finished as predict() finishes its output (inverse transform or the Bernoulli-gamma
+    // statistic, the wet-day threshold, NaN where the input was missing). The spread of the K
+    // values estimates the network's (epistemic) uncertainty (Gal & Ghahramani 2016).
+    // Sample k of a field draws from an engine seeded by `seed`, k and the field's own network
+    // input (FNV-1a of its bytes): reproducible however the fields are batched or chunked,
+    // different from field to field. Requires a network with dropout (MAUNet's default).
+    Tensor<T> predict_samples(const Tensor<T>& raw_input, Index samples, std::uint64_t seed) const {
+        require(samples >= 1, "PrecipModel::predict_samples: expected at least 1 sample, got ", samples);
+        require(net_->has_dropout(), "PrecipModel::predict_samples: MC dropout needs dropout layers; this ",
+                net_->config().architecture, " has none (dropout_rate ", net_->config().dropout_rate,
+                "): train it with dropout, or predict without samples");
+        Tensor<T> y = predict_with(raw_input, samples, [&](const Tensor<T>& x) {
+            const Index N = x.dim(0), field = x.numel() / N;
+            Tensor<T> out;
+            for (Index n = 0; n < N; ++n) {
+                Tensor<T> one(Shape{1, x.dim(1), x.dim(2), x.dim(3)});
+                std::copy(x.data() + n * field, x.data() + (n + 1) * field, one.data());
+                const std::uint64_t h = fnv1a(one.data(), field);
+                for (Index k = 0; k < samples; ++k) {
+                    Rng rng(seed ^ h ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(k + 1)));
+                    const Tensor<T> yk = net_->predict_sampled(one, rng);
+                    if (out.numel() == 0) out = Tensor<T>(Shape{N * samples, yk.dim(1), yk.dim(2), yk.dim(3)});
+                    std::copy(yk.begin(), yk.end(), out.data() + (n * samples + k) * yk.numel());
+                }
             }
-        return y;
+            return out;
+        });
+        return y.reshaped(Shape{raw_input.dim(0), samples, raw_input.dim(2), raw_input.dim(3)});
     }
 
     // Fields in physical units, [time, h, w] or one field [h, w] (on the coarse grid for a
@@ -240,15 +251,21 @@ public:
     Tensor<T> apply(const Tensor<T>& fields) const {
         require_shape((fields.rank() == 2 || fields.rank() == 3) && fields.numel() > 0,
                       "PrecipModel::apply: expected fields [time, y, x] or one field [y, x], got ", fields.shape());
-        require(input_transform_.channels() == 1 + static_cast<Index>(static_names_.size()),
-                "PrecipModel::apply: the model takes ", input_transform_.channels(), " input channels and carries ",
-                static_names_.size(), " static predictors; apply() takes precipitation alone: stack the static "
-                "predictors as channels and call predict()");
+        require_precipitation_only("apply");
         const Tensor<T> stack = fields.rank() == 3 ? fields : fields.reshaped(Shape{1, fields.dim(0), fields.dim(1)});
         const Tensor<T> y = predict(with_static_predictors(network_input(stack)));
         Tensor<T> out(fields.rank() == 3 ? Shape{y.dim(0), y.dim(2), y.dim(3)} : Shape{y.dim(2), y.dim(3)});
         std::copy(y.begin(), y.end(), out.begin());
         return out;
+    }
+
+    // MC dropout on fields as apply() takes them: [time, h, w] -> [time, K, h f, w f] (see
+    // predict_samples).
+    Tensor<T> apply_samples(const Tensor<T>& fields, Index samples, std::uint64_t seed) const {
+        require_shape(fields.rank() == 3 && fields.numel() > 0,
+                      "PrecipModel::apply_samples: expected fields [time, y, x], got ", fields.shape());
+        require_precipitation_only("apply_samples");
+        return predict_samples(with_static_predictors(network_input(fields)), samples, seed);
     }
 
     // The raw network input [time, 1, H, W] that apply() hands to predict() for fields
@@ -390,6 +407,54 @@ public:
 private:
     explicit PrecipModel(std::unique_ptr<nn::UNet<T>> net) : net_(std::move(net)) {}
 
+    void require_precipitation_only(const char* op) const {
+        require(input_transform_.channels() == 1 + static_cast<Index>(static_names_.size()),
+                "PrecipModel::", op, ": the model takes ", input_transform_.channels(), " input channels and carries ",
+                static_names_.size(), " static predictors; ", op, "() takes precipitation alone: stack the static "
+                "predictors as channels and call predict()");
+    }
+
+    // FNV-1a of the bytes of n values: a field's own seed for its random draws.
+    static std::uint64_t fnv1a(const T* values, Index n) {
+        std::uint64_t h = 1469598103934665603ULL;
+        const auto* bytes = reinterpret_cast<const unsigned char*>(values);
+        for (std::size_t k = 0; k < sizeof(T) * static_cast<std::size_t>(n); ++k) h = (h ^ bytes[k]) * 1099511628211ULL;
+        return h;
+    }
+
+    // predict() and predict_samples(): checks the raw input [N, C, H, W], normalises it, lets
+    // `network` map it to `copies` network outputs per field ([N copies, out, H, W], field by
+    // field), and finishes each output (see the top of the file) -> [N copies, 1, H, W].
+    template <class Network>
+    Tensor<T> predict_with(const Tensor<T>& raw_input, Index copies, Network&& network) const {
+        require(fitted(), "PrecipModel::predict: the model's transforms are not fitted");
+        require_shape(raw_input.rank() == 4, "PrecipModel::predict: expected [N, C, H, W], got ", raw_input.shape());
+        if (task_ == Task::downscaling && factor_ > 1 && grid_height_ > 0) {
+            const bool coarse = raw_input.dim(2) * factor_ == grid_height_ && raw_input.dim(3) * factor_ == grid_width_;
+            require_shape(!coarse, "PrecipModel::predict: this model downscales by a factor of ", factor_,
+                          " and takes input on the fine grid (", grid_height_, " x ", grid_width_,
+                          " in training); the input is ", raw_input.dim(2), " x ", raw_input.dim(3),
+                          ", the coarse grid: use apply(), which regrids coarse fields by ", factor_, " first");
+        }
+        Tensor<T> x = input_transform_.forward(raw_input);
+        const Tensor<T> valid = train::fill_missing(x, T(0));
+        Tensor<T> y = network(x);
+        if (bernoulli_gamma()) y = amounts_from_parameters(y);
+        else target_transform_.inverse_inplace(y);  // includes the clamp at 0
+        if (wet_threshold_ > T(0))
+            for (T& v : y)
+                if (v < wet_threshold_) v = T(0);  // NaN compares false and stays NaN
+        const Index N = raw_input.dim(0), C = raw_input.dim(1), plane = raw_input.dim(2) * raw_input.dim(3);
+        for (Index n = 0; n < N; ++n)
+            for (Index j = 0; j < plane; ++j) {
+                bool ok = true;
+                for (Index c = 0; c < C; ++c) ok = ok && valid[(n * C + c) * plane + j] != T(0);
+                if (!ok)
+                    for (Index k = 0; k < copies; ++k) y[(n * copies + k) * plane + j] = std::numeric_limits<T>::quiet_NaN();
+            }
+        return y;
+    }
+
     // Network output [N, 3, H, W] (logit, log shape, log scale) -> amounts [N, 1, H, W].
     Tensor<T> amounts_from_parameters(const Tensor<T>& theta) const {
         const Index N = theta.dim(0), plane = theta.dim(2) * theta.dim(3);
@@ -397,12 +462,8 @@ private:
         for (Index n = 0; n < N; ++n) {
             // Each field's draws come from the seed and the field's own parameters (FNV-1a of
             // their bytes): reproducible however the time axis is chunked, different per field.
-            std::uint64_t h = 1469598103934665603ULL;
-            const auto* bytes = reinterpret_cast<const unsigned char*>(theta.data() + n * 3 * plane);
-            if (statistic_ == Statistic::sample)
-                for (std::size_t k = 0; k < sizeof(T) * static_cast<std::size_t>(3 * plane); ++k)
-                    h = (h ^ bytes[k]) * 1099511628211ULL;
-            Rng rng(sample_seed_ ^ h);
+            Rng rng(sample_seed_ ^ (statistic_ == Statistic::sample ? fnv1a(theta.data() + n * 3 * plane, 3 * plane)
+                                                                    : 1469598103934665603ULL));
             for (Index j = 0; j < plane; ++j) {
                 const T* c = theta.data() + n * 3 * plane + j;
                 const auto bg = stats::BernoulliGamma::from_logits(c[0], c[plane], c[2 * plane]);

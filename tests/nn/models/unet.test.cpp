@@ -201,3 +201,58 @@ TEST_CASE("model errors name the model and the shapes", "[nn][models][errors]") 
     bad.dropout_rate = 1.0;
     CHECK_THROWS_WITH(UNet<float>(bad, rng), Catch::Contains("dropout_rate must be in [0, 1)"));
 }
+
+TEST_CASE("MC dropout: predict_sampled draws masks, keeps batch norm in inference and changes no state",
+          "[nn][models][mc_dropout]") {
+    UNetConfig c = tiny(UNetConfig::maunet());
+    c.batch_norm = true;
+    Rng rng(5);
+    UNet<float> net(c, rng);
+    // Running statistics away from their initial values, so that a pass on batch statistics
+    // (or an update of them) would show.
+    net.train();
+    for (int step = 0; step < 3; ++step)
+        (void)net.forward(Var<float>(Tensor<float>::uniform(Shape{2, 1, 8, 8}, rng, 0.f, 3.f)), &rng);
+    net.eval();
+    const Tensor<float> x = Tensor<float>::uniform(Shape{1, 1, 8, 8}, rng, 0.f, 1.f);
+    const Tensor<float> before = net.predict(x);
+    std::vector<Tensor<float>> buffers;
+    for (auto& [name, b] : net.named_buffers()) buffers.push_back(*b);
+    REQUIRE_FALSE(buffers.empty());
+
+    Rng a(11), b(11), other(12);
+    const Tensor<float> s1 = net.predict_sampled(x, a), s2 = net.predict_sampled(x, b);
+    const Tensor<float> s3 = net.predict_sampled(x, other), s4 = net.predict_sampled(x, a);
+    CHECK(maunet::testing::max_abs_diff(s1, s2) == 0.0);  // the same engine state, the same masks
+    CHECK(maunet::testing::max_abs_diff(s1, s3) > 1e-4);   // another seed, other masks
+    CHECK(maunet::testing::max_abs_diff(s1, s4) > 1e-4);   // the engine moved on
+    CHECK(maunet::testing::max_abs_diff(s1, before) > 1e-4);
+    // No buffer changed, and inference afterwards is what it was.
+    std::size_t i = 0;
+    for (auto& [name, buf] : net.named_buffers()) CHECK(maunet::testing::max_abs_diff(*buf, buffers[i++]) == 0.0);
+    CHECK(maunet::testing::max_abs_diff(net.predict(x), before) == 0.0);
+    // Batch norm runs on its running statistics: with a rate so small that every element is
+    // kept (and 1 / (1 - p) rounds to 1 in float), a sampled pass is exactly the inference pass
+    // (on the statistics of this one field it would differ).
+    UNetConfig keep_all = c;
+    keep_all.dropout_rate = 1e-12;
+    Rng r1(5);
+    UNet<float> kept(keep_all, r1);
+    kept.train();
+    for (int step = 0; step < 3; ++step)
+        (void)kept.forward(Var<float>(Tensor<float>::uniform(Shape{2, 1, 8, 8}, r1, 0.f, 3.f)), &r1);
+    kept.eval();
+    Rng d(3);
+    CHECK(maunet::testing::max_abs_diff(kept.predict_sampled(x, d), kept.predict(x)) == 0.0);
+
+    UNetConfig no_dropout = c;
+    no_dropout.dropout_rate = 0.0;
+    Rng r2(5);
+    UNet<float> plain(no_dropout, r2);
+    CHECK_FALSE(plain.has_dropout());
+    CHECK(net.has_dropout());
+    CHECK_THROWS_WITH(plain.predict_sampled(x, a), Catch::Contains("MC dropout needs dropout layers"));
+    maunet::nn::ForwardMode sampling{false, nullptr};
+    sampling.sample_dropout = true;
+    CHECK_THROWS_WITH(net.forward(Var<float>(x), sampling), Catch::Contains("Dropout: sampling with rate 0.2 needs a random engine"));
+}

@@ -1,5 +1,5 @@
 // maunet/nn/layers/dropout.hpp: Dropout, inverted (scaled by 1/(1-p) in training), identity
-// in inference.
+// in inference unless the pass samples dropout (ForwardMode::sample_dropout, MC dropout).
 #pragma once
 
 #include "maunet/autograd/ops/dropout.hpp"
@@ -14,8 +14,8 @@ public:
         require(rate >= T(0) && rate <= T(1), "Dropout: rate must be in [0, 1], got ", rate);
     }
     Var<T> forward(const Var<T>& x, const ForwardMode& mode) const {
-        if (!mode.training || rate_ == T(0)) return x;
-        require(mode.rng != nullptr, "Dropout: training with rate ", rate_,
+        if (!(mode.training || mode.sample_dropout) || rate_ == T(0)) return x;
+        require(mode.rng != nullptr, "Dropout: ", mode.training ? "training" : "sampling", " with rate ", rate_,
                 " needs a random engine (ForwardMode::rng is null)");
         if (mode.batch_total == 0) return dropout(x, rate_, *mode.rng, true);
         // Rows [offset, offset + N) of a global batch: skip the draws of the rows before and after.

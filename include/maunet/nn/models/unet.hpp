@@ -163,6 +163,23 @@ public:
         return forward(Var<T>(x), ForwardMode{false, nullptr}).value();
     }
 
+    // One Monte Carlo dropout sample (Gal & Ghahramani 2016): inference with the dropout masks
+    // drawn from `rng` (batch norm on its running statistics). No graph recorded; thread-safe
+    // with one engine per thread. Requires has_dropout().
+    Tensor<T> predict_sampled(const Tensor<T>& x, Rng& rng) const {
+        require(has_dropout(), config_.architecture, ": MC dropout needs dropout layers; this network has none (",
+                "dropout_rate ", config_.dropout_rate, ", ", config_.dropout_levels, " levels, bottleneck ",
+                config_.dropout_bottleneck ? "on" : "off", ")");
+        NoGradGuard no_grad;
+        ForwardMode mode{false, &rng};
+        mode.sample_dropout = true;
+        return forward(Var<T>(x), mode).value();
+    }
+    // Whether any dropout layer is active in training (and so can be sampled at predict time).
+    bool has_dropout() const {
+        return config_.dropout_rate > 0 && (config_.dropout_levels > 0 || config_.dropout_bottleneck);
+    }
+
     // Floating-point operations of one forward pass on [N, C, H, W] (2 per multiply-add of every
     // convolution; pooling, activations and additions are not counted, by convention).
     double forward_flops(Index N, Index H, Index W) const {
