@@ -186,7 +186,8 @@ maunet::nn::UNetConfig network_config(const TrainSettings& s) {
 void save_with_selftest(const maunet::pipeline::PrecipModel<float>& model,
                         const maunet::train::DatasetSplit<float>& split, const std::string& out) {
     const auto& held = split.val.empty() ? split.train : split.val;
-    const auto& first = held.samples().front().input;
+    const auto sample = held.get(0);
+    const auto& first = sample->input;
     Tensor<float> selftest(Shape{1, first.dim(0), first.dim(1), first.dim(2)});
     std::copy(first.begin(), first.end(), selftest.begin());
     model.save(out, &selftest);

@@ -52,7 +52,8 @@ int run(int argc, char** argv) {
     model.fit_transforms(dataset);
     model.set_units(argc > 11 ? argv[11] : io::kMillimetresPerDay);  // the synthetic fields are in mm/day
     Tensor<float> selftest(Shape{1, 1, sc.height, sc.width});
-    const auto& first = dataset.samples().front().input;
+    const auto sample = dataset.get(0);
+    const auto& first = sample->input;
     std::copy(first.begin(), first.begin() + selftest.numel(), selftest.begin());
     model.save(argv[1], &selftest);
 

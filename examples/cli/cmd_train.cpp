@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -62,6 +63,8 @@ struct DataSettings {
     double val_fraction = 0.25;
     Index synthetic_size = 64;
     int synthetic_fields = 48;
+    double cache_mb = 0;    // > 0: samples spooled to a scratch file, at most this many MB in memory
+    std::string spool_dir;  // where the scratch files go (default: the system's temporary directory)
 };
 
 struct TrainSettings {
@@ -181,12 +184,31 @@ StaticPredictors static_predictors_from_files(const std::vector<std::string>& sp
     return out;
 }
 
+// Steps [t0, t0 + n) of a series [T, h, w].
+Tensor<float> steps_of_series(const Tensor<float>& series, Index t0, Index n) {
+    const Index plane = series.dim(1) * series.dim(2);
+    Tensor<float> out(Shape{n, series.dim(1), series.dim(2)});
+    std::copy(series.begin() + t0 * plane, series.begin() + (t0 + n) * plane, out.begin());
+    return out;
+}
+
+// An empty dataset: spooled to --spool-dir behind a cache of --cache-mb, or in memory.
+train::Dataset<float> spooled_or_in_memory(const DataSettings& d) {
+    require(d.cache_mb >= 0, "expected --cache-mb >= 0, got ", d.cache_mb);
+    if (d.cache_mb == 0) return train::Dataset<float>();
+    const std::string dir = d.spool_dir.empty() ? std::filesystem::temp_directory_path().string() : d.spool_dir;
+    return train::Dataset<float>::spooled(dir, static_cast<std::size_t>(d.cache_mb * 1024 * 1024));
+}
+
 Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, std::uint64_t seed,
                       const StaticSource& static_source = {}, bool bilinear = false) {
     require(d.val_fraction >= 0.0 && d.val_fraction < 1.0, "expected --val-fraction in [0, 1), got ", d.val_fraction);
     require(factor >= 1, "expected --factor >= 1, got ", factor);
     const bool downscaling = task == pipeline::Task::downscaling;
-    train::Dataset<float> all, held_val, held_test;
+    // In memory, or (--cache-mb) each sample spooled to disk as it is made: the training,
+    // validation and test sets then hold at most --cache-mb of samples in memory each.
+    train::Dataset<float> all = spooled_or_in_memory(d);
+    train::Dataset<float> held_val = all.empty_like(), held_test = all.empty_like();
     std::vector<Index> steps_of[3];  // the time index of each sample of all, held_val, held_test
     Tensor<float> coarse;            // [T, h, w]: the field the input interpolates (downscaling from a file)
     Index f = 1;                     // and its factor
@@ -204,8 +226,9 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
         const auto bicubic = [](const Tensor<float>& coarse, Index H, Index W) {
             return stats::regrid_bicubic(coarse, H, W, /*clamp_negative=*/true);
         };
-        all = downscaling ? train::downscaling_dataset<float>(data, false, bicubic)
-                          : train::bias_correction_dataset<float>(data);
+        const train::Dataset<float> made = downscaling ? train::downscaling_dataset<float>(data, false, bicubic)
+                                                       : train::bias_correction_dataset<float>(data);
+        for (std::size_t i = 0; i < made.size(); ++i) all.add(*made.get(i));
         description = std::to_string(sc.num_fields) + " synthetic fields of " + std::to_string(sc.height) + " x " +
                       std::to_string(sc.width);
     } else {
@@ -218,7 +241,9 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
             obs_grid = pipeline::with_shape(obs, data.dim(1), data.dim(2));
             obs.data = std::move(data);
         }
-        Tensor<float> input;  // [T, 1, H, W]
+        // The network input of steps [t0, t0 + n) (model_input is field by field, so computing
+        // it a chunk at a time gives the same fields and holds one chunk, not the series).
+        std::function<Tensor<float>(Index, Index)> input_of;
         if (!d.biased.empty()) {
             Field biased = load_precip(d.biased, d.biased_var, d.biased_units, "--biased-units");
             const pipeline::DateMatch m = pair_by_date(obs, d.in, biased, d.biased);
@@ -236,8 +261,10 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
                                                 biased.nx() * f);
             note("train", d.biased, pipeline::align_to_grid(biased, d.biased, f > 1 ? pipeline::coarsened_grid(fine, f) : fine, d.in));
             obs.data = pipeline::crop_rows_cols(obs.data, biased.ny() * f, biased.nx() * f);
-            input = pipeline::model_input(biased.data, task, f);
             if (downscaling && bilinear) coarse = biased.data;
+            input_of = [source = std::move(biased.data), task, f](Index t0, Index n) {
+                return pipeline::model_input(steps_of_series(source, t0, n), task, f);
+            };
             description = "'" + d.biased + "' -> '" + d.in + "'";
         } else {
             const Index h = obs.ny() / factor * factor, w = obs.nx() / factor * factor;
@@ -246,7 +273,9 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
             obs.data = pipeline::crop_rows_cols(obs.data, h, w);
             coarse = stats::block_mean(obs.data, factor);
             f = factor;
-            input = pipeline::model_input(coarse, pipeline::Task::downscaling, factor);
+            input_of = [&coarse, factor](Index t0, Index n) {
+                return pipeline::model_input(steps_of_series(coarse, t0, n), pipeline::Task::downscaling, factor);
+            };
             description = (d.files.size() > 1 ? std::to_string(d.files.size()) + " files from '" + earliest + "'"
                                               : "'" + d.in + "'") +
                           " (variable " + obs.variable + ") coarsened " + std::to_string(factor) +
@@ -256,10 +285,16 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
         if (static_source) statics = static_source(obs_grid, d.in, H, W);
         const Index S = statics.fields.numel() > 0 ? statics.fields.dim(0) : 0;
         const std::vector<Role> roles = roles_of_steps(d, obs);
-        for (Index t = 0; t < T; ++t) {
+        constexpr Index kChunk = 32;  // time steps of network input made at a time
+        Tensor<float> input;          // [n, 1, H, W]: steps [t0, t0 + n)
+        for (Index t = 0, t0 = -kChunk; t < T; ++t) {
             if (roles[static_cast<std::size_t>(t)] == Role::unused) continue;
+            if (t >= t0 + kChunk) {
+                t0 = t;
+                input = input_of(t0, std::min(kChunk, T - t0));
+            }
             Tensor<float> x(Shape{1 + S, H, W}), y(Shape{1, H, W});
-            std::copy(input.begin() + t * H * W, input.begin() + (t + 1) * H * W, x.begin());
+            std::copy(input.begin() + (t - t0) * H * W, input.begin() + (t - t0 + 1) * H * W, x.begin());
             if (S > 0) std::copy(statics.fields.begin(), statics.fields.end(), x.begin() + H * W);
             std::copy(obs.data.begin() + t * H * W, obs.data.begin() + (t + 1) * H * W, y.begin());
             auto sample = train::make_sample(std::move(x), std::move(y));
@@ -400,12 +435,15 @@ HeldOutScores report_and_save(pipeline::PrecipModel<float>& model, const Prepare
 // (valid cells, dry ones included), in the normalised space the loss sees.
 double tail_level(const TrainSettings& s, const train::Dataset<float>& raw_train, const train::PrecipTransform<float>& t) {
     require(s.tail_quantile > 0 && s.tail_quantile < 1, "expected --tail-quantile in (0, 1), got ", s.tail_quantile);
-    const train::Batch<float> all = raw_train.stacked();
-    std::vector<double> amounts;
-    for (Index i = 0; i < all.target.numel(); ++i)
-        if (all.mask[i] != 0 && std::isfinite(all.target[i])) amounts.push_back(all.target[i]);
+    std::vector<float> amounts;  // sample by sample: a spooled training set is never stacked
+    for (std::size_t k = 0; k < raw_train.size(); ++k) {
+        const auto sample = raw_train.get(k);
+        for (Index i = 0; i < sample->target.numel(); ++i)
+            if (sample->mask[i] != 0 && std::isfinite(sample->target[i])) amounts.push_back(sample->target[i]);
+    }
     require(!amounts.empty(), "the training fields have no valid target cell");
-    const double q = stats::empirical_quantile(std::move(amounts), s.tail_quantile);
+    std::sort(amounts.begin(), amounts.end());
+    const double q = stats::quantile_sorted(amounts.data(), static_cast<Index>(amounts.size()), s.tail_quantile);
     if (is_root())
         std::printf("tail-weighted loss: level %.4g mm/day (quantile %.3g of the training targets), weight %.3g\n", q,
                     s.tail_quantile, s.tail_weight);
@@ -417,8 +455,12 @@ double tail_level(const TrainSettings& s, const train::Dataset<float>& raw_train
 double tail_level_of_training_data(const TrainSettings& s, const Prepared& p) {
     if (train::loss_kind_from_string(s.loss) != train::LossKind::tail_mse) return 0.0;
     train::PrecipTransform<float> t;
-    const train::Batch<float> all = p.split.train.stacked();
-    t.fit(all.target, all.mask);
+    t.begin_fit();
+    for (std::size_t k = 0; k < p.split.train.size(); ++k) {
+        const auto sample = p.split.train.get(k);
+        t.add_to_fit(sample->target, sample->mask);
+    }
+    t.end_fit();
     return tail_level(s, p.split.train, t);
 }
 
@@ -783,6 +825,14 @@ void add_data_options(CLI::App* cmd, DataSettings& d, bool with_task) {
                     "FIRST/LAST dates of test steps, never trained on nor used to pick the epoch; scored at the end");
     cmd->add_option("--val-fraction", d.val_fraction, "share of the time steps, the last ones, held out for validation")
         ->capture_default_str();
+    cmd->add_option("--cache-mb", d.cache_mb,
+                    "spool the samples to a scratch file and hold at most this many MB of them in memory per set "
+                    "(training, validation, test; 0: all in memory), for training sets larger than memory")
+        ->check(CLI::Range(0.0, 1e9))
+        ->capture_default_str();
+    cmd->add_option("--spool-dir", d.spool_dir,
+                    "directory of --cache-mb's scratch files (deleted when the run ends; default: the system's "
+                    "temporary directory)");
     cmd->add_option("--synthetic-size", d.synthetic_size, "side of the synthetic fields (without --in)")
         ->capture_default_str();
     cmd->add_option("--synthetic-fields", d.synthetic_fields, "number of synthetic fields (without --in)")

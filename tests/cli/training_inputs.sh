@@ -42,6 +42,19 @@ grep -q "scores on the 1 test" periods.txt || fail "the test period is not score
   > frac.txt 2> frac.err || fail "train with a training period: $(cat frac.err)"
 grep -q "6 training / 2 validation / 0 test fields" frac.txt || fail "--val-fraction inside the period: $(head -1 frac.txt)"
 
+# Samples spooled to disk behind a cache smaller than one sample: the same model file, bit for
+# bit, as training in memory; the scratch files are gone at the end; a missing --spool-dir refused.
+mkdir spool
+spooled=(--in part_1.nc part_2.nc --var pr --factor 2 --width 2 --levels 1 --epochs 2 --patch 4 --patches-per-field 2
+         --threads 1 --quiet --test-period 2000-01-08/2000-01-08)
+"$maunet" train "${spooled[@]}" --out memory.mnet > /dev/null 2> memory.err || fail "train in memory: $(cat memory.err)"
+"$maunet" train "${spooled[@]}" --cache-mb 0.0001 --spool-dir spool --out spooled.mnet > spooled.txt 2> spooled.err ||
+  fail "train --cache-mb: $(cat spooled.err)"
+cmp -s memory.mnet spooled.mnet || fail "train --cache-mb wrote another model than training in memory"
+[ -z "$(ls -A spool)" ] || fail "train --cache-mb left scratch files: $(ls -A spool)"
+expect 1 "cannot create a scratch file in 'no_such_dir'" "${spooled[@]}" --cache-mb 1 --spool-dir no_such_dir --out x.mnet
+[ ! -e x.mnet ] || fail "a refused spool directory left a model"
+
 # A seed ensemble: one model (and history) per seed, named after it, and the scores' spread.
 seeds=(--var pr --factor 2 --width 2 --levels 1 --epochs 1 --threads 1 --quiet --seeds 2 --seed 3)
 "$maunet" train --in part_1.nc part_2.nc "${seeds[@]}" --out ens.mnet --history ens.csv > seeds.txt 2> seeds.err ||

@@ -51,6 +51,10 @@ cmp modelK_a.mnet modelK_b.mnet || fail "two trainings on $ranks ranks wrote dif
 mpi predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 3 --out predK.nc > predict.log
 same_nc pred1.nc predK.nc
 grep -qF "$writers" predict.log || fail "predict's summary does not say '$writers': $(cat predict.log)"
+# MC dropout: the mean, spread and quantiles of 4 samples per field, the same from K ranks.
+"$maunet" predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 2 --samples 4 --out ens1.nc > /dev/null
+mpi predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 2 --samples 4 --out ensK.nc > /dev/null
+same_nc ens1.nc ensK.nc
 "$maunet" predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 1 --out pred1.npy > /dev/null
 mpi predict --model modelK_a.mnet --in coarse1.nc --var pr --chunk 1 --out predK.npy > /dev/null
 cmp pred1.npy predK.npy || fail "predict to .npy differs"

@@ -40,7 +40,7 @@ TEST_CASE("split is deterministic, by whole fields, and disjoint", "[train][data
     std::multiset<int> seen;
     std::vector<int> first_train, other_seed;
     for (const auto* part : {&a.train, &a.val, &a.test})
-        for (const auto& s : part->samples()) seen.insert(static_cast<int>(s.input[0]) / 100000);
+        for (std::size_t i = 0; i < part->size(); ++i) seen.insert(static_cast<int>(part->get(i)->input[0]) / 100000);
     CHECK(seen.size() == 20);
     CHECK(std::set<int>(seen.begin(), seen.end()).size() == 20);  // each field exactly once
     for (std::size_t i = 0; i < a.train.size(); ++i) {

@@ -50,7 +50,8 @@ train::Dataset<float> synthetic_set(int fields, std::uint64_t seed) {
     auto raw = train::bias_correction_dataset(data);
     // Normalise roughly (log1p) so training is well conditioned.
     train::Dataset<float> out;
-    for (auto s : raw.samples()) {
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        auto s = raw[i];
         for (auto& v : s.input) v = std::log1p(v);
         for (auto& v : s.target) v = std::isfinite(v) ? std::log1p(v) : 0.0f;
         out.add(s);
@@ -249,7 +250,8 @@ TEST_CASE("a refinement that does not improve on distillation is undone", "[trai
     UNet<float> teacher(small(UNetConfig::maunet()), rng);
     UNet<float> student(small(UNetConfig::maunet_light()), rng);
     train::Dataset<float> noisy, imitate;
-    for (auto s : data.samples()) {
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        auto s = data[i];
         s.target = teacher.predict(s.input.reshaped(Shape{1, 1, 16, 16})).reshaped(s.target.shape());
         imitate.add(s);
         s.target = Tensor<float>::uniform(s.target.shape(), rng, -3.0f, 3.0f);

@@ -93,7 +93,8 @@ TEST_CASE("a non-finite loss stops training, restores the last good weights and 
     auto data = smooth_set(4, 3);
     // A valid cell with an infinite target makes the loss infinite in the second epoch's data.
     train::Dataset<float> bad;
-    for (auto s : data.samples()) {
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        auto s = data[i];
         s.target[7] = std::numeric_limits<float>::infinity();
         bad.add(s);
     }

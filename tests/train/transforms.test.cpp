@@ -72,7 +72,7 @@ TEST_CASE("fit on the training split ignores the validation split", "[train][tra
     PrecipTransform<double> t;
     t.fit(train.target, train.mask);
     std::vector<double> values;
-    for (const auto& s : parts.train.samples()) values.push_back(s.target[0]);
+    for (std::size_t i = 0; i < parts.train.size(); ++i) values.push_back(parts.train.get(i)->target[0]);
     const auto [mean, stddev] = log_moments(values);
     CHECK(t.mean() == Approx(mean).epsilon(1e-14));
     CHECK(t.stddev() == Approx(stddev).epsilon(1e-14));

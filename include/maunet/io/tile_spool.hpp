@@ -12,42 +12,30 @@
 // and memory holds one chunk or one tile, never the series. Values are stored as they are
 // (float32, native byte order): what goes in comes out bit for bit.
 //
-// The file is created in the given directory and unlinked at once, so it disappears when the
-// spool is destroyed or the process dies. Errors: IOError naming the directory and errno.
+// The file is an io::ScratchFile: created in the given directory and unlinked at once, so it
+// disappears when the spool is destroyed or the process dies. Errors: IOError naming the
+// directory and errno.
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "maunet/core/errors.hpp"
 #include "maunet/core/tensor.hpp"
+#include "maunet/io/scratch_file.hpp"
 
 namespace maunet::io {
 
 class TileSpool {
 public:
     TileSpool(const std::string& directory, Index times, Index height, Index width, Index tile_rows)
-        : dir_(directory.empty() ? std::string(".") : directory), T_(times), H_(height), W_(width),
-          R_(std::min(tile_rows, height)) {
+        : file_(directory), T_(times), H_(height), W_(width), R_(std::min(tile_rows, height)) {
         require(times >= 1 && height >= 1 && width >= 1 && tile_rows >= 1, "TileSpool: expected a series of at least "
                 "1 x 1 x 1 and tiles of at least one row, got ", times, " x ", height, " x ", width, " and ", tile_rows);
-        std::string name = dir_ + "/.maunet-spool-XXXXXX";
-        fd_ = ::mkstemp(name.data());
-        if (fd_ < 0)
-            throw IOError(maunet::detail::cat("cannot create a scratch file in '", dir_, "': ", std::strerror(errno)));
-        ::unlink(name.c_str());
     }
     TileSpool(const TileSpool&) = delete;
     TileSpool& operator=(const TileSpool&) = delete;
-    ~TileSpool() {
-        if (fd_ >= 0) ::close(fd_);
-    }
 
     Index times() const { return T_; }
     Index height() const { return H_; }
@@ -110,34 +98,11 @@ private:
     off_t offset(Index k, Index t) const {
         return static_cast<off_t>((tile_first_row(k) * W_ * T_ + t * tile_rows(k) * W_) * Index(sizeof(float)));
     }
-    void put(const float* p, std::size_t count, off_t at) {
-        const char* b = reinterpret_cast<const char*>(p);
-        std::size_t left = count * sizeof(float);
-        while (left > 0) {
-            const ssize_t w = ::pwrite(fd_, b, left, at);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0)
-                throw IOError(maunet::detail::cat("writing a scratch file in '", dir_, "' failed: ",
-                                                  w < 0 ? std::strerror(errno) : "no progress (disk full?)"));
-            b += w, left -= static_cast<std::size_t>(w), at += w;
-        }
-    }
-    void get(float* p, std::size_t count, off_t at) const {
-        char* b = reinterpret_cast<char*>(p);
-        std::size_t left = count * sizeof(float);
-        while (left > 0) {
-            const ssize_t r = ::pread(fd_, b, left, at);
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0)
-                throw IOError(maunet::detail::cat("reading a scratch file in '", dir_, "' failed: ",
-                                                  r < 0 ? std::strerror(errno) : "unexpected end"));
-            b += r, left -= static_cast<std::size_t>(r), at += r;
-        }
-    }
+    void put(const float* p, std::size_t count, off_t at) { file_.put(p, count * sizeof(float), at); }
+    void get(float* p, std::size_t count, off_t at) const { file_.get(p, count * sizeof(float), at); }
 
-    std::string dir_;
+    ScratchFile file_;
     Index T_, H_, W_, R_;
-    int fd_ = -1;
 };
 
 }  // namespace maunet::io

@@ -173,13 +173,21 @@ public:
     }
 
     // Fits the transforms on raw training samples (inputs [C, H, W], targets [1, H, W]) and
-    // records their grid (the fine grid of a downscaling model).
+    // records their grid (the fine grid of a downscaling model). Sample by sample: a spooled
+    // dataset is read once, never stacked; the result is that of fitting the stacked samples.
     void fit_transforms(const train::Dataset<T>& raw_train) {
-        const train::Batch<T> all = raw_train.stacked();
-        input_transform_.fit(all.input);
-        target_transform_.fit(all.target, all.mask);
-        grid_height_ = all.input.dim(2);
-        grid_width_ = all.input.dim(3);
+        require(!raw_train.empty(), "PrecipModel::fit_transforms: the training set is empty");
+        input_transform_.begin_fit();
+        target_transform_.begin_fit();
+        for (std::size_t i = 0; i < raw_train.size(); ++i) {
+            const auto s = raw_train.get(i);
+            input_transform_.add_to_fit(s->input);
+            target_transform_.add_to_fit(s->target, s->mask);
+        }
+        input_transform_.end_fit();
+        target_transform_.end_fit();
+        grid_height_ = raw_train.height();
+        grid_width_ = raw_train.width();
     }
     bool fitted() const { return input_transform_.fitted() && target_transform_.fitted(); }
 
@@ -198,20 +206,40 @@ public:
         static_names_ = other.static_names_, statics_ = other.statics_;  // the same static predictors
     }
 
-    // The samples as the network sees them (normalised, NaN filled, mask tightened).
+    // The samples as the network sees them (normalised, NaN filled, mask tightened), stored as
+    // `raw` is (a spooled dataset gives a spooled one, written sample by sample).
     train::Dataset<T> normalize(const train::Dataset<T>& raw) const {
         require(fitted(), "PrecipModel::normalize: fit_transforms() first");
-        train::Dataset<T> out;
-        for (const auto& s : raw.samples()) out.add(train::normalize_sample(s, input_transform_, target_transform_));
+        train::Dataset<T> out = raw.empty_like();
+        for (std::size_t i = 0; i < raw.size(); ++i)
+            out.add(train::normalize_sample(*raw.get(i), input_transform_, target_transform_));
         return out;
     }
 
     // Raw input [N, C, H, W] -> raw precipitation [N, 1, H, W]: never negative; NaN where any
     // input channel was missing. Inference only: thread-safe, records no graph.
     // A downscaling model refuses the coarse grid of its training fields (see the top of the file).
+    // The network sees at most kPredictBatch fields at a time: its activations for a whole
+    // validation period at once would need gigabytes; fields are independent, so the result is
+    // the same.
     Tensor<T> predict(const Tensor<T>& raw_input) const {
-        return predict_with(raw_input, 1, [&](const Tensor<T>& x) { return net_->predict(x); });
+        return predict_with(raw_input, 1, [&](const Tensor<T>& x) {
+            const Index N = x.dim(0);
+            if (N <= kPredictBatch) return net_->predict(x);
+            const Index field = x.numel() / N;
+            Tensor<T> out;
+            for (Index n0 = 0; n0 < N; n0 += kPredictBatch) {
+                const Index n = std::min(kPredictBatch, N - n0);
+                Tensor<T> part(Shape{n, x.dim(1), x.dim(2), x.dim(3)});
+                std::copy(x.data() + n0 * field, x.data() + (n0 + n) * field, part.data());
+                const Tensor<T> y = net_->predict(part);
+                if (out.numel() == 0) out = Tensor<T>(Shape{N, y.dim(1), y.dim(2), y.dim(3)});
+                std::copy(y.begin(), y.end(), out.data() + n0 * (y.numel() / n));
+            }
+            return out;
+        });
     }
+    static constexpr Index kPredictBatch = 8;
 
     // Monte Carlo dropout: raw input [N, C, H, W] -> K = `samples` predictions per field
     // [N, K, H, W], each a forward pass with its own dropout masks (batch norm in inference),

@@ -1,5 +1,6 @@
-// maunet/train/dataset.hpp: an in-memory dataset of samples, its train/val/test split, and a
-// deterministic data loader with random patch sampling.
+// maunet/train/dataset.hpp: a dataset of samples (in memory, or spooled to disk behind a
+// bounded cache), its train/val/test split, and a deterministic data loader with random patch
+// sampling.
 //
 // Determinism: every random choice comes from maunet::Rng seeded from (seed, epoch) for the
 // shuffle and from (seed, epoch, position in the epoch) for a patch, so batch b of epoch e is
@@ -10,6 +11,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <numeric>
 #include <tuple>
 #include <utility>
@@ -19,6 +22,7 @@
 #include "maunet/core/random.hpp"
 #include "maunet/core/tensor.hpp"
 #include "maunet/train/sample.hpp"
+#include "maunet/train/sample_spool.hpp"
 
 namespace maunet::train {
 
@@ -52,6 +56,13 @@ struct DatasetSplit {
 };
 
 // Samples of one grid: every sample has the same input, target and mask shapes.
+//
+// Two storages, one interface (get(i) returns a shared pointer to sample i):
+//   in memory (the default)   the samples themselves; the parts of a split share them
+//   spooled (Dataset::spooled) each sample written to an anonymous scratch file as it is added,
+//                              read back through a cache of at most `cache_bytes`
+//                              (train/sample_spool.hpp): a training set larger than memory.
+//                              The parts of a split share the file.
 template <class T>
 class Dataset {
 public:
@@ -59,38 +70,57 @@ public:
     explicit Dataset(std::vector<Sample<T>> samples) {
         for (auto& s : samples) add(std::move(s));
     }
+    // An empty dataset whose samples go to a scratch file in `directory`, read back through a
+    // cache of at most `cache_bytes` (at least one sample).
+    static Dataset spooled(const std::string& directory, std::size_t cache_bytes) {
+        Dataset d;
+        d.spool_ = std::make_shared<SampleSpool<T>>(directory, cache_bytes);
+        return d;
+    }
+    // An empty dataset stored as this one is (spooled: a new scratch file in the same directory
+    // with the same cache budget).
+    Dataset empty_like() const {
+        return spool_ ? spooled(spool_->directory(), spool_->cache_bytes()) : Dataset();
+    }
 
     // Appends a sample; throws ShapeError if its shapes differ from the first sample's.
     void add(Sample<T> s) {
         validate_sample(s, "Dataset::add");
-        if (!samples_.empty()) {
-            const Sample<T>& f = samples_.front();
-            require_shape(s.input.shape() == f.input.shape(), "Dataset::add: sample input has shape ",
-                          s.input.shape(), ", the dataset's samples have ", f.input.shape());
+        if (spool_) {
+            records_.push_back(spool_->append(s));  // the spool checks the shapes
+            return;
         }
-        samples_.push_back(std::move(s));
+        if (!memory_.empty())
+            require_shape(s.input.shape() == memory_.front()->input.shape(), "Dataset::add: sample input has shape ",
+                          s.input.shape(), ", the dataset's samples have ", memory_.front()->input.shape());
+        memory_.push_back(std::make_shared<const Sample<T>>(std::move(s)));
     }
 
-    std::size_t size() const { return samples_.size(); }
-    bool empty() const { return samples_.empty(); }
-    const Sample<T>& operator[](std::size_t i) const { return samples_[i]; }
-    const Sample<T>& at(std::size_t i) const {
-        require(i < samples_.size(), "Dataset::at: index ", i, " out of range for ", samples_.size(), " samples");
-        return samples_[i];
+    std::size_t size() const { return spool_ ? records_.size() : memory_.size(); }
+    bool empty() const { return size() == 0; }
+    // Sample i, shared (in memory: the dataset's own; spooled: from the cache or the disk).
+    std::shared_ptr<const Sample<T>> get(std::size_t i) const {
+        require(i < size(), "Dataset::get: index ", i, " out of range for ", size(), " samples");
+        return spool_ ? spool_->get(records_[i]) : memory_[i];
     }
-    const std::vector<Sample<T>>& samples() const { return samples_; }
+    // A copy of sample i.
+    Sample<T> operator[](std::size_t i) const { return *get(i); }
+    Sample<T> at(std::size_t i) const { return *get(i); }
+    bool is_spooled() const { return spool_ != nullptr; }
+    // The scratch file's spool (null in memory): its cache and disk-read counts.
+    const SampleSpool<T>* spool() const { return spool_.get(); }
 
     // The shape of every sample: channels, height, width (throws on an empty dataset).
-    Index channels() const { return front("channels").channels(); }
-    Index height() const { return front("height").height(); }
-    Index width() const { return front("width").width(); }
+    Index channels() const { return front("channels")->channels(); }
+    Index height() const { return front("height")->height(); }
+    Index width() const { return front("width")->width(); }
 
-    // Every sample stacked in order (for fitting transforms on a split).
+    // Every sample stacked in order (memory for all of them: for small or held-out sets).
     Batch<T> stacked() const {
         front("stacked");
-        std::vector<std::size_t> all(samples_.size());
+        std::vector<std::size_t> all(size());
         std::iota(all.begin(), all.end(), std::size_t{0});
-        return stack(samples_, all);
+        return stack(*this, all);
     }
 
     // A random split by whole samples: round(fraction_train * n) samples for training,
@@ -98,20 +128,20 @@ public:
     // `seed`; each part keeps the original order of its samples.
     DatasetSplit<T> split(double fraction_train, double fraction_val, std::uint64_t seed) const {
         Rng rng(seed);
-        return split_by(detail::shuffled_indices(samples_.size(), rng), fraction_train, fraction_val, "split");
+        return split_by(detail::shuffled_indices(size(), rng), fraction_train, fraction_val, "split");
     }
     // The same counts without shuffling: the first samples train, the next validate, the last
     // test (a chronological split, which keeps neighbouring days of a time series together).
     DatasetSplit<T> split_in_order(double fraction_train, double fraction_val) const {
-        std::vector<std::size_t> order(samples_.size());
+        std::vector<std::size_t> order(size());
         std::iota(order.begin(), order.end(), std::size_t{0});
         return split_by(order, fraction_train, fraction_val, "split_in_order");
     }
 
 private:
-    const Sample<T>& front(const char* what) const {
-        require(!samples_.empty(), "Dataset::", what, ": the dataset is empty");
-        return samples_.front();
+    std::shared_ptr<const Sample<T>> front(const char* what) const {
+        require(!empty(), "Dataset::", what, ": the dataset is empty");
+        return get(0);
     }
     DatasetSplit<T> split_by(std::vector<std::size_t> order, double ft, double fv, const char* who) const {
         require(std::isfinite(ft) && ft > 0.0 && ft <= 1.0, "Dataset::", who,
@@ -120,7 +150,7 @@ private:
                 ": expected fraction_val in [0, 1], got ", fv);
         require(ft + fv <= 1.0 + 1e-12, "Dataset::", who, ": fraction_train + fraction_val = ", ft + fv,
                 " exceeds 1");
-        const std::size_t n = samples_.size();
+        const std::size_t n = size();
         const auto n_train = std::min(n, static_cast<std::size_t>(std::llround(ft * static_cast<double>(n))));
         const auto n_val = std::min(n - n_train, static_cast<std::size_t>(std::llround(fv * static_cast<double>(n))));
         require(n_train >= 1, "Dataset::", who, ": fraction_train ", ft, " of ", n,
@@ -130,7 +160,11 @@ private:
             std::vector<std::size_t> idx(order.begin() + static_cast<std::ptrdiff_t>(from),
                                          order.begin() + static_cast<std::ptrdiff_t>(to));
             std::sort(idx.begin(), idx.end());
-            for (std::size_t i : idx) part.samples_.push_back(samples_[i]);
+            part.spool_ = spool_;  // the parts share the samples (or the scratch file)
+            for (std::size_t i : idx) {
+                if (spool_) part.records_.push_back(records_[i]);
+                else part.memory_.push_back(memory_[i]);
+            }
         };
         fill(parts.train, 0, n_train);
         fill(parts.val, n_train, n_train + n_val);
@@ -138,8 +172,22 @@ private:
         return parts;
     }
 
-    std::vector<Sample<T>> samples_;
+    std::vector<std::shared_ptr<const Sample<T>>> memory_;  // in memory
+    std::shared_ptr<SampleSpool<T>> spool_;                 // spooled: the file ...
+    std::vector<std::size_t> records_;                      // ... and this dataset's records in it
 };
+
+// Samples indices[0], indices[1], ... of a dataset stacked into one batch.
+template <class T>
+Batch<T> stack(const Dataset<T>& data, const std::vector<std::size_t>& indices) {
+    std::vector<std::shared_ptr<const Sample<T>>> held;
+    held.reserve(indices.size());
+    for (std::size_t i : indices) {
+        require(i < data.size(), "stack: sample index ", i, " is out of range for ", data.size(), " samples");
+        held.push_back(data.get(i));
+    }
+    return detail::stack_samples<T>(indices, [&](std::size_t k) -> const Sample<T>& { return *held[k]; });
+}
 
 // The p x p window at (top, left) of a sample's input, target and mask.
 template <class T>
@@ -242,14 +290,14 @@ public:
         const std::size_t first = b * bs, last = std::min(o.size(), first + bs);
         std::vector<std::size_t> indices(o.begin() + static_cast<std::ptrdiff_t>(first),
                                          o.begin() + static_cast<std::ptrdiff_t>(last));
-        if (options_.patch_size == 0) return stack(data_->samples(), indices);
+        if (options_.patch_size == 0) return stack(*data_, indices);
         std::vector<Sample<T>> patches;
         patches.reserve(indices.size());
         for (std::size_t k = 0; k < indices.size(); ++k) {
             Rng rng(detail::mix_seed(detail::mix_seed(options_.seed ^ 0x7061746368ULL /* "patch" */,
                                                       static_cast<std::uint64_t>(epoch)),
                                      first + k));
-            patches.push_back(random_patch((*data_)[indices[k]], rng));
+            patches.push_back(random_patch(*data_->get(indices[k]), rng));
         }
         std::vector<std::size_t> rows(patches.size());
         std::iota(rows.begin(), rows.end(), std::size_t{0});

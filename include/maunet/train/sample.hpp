@@ -99,21 +99,19 @@ Sample<T> make_sample(Tensor<T> input, Tensor<T> target) {
     return s;
 }
 
-// Stacks samples[indices[0]], samples[indices[1]], ... into one batch. All must have the same
-// shapes; indices must be in range and not empty.
-template <class T>
-Batch<T> stack(const std::vector<Sample<T>>& samples, const std::vector<std::size_t>& indices) {
+namespace detail {
+// The batch of samples sample(0), sample(1), ... (one per index; `indices` name them in messages).
+template <class T, class SampleAt>
+Batch<T> stack_samples(const std::vector<std::size_t>& indices, SampleAt&& sample) {
     require(!indices.empty(), "stack: expected at least one sample index, got none");
-    for (std::size_t i : indices)
-        require(i < samples.size(), "stack: sample index ", i, " is out of range for ", samples.size(), " samples");
-    const Sample<T>& first = samples[indices[0]];
+    const Sample<T>& first = sample(0);
     validate_sample(first, "stack");
-    for (std::size_t i : indices) {
-        const Sample<T>& s = samples[i];
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+        const Sample<T>& s = sample(k);
         require_shape(s.input.shape() == first.input.shape() && s.target.shape() == first.target.shape() &&
                           s.mask.shape() == first.mask.shape(),
-                      "stack: sample ", i, " has input ", s.input.shape(), ", target ", s.target.shape(), " and mask ",
-                      s.mask.shape(), "; sample ", indices[0], " has ", first.input.shape(), ", ",
+                      "stack: sample ", indices[k], " has input ", s.input.shape(), ", target ", s.target.shape(),
+                      " and mask ", s.mask.shape(), "; sample ", indices[0], " has ", first.input.shape(), ", ",
                       first.target.shape(), " and ", first.mask.shape());
     }
     const auto n = static_cast<Index>(indices.size());
@@ -123,12 +121,22 @@ Batch<T> stack(const std::vector<Sample<T>>& samples, const std::vector<std::siz
         std::copy(from.begin(), from.end(), to.begin() + row * from.numel());
     };
     for (Index r = 0; r < n; ++r) {
-        const Sample<T>& s = samples[indices[static_cast<std::size_t>(r)]];
+        const Sample<T>& s = sample(static_cast<std::size_t>(r));
         copy(s.input, b.input, r);
         copy(s.target, b.target, r);
         copy(s.mask, b.mask, r);
     }
     return b;
+}
+}  // namespace detail
+
+// Stacks samples[indices[0]], samples[indices[1]], ... into one batch. All must have the same
+// shapes; indices must be in range and not empty.
+template <class T>
+Batch<T> stack(const std::vector<Sample<T>>& samples, const std::vector<std::size_t>& indices) {
+    for (std::size_t i : indices)
+        require(i < samples.size(), "stack: sample index ", i, " is out of range for ", samples.size(), " samples");
+    return detail::stack_samples<T>(indices, [&](std::size_t k) -> const Sample<T>& { return samples[indices[k]]; });
 }
 
 }  // namespace maunet::train

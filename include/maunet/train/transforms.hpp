@@ -124,19 +124,30 @@ public:
     // Fits mean and std of log1p(max(x, 0)) over cells with mask != 0 and a finite value.
     // `mask` has the shape of `values`, or is empty (every finite cell counts).
     void fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
+        begin_fit();
+        add_to_fit(values, mask);
+        end_fit();
+    }
+    // Fitting in parts (data too large to stack, such as a spooled dataset): begin_fit(), then
+    // add_to_fit() for each part, then end_fit(). The same result as one fit() on the parts
+    // stacked in order (Welford's updates in the same order).
+    void begin_fit() { fitting_ = detail::Moments{}, fitting_cells_ = 0; }
+    void add_to_fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
         const bool masked = !mask.empty();
         require_shape(!masked || mask.shape() == values.shape(), "PrecipTransform::fit: values have shape ",
                       values.shape(), " but mask has shape ", mask.shape());
-        detail::Moments m;
         for (Index i = 0; i < values.numel(); ++i) {
             const double x = static_cast<double>(values[i]);
             if ((masked && mask[i] == T(0)) || !std::isfinite(x)) continue;
-            m.add(std::log1p(x > 0.0 ? x : 0.0));
+            fitting_.add(std::log1p(x > 0.0 ? x : 0.0));
         }
-        require(m.count > 0.0, "PrecipTransform::fit: expected at least one valid, finite cell, found none among ",
-                values.numel());
-        scaling_.mean = m.mean;
-        scaling_.stddev = std::max(m.stddev(), std_floor_);
+        fitting_cells_ += values.numel();
+    }
+    void end_fit() {
+        require(fitting_.count > 0.0, "PrecipTransform::fit: expected at least one valid, finite cell, found none among ",
+                fitting_cells_);
+        scaling_.mean = fitting_.mean;
+        scaling_.stddev = std::max(fitting_.stddev(), std_floor_);
         fitted_ = true;
     }
 
@@ -191,6 +202,8 @@ private:
     double std_floor_;
     ChannelScaling scaling_;
     bool fitted_ = false;
+    detail::Moments fitting_;  // of a fit in parts
+    Index fitting_cells_ = 0;
 };
 
 // ---------------------------------------------------------------- ChannelTransform
@@ -221,6 +234,14 @@ public:
     // [N, C, H, W]; mask: empty (all cells), one plane shared by the channels ([1, H, W] or
     // [N, 1, H, W]) or the shape of values.
     void fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
+        begin_fit();
+        add_to_fit(values, mask);
+        end_fit();
+    }
+    // Fitting in parts, as PrecipTransform's: the same result as one fit() on the parts stacked.
+    void begin_fit() { fitting_.assign(scalings_.size(), detail::Moments{}); }
+    void add_to_fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
+        require(fitting_.size() == scalings_.size(), "ChannelTransform::add_to_fit: call begin_fit() first");
         const Layout l = layout(values, "fit");
         const bool masked = !mask.empty();
         bool shared = false;
@@ -232,7 +253,7 @@ public:
                           values.shape(), " but mask has shape ", mask.shape(), "; expected ", plane_shape, " or ",
                           values.shape());
         }
-        std::vector<detail::Moments> moments(scalings_.size());
+        std::vector<detail::Moments>& moments = fitting_;
         for (Index n = 0; n < l.batch; ++n)
             for (Index c = 0; c < l.channels; ++c) {
                 const T* v = values.data() + (n * l.channels + c) * l.plane;
@@ -244,6 +265,10 @@ public:
                     moments[static_cast<std::size_t>(c)].add(s.log1p ? std::log1p(x > 0.0 ? x : 0.0) : x);
                 }
             }
+    }
+    void end_fit() {
+        require(fitting_.size() == scalings_.size(), "ChannelTransform::end_fit: call begin_fit() first");
+        const std::vector<detail::Moments>& moments = fitting_;
         for (std::size_t c = 0; c < moments.size(); ++c)
             require(moments[c].count > 0.0, "ChannelTransform::fit: channel ", c,
                     " has no valid, finite cell to fit on");
@@ -325,6 +350,7 @@ private:
     double std_floor_ = 1e-6;
     std::vector<ChannelScaling> scalings_;
     bool fitted_ = false;
+    std::vector<detail::Moments> fitting_;  // of a fit in parts (begin_fit .. end_fit)
 };
 
 // ---------------------------------------------------------------- missing cells
