@@ -153,11 +153,11 @@ void BM_bottleneck_gemm(benchmark::State& state) {
             const float* col = cols.data() + n * Kc * P;
             const float* g_n = g.data() + n * C * P;
             if (which == 0)
-                gemm<float>(false, false, C, P, Kc, 1.0f, w.data(), Kc, col, P, 0.0f, out.data() + n * C * P, P);
+                gemm<float>(MatrixOp::as_is, MatrixOp::as_is, C, P, Kc, 1.0f, w.data(), Kc, col, P, 0.0f, out.data() + n * C * P, P);
             else if (which == 1)
-                gemm<float>(true, false, Kc, P, C, 1.0f, w.data(), Kc, g_n, P, 0.0f, out.data(), P);
+                gemm<float>(MatrixOp::transposed, MatrixOp::as_is, Kc, P, C, 1.0f, w.data(), Kc, g_n, P, 0.0f, out.data(), P);
             else
-                gemm<float>(false, true, C, Kc, P, 1.0f, g_n, P, col, P, 1.0f, out.data(), Kc);
+                gemm<float>(MatrixOp::as_is, MatrixOp::transposed, C, Kc, P, 1.0f, g_n, P, col, P, 1.0f, out.data(), Kc);
         }
         benchmark::DoNotOptimize(out.data());
     }

@@ -191,10 +191,12 @@ TEST_CASE("gemm of every supported instruction set matches the generic one", "[c
                 const Tensor<float> b = random<float>(tb ? Shape{d.N, d.K} : Shape{d.K, d.N}, ++seed);
                 const Tensor<float> c0 = random<float>(Shape{d.M, d.N}, ++seed);
                 const Index lda = ta ? d.M : d.K, ldb = tb ? d.K : d.N;
+                const MatrixOp op_a = ta ? MatrixOp::transposed : MatrixOp::as_is;
+                const MatrixOp op_b = tb ? MatrixOp::transposed : MatrixOp::as_is;
                 auto run = [&](Isa isa) {
                     IsaGuard guard(isa);
                     Tensor<float> c = c0;
-                    gemm<float>(ta, tb, d.M, d.N, d.K, 0.5f, a.data(), lda, b.data(), ldb, 2.0f, c.data(), d.N);
+                    gemm<float>(op_a, op_b, d.M, d.N, d.K, 0.5f, a.data(), lda, b.data(), ldb, 2.0f, c.data(), d.N);
                     return c;
                 };
                 const Tensor<float> reference = run(Isa::generic);
@@ -207,7 +209,7 @@ TEST_CASE("gemm of every supported instruction set matches the generic one", "[c
                 const auto packed = [&](auto kernel) {
                     Tensor<float> c = c0;
                     detail::scale_matrix(d.M, d.N, 2.0f, c.data(), d.N);
-                    kernel(ta != 0, tb != 0, d.M, d.N, d.K, 0.5f, a.data(), lda, b.data(), ldb, c.data(), d.N);
+                    kernel(op_a, op_b, d.M, d.N, d.K, 0.5f, a.data(), lda, b.data(), ldb, c.data(), d.N);
                     return c;
                 };
                 results.emplace_back("packed generic", packed(detail::generic::packed_gemm<float>));

@@ -46,7 +46,8 @@ void check_against_naive(bool ta, bool tb, Index M, Index N, Index K, Index pad,
     const auto B = random_vector<T>((tb ? N : K) * ldb, 12);
     auto C = random_vector<T>(M * ldc, 13);
     auto expected = C;
-    gemm<T>(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+    gemm<T>(ta ? MatrixOp::transposed : MatrixOp::as_is, tb ? MatrixOp::transposed : MatrixOp::as_is, M, N, K, alpha,
+            A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
     naive_gemm<T>(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, expected.data(), ldc);
     double worst = 0;
     for (std::size_t i = 0; i < C.size(); ++i)
@@ -76,26 +77,26 @@ TEST_CASE("gemm on hand-computed values", "[core][gemm]") {
     // [1 2 3; 4 5 6] * [1 0; 0 1; 1 1] = [4 5; 10 11]
     const std::vector<double> A = {1, 2, 3, 4, 5, 6}, B = {1, 0, 0, 1, 1, 1};
     std::vector<double> C(4, 100.0);
-    gemm<double>(false, false, 2, 2, 3, 1.0, A.data(), 3, B.data(), 2, 0.0, C.data(), 2);
+    gemm<double>(MatrixOp::as_is, MatrixOp::as_is, 2, 2, 3, 1.0, A.data(), 3, B.data(), 2, 0.0, C.data(), 2);
     CHECK(C == std::vector<double>{4, 5, 10, 11});
     // A^T A for A = [1 2 3; 4 5 6] (trans_a): [17 22 27; 22 29 36; 27 36 45], accumulated onto 1s.
     std::vector<double> D(9, 1.0);
-    gemm<double>(true, false, 3, 3, 2, 1.0, A.data(), 3, A.data(), 3, 1.0, D.data(), 3);
+    gemm<double>(MatrixOp::transposed, MatrixOp::as_is, 3, 3, 2, 1.0, A.data(), 3, A.data(), 3, 1.0, D.data(), 3);
     CHECK(D == std::vector<double>{18, 23, 28, 23, 30, 37, 28, 37, 46});
 }
 
 TEST_CASE("gemm with beta 0 overwrites C without reading it, and handles empty sizes", "[core][gemm]") {
     const std::vector<float> A = {1, 2}, B = {3, 4};
     std::vector<float> C = {std::numeric_limits<float>::quiet_NaN()};
-    gemm<float>(false, false, 1, 1, 2, 1.0f, A.data(), 2, B.data(), 1, 0.0f, C.data(), 1);
+    gemm<float>(MatrixOp::as_is, MatrixOp::as_is, 1, 1, 2, 1.0f, A.data(), 2, B.data(), 1, 0.0f, C.data(), 1);
     CHECK(C[0] == 11.0f);
     // K == 0: C = beta * C.
     std::vector<float> D = {2, 4};
-    gemm<float>(false, false, 1, 2, 0, 1.0f, A.data(), 1, B.data(), 2, 0.5f, D.data(), 2);
+    gemm<float>(MatrixOp::as_is, MatrixOp::as_is, 1, 2, 0, 1.0f, A.data(), 1, B.data(), 2, 0.5f, D.data(), 2);
     CHECK(D == std::vector<float>{1, 2});
     // M == 0 or N == 0: nothing to do, nothing touched.
-    gemm<float>(false, false, 0, 2, 2, 1.0f, A.data(), 2, B.data(), 2, 0.0f, D.data(), 2);
-    gemm<float>(false, false, 1, 0, 2, 1.0f, A.data(), 2, B.data(), 1, 0.0f, D.data(), 1);
+    gemm<float>(MatrixOp::as_is, MatrixOp::as_is, 0, 2, 2, 1.0f, A.data(), 2, B.data(), 2, 0.0f, D.data(), 2);
+    gemm<float>(MatrixOp::as_is, MatrixOp::as_is, 1, 0, 2, 1.0f, A.data(), 2, B.data(), 1, 0.0f, D.data(), 1);
     CHECK(D == std::vector<float>{1, 2});
 }
 
@@ -105,10 +106,10 @@ TEST_CASE("gemm inside a parallel region gives the same results as outside", "[c
     const auto B = random_vector<double>(K * N, 22);
     std::vector<double> serial(static_cast<std::size_t>(jobs * M * N)), parallel(serial.size());
     for (Index j = 0; j < jobs; ++j)
-        gemm<double>(false, false, M, N, K, 1.0, A.data() + j * M * K, K, B.data(), N, 0.0, serial.data() + j * M * N,
+        gemm<double>(MatrixOp::as_is, MatrixOp::as_is, M, N, K, 1.0, A.data() + j * M * K, K, B.data(), N, 0.0, serial.data() + j * M * N,
                      N);
     parallel_for(0, jobs, [&](std::ptrdiff_t j) {
-        gemm<double>(false, false, M, N, K, 1.0, A.data() + j * M * K, K, B.data(), N, 0.0,
+        gemm<double>(MatrixOp::as_is, MatrixOp::as_is, M, N, K, 1.0, A.data() + j * M * K, K, B.data(), N, 0.0,
                      parallel.data() + j * M * N, N);
     });
     double worst = 0;
@@ -119,14 +120,14 @@ TEST_CASE("gemm inside a parallel region gives the same results as outside", "[c
 TEST_CASE("gemm rejects negative sizes and short leading dimensions", "[core][gemm][errors]") {
     std::vector<double> buf(64, 0.0);
     const double* p = buf.data();
-    CHECK_THROWS_AS(gemm<double>(false, false, -1, 2, 2, 1.0, p, 2, p, 2, 0.0, buf.data(), 2), ArgumentError);
-    CHECK_THROWS_WITH(gemm<double>(false, false, 2, 3, 4, 1.0, p, 3, p, 3, 0.0, buf.data(), 3),
+    CHECK_THROWS_AS(gemm<double>(MatrixOp::as_is, MatrixOp::as_is, -1, 2, 2, 1.0, p, 2, p, 2, 0.0, buf.data(), 2), ArgumentError);
+    CHECK_THROWS_WITH(gemm<double>(MatrixOp::as_is, MatrixOp::as_is, 2, 3, 4, 1.0, p, 3, p, 3, 0.0, buf.data(), 3),
                       Catch::Contains("lda must be >= 4"));
-    CHECK_THROWS_WITH(gemm<double>(true, false, 2, 3, 4, 1.0, p, 1, p, 3, 0.0, buf.data(), 3),
+    CHECK_THROWS_WITH(gemm<double>(MatrixOp::transposed, MatrixOp::as_is, 2, 3, 4, 1.0, p, 1, p, 3, 0.0, buf.data(), 3),
                       Catch::Contains("lda must be >= 2"));
-    CHECK_THROWS_WITH(gemm<double>(false, true, 2, 3, 4, 1.0, p, 4, p, 3, 0.0, buf.data(), 3),
+    CHECK_THROWS_WITH(gemm<double>(MatrixOp::as_is, MatrixOp::transposed, 2, 3, 4, 1.0, p, 4, p, 3, 0.0, buf.data(), 3),
                       Catch::Contains("ldb must be >= 4"));
-    CHECK_THROWS_WITH(gemm<double>(false, false, 2, 3, 4, 1.0, p, 4, p, 3, 0.0, buf.data(), 2),
+    CHECK_THROWS_WITH(gemm<double>(MatrixOp::as_is, MatrixOp::as_is, 2, 3, 4, 1.0, p, 4, p, 3, 0.0, buf.data(), 2),
                       Catch::Contains("ldc must be >= 3"));
 }
 

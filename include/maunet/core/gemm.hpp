@@ -1,9 +1,10 @@
 // maunet/core/gemm.hpp: the one matrix multiply behind matmul and the convolutions.
 //
-//   gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
+//   gemm(op_a, op_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
 //       C = alpha * op(A) * op(B) + beta * C
 // on ROW-MAJOR raw pointers, like cblas_?gemm(CblasRowMajor, ...). op(A) is M x K: A is
-// stored M x K (lda >= K) when trans_a is false, K x M (lda >= M) when it is true; likewise
+// stored M x K (lda >= K) when op_a is MatrixOp::as_is, K x M (lda >= M) when it is
+// MatrixOp::transposed (a named value, not a bare bool, at every call); likewise
 // op(B) is K x N and C is M x N (ldc >= N). lda, ldb, ldc are row strides in elements, so
 // a block of a larger matrix is passed by pointing at its first element. As in BLAS, beta == 0
 // overwrites C without reading it (NaN in C does not leak into the result).
@@ -48,6 +49,11 @@
 #include "xflens/cxxblas/drivers/cblas.h"
 #endif
 
+namespace maunet {
+// op(X) of a matrix product: X as stored, or its transpose (BLAS's NoTrans and Trans).
+enum class MatrixOp { as_is, transposed };
+}  // namespace maunet
+
 #define MAUNET_ISA_BODY "maunet/core/isa/gemm_kernel.inl"
 #include "maunet/core/isa/instantiate.inl"
 
@@ -75,9 +81,10 @@ void scale_matrix(Index M, Index N, T beta, T* C, Index ldc) {
 // C = alpha * op(A) * op(B) + beta * C on row-major matrices; see the top of this file.
 // Throws ArgumentError for negative sizes or leading dimensions shorter than a row.
 template <class T>
-void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const T* A, Index lda, const T* B,
+void gemm(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K, T alpha, const T* A, Index lda, const T* B,
           Index ldb, T beta, T* C, Index ldc) {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "gemm: T must be float or double");
+    const bool trans_a = op_a == MatrixOp::transposed, trans_b = op_b == MatrixOp::transposed;
     require(M >= 0 && N >= 0 && K >= 0, "gemm: expected sizes M, N, K >= 0, got M=", M, ", N=", N, ", K=", K);
     const Index a_cols = trans_a ? M : K;
     const Index b_cols = trans_b ? K : N;
@@ -111,15 +118,15 @@ void gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const 
     // (built with AVX2 + FMA, Eigen's AVX2 GEMM measured 0.6-0.95x the packed kernel on the 8 x 8
     // bottleneck's products, docs/performance.md).
     if (kernel_isa() == Isa::avx512) {
-        detail::avx512::packed_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+        detail::avx512::packed_gemm(op_a, op_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
         return;
     }
     if (kernel_isa() == Isa::avx2) {
-        detail::avx2::packed_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+        detail::avx2::packed_gemm(op_a, op_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
         return;
     }
 #endif
-    detail::generic::packed_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    detail::generic::packed_gemm(op_a, op_b, M, N, K, alpha, A, lda, B, ldb, C, ldc);
 }
 
 // The name of the active backend, for benchmarks and logs: "blas", "packed-avx512", "packed-avx2"

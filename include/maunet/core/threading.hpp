@@ -1,22 +1,20 @@
 // maunet/core/threading.hpp: the one thread setting that controls every parallel region.
 //
-// set_num_threads(n) sets maunet's own loops (OpenMP when the build has it), Eigen's GEMM and,
-// with the BLAS backend, the BLAS library's threads. Loops use static scheduling, so a fixed
+// set_num_threads(n) sets maunet's own loops (OpenMP when the build has it) and, with the BLAS
+// backend, the BLAS library's threads. Loops use static scheduling, so a fixed
 // thread count gives a fixed partition of work and bit-identical results from run to run.
 //
 // Before any set_num_threads call maunet uses what OpenMP would use: OMP_NUM_THREADS if set (or a
 // count the program gave omp_set_num_threads), else every core (omp_get_max_threads()).
 // maunet's own loops pass their thread count to each parallel region and never change OpenMP's
-// process-wide default. Two settings set_num_threads does change are process-wide by their
-// libraries' design, and other code in the program sees them: Eigen::setNbThreads (Eigen's GEMM)
-// and, with the BLAS backend, openblas_set_num_threads.
+// process-wide default. The one setting set_num_threads does change that other code in the
+// program sees is, with the BLAS backend, openblas_set_num_threads (process-wide by OpenBLAS's
+// design). Eigen's thread count is left alone: maunet no longer runs Eigen's GEMM.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <thread>
-
-#include "maunet/core/eigen.hpp"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -60,11 +58,10 @@ inline int num_threads() {
 #endif
 }
 
-// Sets the number of threads for maunet's loops, Eigen and the BLAS backend. n >= 1.
+// Sets the number of threads for maunet's loops and the BLAS backend. n >= 1.
 inline void set_num_threads(int n) {
     require(n >= 1, "set_num_threads: expected a thread count >= 1, got ", n);
     detail::thread_setting().store(n);
-    Eigen::setNbThreads(n);  // process-wide (see the top of this file)
 #if defined(MAUNET_USE_BLAS)
     if (openblas_set_num_threads) openblas_set_num_threads(n);  // process-wide; absent with other BLAS
 #endif

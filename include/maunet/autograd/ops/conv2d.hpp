@@ -181,7 +181,7 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
             if (!pointwise) detail::im2col(x_n, g, col);
             if (b_data) detail::fill_channels(y_n, b_data, C_out, P);
             // Y_n = W col_n (+ b already in Y_n)
-            gemm<T>(false, false, C_out, P, Kc, T(1), w_data, Kc, pointwise ? x_n : col, P, b_data ? T(1) : T(0), y_n,
+            gemm<T>(MatrixOp::as_is, MatrixOp::as_is, C_out, P, Kc, T(1), w_data, Kc, pointwise ? x_n : col, P, b_data ? T(1) : T(0), y_n,
                     P);
             if (relu)
                 for (Index i = 0; i < C_out * P; ++i) y_n[i] = y_n[i] > T(0) ? y_n[i] : T(0);
@@ -243,14 +243,14 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
                 const T* g_n = g_data + n * C_out * P;
                 if (need_w) {  // dW += G_n col_n^T
                     if (!pointwise) detail::im2col(x_n, g, col);
-                    gemm<T>(false, true, C_out, Kc, P, T(1), g_n, P, pointwise ? x_n : col, P, T(1), dw, Kc);
+                    gemm<T>(MatrixOp::as_is, MatrixOp::transposed, C_out, Kc, P, T(1), g_n, P, pointwise ? x_n : col, P, T(1), dw, Kc);
                 }
                 if (need_x) {  // dx_n += col2im(W^T G_n)
                     T* dx_n = dx_data + n * in_size;
                     if (pointwise) {
-                        gemm<T>(true, false, Kc, P, C_out, T(1), w_data, Kc, g_n, P, T(1), dx_n, P);
+                        gemm<T>(MatrixOp::transposed, MatrixOp::as_is, Kc, P, C_out, T(1), w_data, Kc, g_n, P, T(1), dx_n, P);
                     } else {
-                        gemm<T>(true, false, Kc, P, C_out, T(1), w_data, Kc, g_n, P, T(0), dcol, P);
+                        gemm<T>(MatrixOp::transposed, MatrixOp::as_is, Kc, P, C_out, T(1), w_data, Kc, g_n, P, T(0), dcol, P);
                         detail::col2im_add(dcol, g, dx_n);
                     }
                 }

@@ -107,9 +107,9 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
             T* y_n = y_data + n * out_size;
             if (b_data) detail::fill_channels(y_n, b_data, C_out, g.height * g.width);
             if (pointwise) {  // Y_n += W^T X_n
-                gemm<T>(true, false, Kc, P, C_in, T(1), w_data, Kc, x_n, P, T(1), y_n, P);
+                gemm<T>(MatrixOp::transposed, MatrixOp::as_is, Kc, P, C_in, T(1), w_data, Kc, x_n, P, T(1), y_n, P);
             } else {  // Y_n += col2im(W^T X_n)
-                gemm<T>(true, false, Kc, P, C_in, T(1), w_data, Kc, x_n, P, T(0), col, P);
+                gemm<T>(MatrixOp::transposed, MatrixOp::as_is, Kc, P, C_in, T(1), w_data, Kc, x_n, P, T(0), col, P);
                 detail::col2im_add(col, g, y_n);
             }
         }
@@ -141,9 +141,9 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
                 if (!pointwise) detail::im2col(g_n, g, col);
                 const T* c_n = pointwise ? g_n : col;
                 if (need_x)  // dX_n += W col_n
-                    gemm<T>(false, false, C_in, P, Kc, T(1), w_data, Kc, c_n, P, T(1), dx_data + n * C_in * P, P);
+                    gemm<T>(MatrixOp::as_is, MatrixOp::as_is, C_in, P, Kc, T(1), w_data, Kc, c_n, P, T(1), dx_data + n * C_in * P, P);
                 if (need_w)  // dW += X_n col_n^T
-                    gemm<T>(false, true, C_in, Kc, P, T(1), x_data + n * C_in * P, P, c_n, P, T(1), dw, Kc);
+                    gemm<T>(MatrixOp::as_is, MatrixOp::transposed, C_in, Kc, P, T(1), x_data + n * C_in * P, P, c_n, P, T(1), dw, Kc);
             }
         });
         for (Index k = 1; need_w && k < chunks; ++k) {

@@ -22,16 +22,16 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
     require_shape(bv.dim(0) == K, "matmul: inner dimensions differ: ", av.shape(), " times ", bv.shape(),
                   " needs ", K, " == ", bv.dim(0));
     Tensor<T> c(Shape{M, N});
-    gemm<T>(false, false, M, N, K, T(1), av.data(), std::max<Index>(K, 1), bv.data(), std::max<Index>(N, 1), T(0),
+    gemm<T>(MatrixOp::as_is, MatrixOp::as_is, M, N, K, T(1), av.data(), std::max<Index>(K, 1), bv.data(), std::max<Index>(N, 1), T(0),
             c.data(), std::max<Index>(N, 1));
     return autograd::record<T>("matmul", std::move(c), {a, b}, [M, N, K](const autograd::BackwardContext<T>& ctx) {
         const Tensor<T>& g = ctx.grad_output();
         const Index lk = std::max<Index>(K, 1), ln = std::max<Index>(N, 1);
         if (ctx.needs_grad(0))  // dA += G B^T
-            gemm<T>(false, true, M, K, N, T(1), g.data(), ln, ctx.input(1).data(), ln, T(1), ctx.grad(0).data(),
+            gemm<T>(MatrixOp::as_is, MatrixOp::transposed, M, K, N, T(1), g.data(), ln, ctx.input(1).data(), ln, T(1), ctx.grad(0).data(),
                     lk);
         if (ctx.needs_grad(1))  // dB += A^T G
-            gemm<T>(true, false, K, N, M, T(1), ctx.input(0).data(), lk, g.data(), ln, T(1), ctx.grad(1).data(),
+            gemm<T>(MatrixOp::transposed, MatrixOp::as_is, K, N, M, T(1), ctx.input(0).data(), lk, g.data(), ln, T(1), ctx.grad(1).data(),
                     ln);
     });
 }

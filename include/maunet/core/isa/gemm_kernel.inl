@@ -144,10 +144,12 @@ inline void gemm_pack_panels(bool trans_b, const T* B, Index ldb, Index N, Index
     }
 }
 
-// C += alpha op(A) op(B), or with c_trans C^T += ..., C^T being ldc-strided N x M.
+// C += alpha op(A) op(B), or with op_c transposed C^T += ..., C^T being ldc-strided N x M.
 template <class T>
-void packed_gemm_blocks(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const T* A, Index lda,
-                        const T* B, Index ldb, T* C, Index ldc, bool c_trans) {
+void packed_gemm_blocks(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K, T alpha, const T* A, Index lda,
+                        const T* B, Index ldb, T* C, Index ldc, MatrixOp op_c) {
+    const bool trans_a = op_a == MatrixOp::transposed, trans_b = op_b == MatrixOp::transposed,
+               c_trans = op_c == MatrixOp::transposed;
     constexpr Index NR = 2 * Simd<T>::lanes;
     const bool serial = in_parallel_region();
     const Index threads = serial ? 1 : num_threads();
@@ -232,15 +234,17 @@ void packed_gemm_blocks(bool trans_a, bool trans_b, Index M, Index N, Index K, T
 
 // C += alpha op(A) op(B); see the top of this file. Sizes are checked by gemm().
 template <class T>
-void packed_gemm(bool trans_a, bool trans_b, Index M, Index N, Index K, T alpha, const T* A, Index lda, const T* B,
-                 Index ldb, T* C, Index ldc) {
+void packed_gemm(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K, T alpha, const T* A, Index lda,
+                 const T* B, Index ldb, T* C, Index ldc) {
     // A stored K x M must be packed strip by strip, reading 6 values per row of A; when it is the
     // larger operand (the dx of a convolution, W^T dL/dy, 4608 x 512 times 512 x 64 at the
     // bottleneck), compute C^T = op(B)^T op(A)^T instead: A becomes the B operand, whose panels
     // are copied in whole vectors from A's contiguous rows, and op(B)^T the small strip operand.
     // op(B)^T is then stored K x N (trans_b false) or read in place (trans_b true).
+    const bool trans_a = op_a == MatrixOp::transposed, trans_b = op_b == MatrixOp::transposed;
     if (trans_a && (trans_b || M > N))
-        packed_gemm_blocks(!trans_b, false, N, M, K, alpha, B, ldb, A, lda, C, ldc, true);
+        packed_gemm_blocks(trans_b ? MatrixOp::as_is : MatrixOp::transposed, MatrixOp::as_is, N, M, K, alpha, B, ldb,
+                           A, lda, C, ldc, MatrixOp::transposed);
     else
-        packed_gemm_blocks(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, C, ldc, false);
+        packed_gemm_blocks(op_a, op_b, M, N, K, alpha, A, lda, B, ldb, C, ldc, MatrixOp::as_is);
 }
