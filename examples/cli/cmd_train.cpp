@@ -435,7 +435,7 @@ HeldOutScores report_and_save(pipeline::PrecipModel<float>& model, const Prepare
 // (valid cells, dry ones included), in the normalised space the loss sees.
 double tail_level(const TrainSettings& s, const train::Dataset<float>& raw_train, const train::PrecipTransform<float>& t) {
     require(s.tail_quantile > 0 && s.tail_quantile < 1, "expected --tail-quantile in (0, 1), got ", s.tail_quantile);
-    std::vector<float> amounts;  // sample by sample: a spooled training set is never stacked
+    std::vector<float> amounts;  // one float per valid target cell, gathered sample by sample (never stacked)
     for (std::size_t k = 0; k < raw_train.size(); ++k) {
         const auto sample = raw_train.get(k);
         for (Index i = 0; i < sample->target.numel(); ++i)

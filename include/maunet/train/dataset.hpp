@@ -12,8 +12,8 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <numeric>
+#include <string>
 #include <tuple>
 #include <utility>
 #include <vector>

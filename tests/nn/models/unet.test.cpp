@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <memory>
 
 #include "maunet/autograd/ops/loss.hpp"
 #include "maunet/autograd/ops/reduction.hpp"
@@ -206,14 +207,20 @@ TEST_CASE("MC dropout: predict_sampled draws masks, keeps batch norm in inferenc
           "[nn][models][mc_dropout]") {
     UNetConfig c = tiny(UNetConfig::maunet());
     c.batch_norm = true;
-    Rng rng(5);
-    UNet<float> net(c, rng);
-    // Running statistics away from their initial values, so that a pass on batch statistics
-    // (or an update of them) would show.
-    net.train();
-    for (int step = 0; step < 3; ++step)
-        (void)net.forward(Var<float>(Tensor<float>::uniform(Shape{2, 1, 8, 8}, rng, 0.f, 3.f)), &rng);
-    net.eval();
+    // A network with batch norm whose running statistics are away from their initial values, so
+    // that a pass on batch statistics (or an update of them) would show.
+    const auto warmed_up = [](const UNetConfig& config) {
+        Rng rng(5);
+        auto net = std::make_unique<UNet<float>>(config, rng);
+        net->train();
+        for (int step = 0; step < 3; ++step)
+            (void)net->forward(Var<float>(Tensor<float>::uniform(Shape{2, 1, 8, 8}, rng, 0.f, 3.f)), &rng);
+        net->eval();
+        return net;
+    };
+    const auto owned = warmed_up(c);
+    UNet<float>& net = *owned;
+    Rng rng(6);
     const Tensor<float> x = Tensor<float>::uniform(Shape{1, 1, 8, 8}, rng, 0.f, 1.f);
     const Tensor<float> before = net.predict(x);
     std::vector<Tensor<float>> buffers;
@@ -236,14 +243,9 @@ TEST_CASE("MC dropout: predict_sampled draws masks, keeps batch norm in inferenc
     // (on the statistics of this one field it would differ).
     UNetConfig keep_all = c;
     keep_all.dropout_rate = 1e-12;
-    Rng r1(5);
-    UNet<float> kept(keep_all, r1);
-    kept.train();
-    for (int step = 0; step < 3; ++step)
-        (void)kept.forward(Var<float>(Tensor<float>::uniform(Shape{2, 1, 8, 8}, r1, 0.f, 3.f)), &r1);
-    kept.eval();
+    const auto kept = warmed_up(keep_all);
     Rng d(3);
-    CHECK(maunet::testing::max_abs_diff(kept.predict_sampled(x, d), kept.predict(x)) == 0.0);
+    CHECK(maunet::testing::max_abs_diff(kept->predict_sampled(x, d), kept->predict(x)) == 0.0);
 
     UNetConfig no_dropout = c;
     no_dropout.dropout_rate = 0.0;
