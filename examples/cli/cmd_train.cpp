@@ -184,14 +184,6 @@ StaticPredictors static_predictors_from_files(const std::vector<std::string>& sp
     return out;
 }
 
-// Steps [t0, t0 + n) of a series [T, h, w].
-Tensor<float> steps_of_series(const Tensor<float>& series, Index t0, Index n) {
-    const Index plane = series.dim(1) * series.dim(2);
-    Tensor<float> out(Shape{n, series.dim(1), series.dim(2)});
-    std::copy(series.begin() + t0 * plane, series.begin() + (t0 + n) * plane, out.begin());
-    return out;
-}
-
 // An empty dataset: spooled to --spool-dir behind a cache of --cache-mb, or in memory.
 train::Dataset<float> spooled_or_in_memory(const DataSettings& d) {
     require(d.cache_mb >= 0, "expected --cache-mb >= 0, got ", d.cache_mb);
@@ -263,7 +255,7 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
             obs.data = pipeline::crop_rows_cols(obs.data, biased.ny() * f, biased.nx() * f);
             if (downscaling && bilinear) coarse = biased.data;
             input_of = [source = std::move(biased.data), task, f](Index t0, Index n) {
-                return pipeline::model_input(steps_of_series(source, t0, n), task, f);
+                return pipeline::model_input(leading_rows(source, t0, n), task, f);
             };
             description = "'" + d.biased + "' -> '" + d.in + "'";
         } else {
@@ -274,7 +266,7 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
             coarse = stats::block_mean(obs.data, factor);
             f = factor;
             input_of = [&coarse, factor](Index t0, Index n) {
-                return pipeline::model_input(steps_of_series(coarse, t0, n), pipeline::Task::downscaling, factor);
+                return pipeline::model_input(leading_rows(coarse, t0, n), pipeline::Task::downscaling, factor);
             };
             description = (d.files.size() > 1 ? std::to_string(d.files.size()) + " files from '" + earliest + "'"
                                               : "'" + d.in + "'") +

@@ -218,15 +218,13 @@ inline Index transform_file(const std::string& in_path, const std::string& varia
     if (communicator().size() == 1) {
         out.data = fn(field.data);
     } else {
-        const Index T = field.num_times(), H = field.data.dim(1), W = field.data.dim(2);
+        const Index T = field.num_times();
         const Index h = out_grid.ny(), w = out_grid.nx();
         if (is_root()) out.data = Tensor<float>(Shape{T, h, w});
         parallel::map_chunks<float>(
             communicator(), T, chunk,
             [&](Index t0, Index n) {
-                Tensor<float> x(Shape{n, H, W});
-                std::copy(field.data.begin() + t0 * H * W, field.data.begin() + (t0 + n) * H * W, x.begin());
-                Tensor<float> y = fn(x);
+                Tensor<float> y = fn(leading_rows(field.data, t0, n));
                 require_shape(y.shape() == Shape{n, h, w}, label, ": the transformation returned ", y.shape(),
                               " for ", n, " time steps; expected [", n, ", ", h, ", ", w, "]");
                 return y;

@@ -198,4 +198,18 @@ private:
     Storage data_;
 };
 
+// Rows [begin, begin + n) of x along its first axis (time steps of a series, fields of a batch),
+// as a new tensor of shape [n, ...].
+template <class T>
+Tensor<T> leading_rows(const Tensor<T>& x, Index begin, Index n) {
+    require(x.rank() >= 1 && begin >= 0 && n >= 0 && begin + n <= x.dim(0), "leading_rows: rows [", begin, ", ",
+            begin + n, ") are not inside ", x.shape());
+    Shape shape = x.shape();
+    shape[0] = n;
+    Tensor<T> out(shape);
+    const Index row = x.dim(0) > 0 ? x.numel() / x.dim(0) : 0;
+    std::copy(x.data() + begin * row, x.data() + (begin + n) * row, out.data());
+    return out;
+}
+
 }  // namespace maunet

@@ -226,13 +226,10 @@ public:
         return predict_with(raw_input, 1, [&](const Tensor<T>& x) {
             const Index N = x.dim(0);
             if (N <= kPredictBatch) return net_->predict(x);
-            const Index field = x.numel() / N;
             Tensor<T> out;
             for (Index n0 = 0; n0 < N; n0 += kPredictBatch) {
                 const Index n = std::min(kPredictBatch, N - n0);
-                Tensor<T> part(Shape{n, x.dim(1), x.dim(2), x.dim(3)});
-                std::copy(x.data() + n0 * field, x.data() + (n0 + n) * field, part.data());
-                const Tensor<T> y = net_->predict(part);
+                const Tensor<T> y = net_->predict(leading_rows(x, n0, n));
                 if (out.numel() == 0) out = Tensor<T>(Shape{N, y.dim(1), y.dim(2), y.dim(3)});
                 std::copy(y.begin(), y.end(), out.data() + n0 * (y.numel() / n));
             }
@@ -255,12 +252,11 @@ public:
                 net_->config().architecture, " has none (dropout_rate ", net_->config().dropout_rate,
                 "): train it with dropout, or predict without samples");
         Tensor<T> y = predict_with(raw_input, samples, [&](const Tensor<T>& x) {
-            const Index N = x.dim(0), field = x.numel() / N;
+            const Index N = x.dim(0);
             Tensor<T> out;
             for (Index n = 0; n < N; ++n) {
-                Tensor<T> one(Shape{1, x.dim(1), x.dim(2), x.dim(3)});
-                std::copy(x.data() + n * field, x.data() + (n + 1) * field, one.data());
-                const std::uint64_t h = fnv1a(one.data(), field);
+                const Tensor<T> one = leading_rows(x, n, 1);
+                const std::uint64_t h = fnv1a(one.data(), one.numel());
                 for (Index k = 0; k < samples; ++k) {
                     Rng rng(seed ^ h ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(k + 1)));
                     const Tensor<T> yk = net_->predict_sampled(one, rng);

@@ -50,18 +50,10 @@ template <class T>
 Batch<T> batch_rows(const Batch<T>& b, Index begin, Index end) {
     require(begin >= 0 && begin <= end && end <= b.size(), "batch_rows: rows [", begin, ", ", end,
             ") are not inside a batch of ", b.size());
-    const auto rows = [&](const Tensor<T>& t) {
-        Shape shape = t.shape();
-        shape[0] = end - begin;
-        Tensor<T> out(shape);
-        const Index row = t.numel() / (b.size() > 0 ? b.size() : 1);
-        std::copy(t.begin() + begin * row, t.begin() + end * row, out.begin());
-        return out;
-    };
     Batch<T> out;
-    out.input = rows(b.input);
-    out.target = rows(b.target);
-    out.mask = rows(b.mask);
+    out.input = leading_rows(b.input, begin, end - begin);
+    out.target = leading_rows(b.target, begin, end - begin);
+    out.mask = leading_rows(b.mask, begin, end - begin);
     if (!b.indices.empty())
         out.indices.assign(b.indices.begin() + static_cast<std::ptrdiff_t>(begin),
                            b.indices.begin() + static_cast<std::ptrdiff_t>(end));

@@ -46,12 +46,10 @@ public:
         }
         require_shape(s.input.shape() == input_shape_, "SampleSpool::append: sample input has shape ", s.input.shape(),
                       ", the spool's samples have ", input_shape_);
-        const auto at = static_cast<off_t>(count_ * record_bytes());
-        const std::size_t input_bytes = static_cast<std::size_t>(s.input.numel()) * sizeof(T);
-        const std::size_t plane_bytes = static_cast<std::size_t>(plane_) * sizeof(T);
-        file_.put(s.input.data(), input_bytes, at);
-        file_.put(s.target.data(), plane_bytes, at + static_cast<off_t>(input_bytes));
-        file_.put(s.mask.data(), plane_bytes, at + static_cast<off_t>(input_bytes + plane_bytes));
+        const RecordParts r = record_parts(count_);
+        file_.put(s.input.data(), r.input_bytes, r.input);
+        file_.put(s.target.data(), r.plane_bytes, r.target);
+        file_.put(s.mask.data(), r.plane_bytes, r.mask);
         return count_++;
     }
 
@@ -68,12 +66,10 @@ public:
         s->input = Tensor<T>(input_shape_);
         s->target = Tensor<T>(Shape{1, input_shape_[1], input_shape_[2]});
         s->mask = Tensor<T>(Shape{1, input_shape_[1], input_shape_[2]});
-        const auto at = static_cast<off_t>(i * record_bytes());
-        const std::size_t input_bytes = static_cast<std::size_t>(s->input.numel()) * sizeof(T);
-        const std::size_t plane_bytes = static_cast<std::size_t>(plane_) * sizeof(T);
-        file_.get(s->input.data(), input_bytes, at);
-        file_.get(s->target.data(), plane_bytes, at + static_cast<off_t>(input_bytes));
-        file_.get(s->mask.data(), plane_bytes, at + static_cast<off_t>(input_bytes + plane_bytes));
+        const RecordParts r = record_parts(i);
+        file_.get(s->input.data(), r.input_bytes, r.input);
+        file_.get(s->target.data(), r.plane_bytes, r.target);
+        file_.get(s->mask.data(), r.plane_bytes, r.mask);
         lock.lock();
         ++reads_;
         if (auto it = where_.find(i); it != where_.end()) return it->second->second;  // another thread was faster
@@ -109,6 +105,19 @@ public:
     const std::string& directory() const { return file_.directory(); }
 
 private:
+    // Where record i's input, target and mask lie in the file, and their sizes in bytes.
+    struct RecordParts {
+        off_t input, target, mask;
+        std::size_t input_bytes, plane_bytes;
+    };
+    RecordParts record_parts(std::size_t i) const {
+        const std::size_t plane_bytes = static_cast<std::size_t>(plane_) * sizeof(T);
+        const std::size_t input_bytes = static_cast<std::size_t>(input_shape_[0]) * plane_bytes;
+        const auto at = static_cast<off_t>(i * record_bytes());
+        return {at, at + static_cast<off_t>(input_bytes), at + static_cast<off_t>(input_bytes + plane_bytes), input_bytes,
+                plane_bytes};
+    }
+
     using Entry = std::pair<std::size_t, std::shared_ptr<const Sample<T>>>;
 
     io::ScratchFile file_;
