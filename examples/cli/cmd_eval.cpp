@@ -19,7 +19,6 @@
 #include <future>
 #include <limits>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,64 +73,6 @@ void keep_only(metrics::MetricReport& r, const std::vector<std::string>& scores)
 struct Chunk {
     Field obs;
     std::vector<Field> preds;
-};
-
-// The time steps of one input, read on demand: runs of consecutive steps at once from NetCDF,
-// or from the whole array of a .npy file; converted to mm/day.
-struct StepSource {
-    std::string path;
-    Field layout;  // grid (data [1, y, x]) and the whole time axis
-    Index count = 0;
-    double factor = 1;
-    std::optional<io::NetcdfReader<float>> reader;
-    Field whole;  // .npy only
-
-    StepSource(const std::string& p, const std::string& variable, const std::string& units, const std::string& flag)
-        : path(p) {
-        layout = field_layout(p, variable, &count);
-        factor = pipeline::precip_factor(layout, p, units_for(p, units), flag);
-        if (is_npy(p)) whole = load_field(p, variable);
-        else reader.emplace(open_reader(p, variable));
-    }
-    bool has_axis() const { return has_time_axis(layout); }
-
-    Field read(const std::vector<Index>& steps) const {
-        Field f = pipeline::with_shape(layout, layout.ny(), layout.nx());
-        bool one_run = reader.has_value() && !steps.empty();
-        for (std::size_t k = 1; one_run && k < steps.size(); ++k) one_run = steps[k] == steps[0] + static_cast<Index>(k);
-        if (one_run) {
-            f.data = reader->read(steps.front(), static_cast<Index>(steps.size())).data;  // one run: no copy
-            return finish(std::move(f), steps);
-        }
-        const Index plane = layout.ny() * layout.nx();
-        f.data = Tensor<float>(Shape{static_cast<Index>(steps.size()), layout.ny(), layout.nx()});
-        for (std::size_t k = 0; k < steps.size();) {
-            std::size_t e = k + 1;
-            while (e < steps.size() && steps[e] == steps[e - 1] + 1) ++e;
-            const Index n = static_cast<Index>(e - k);
-            const float* src = nullptr;
-            Field run;
-            if (reader) {
-                run = reader->read(steps[k], n);
-                src = run.data.data();
-            } else {
-                src = whole.data.data() + steps[k] * plane;
-            }
-            std::copy_n(src, n * plane, f.data.data() + static_cast<Index>(k) * plane);
-            k = e;
-        }
-        return finish(std::move(f), steps);
-    }
-
-    // The time values of the steps, and the values in mm/day.
-    Field finish(Field f, const std::vector<Index>& steps) const {
-        if (!layout.time.empty())
-            for (Index t : steps) f.time.push_back(layout.time[static_cast<std::size_t>(t)]);
-        if (factor != 1.0)
-            for (float& v : f.data) v = static_cast<float>(v * factor);
-        pipeline::label_mm_per_day(f);
-        return f;
-    }
 };
 
 // Under mpirun every rank opens and checks the files (so a bad one stops all alike) and scores

@@ -117,18 +117,19 @@ struct Prepared {
     std::string units;  // of the observations (mm/day for synthetic fields)
 };
 
-// What a time step is used for, from --train-period, --val-period and --test-period (by date;
-// without any, every step trains and the last --val-fraction validate).
+// What each of `steps` time steps is used for, from --train-period, --val-period and
+// --test-period by the dates of `axis` (its time axis, one value per step, or none); without
+// any period, every step trains and the last --val-fraction validate.
 enum class Role { train, val, test, unused };
-std::vector<Role> roles_of_steps(const DataSettings& d, const Field& obs) {
+std::vector<Role> roles_of_steps(const DataSettings& d, const Field& axis, Index steps) {
     const DatePeriod train_p = parse_period(d.train_period, "--train-period");
     const DatePeriod val_p = parse_period(d.val_period, "--val-period");
     const DatePeriod test_p = parse_period(d.test_period, "--test-period");
-    std::vector<Role> roles(static_cast<std::size_t>(obs.num_times()), Role::train);
+    std::vector<Role> roles(static_cast<std::size_t>(steps), Role::train);
     if (!train_p.given && !val_p.given && !test_p.given) return roles;
-    require(has_time_axis(obs), "'", d.in, "' has no CF time axis, so --train-period, --val-period and "
+    require(has_time_axis(axis), "'", d.in, "' has no CF time axis, so --train-period, --val-period and "
             "--test-period cannot select its steps; use --val-fraction");
-    const std::vector<io::CivilTime> dates = io::civil_times(obs);
+    const std::vector<io::CivilTime> dates = io::civil_times(axis);
     Index counts[3] = {0, 0, 0};
     for (std::size_t t = 0; t < dates.size(); ++t) {
         const bool in_train = train_p.contains(dates[t]), in_val = val_p.contains(dates[t]),
@@ -201,9 +202,9 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
     // validation and test sets then hold at most --cache-mb of samples in memory each.
     train::Dataset<float> all = spooled_or_in_memory(d);
     train::Dataset<float> held_val = all.empty_like(), held_test = all.empty_like();
-    std::vector<Index> steps_of[3];  // the time index of each sample of all, held_val, held_test
-    Tensor<float> coarse;            // [T, h, w]: the field the input interpolates (downscaling from a file)
-    Index f = 1;                     // and its factor
+    std::vector<Index> steps_of[3];  // the step (an index into `coarse`) of each sample of all, held_val, held_test
+    std::vector<Tensor<float>> coarse;  // with `bilinear` (from a file): each step's coarse field
+    Index f = 1;                        // and its factor
     std::string description, units = io::kMillimetresPerDay;
     StaticPredictors statics;
     if (d.in.empty()) {
@@ -224,75 +225,86 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
         description = std::to_string(sc.num_fields) + " synthetic fields of " + std::to_string(sc.height) + " x " +
                       std::to_string(sc.width);
     } else {
-        std::string earliest;
-        Field obs = load_precip_series(d.files, d.var, d.units, "--units", &earliest);
-        units = obs.units;  // mm/day, converted from the file's units
-        Field obs_grid;  // the grid of the file, before any crop (for static predictors)
-        if (static_source) {
-            Tensor<float> data = std::move(obs.data);  // not copied with the grid
-            obs_grid = pipeline::with_shape(obs, data.dim(1), data.dim(2));
-            obs.data = std::move(data);
-        }
-        // The network input of steps [t0, t0 + n) (model_input is field by field, so computing
-        // it a chunk at a time gives the same fields and holds one chunk, not the series).
-        std::function<Tensor<float>(Index, Index)> input_of;
+        // The series is read kChunk time steps at a time (training_inputs.hpp: PrecipSeries),
+        // each chunk made into samples at once: memory holds one chunk, not the record.
+        PrecipSeries obs(d.files, d.var, d.units, "--units", "train");
+        const Field& grid = obs.layout();  // the grid of the files, before any crop
+        units = grid.units;                // mm/day, converted from the files' units
+        std::vector<Index> obs_steps(static_cast<std::size_t>(obs.num_times()));  // the steps used, in order
+        for (std::size_t k = 0; k < obs_steps.size(); ++k) obs_steps[k] = static_cast<Index>(k);
+        std::vector<Index> biased_steps;  // the step of --biased paired with each of obs_steps
+        std::unique_ptr<PrecipSeries> biased;
+        Index H = 0, W = 0;  // the observations' grid cropped to what the input covers
         if (!d.biased.empty()) {
-            Field biased = load_precip(d.biased, d.biased_var, d.biased_units, "--biased-units");
-            const pipeline::DateMatch m = pair_by_date(obs, d.in, biased, d.biased);
+            biased = std::make_unique<PrecipSeries>(std::vector<std::string>{d.biased}, d.biased_var, d.biased_units,
+                                                    "--biased-units", "train");
+            const Field& b = biased->layout();
+            const pipeline::DateMatch m = pair_by_date(grid, obs.num_times(), d.in, b, biased->num_times(), d.biased);
             require(!m.a.empty(), "'", d.biased, "' and '", d.in, "' have no date in common");
-            if (static_cast<Index>(m.a.size()) != obs.num_times() || static_cast<Index>(m.b.size()) != biased.num_times())
+            if (static_cast<Index>(m.a.size()) != obs.num_times() || static_cast<Index>(m.b.size()) != biased->num_times())
                 note("train", d.biased, " " + std::to_string(m.a.size()) + " dates in common with '" + d.in + "' used");
-            obs = select_steps(std::move(obs), m.a);
-            biased = select_steps(std::move(biased), m.b);
+            obs_steps = m.a;
+            biased_steps = m.b;
             f = downscaling ? factor : 1;
-            require_shape(biased.ny() * f <= obs.ny() && biased.nx() * f <= obs.nx(), "the grid of '", d.biased,
-                          "' (", biased.ny(), " x ", biased.nx(), ") refined by ", f, " does not fit the ", obs.ny(),
-                          " x ", obs.nx(), " grid of '", d.in, "'");
+            require_shape(b.ny() * f <= grid.ny() && b.nx() * f <= grid.nx(), "the grid of '", d.biased, "' (", b.ny(),
+                          " x ", b.nx(), ") refined by ", f, " does not fit the ", grid.ny(), " x ", grid.nx(),
+                          " grid of '", d.in, "'");
+            H = b.ny() * f, W = b.nx() * f;
             // The observations' grid cut to the biased product's extent, coarsened by f: biased must lie on it.
-            Field fine = pipeline::cropped_grid(pipeline::with_shape(obs, obs.ny(), obs.nx()), biased.ny() * f,
-                                                biased.nx() * f);
-            note("train", d.biased, pipeline::align_to_grid(biased, d.biased, f > 1 ? pipeline::coarsened_grid(fine, f) : fine, d.in));
-            obs.data = pipeline::crop_rows_cols(obs.data, biased.ny() * f, biased.nx() * f);
-            if (downscaling && bilinear) coarse = biased.data;
-            input_of = [source = std::move(biased.data), task, f](Index t0, Index n) {
-                return pipeline::model_input(leading_rows(source, t0, n), task, f);
-            };
+            const Field fine = pipeline::cropped_grid(pipeline::with_shape(grid, grid.ny(), grid.nx()), H, W);
+            note("train", d.biased, biased->align_to(f > 1 ? pipeline::coarsened_grid(fine, f) : fine, d.in));
             description = "'" + d.biased + "' -> '" + d.in + "'";
         } else {
-            const Index h = obs.ny() / factor * factor, w = obs.nx() / factor * factor;
-            require(h >= factor && w >= factor, "the ", obs.ny(), " x ", obs.nx(), " grid of '", d.in,
+            H = grid.ny() / factor * factor, W = grid.nx() / factor * factor;
+            require(H >= factor && W >= factor, "the ", grid.ny(), " x ", grid.nx(), " grid of '", d.in,
                     "' is smaller than one block of the factor ", factor);
-            obs.data = pipeline::crop_rows_cols(obs.data, h, w);
-            coarse = stats::block_mean(obs.data, factor);
             f = factor;
-            input_of = [&coarse, factor](Index t0, Index n) {
-                return pipeline::model_input(leading_rows(coarse, t0, n), pipeline::Task::downscaling, factor);
-            };
-            description = (d.files.size() > 1 ? std::to_string(d.files.size()) + " files from '" + earliest + "'"
-                                              : "'" + d.in + "'") +
-                          " (variable " + obs.variable + ") coarsened " + std::to_string(factor) +
+            description = (obs.num_files() > 1 ? std::to_string(obs.num_files()) + " files from '" + obs.earliest() + "'"
+                                               : "'" + d.in + "'") +
+                          " (variable " + grid.variable + ") coarsened " + std::to_string(factor) +
                           "x and regridded bicubically (perfect model)";
         }
-        const Index T = obs.data.dim(0), H = obs.data.dim(1), W = obs.data.dim(2);
-        if (static_source) statics = static_source(obs_grid, d.in, H, W);
+        const Index T = static_cast<Index>(obs_steps.size());
+        if (static_source) statics = static_source(pipeline::with_shape(grid, grid.ny(), grid.nx()), d.in, H, W);
         const Index S = statics.fields.numel() > 0 ? statics.fields.dim(0) : 0;
-        const std::vector<Role> roles = roles_of_steps(d, obs);
-        constexpr Index kChunk = 32;  // time steps of network input made at a time
-        Tensor<float> input;          // [n, 1, H, W]: steps [t0, t0 + n)
-        for (Index t = 0, t0 = -kChunk; t < T; ++t) {
-            if (roles[static_cast<std::size_t>(t)] == Role::unused) continue;
-            if (t >= t0 + kChunk) {
-                t0 = t;
-                input = input_of(t0, std::min(kChunk, T - t0));
+        Field axis = pipeline::with_shape(grid, 1, 1);  // the dates of the steps used
+        if (has_time_axis(grid))
+            for (Index t : obs_steps) axis.time.push_back(grid.time[static_cast<std::size_t>(t)]);
+        const std::vector<Role> roles = roles_of_steps(d, axis, T);
+        std::vector<Index> used;  // positions k in obs_steps that some role uses
+        for (Index k = 0; k < T; ++k)
+            if (roles[static_cast<std::size_t>(k)] != Role::unused) used.push_back(k);
+        if (bilinear && (downscaling || !biased)) coarse.resize(static_cast<std::size_t>(T));
+        constexpr std::size_t kChunk = 32;  // time steps read and made into samples at a time
+        for (std::size_t c = 0; c < used.size(); c += kChunk) {
+            const std::size_t n = std::min(kChunk, used.size() - c);
+            std::vector<Index> os, bs;
+            for (std::size_t i = 0; i < n; ++i) {
+                os.push_back(obs_steps[static_cast<std::size_t>(used[c + i])]);
+                if (biased) bs.push_back(biased_steps[static_cast<std::size_t>(used[c + i])]);
             }
-            Tensor<float> x(Shape{1 + S, H, W}), y(Shape{1, H, W});
-            std::copy(input.begin() + (t - t0) * H * W, input.begin() + (t - t0 + 1) * H * W, x.begin());
-            if (S > 0) std::copy(statics.fields.begin(), statics.fields.end(), x.begin() + H * W);
-            std::copy(obs.data.begin() + t * H * W, obs.data.begin() + (t + 1) * H * W, y.begin());
-            auto sample = train::make_sample(std::move(x), std::move(y));
-            const Role r = roles[static_cast<std::size_t>(t)];
-            (r == Role::test ? held_test : r == Role::val ? held_val : all).add(std::move(sample));
-            steps_of[r == Role::test ? 2 : r == Role::val ? 1 : 0].push_back(t);
+            const Tensor<float> target = pipeline::crop_rows_cols(obs.read(os).data, H, W);
+            // What the network's input is made from: the biased product, or the observations
+            // coarsened by a NaN-aware block mean (perfect model).
+            const Tensor<float> source = biased ? biased->read(bs).data : stats::block_mean(target, f);
+            const Tensor<float> input = pipeline::model_input(source, biased ? task : pipeline::Task::downscaling, f);
+            const Index ch = source.dim(1) * source.dim(2);
+            for (std::size_t i = 0; i < n; ++i) {
+                const Index k = used[c + i], at = static_cast<Index>(i);
+                if (!coarse.empty()) {
+                    Tensor<float>& kept = coarse[static_cast<std::size_t>(k)];
+                    kept = Tensor<float>(Shape{source.dim(1), source.dim(2)});
+                    std::copy_n(source.begin() + at * ch, ch, kept.begin());
+                }
+                Tensor<float> x(Shape{1 + S, H, W}), y(Shape{1, H, W});
+                std::copy_n(input.begin() + at * H * W, H * W, x.begin());
+                if (S > 0) std::copy(statics.fields.begin(), statics.fields.end(), x.begin() + H * W);
+                std::copy_n(target.begin() + at * H * W, H * W, y.begin());
+                const Role r = roles[static_cast<std::size_t>(k)];
+                (r == Role::test ? held_test : r == Role::val ? held_val : all)
+                    .add(train::make_sample(std::move(x), std::move(y)));
+                steps_of[r == Role::test ? 2 : r == Role::val ? 1 : 0].push_back(k);
+            }
         }
         description += ", " + std::to_string(T) + " time steps of " + std::to_string(H) + " x " + std::to_string(W);
         for (const std::string& name : statics.names) description += ", static predictor " + name;
@@ -314,12 +326,14 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
     p.split.test = std::move(held_test);
     // The coarse fields of the given steps interpolated bilinearly, [N, 1, H, W].
     const auto bilinear_of = [&](const std::vector<Index>& steps) {
-        if (!bilinear || coarse.numel() == 0 || steps.empty()) return Tensor<float>();
-        const Index h = coarse.dim(1), w = coarse.dim(2);
+        if (coarse.empty() || steps.empty()) return Tensor<float>();
+        const Tensor<float>& first = coarse[static_cast<std::size_t>(steps[0])];
+        const Index h = first.dim(0), w = first.dim(1);
         Tensor<float> picked(Shape{static_cast<Index>(steps.size()), h, w});
-        for (std::size_t i = 0; i < steps.size(); ++i)
-            std::copy(coarse.begin() + steps[i] * h * w, coarse.begin() + (steps[i] + 1) * h * w,
-                      picked.begin() + static_cast<Index>(i) * h * w);
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            const Tensor<float>& c = coarse[static_cast<std::size_t>(steps[i])];
+            std::copy(c.begin(), c.end(), picked.begin() + static_cast<Index>(i) * h * w);
+        }
         const Tensor<float> fine = stats::regrid_bilinear(picked, h * f, w * f);
         return fine.reshaped(Shape{fine.dim(0), 1, fine.dim(1), fine.dim(2)});
     };

@@ -6,8 +6,10 @@
 //   - paired in time by date (pipeline/time_match.hpp), or by index when a side has no time axis.
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,21 +101,84 @@ inline Field select_steps(Field f, const std::vector<Index>& steps) {
 
 inline bool has_time_axis(const Field& f) { return !f.time.empty() && !f.time_units.empty(); }
 
-// The steps of a and b on the same dates; by index (equal counts required) when either has no time axis.
-inline pipeline::DateMatch pair_by_date(const Field& a, const std::string& a_path, const Field& b,
-                                        const std::string& b_path) {
+// The time steps of one input, read on demand: runs of consecutive steps at once from NetCDF,
+// or from the whole array of a .npy file (it has no index to read from); converted to mm/day.
+struct StepSource {
+    std::string path;
+    Field layout;  // grid (data [1, y, x]) and the whole time axis
+    Index count = 0;
+    double factor = 1;
+    std::optional<io::NetcdfReader<float>> reader;
+    Field whole;  // .npy only
+
+    StepSource(const std::string& p, const std::string& variable, const std::string& units, const std::string& flag)
+        : path(p) {
+        layout = field_layout(p, variable, &count);
+        factor = pipeline::precip_factor(layout, p, units_for(p, units), flag);
+        if (is_npy(p)) whole = load_field(p, variable);
+        else reader.emplace(open_reader(p, variable));
+    }
+    bool has_axis() const { return has_time_axis(layout); }
+
+    Field read(const std::vector<Index>& steps) const {
+        Field f = pipeline::with_shape(layout, layout.ny(), layout.nx());
+        bool one_run = reader.has_value() && !steps.empty();
+        for (std::size_t k = 1; one_run && k < steps.size(); ++k) one_run = steps[k] == steps[0] + static_cast<Index>(k);
+        if (one_run) {
+            f.data = reader->read(steps.front(), static_cast<Index>(steps.size())).data;  // one run: no copy
+            return finish(std::move(f), steps);
+        }
+        const Index plane = layout.ny() * layout.nx();
+        f.data = Tensor<float>(Shape{static_cast<Index>(steps.size()), layout.ny(), layout.nx()});
+        for (std::size_t k = 0; k < steps.size();) {
+            std::size_t e = k + 1;
+            while (e < steps.size() && steps[e] == steps[e - 1] + 1) ++e;
+            const Index n = static_cast<Index>(e - k);
+            const float* src = nullptr;
+            Field run;
+            if (reader) {
+                run = reader->read(steps[k], n);
+                src = run.data.data();
+            } else {
+                src = whole.data.data() + steps[k] * plane;
+            }
+            std::copy_n(src, n * plane, f.data.data() + static_cast<Index>(k) * plane);
+            k = e;
+        }
+        return finish(std::move(f), steps);
+    }
+
+    // The time values of the steps, and the values in mm/day.
+    Field finish(Field f, const std::vector<Index>& steps) const {
+        if (!layout.time.empty())
+            for (Index t : steps) f.time.push_back(layout.time[static_cast<std::size_t>(t)]);
+        if (factor != 1.0)
+            for (float& v : f.data) v = static_cast<float>(v * factor);
+        pipeline::label_mm_per_day(f);
+        return f;
+    }
+};
+
+// The steps of a and b on the same dates; by index (equal counts required) when either has no
+// time axis. a_steps and b_steps count the steps (a layout's data stands for the shape only).
+inline pipeline::DateMatch pair_by_date(const Field& a, Index a_steps, const std::string& a_path, const Field& b,
+                                        Index b_steps, const std::string& b_path) {
     if (!has_time_axis(a) || !has_time_axis(b)) {
-        require_shape(a.num_times() == b.num_times(), "'", b_path, "' (variable '", b.variable, "') has ",
-                      b.num_times(), " time steps but '", a_path, "' (variable '", a.variable, "') has ",
-                      a.num_times(), ", and without a time axis on both they can only be paired step by step");
+        require_shape(a_steps == b_steps, "'", b_path, "' (variable '", b.variable, "') has ", b_steps,
+                      " time steps but '", a_path, "' (variable '", a.variable, "') has ", a_steps,
+                      ", and without a time axis on both they can only be paired step by step");
         pipeline::DateMatch m;
-        for (Index t = 0; t < a.num_times(); ++t) m.a.push_back(t), m.b.push_back(t);
+        for (Index t = 0; t < a_steps; ++t) m.a.push_back(t), m.b.push_back(t);
         return m;
     }
     const auto axis = [](const Field& f, const std::string& path) {
         return pipeline::TimeAxis{f.time, f.time_units, f.calendar, "'" + path + "' (variable '" + f.variable + "')"};
     };
     return pipeline::match_dates(axis(a, a_path), axis(b, b_path));
+}
+inline pipeline::DateMatch pair_by_date(const Field& a, const std::string& a_path, const Field& b,
+                                        const std::string& b_path) {
+    return pair_by_date(a, a.num_times(), a_path, b, b.num_times(), b_path);
 }
 
 }  // namespace maunet::cli

@@ -3,10 +3,10 @@
 // the training, validation and test periods given by date.
 //
 // Several files: each --in may be a glob (quoted, so maunet expands it; unquoted, the shell
-// does). The files are read whole, converted to mm/day, aligned to the first file's grid
-// (pipeline/grid_match.hpp: flipped or rolled as needed, refused if different), put in order
-// of their first date, and joined into one series whose times are written in the first file's
-// time units. They must share a calendar and must not overlap in time; several files without
+// does). The files are put in order of their first date and joined into one series whose
+// times are written in the earliest file's time units; its steps are read a chunk at a time,
+// converted to mm/day and aligned to the first file's grid (pipeline/grid_match.hpp: flipped
+// or rolled as needed, refused if different). They must share a calendar and must not overlap in time; several files without
 // CF time axes (.npy) are refused, since nothing says their order.
 //
 // Periods: "FIRST/LAST" as dates (YYYY-MM-DD, both inclusive), compared as calendar dates in
@@ -17,6 +17,7 @@
 #include <glob.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -55,65 +56,139 @@ inline std::vector<std::string> expand_inputs(const std::vector<std::string>& sp
     return out;
 }
 
-// The files of `paths` as one series, in mm/day, in time order (see the top of the file).
-// `first` (optional) gets the path of the earliest file.
-inline Field load_precip_series(const std::vector<std::string>& paths, const std::string& variable,
-                                const std::string& units, const std::string& flag = "--units",
-                                std::string* first = nullptr) {
-    require(!paths.empty(), "no input file");
-    if (first) *first = paths[0];
-    if (paths.size() == 1) return load_precip(paths[0], variable, units, flag);
-    std::vector<Field> parts;
-    std::vector<std::vector<io::CivilTime>> dates;
-    for (const std::string& path : paths) {
-        Field f = load_precip(path, variable, units, flag);
-        require(has_time_axis(f), "'", path, "' (variable '", f.variable, "') has no CF time axis; several input "
-                "files are put in order by their dates, so each needs one");
-        if (!parts.empty()) {
-            require(io::parse_calendar(f.calendar) == io::parse_calendar(parts[0].calendar), "'", path,
-                    "' uses the calendar '", f.calendar, "' but '", paths[0], "' uses '", parts[0].calendar,
-                    "'; the files of one series must share a calendar");
-            note("train", path, pipeline::align_to_grid(f, path, parts[0], paths[0]));
+// The files of `paths` as one series in mm/day, in time order (see the top of the file), read
+// a few time steps at a time: opening it reads the coordinates and time axes only, so the
+// memory of a command does not grow with the length of the record.
+class PrecipSeries {
+public:
+    // `flag` names the option that gives the units; `command` the command, in notes.
+    PrecipSeries(const std::vector<std::string>& paths, const std::string& variable, const std::string& units,
+                 const std::string& flag, const char* command) {
+        require(!paths.empty(), "no input file");
+        std::vector<std::vector<io::CivilTime>> dates;
+        for (const std::string& path : paths) {
+            parts_.push_back(Part{std::make_unique<StepSource>(path, variable, units, flag), 0});
+            const Field& f = parts_.back().source->layout;
+            if (paths.size() == 1) break;
+            require(has_time_axis(f), "'", path, "' (variable '", f.variable, "') has no CF time axis; several input "
+                    "files are put in order by their dates, so each needs one");
+            if (parts_.size() > 1) {
+                const Field& first = parts_[0].source->layout;
+                require(io::parse_calendar(f.calendar) == io::parse_calendar(first.calendar), "'", path,
+                        "' uses the calendar '", f.calendar, "' but '", paths[0], "' uses '", first.calendar,
+                        "'; the files of one series must share a calendar");
+                Field grid = f;
+                note(command, path, pipeline::align_to_grid(grid, path, first, paths[0]));
+            }
+            dates.push_back(io::civil_times(f));
         }
-        dates.push_back(io::civil_times(f));
-        parts.push_back(std::move(f));
+        if (parts_.size() > 1) order_by_date(dates);
+        layout_ = parts_[0].source->layout;
+        pipeline::label_mm_per_day(layout_);
+        target_path_ = parts_[0].source->path;
+        for (Part& part : parts_) {
+            part.first = count_;
+            count_ += part.source->count;
+        }
+        if (parts_.size() > 1) layout_.time = joined_times(dates);
     }
-    // Order by first date, then re-express every time in the first file's units.
-    std::vector<std::size_t> order(parts.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    const auto key = [&](std::size_t i) {
-        const io::CivilTime& t = dates[i].front();
-        return std::make_tuple(t.year, t.month, t.day, t.hour, t.minute, t.second);
+
+    // The series' grid (data [1, y, x] stands for the shape) and its whole time axis, in the
+    // earliest file's time units; units mm/day.
+    const Field& layout() const { return layout_; }
+    Index num_times() const { return count_; }
+    std::size_t num_files() const { return parts_.size(); }
+    const std::string& earliest() const { return parts_[0].source->path; }
+
+    // Makes every step read from now on lie on `grid` (read from `grid_path`), as
+    // pipeline::align_to_grid does; returns its note.
+    std::string align_to(const Field& grid, const std::string& grid_path) {
+        Field g = layout_;
+        const std::string what = pipeline::align_to_grid(g, earliest(), grid, grid_path);
+        layout_.y = g.y, layout_.x = g.x, layout_.lat2d = g.lat2d, layout_.lon2d = g.lon2d;
+        target_path_ = grid_path;
+        return what;
+    }
+
+    // Steps `steps` of the series (in that order): data [n, y, x] in mm/day on the target grid,
+    // with their times. Each file reads its runs of consecutive steps at once.
+    Field read(const std::vector<Index>& steps) const {
+        const Index plane = layout_.ny() * layout_.nx();
+        Field out = pipeline::with_shape(layout_, layout_.ny(), layout_.nx());
+        out.data = Tensor<float>(Shape{static_cast<Index>(steps.size()), layout_.ny(), layout_.nx()});
+        for (std::size_t k = 0; k < steps.size();) {
+            const Index t = steps[k];
+            require(t >= 0 && t < count_, "PrecipSeries::read: time step ", t, " is out of range; the series has ",
+                    count_, " steps");
+            const Part& part = part_of(t);
+            std::vector<Index> local;  // the following steps that lie in the same file
+            std::size_t e = k;
+            for (; e < steps.size() && steps[e] >= part.first && steps[e] < part.first + part.source->count; ++e)
+                local.push_back(steps[e] - part.first);
+            Field chunk = part.source->read(local);
+            (void)pipeline::align_to_grid(chunk, part.source->path, layout_, target_path_);
+            std::copy(chunk.data.begin(), chunk.data.end(), out.data.begin() + static_cast<Index>(k) * plane);
+            k = e;
+        }
+        if (!layout_.time.empty())
+            for (Index t : steps) out.time.push_back(layout_.time[static_cast<std::size_t>(t)]);
+        return out;
+    }
+    Field read(Index t0, Index n) const {
+        std::vector<Index> steps(static_cast<std::size_t>(n));
+        for (Index i = 0; i < n; ++i) steps[static_cast<std::size_t>(i)] = t0 + i;
+        return read(steps);
+    }
+
+private:
+    struct Part {
+        std::unique_ptr<StepSource> source;
+        Index first;  // the series' index of the file's first step
     };
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
-    if (first) *first = paths[order[0]];
-    Field out = parts[order[0]];
-    const io::TimeUnits target = io::parse_time_units(out.time_units);
-    const io::Calendar calendar = io::parse_calendar(out.calendar);
-    std::vector<double> time;
-    Index steps = 0;
-    for (std::size_t i : order) steps += parts[i].num_times();
-    const Index plane = out.ny() * out.nx();
-    Tensor<float> data(Shape{steps, out.ny(), out.nx()});
-    Index at = 0;
-    for (std::size_t k = 0; k < order.size(); ++k) {
-        const std::size_t i = order[k];
-        for (const io::CivilTime& t : dates[i]) time.push_back(io::encode_time(t, target, calendar));
-        if (k > 0) {
-            const std::size_t prev = order[k - 1];
-            const double last_before = time[static_cast<std::size_t>(at) - 1];
-            const double first_here = time[static_cast<std::size_t>(at)];
-            require(first_here > last_before, "'", paths[i], "' starts on ", io::to_string(dates[i].front()),
-                    ", not after the end of '", paths[prev], "' (", io::to_string(dates[prev].back()),
-                    "): the files of one series must not overlap in time");
-        }
-        std::copy(parts[i].data.begin(), parts[i].data.end(), data.begin() + at * plane);
-        at += parts[i].num_times();
+
+    const Part& part_of(Index t) const {
+        const auto after = std::upper_bound(parts_.begin(), parts_.end(), t,
+                                            [](Index v, const Part& p) { return v < p.first; });
+        return *(after - 1);
     }
-    out.data = std::move(data);
-    out.time = std::move(time);
-    return out;
-}
+
+    // Puts the files (and their dates) in order of their first date.
+    void order_by_date(std::vector<std::vector<io::CivilTime>>& dates) {
+        std::vector<std::size_t> order(parts_.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+        const auto key = [&](std::size_t i) {
+            const io::CivilTime& t = dates[i].front();
+            return std::make_tuple(t.year, t.month, t.day, t.hour, t.minute, t.second);
+        };
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return key(a) < key(b); });
+        std::vector<Part> parts;
+        std::vector<std::vector<io::CivilTime>> sorted;
+        for (std::size_t i : order) parts.push_back(std::move(parts_[i])), sorted.push_back(std::move(dates[i]));
+        parts_ = std::move(parts);
+        dates = std::move(sorted);
+    }
+
+    // Every file's times in the earliest file's units; files that overlap are refused.
+    std::vector<double> joined_times(const std::vector<std::vector<io::CivilTime>>& dates) const {
+        const io::TimeUnits target = io::parse_time_units(layout_.time_units);
+        const io::Calendar calendar = io::parse_calendar(layout_.calendar);
+        std::vector<double> time;
+        for (std::size_t k = 0; k < parts_.size(); ++k) {
+            for (const io::CivilTime& t : dates[k]) time.push_back(io::encode_time(t, target, calendar));
+            if (k == 0) continue;
+            const std::size_t at = static_cast<std::size_t>(parts_[k].first);
+            require(time[at] > time[at - 1], "'", parts_[k].source->path, "' starts on ",
+                    io::to_string(dates[k].front()), ", not after the end of '", parts_[k - 1].source->path, "' (",
+                    io::to_string(dates[k - 1].back()), "): the files of one series must not overlap in time");
+        }
+        return time;
+    }
+
+    std::vector<Part> parts_;  // in time order
+    Field layout_;
+    std::string target_path_;  // the file whose grid the steps are put on
+    Index count_ = 0;
+};
 
 // A period "FIRST/LAST" of dates, both inclusive.
 struct DatePeriod {

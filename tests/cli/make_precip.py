@@ -5,6 +5,10 @@ missing cells and NaN, lat/lon coordinates and a daily time axis. Standard libra
 
 usage: make_precip.py OUT [--ny N] [--nx N] [--days N] [--seed S] [--scale A] [--shift B]
                           [--units TEXT] [--start YYYY-MM-DD] [--calendar TEXT] [--lat0 X]
+                          [--first-day K] [--north-to-south]
+--first-day K writes days K .. K + N - 1 of the series that starts on --start (the same values
+as those days of a file written from day 0, time values K, K + 1, ...: a year of an archive);
+--north-to-south stores the rows from north to south (latitude descending), values unchanged.
 A wet value is A * gamma(0.8, 6) + B (mm/day); the cell (0, 0) is missing throughout (as
 _FillValue), every 17th value is NaN, about 40% of the days are dry (0)."""
 import argparse
@@ -28,6 +32,8 @@ def main():
     p.add_argument("--start", default="2000-01-01")
     p.add_argument("--calendar", default="standard")
     p.add_argument("--lat0", type=float, default=40.0)
+    p.add_argument("--first-day", type=int, default=0)
+    p.add_argument("--north-to-south", action="store_true")
     a = p.parse_args()
     rng = random.Random(a.seed)
     fill = 1.0e20
@@ -57,11 +63,11 @@ def main():
     lon_begin = lat_begin + 8 * a.ny
     rec_begin = lon_begin + 8 * a.nx
     h = header(lat_begin, lon_begin, rec_begin, rec_begin + 8)
-    body = b"".join(struct.pack(">d", a.lat0 + 0.5 * j) for j in range(a.ny))
+    rows = list(range(a.ny))[::-1] if a.north_to_south else list(range(a.ny))
+    body = b"".join(struct.pack(">d", a.lat0 + 0.5 * j) for j in rows)
     body += b"".join(struct.pack(">d", 10.0 + 0.5 * i) for i in range(a.nx))
     k = 0
-    for t in range(a.days):
-        body += struct.pack(">d", float(t))
+    for t in range(a.first_day + a.days):
         values = []
         for c in range(a.ny * a.nx):
             k += 1
@@ -74,7 +80,10 @@ def main():
             else:
                 v = a.scale * rng.gammavariate(0.8, 6.0) + a.shift
             values.append(v)
-        body += b"".join(struct.pack(">f", v) for v in values)
+        if t < a.first_day:
+            continue
+        body += struct.pack(">d", float(t))
+        body += b"".join(struct.pack(">f", values[j * a.nx + i]) for j in rows for i in range(a.nx))
     with open(a.out, "wb") as f:
         f.write(h + body)
 

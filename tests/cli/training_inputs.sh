@@ -42,6 +42,20 @@ grep -q "scores on the 1 test" periods.txt || fail "the test period is not score
   > frac.txt 2> frac.err || fail "train with a training period: $(cat frac.err)"
 grep -q "6 training / 2 validation / 0 test fields" frac.txt || fail "--val-fraction inside the period: $(head -1 frac.txt)"
 
+# A series read a chunk (32 steps) at a time from three files, the middle one stored north to
+# south: the same model, bit for bit, as one file holding the 60 days.
+python3 "$here/make_precip.py" whole.nc --days 60
+python3 "$here/make_precip.py" year_1.nc --days 20
+python3 "$here/make_precip.py" year_2.nc --days 20 --first-day 20 --north-to-south
+python3 "$here/make_precip.py" year_3.nc --days 20 --first-day 40
+series=(--var pr --factor 2 --width 2 --levels 1 --epochs 1 --batch 8 --threads 1 --quiet --test-period 2000-02-25/2000-02-29)
+"$maunet" train --in whole.nc "${series[@]}" --out whole.mnet > whole.txt 2> whole.err || fail "train on whole.nc: $(cat whole.err)"
+"$maunet" train --in 'year_*.nc' "${series[@]}" --out years.mnet > years.txt 2> years.err ||
+  fail "train on three files: $(cat years.err)"
+grep -q "year_2.nc':.*rows reordered to match" years.err || fail "the north-to-south file was not noted: $(cat years.err)"
+grep -q "3 files from 'year_1.nc'.*60 time steps" years.txt || fail "three files not joined: $(head -1 years.txt)"
+cmp -s whole.mnet years.mnet || fail "training on the three files wrote another model than on the one file"
+
 # Samples spooled to disk behind a cache smaller than one sample: the same model file, bit for
 # bit, as training in memory; the scratch files are gone at the end; a missing --spool-dir refused.
 mkdir spool
