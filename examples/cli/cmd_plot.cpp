@@ -2,7 +2,8 @@
 // files side by side with one shared colour scale. North is drawn up: the row order is taken
 // from the latitude (1-D y or 2-D lat) when the file has one, else row 0 is taken as south.
 // Real files (cli/precip_inputs.hpp): values are drawn in mm/day (--units stands in for the
-// units of files whose own are missing or not understood); with --compare every file is
+// units of files whose own are missing or not understood); a field of another quantity (a
+// static predictor: elevation) in its own units, on a scale from its smallest value; with --compare every file is
 // aligned to the first one's grid (flipped or rolled, refused if different) and shows the
 // first file's date (--time is its step); --crop cuts every panel to the smallest grid by
 // coordinates, so all panels show the same area.
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -110,6 +112,7 @@ void run_plot(const PlotSettings& s) {
     for (const auto& f : files) require_variable(f, s.var, "--var");
     guard_outputs({s.out}, files);
     std::vector<Field> fields;
+    io::QuicklookOptions o;
     for (std::size_t i = 0; i < files.size(); ++i) {
         Index step = s.time;
         if (i > 0 && has_time_axis(fields[0]) && !is_npy(files[i])) {  // the first file's date, in the others
@@ -126,6 +129,19 @@ void run_plot(const PlotSettings& s) {
         // step of the file's whole time axis, not of the one step read.
         const std::vector<double> step_time = f.time;
         if (!is_npy(files[i])) f.time = field_layout(files[i], s.var).time;
+        // A static field (elevation) is drawn in its own units, with 0 on the colour scale.
+        const bool other = s.units.empty() && !is_npy(files[i]) && pipeline::is_other_quantity(f);
+        if (i > 0)
+            require(other == !o.dry_white && (!other || f.units == fields[0].units), "plot: '", files[i], "' holds ",
+                    other ? "'" + f.variable + "' in " + f.units : std::string("precipitation"), " but '", files[0],
+                    "' holds ", o.dry_white ? std::string("precipitation") : "'" + fields[0].variable + "' in " + fields[0].units,
+                    "; side by side panels share one colour scale");
+        o.dry_white = !other;
+        if (other) {
+            f.time = step_time;
+            fields.push_back(std::move(f));
+            continue;
+        }
         // --units stands in for units that are missing or not understood (the files may differ).
         std::string units = units_for(files[i], s.units);
         if (!is_npy(files[i]) && !units.empty()) {
@@ -150,9 +166,15 @@ void run_plot(const PlotSettings& s) {
     const Index h = reference.ny(), w = reference.nx();
     std::vector<Tensor<float>> planes;
     for (const Field& f : fields) planes.push_back(f.data.reshaped(Shape{h, w}));
-    io::QuicklookOptions o;
     o.units = clip_text(fields[0].units);  // attributes of a file can be megabytes long
     o.vmax = s.vmax;
+    if (!o.dry_white) {  // the scale starts at the smallest value drawn
+        double smallest_value = std::numeric_limits<double>::infinity();
+        for (const Tensor<float>& p : planes)
+            for (float v : p)
+                if (std::isfinite(v)) smallest_value = std::min(smallest_value, static_cast<double>(v));
+        o.vmin = std::isfinite(smallest_value) ? smallest_value : 0.0;
+    }
     o.north_up = south_first(fields[0]);
     o.scale = s.scale > 0 ? s.scale : static_cast<int>(std::max<Index>(1, std::min<Index>(8, 480 / std::max(h, w))));
     o.differences = s.diff;

@@ -77,10 +77,23 @@ expect() {
   [ "$got" -eq "$want" ] || fail "exit $got instead of $want: $*: $(cat err.txt)"
   grep -qF -- "$text" err.txt || fail "no '$text' in the message of: $*: $(cat err.txt)"
 }
+# A static predictor (the shipped elevation, in m, standard_name surface_altitude) is drawn in
+# its own units; beside precipitation it is refused (one colour scale for both makes no sense).
+elevation="$here/../../examples/data/elevation_eastern_us_prism_4km.nc"
+"$maunet" plot --in "$elevation" --var elevation --coastlines none --out elevation.png > elevation.txt 2> elevation.err ||
+  fail "plot of the elevation field: $(cat elevation.err)"
+png_size elevation.png > /dev/null || fail "elevation.png does not decode"
+grep -q "^wrote elevation.png (1 panel(s), 599 x 805" elevation.txt || fail "elevation plot: $(cat elevation.txt)"
 expect 2 "--diff" "$maunet" plot --in "$bcsd" "${common[@]}" --diff --out bad.png
 expect 2 "--coastlines" "$maunet" plot --in plain.npy --coastlines "$bcsd" --out bad.png
 expect 1 "no-such-coast.nc" "$maunet" plot --in "$bcsd" "${common[@]}" --coastlines no-such-coast.nc --out bad.png
 expect 1 "is not a binned GSHHG file" "$maunet" plot --in "$bcsd" "${common[@]}" --coastlines "$bcsd" --out bad.png
+printf 'netcdf rain { dimensions: lat = 2 ; lon = 2 ;\nvariables: double lat(lat) ; lat:units = "degrees_north" ;
+ double lon(lon) ; lon:units = "degrees_east" ; float elevation(lat, lon) ; elevation:units = "mm/day" ;
+data: lat = 30, 31 ; lon = -90, -89 ; elevation = 0, 1, 2, 3 ; }\n' > rain.cdl
+ncgen -o rain.nc rain.cdl || fail "ncgen could not write rain.nc"
+expect 1 "side by side panels share one colour scale" "$maunet" plot --compare "$elevation" rain.nc \
+  --var elevation --out bad.png
 [ -e bad.png ] && fail "a failed plot left bad.png"
 
 finish "plot"

@@ -192,6 +192,19 @@ TEST_CASE("quicklook PNG pixels: dry white, missing grey, colours, north up", "[
     }
 }
 
+TEST_CASE("quicklook PNG of a field that is not precipitation: 0 is on the colour scale", "[io][png]") {
+    const auto field = test_field();
+    QuicklookOptions opt;
+    opt.vmin = -10;
+    opt.vmax = 10;
+    opt.dry_white = false;
+    const auto img = decode(quicklook_png(field, opt));
+    const auto L = layout_of(field, opt, -10, 10);
+    CHECK(cell_pixel(img, L, opt, 12, 0, 5) == rain_colour(0.5));    // value 0: mid scale, not white
+    CHECK(cell_pixel(img, L, opt, 12, 5, 9) == rain_colour(0.75));   // value 5
+    CHECK(cell_pixel(img, L, opt, 12, 11, 19) == kMissingColour);    // NaN is still missing
+}
+
 TEST_CASE("quicklook PNG colour bar and title are drawn", "[io][png]") {
     const auto field = test_field();
     QuicklookOptions opt;

@@ -138,6 +138,22 @@ TEST_CASE("precip_field: units converted to a model's units; units that do not c
     CHECK(f.units == "mm h-1");
 }
 
+TEST_CASE("precip_field: a field of another quantity is told from precipitation", "[pipeline][units]") {
+    const auto field = [](std::string units, std::string standard_name) {
+        GridField<float> f;
+        f.units = std::move(units);
+        f.standard_name = std::move(standard_name);
+        return f;
+    };
+    CHECK(pipeline::is_other_quantity(field("m", "surface_altitude")));  // elevation: metres, named
+    CHECK(pipeline::is_other_quantity(field("m2", "")));                 // a unit, not precipitation's
+    CHECK_FALSE(pipeline::is_other_quantity(field("m", "")));            // ERA5's precipitation in m
+    CHECK_FALSE(pipeline::is_other_quantity(field("kg m-2 s-1", "precipitation_flux")));
+    CHECK_FALSE(pipeline::is_other_quantity(field("mm/day", "")));
+    CHECK_FALSE(pipeline::is_other_quantity(field("", "")));              // no units: for the caller to ask
+    CHECK_FALSE(pipeline::is_other_quantity(field("not a unit at all", "")));  // unreadable: reported later
+}
+
 TEST_CASE("precip_field: a target mask blanks exactly the missing cells of the target grid", "[pipeline][grid]") {
     GridField<float> grid = observations();
     GridField<float> mask = grid;  // the mask stored north to south, 0 = sea, NaN = outside

@@ -8,7 +8,8 @@
 // framed), a vertical colour bar on the right with ticks and labels at vmin, the middle and
 // vmax (the top label carries the units). Colours (maunet/io/colormap.hpp): cmocean 'rain'
 // from vmin (light) to vmax (dark), values outside clamped to the ends; dry cells (exactly 0)
-// white; missing cells (NaN) mid grey. Text uses the 5x7 font of maunet/io/bitmap_font.hpp,
+// white (unless options.dry_white is false: a field that is not precipitation); missing cells
+// (NaN) mid grey. Text uses the 5x7 font of maunet/io/bitmap_font.hpp,
 // doubled when the map is at least 160 pixels high. The side-by-side form draws several
 // fields of the same shape with one shared colour scale and a title above each panel.
 //
@@ -87,6 +88,8 @@ struct QuicklookOptions {
     std::string title;   // variable and time, e.g. "precip 2018-09-14"; drawn on top
     std::string units;   // e.g. "mm/day"; shown after the title and on the top colour-bar label
     double vmin = 0;     // colour-scale bottom
+    bool dry_white = true;  // precipitation: exactly 0 is a dry cell, drawn white; false (a
+                            // static field such as elevation): every finite value on the scale
     double vmax = std::numeric_limits<double>::quiet_NaN();  // NaN: 99th percentile of the data
     int scale = 4;       // pixels per grid cell, 1..64
     bool north_up = true;  // row 0 is the south: flip rows so north is up (see the top comment)
@@ -483,7 +486,10 @@ std::string render(const char* op, const std::vector<const Tensor<T>*>& fields,
         if (!all_titles.empty()) img.text(L.map_x[p], L.panel_title_y, all_titles[p], s, kInk);
         if (p < fields.size())
             draw_panel(img, *fields[p], L.map_x[p], L.map_y, opt,
-                       [&](double v) { return precipitation_colour(v, vmin, vmax); });
+                       [&](double v) {
+                           return opt.dry_white ? precipitation_colour(v, vmin, vmax)
+                                                : rain_colour((v - vmin) / (vmax - vmin));
+                       });
         else
             draw_panel(img, diffs[p - fields.size()], L.map_x[p], L.map_y, opt,
                        [&](double v) { return difference_colour(v, limit); });

@@ -12,6 +12,9 @@
 //                                 that are not precipitation, or a target that is not a rate,
 //                                 are refused naming both (the file and `target_what`).
 // to_mm_per_day(f, path, units)   multiplies the data by that factor and relabels f in mm/day
+// is_other_quantity(f)            f is not precipitation (elevation: standard_name
+//                                 surface_altitude; or units such as m2 or s that are not a
+//                                 precipitation kind)
 // label_precip_rate(f, units)     relabels f as a rate in `units`; label_mm_per_day(f) in
 //                                 "mm day-1". A precipitation
 //                                 standard_name (precipitation_flux, precipitation_amount,
@@ -69,14 +72,39 @@ double precip_factor_to(const io::GridField<T>& f, const std::string& path, cons
     return to_mm_per_day / io::mm_per_day_factor(t, std::numeric_limits<double>::quiet_NaN(), target_what);
 }
 
-template <class T>
-void label_precip_rate(io::GridField<T>& f, const std::string& units) {
+inline bool is_precipitation_name(const std::string& standard_name) {
     static const char* precip_names[] = {"precipitation_flux", "precipitation_amount",
                                          "lwe_thickness_of_precipitation_amount", "lwe_precipitation_rate",
                                          "thickness_of_rainfall_amount", "rainfall_flux", "rainfall_rate",
                                          "rainfall_amount", "lwe_precipitation_flux"};
     for (const char* n : precip_names)
-        if (f.standard_name == n) f.standard_name = "lwe_precipitation_rate";
+        if (standard_name == n) return true;
+    return false;
+}
+
+// Whether f holds some other quantity (a static predictor such as elevation): a standard_name
+// that is not precipitation's, or units that are units but no precipitation's. Metres alone do
+// not tell (ERA5 gives precipitation in m), hence the name first; units that cannot be read
+// say nothing (the caller's conversion then reports them).
+template <class T>
+bool is_other_quantity(const io::GridField<T>& f) {
+    if (!f.standard_name.empty() && !is_precipitation_name(f.standard_name)) return true;
+    try {
+        (void)io::parse_unit(f.units);
+    } catch (const Error&) {
+        return false;
+    }
+    try {
+        (void)io::precip_unit(f.units);
+        return false;
+    } catch (const ArgumentError&) {
+        return true;
+    }
+}
+
+template <class T>
+void label_precip_rate(io::GridField<T>& f, const std::string& units) {
+    if (is_precipitation_name(f.standard_name)) f.standard_name = "lwe_precipitation_rate";
     const auto sum = f.cell_methods.find("time: sum");
     if (sum != std::string::npos) f.cell_methods.replace(sum, 9, "time: mean");
     f.units = units;
