@@ -12,9 +12,10 @@
 // Missing cells stay NaN through forward(); fill_missing() then replaces them (with 0, the
 // training mean in normalised space) and returns the mask that keeps them out of the loss.
 //
-// PrecipTransform treats every element of a tensor as one variable (targets of any shape);
 // ChannelTransform has one (log1p on/off, mean, std) per channel of [C, H, W] or [N, C, H, W]
-// tensors (network inputs). Both save to and load from (name, value) pairs for checkpoints.
+// tensors (network inputs); PrecipTransform is one log1p channel over every element of a
+// tensor of any shape (targets), the same code with its own parameter names. Both save to and
+// load from (name, value) pairs for checkpoints.
 #pragma once
 
 #include <algorithm>
@@ -111,103 +112,11 @@ inline void write_scaling(TransformParameters& out, const std::string& prefix, c
 
 }  // namespace detail
 
-// ---------------------------------------------------------------- PrecipTransform
-// log1p + z-score over all elements of a tensor (one variable).
-template <class T>
-class PrecipTransform {
-public:
-    explicit PrecipTransform(double std_floor = 1e-6) : std_floor_(std_floor) {
-        detail::check_std_floor("PrecipTransform", std_floor);
-        scaling_.log1p = true;
-    }
-
-    // Fits mean and std of log1p(max(x, 0)) over cells with mask != 0 and a finite value.
-    // `mask` has the shape of `values`, or is empty (every finite cell counts).
-    void fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
-        begin_fit();
-        add_to_fit(values, mask);
-        end_fit();
-    }
-    // Fitting in parts (data too large to stack, such as a spooled dataset): begin_fit(), then
-    // add_to_fit() for each part, then end_fit(). The same result as one fit() on the parts
-    // stacked in order (Welford's updates in the same order).
-    void begin_fit() { fitting_ = detail::Moments{}, fitting_cells_ = 0; }
-    void add_to_fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
-        const bool masked = !mask.empty();
-        require_shape(!masked || mask.shape() == values.shape(), "PrecipTransform::fit: values have shape ",
-                      values.shape(), " but mask has shape ", mask.shape());
-        for (Index i = 0; i < values.numel(); ++i) {
-            const double x = static_cast<double>(values[i]);
-            if ((masked && mask[i] == T(0)) || !std::isfinite(x)) continue;
-            fitting_.add(std::log1p(x > 0.0 ? x : 0.0));
-        }
-        fitting_cells_ += values.numel();
-    }
-    void end_fit() {
-        require(fitting_.count > 0.0, "PrecipTransform::fit: expected at least one valid, finite cell, found none among ",
-                fitting_cells_);
-        scaling_.mean = fitting_.mean;
-        scaling_.stddev = std::max(fitting_.stddev(), std_floor_);
-        fitted_ = true;
-    }
-
-    Tensor<T> forward(const Tensor<T>& x) const {
-        Tensor<T> y(x);
-        forward_inplace(y);
-        return y;
-    }
-    Tensor<T> inverse(const Tensor<T>& y) const {
-        Tensor<T> x(y);
-        inverse_inplace(x);
-        return x;
-    }
-    void forward_inplace(Tensor<T>& x) const {
-        check_fitted("forward");
-        for (T& v : x) v = static_cast<T>(scaling_.forward(static_cast<double>(v)));
-    }
-    void inverse_inplace(Tensor<T>& y) const {
-        check_fitted("inverse");
-        for (T& v : y) v = static_cast<T>(scaling_.inverse(static_cast<double>(v)));
-    }
-
-    bool fitted() const { return fitted_; }
-    double mean() const { return scaling_.mean; }
-    double stddev() const { return scaling_.stddev; }
-    double std_floor() const { return std_floor_; }
-    const ChannelScaling& scaling() const { return scaling_; }
-
-    // "<prefix>log1p" (always 1), "<prefix>mean", "<prefix>std", "<prefix>std_floor".
-    TransformParameters parameters(const std::string& prefix = "") const {
-        check_fitted("parameters");
-        TransformParameters out;
-        detail::write_scaling(out, prefix, scaling_);
-        out.emplace_back(prefix + "std_floor", std_floor_);
-        return out;
-    }
-    static PrecipTransform from_parameters(const TransformParameters& params, const std::string& prefix = "") {
-        const auto p = detail::to_map(params, "PrecipTransform");
-        PrecipTransform t(detail::lookup(p, prefix + "std_floor", "PrecipTransform"));
-        t.scaling_ = detail::read_scaling(p, prefix, "PrecipTransform");
-        require(t.scaling_.log1p, "PrecipTransform::from_parameters: '", prefix,
-                "log1p' must be 1 for a precipitation transform");
-        t.fitted_ = true;
-        return t;
-    }
-
-private:
-    void check_fitted(const char* what) const {
-        require(fitted_, "PrecipTransform::", what, ": the transform is not fitted; call fit() on the training "
-                         "split (or from_parameters()) first");
-    }
-    double std_floor_;
-    ChannelScaling scaling_;
-    bool fitted_ = false;
-    detail::Moments fitting_;  // of a fit in parts
-    Index fitting_cells_ = 0;
-};
-
 // ---------------------------------------------------------------- ChannelTransform
 // One scaling per channel of [C, H, W] or [N, C, H, W] tensors.
+template <class T>
+class PrecipTransform;
+
 template <class T>
 class ChannelTransform {
 public:
@@ -241,7 +150,6 @@ public:
     // Fitting in parts, as PrecipTransform's: the same result as one fit() on the parts stacked.
     void begin_fit() { fitting_.assign(scalings_.size(), detail::Moments{}); }
     void add_to_fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
-        require(fitting_.size() == scalings_.size(), "ChannelTransform::add_to_fit: call begin_fit() first");
         const Layout l = layout(values, "fit");
         const bool masked = !mask.empty();
         bool shared = false;
@@ -253,18 +161,7 @@ public:
                           values.shape(), " but mask has shape ", mask.shape(), "; expected ", plane_shape, " or ",
                           values.shape());
         }
-        std::vector<detail::Moments>& moments = fitting_;
-        for (Index n = 0; n < l.batch; ++n)
-            for (Index c = 0; c < l.channels; ++c) {
-                const T* v = values.data() + (n * l.channels + c) * l.plane;
-                const T* m = masked ? mask.data() + (shared ? n : n * l.channels + c) * l.plane : nullptr;
-                const ChannelScaling& s = scalings_[static_cast<std::size_t>(c)];
-                for (Index j = 0; j < l.plane; ++j) {
-                    const double x = static_cast<double>(v[j]);
-                    if ((m && m[j] == T(0)) || !std::isfinite(x)) continue;
-                    moments[static_cast<std::size_t>(c)].add(s.log1p ? std::log1p(x > 0.0 ? x : 0.0) : x);
-                }
-            }
+        add_to_fit(values.data(), masked ? mask.data() : nullptr, shared, l);
     }
     void end_fit() {
         require(fitting_.size() == scalings_.size(), "ChannelTransform::end_fit: call begin_fit() first");
@@ -272,11 +169,7 @@ public:
         for (std::size_t c = 0; c < moments.size(); ++c)
             require(moments[c].count > 0.0, "ChannelTransform::fit: channel ", c,
                     " has no valid, finite cell to fit on");
-        for (std::size_t c = 0; c < moments.size(); ++c) {
-            scalings_[c].mean = moments[c].mean;
-            scalings_[c].stddev = std::max(moments[c].stddev(), std_floor_);
-        }
-        fitted_ = true;
+        finish_fit();
     }
 
     Tensor<T> forward(const Tensor<T>& x) const {
@@ -318,9 +211,36 @@ public:
     }
 
 private:
+    friend class PrecipTransform<T>;  // one channel over every element of a tensor of any shape
+
+    void finish_fit() {
+        for (std::size_t c = 0; c < fitting_.size(); ++c) {
+            scalings_[c].mean = fitting_[c].mean;
+            scalings_[c].stddev = std::max(fitting_[c].stddev(), std_floor_);
+        }
+        fitted_ = true;
+    }
+
     struct Layout {
         Index batch, channels, plane;
     };
+    // values: l.batch x l.channels planes of l.plane; mask: none (null), one plane per item
+    // shared by its channels, or one per channel.
+    void add_to_fit(const T* values, const T* mask, bool shared, const Layout& l) {
+        require(fitting_.size() == scalings_.size(), "ChannelTransform::add_to_fit: call begin_fit() first");
+        for (Index n = 0; n < l.batch; ++n)
+            for (Index c = 0; c < l.channels; ++c) {
+                const T* v = values + (n * l.channels + c) * l.plane;
+                const T* m = mask ? mask + (shared ? n : n * l.channels + c) * l.plane : nullptr;
+                const ChannelScaling& s = scalings_[static_cast<std::size_t>(c)];
+                detail::Moments& moments = fitting_[static_cast<std::size_t>(c)];
+                for (Index j = 0; j < l.plane; ++j) {
+                    const double x = static_cast<double>(v[j]);
+                    if ((m && m[j] == T(0)) || !std::isfinite(x)) continue;
+                    moments.add(s.log1p ? std::log1p(x > 0.0 ? x : 0.0) : x);
+                }
+            }
+    }
     Layout layout(const Tensor<T>& x, const char* what) const {
         require_shape(x.rank() == 3 || x.rank() == 4, "ChannelTransform::", what,
                       ": expected [C, H, W] or [N, C, H, W], found ", x.shape());
@@ -331,10 +251,12 @@ private:
     }
     void apply(Tensor<T>& x, bool forward, const char* what) const {
         check_fitted(what);
-        const Layout l = layout(x, what);
+        apply(x.data(), layout(x, what), forward);
+    }
+    void apply(T* x, const Layout& l, bool forward) const {
         for (Index n = 0; n < l.batch; ++n)
             for (Index c = 0; c < l.channels; ++c) {
-                T* v = x.data() + (n * l.channels + c) * l.plane;
+                T* v = x + (n * l.channels + c) * l.plane;
                 const ChannelScaling& s = scalings_[static_cast<std::size_t>(c)];
                 for (Index j = 0; j < l.plane; ++j) {
                     const double u = static_cast<double>(v[j]);
@@ -342,15 +264,103 @@ private:
                 }
             }
     }
-    void check_fitted(const char* what) const {
-        require(fitted_, "ChannelTransform::", what, ": the transform is not fitted; call fit() on the training "
-                         "split (or from_parameters()) first");
+    void check_fitted(const char* what, const char* who = "ChannelTransform") const {
+        require(fitted_, who, "::", what, ": the transform is not fitted; call fit() on the training "
+                "split (or from_parameters()) first");
     }
 
     double std_floor_ = 1e-6;
     std::vector<ChannelScaling> scalings_;
     bool fitted_ = false;
     std::vector<detail::Moments> fitting_;  // of a fit in parts (begin_fit .. end_fit)
+};
+
+// ---------------------------------------------------------------- PrecipTransform
+// log1p + z-score over all elements of a tensor (one variable): a ChannelTransform of one log1p
+// channel whose plane is the whole tensor, whatever its shape. It keeps its own parameter names
+// (model files store them).
+template <class T>
+class PrecipTransform {
+public:
+    explicit PrecipTransform(double std_floor = 1e-6) : channel_(checked(std_floor)) {}
+
+    // Fits mean and std of log1p(max(x, 0)) over cells with mask != 0 and a finite value.
+    // `mask` has the shape of `values`, or is empty (every finite cell counts).
+    void fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
+        begin_fit();
+        add_to_fit(values, mask);
+        end_fit();
+    }
+    // Fitting in parts (data too large to stack, such as a spooled dataset): begin_fit(), then
+    // add_to_fit() for each part, then end_fit(). The same result as one fit() on the parts
+    // stacked in order (Welford's updates in the same order).
+    void begin_fit() { channel_.begin_fit(), fitting_cells_ = 0; }
+    void add_to_fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
+        require_shape(mask.empty() || mask.shape() == values.shape(), "PrecipTransform::fit: values have shape ",
+                      values.shape(), " but mask has shape ", mask.shape());
+        channel_.add_to_fit(values.data(), mask.empty() ? nullptr : mask.data(), false, whole(values));
+        fitting_cells_ += values.numel();
+    }
+    void end_fit() {
+        require(channel_.fitting_.size() == 1, "PrecipTransform::end_fit: call begin_fit() first");
+        require(channel_.fitting_[0].count > 0.0,
+                "PrecipTransform::fit: expected at least one valid, finite cell, found none among ", fitting_cells_);
+        channel_.finish_fit();
+    }
+
+    Tensor<T> forward(const Tensor<T>& x) const {
+        Tensor<T> y(x);
+        forward_inplace(y);
+        return y;
+    }
+    Tensor<T> inverse(const Tensor<T>& y) const {
+        Tensor<T> x(y);
+        inverse_inplace(x);
+        return x;
+    }
+    void forward_inplace(Tensor<T>& x) const {
+        channel_.check_fitted("forward", "PrecipTransform");
+        channel_.apply(x.data(), whole(x), true);
+    }
+    void inverse_inplace(Tensor<T>& y) const {
+        channel_.check_fitted("inverse", "PrecipTransform");
+        channel_.apply(y.data(), whole(y), false);
+    }
+
+    bool fitted() const { return channel_.fitted(); }
+    double mean() const { return scaling().mean; }
+    double stddev() const { return scaling().stddev; }
+    double std_floor() const { return channel_.std_floor(); }
+    const ChannelScaling& scaling() const { return channel_.scalings_[0]; }
+
+    // "<prefix>log1p" (always 1), "<prefix>mean", "<prefix>std", "<prefix>std_floor".
+    TransformParameters parameters(const std::string& prefix = "") const {
+        channel_.check_fitted("parameters", "PrecipTransform");
+        TransformParameters out;
+        detail::write_scaling(out, prefix, scaling());
+        out.emplace_back(prefix + "std_floor", std_floor());
+        return out;
+    }
+    static PrecipTransform from_parameters(const TransformParameters& params, const std::string& prefix = "") {
+        const auto p = detail::to_map(params, "PrecipTransform");
+        PrecipTransform t(detail::lookup(p, prefix + "std_floor", "PrecipTransform"));
+        t.channel_.scalings_[0] = detail::read_scaling(p, prefix, "PrecipTransform");
+        require(t.scaling().log1p, "PrecipTransform::from_parameters: '", prefix,
+                "log1p' must be 1 for a precipitation transform");
+        t.channel_.fitted_ = true;
+        return t;
+    }
+
+private:
+    using Layout = typename ChannelTransform<T>::Layout;
+    static Layout whole(const Tensor<T>& x) { return Layout{1, 1, x.numel()}; }
+    static ChannelTransform<T> checked(double std_floor) {
+        detail::check_std_floor("PrecipTransform", std_floor);
+        return ChannelTransform<T>({true}, std_floor);
+    }
+
+    ChannelTransform<T> channel_;
+    Index fitting_cells_ = 0;  // of a fit in parts, for the message when none is valid
 };
 
 // ---------------------------------------------------------------- missing cells
