@@ -3,8 +3,9 @@
 // every file given, and every regular file in every directory given. This is how every build
 // (GCC too) checks the seed corpora and the regression inputs (each one an input that once
 // crashed a parser). A crash, a sanitizer report or an uncaught exception fails the test.
-// All harnesses are compiled into this one program, each renamed, so that the parsers they
-// share are compiled once.
+// All harnesses (every tests/fuzz/fuzz_<name>.cpp, through the fuzz_harnesses.inc that
+// tests/CMakeLists.txt writes) are compiled into this one program, each renamed, so that the
+// parsers they share are compiled once.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -14,21 +15,7 @@
 #include <string>
 #include <vector>
 
-#define LLVMFuzzerTestOneInput maunet_fuzz_checkpoint
-#include "fuzz_checkpoint.cpp"
-#undef LLVMFuzzerTestOneInput
-#define LLVMFuzzerTestOneInput maunet_fuzz_json
-#include "fuzz_json.cpp"
-#undef LLVMFuzzerTestOneInput
-#define LLVMFuzzerTestOneInput maunet_fuzz_npy
-#include "fuzz_npy.cpp"
-#undef LLVMFuzzerTestOneInput
-#define LLVMFuzzerTestOneInput maunet_fuzz_npz
-#include "fuzz_npz.cpp"
-#undef LLVMFuzzerTestOneInput
-#define LLVMFuzzerTestOneInput maunet_fuzz_cf_time
-#include "fuzz_cf_time.cpp"
-#undef LLVMFuzzerTestOneInput
+#include "fuzz_harnesses.inc"  // each fuzz_<name>.cpp, its entry point renamed maunet_fuzz_<name>
 
 namespace {
 
@@ -37,10 +24,7 @@ struct Harness {
     int (*run)(const std::uint8_t* data, std::size_t size);
 };
 
-constexpr Harness harnesses[] = {
-    {"checkpoint", maunet_fuzz_checkpoint}, {"json", maunet_fuzz_json}, {"npy", maunet_fuzz_npy},
-    {"npz", maunet_fuzz_npz}, {"cf_time", maunet_fuzz_cf_time},
-};
+constexpr Harness harnesses[] = {MAUNET_FUZZ_HARNESSES};
 
 }  // namespace
 
@@ -50,7 +34,7 @@ int main(int argc, char** argv) {
     for (const Harness& h : harnesses)
         if (argc > 1 && std::string(argv[1]) == h.name) harness = &h;
     if (harness == nullptr) {
-        std::fprintf(stderr, "usage: fuzz_replay checkpoint|json|npy|npz|cf_time FILE|DIR...\n");
+        std::fprintf(stderr, "usage: fuzz_replay HARNESS FILE|DIR..., HARNESS one of: %s\n", MAUNET_FUZZ_NAMES);
         return 2;
     }
     std::vector<fs::path> files;

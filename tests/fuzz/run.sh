@@ -15,7 +15,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 status=0
-for name in checkpoint json npy npz cf_time; do
+for source in "$here"/fuzz_*.cpp; do  # every harness, as CMake finds them
+  name=$(basename "$source" .cpp)
+  name=${name#fuzz_}
   fuzzer="$build/tests/fuzz/fuzz_$name"
   if [ ! -x "$fuzzer" ]; then
     echo "run.sh: $fuzzer not found (configure with -DMAUNET_BUILD_FUZZERS=ON and build maunet_fuzzers)" >&2
