@@ -27,14 +27,6 @@ inline std::string units_for(const std::string& path, const std::string& overrid
     return !override_units.empty() ? override_units : is_npy(path) ? "mm/day" : "";
 }
 
-// The whole field of `variable` in `path`, converted to mm/day (`flag`: the option giving its units).
-inline Field load_precip(const std::string& path, const std::string& variable, const std::string& units,
-                         const std::string& flag = "--units") {
-    Field f = load_field(path, variable);
-    pipeline::to_mm_per_day(f, path, units_for(path, units), flag);
-    return f;
-}
-
 // The factor to mm/day of a file's layout (for the commands that stream chunks).
 inline double precip_factor_of(const Field& layout, const std::string& path, const std::string& units) {
     return pipeline::precip_factor(layout, path, units_for(path, units));
@@ -113,10 +105,17 @@ struct StepSource {
 
     StepSource(const std::string& p, const std::string& variable, const std::string& units, const std::string& flag)
         : path(p) {
-        layout = field_layout(p, variable, &count);
+        if (is_npy(p)) {  // read once: the array is its own layout
+            whole = load_field(p, variable);
+            Field name_only;
+            name_only.variable = whole.variable;
+            layout = pipeline::with_shape(name_only, whole.ny(), whole.nx());
+            count = whole.num_times();
+        } else {
+            layout = field_layout(p, variable, &count);
+            reader.emplace(open_reader(p, variable));
+        }
         factor = pipeline::precip_factor(layout, p, units_for(p, units), flag);
-        if (is_npy(p)) whole = load_field(p, variable);
-        else reader.emplace(open_reader(p, variable));
     }
     bool has_axis() const { return has_time_axis(layout); }
 
