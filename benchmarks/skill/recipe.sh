@@ -7,7 +7,9 @@
 #   recipe     width 16, 3 levels, 48 x 48 patches, 8 per field per epoch, 150 epochs, batch 8, MSE
 #   tail-4     the recipe with --loss tail-mse --tail-weight 4 (heavy rain weighted)
 #   tail-8     the recipe with --loss tail-mse --tail-weight 8
-#   usage: benchmarks/skill/recipe.sh [MAUNET_BINARY] [CONFIG...]   (default: all four; about 40 min)
+#   students   `maunet compare` with tail-4's options and 15 refinement epochs: the teacher, U-Net,
+#              MAUNet-Light alone, KD and KD+KR at the recipe's width (90 min on 2 threads beside other jobs)
+#   usage: benchmarks/skill/recipe.sh [MAUNET_BINARY] [CONFIG...]   (default: the first four; about 40 min)
 # A benchmark, not a test: it asserts nothing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -27,9 +29,16 @@ for config in "${configs[@]}"; do
     recipe) args=("${recipe[@]}") ;;
     tail-4) args=("${recipe[@]}" --loss tail-mse --tail-weight 4) ;;
     tail-8) args=("${recipe[@]}" --loss tail-mse --tail-weight 8) ;;
+    students) args=("${recipe[@]}" --loss tail-mse --tail-weight 4 --refine-epochs 15) ;;
     *) echo "recipe.sh: no configuration '$config'" >&2; exit 2 ;;
   esac
   start=$SECONDS
+  if [ "$config" = students ]; then
+    "$maunet" compare "${data_args[@]}" --factor 4 --threads "${THREADS:-2}" --seeds 3 --seed 7 --quiet \
+      "${args[@]}" --json "$out/students.json" | tee "$out/students.txt"
+    echo "== students (${args[*]}): $((SECONDS - start)) s"
+    continue
+  fi
   "$maunet" train "${data_args[@]}" --factor 4 --threads "${THREADS:-2}" --seeds 3 --seed 7 --quiet \
     "${args[@]}" --out "$out/$config.mnet" > "$out/$config.txt"
   echo "== $config (${args[*]}): $((SECONDS - start)) s"
