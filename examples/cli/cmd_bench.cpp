@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <maunet/autograd/ops/loss.hpp>
+#include <maunet/core/arena.hpp>
 #include <maunet/core/heap.hpp>
 #include <maunet/io/atomic_file.hpp>
 #include <maunet/io/json.hpp>
@@ -59,9 +60,12 @@ void run_bench(const BenchSettings& s) {
         cfg = nn::UNetConfig::maunet_light();
     else
         throw ArgumentError("bench: --model must be unet, maunet or maunet-light, got '" + s.model + "'");
-    // Training reuses the same buffers every step: keep them (core/heap.hpp). Inference is left
-    // with malloc's defaults, which hold its resident set lower.
+    // Training reuses the same buffers every step: keep them (core/heap.hpp). Inference draws its
+    // tensors from an arena, as the C and Python APIs' workspaces do (core/arena.hpp), so after
+    // the first step it makes no heap allocation and takes no page faults.
     if (s.mode == "train") retain_freed_memory();
+    Arena arena;
+    ArenaScope scope(s.mode == "infer" ? &arena : nullptr);
     set_num_threads(s.threads);
     Rng rng(1);
     nn::UNet<float> net(cfg, rng);

@@ -112,8 +112,9 @@ struct StepSource {
             layout = pipeline::with_shape(name_only, whole.ny(), whole.nx());
             count = whole.num_times();
         } else {
-            layout = field_layout(p, variable, &count);
-            reader.emplace(open_reader(p, variable));
+            reader.emplace(open_reader(p, variable));  // one open serves the layout and the reads
+            layout = pipeline::grid_of(*reader);
+            count = reader->num_times();
         }
         factor = pipeline::precip_factor(layout, p, units_for(p, units), flag);
     }

@@ -18,8 +18,13 @@
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "maunet/core/threading.hpp"
 #include "maunet/optim/optimizer.hpp"
@@ -73,9 +78,36 @@ public:
             T* v = exp_avg_sq_[i].data();
             const Index n = param.value().numel();
             const bool decoupled = decoupled_, coupled_decay = !decoupled_ && weight_decay_ != 0.0;
-            // Elementwise, so split across threads without changing any value.
-            parallel_pieces(n, [&](Index lo, Index hi) {
-                for (Index j = lo; j < hi; ++j) {
+            // Elementwise, so split across threads without changing any value. Everything is
+            // captured by value: by reference, the pointers and constants are reloaded on every
+            // element and the loop stays scalar (2% of a U-Net train step before).
+            parallel_pieces(n, [p, g_in, m, v, decay, wd, decoupled, coupled_decay, b1, b2, correction2_sqrt, eps,
+                                step_size](Index lo, Index hi) {
+                Index j = lo;
+#if defined(__SSE2__)
+                // Four floats at a time where there is no weight decay: the operations of the loop
+                // below in the same order, each rounded once (the same bits, unless the compiler
+                // fuses the loop's multiply-adds, which -march with FMA allows). Written with SSE
+                // because std::sqrt may set errno, which keeps the compiler from vectorizing it.
+                if constexpr (std::is_same_v<T, float>) {
+                    if (!decoupled && !coupled_decay) {
+                        const __m128 B1 = _mm_set1_ps(b1), B1c = _mm_set1_ps(T(1) - b1), B2 = _mm_set1_ps(b2),
+                                     B2c = _mm_set1_ps(T(1) - b2), C2 = _mm_set1_ps(correction2_sqrt),
+                                     E = _mm_set1_ps(eps), S = _mm_set1_ps(step_size);
+                        for (; j + 4 <= hi; j += 4) {
+                            const __m128 g = _mm_loadu_ps(g_in + j);
+                            const __m128 mj = _mm_add_ps(_mm_mul_ps(B1, _mm_loadu_ps(m + j)), _mm_mul_ps(B1c, g));
+                            const __m128 vj =
+                                _mm_add_ps(_mm_mul_ps(B2, _mm_loadu_ps(v + j)), _mm_mul_ps(_mm_mul_ps(B2c, g), g));
+                            const __m128 denom = _mm_add_ps(_mm_div_ps(_mm_sqrt_ps(vj), C2), E);
+                            _mm_storeu_ps(m + j, mj);
+                            _mm_storeu_ps(v + j, vj);
+                            _mm_storeu_ps(p + j, _mm_sub_ps(_mm_loadu_ps(p + j), _mm_div_ps(_mm_mul_ps(S, mj), denom)));
+                        }
+                    }
+                }
+#endif
+                for (; j < hi; ++j) {
                     T g = g_in[j];
                     if (decoupled)
                         p[j] *= decay;

@@ -226,11 +226,19 @@ public:
         return predict_with(raw_input, 1, [&](const Tensor<T>& x) {
             const Index N = x.dim(0);
             if (N <= kPredictBatch) return net_->predict(x);
+            // The batches allocate and free the same buffers: an arena hands them back (no heap
+            // allocation, no page faults after the first batch; core/arena.hpp). The result is
+            // made outside it, since the arena dies here.
             Tensor<T> out;
+            Arena arena;
             for (Index n0 = 0; n0 < N; n0 += kPredictBatch) {
                 const Index n = std::min(kPredictBatch, N - n0);
+                ArenaScope from_arena(&arena);
                 const Tensor<T> y = net_->predict(leading_rows(x, n0, n));
-                if (out.numel() == 0) out = Tensor<T>(Shape{N, y.dim(1), y.dim(2), y.dim(3)});
+                if (out.numel() == 0) {
+                    ArenaScope from_heap(nullptr);
+                    out = Tensor<T>(Shape{N, y.dim(1), y.dim(2), y.dim(3)});
+                }
                 std::copy(y.begin(), y.end(), out.data() + n0 * (y.numel() / n));
             }
             return out;

@@ -259,3 +259,34 @@ TEST_CASE("conv2d_relu equals relu(conv2d) on every path and its gradients match
         }
     detail::conv_path() = before;
 }
+
+TEST_CASE("the bias gradient's channel sums: every value once, in an order fixed by the length",
+          "[ops][conv2d]") {
+    // fixed_order_sum keeps eight partial sums; lengths around multiples of 8 take the tail loop.
+    for (Index n : {0, 1, 7, 8, 9, 16, 61}) {
+        std::vector<float> x(static_cast<std::size_t>(n));
+        double exact = 0;
+        for (Index q = 0; q < n; ++q) {
+            x[static_cast<std::size_t>(q)] = static_cast<float>(q % 5) - 1.5f;  // exact in float
+            exact += x[static_cast<std::size_t>(q)];
+        }
+        INFO("length " << n);
+        CHECK(detail::fixed_order_sum(x.data(), n) == static_cast<float>(exact));
+    }
+    // db[o] += sums over images and pixels, whatever the thread count.
+    const Tensor<float> g = random<float>(Shape{3, 5, 4, 7}, 11);
+    std::vector<float> db1(5, 1.0f), db2(5, 1.0f);
+    const int before = num_threads();
+    set_num_threads(1);
+    detail::add_channel_sums(g.data(), 3, 5, 28, db1.data());
+    set_num_threads(2);
+    detail::add_channel_sums(g.data(), 3, 5, 28, db2.data());
+    set_num_threads(before);
+    for (Index o = 0; o < 5; ++o) {
+        double s = 1.0;
+        for (Index n = 0; n < 3; ++n)
+            for (Index q = 0; q < 28; ++q) s += g[(n * 5 + o) * 28 + q];
+        CHECK(db1[static_cast<std::size_t>(o)] == db2[static_cast<std::size_t>(o)]);
+        CHECK(db1[static_cast<std::size_t>(o)] == Approx(s).epsilon(1e-5));
+    }
+}

@@ -204,3 +204,31 @@ TEST_CASE("pooling rejects bad inputs with a clear message", "[ops][pooling][err
     CHECK_THROWS_AS(max_pool2d(x, 5), ArgumentError);
     CHECK_THROWS_WITH(max_pool2d(x, 5), Catch::Contains("kernel 5 is larger than the input's 5x4 spatial extent"));
 }
+
+TEST_CASE("max_pool2d 2x2 without a gradient (its branch-free loop) gives the values of the recorded one",
+          "[ops][pooling]") {
+    // Inference takes a loop that keeps no arg-max; it must pick the same value: NaN wherever it
+    // sits, and on ties the first maximum (-0 before +0 keeps -0).
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const Tensor<double> xv(Shape{1, 2, 2, 6}, {3, 1, nan, 9, -0.0, 0.0,  //
+                                                nan, 4, 9, 9, 0.0, -1,    //
+                                                1, 2, 5, 5, -3, -2,       //
+                                                2, 1, 5, 6, -2, -3});
+    const Tensor<double> recorded = max_pool2d(Var<double>(xv, true), 2).value();
+    const Tensor<double> plain = max_pool2d(Var<double>(xv), 2).value();
+    REQUIRE(plain.shape() == Shape{1, 2, 1, 3});
+    for (Index i = 0; i < plain.numel(); ++i) {
+        INFO("output " << i);
+        CHECK(std::isnan(plain[i]) == std::isnan(recorded[i]));
+        if (!std::isnan(recorded[i])) {
+            CHECK(plain[i] == recorded[i]);
+            CHECK(std::signbit(plain[i]) == std::signbit(recorded[i]));
+        }
+    }
+    CHECK(std::isnan(plain[0]));
+    CHECK(std::isnan(plain[1]));
+    CHECK(std::signbit(plain[2]));  // -0 came first
+    CHECK(plain[3] == 2);
+    CHECK(plain[4] == 6);
+    CHECK(plain[5] == -2);
+}

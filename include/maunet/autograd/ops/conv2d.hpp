@@ -196,8 +196,13 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
             const Index n = ctx.grad_output().numel();
             const T* y = ctx.output().data();
             T* masked = detail::scratch<T>(detail::ScratchSlot::relu_mask, static_cast<std::size_t>(n));
-            parallel_pieces(n, [&](Index lo, Index hi) {
-                for (Index i = lo; i < hi; ++i) masked[i] = y[i] > T(0) ? g_data[i] : T(0);
+            // Pointers by value: captured by reference they are reloaded on every element, and the
+            // loop stays scalar and branchy.
+            parallel_pieces(n, [y, g = g_data, masked](Index lo, Index hi) {
+                for (Index i = lo; i < hi; ++i) {
+                    const T gi = g[i];  // loaded either way, so the select is branch-free
+                    masked[i] = y[i] > T(0) ? gi : T(0);
+                }
             });
             g_data = masked;
         }

@@ -15,6 +15,7 @@
 #include <algorithm>
 
 #include "maunet/core/shape.hpp"
+#include "maunet/core/threading.hpp"
 
 namespace maunet::detail {
 
@@ -101,16 +102,28 @@ void fill_channels(T* y, const T* b, Index channels, Index pixels) {
     for (Index o = 0; o < channels; ++o) std::fill(y + o * pixels, y + (o + 1) * pixels, b[o]);
 }
 
-// db[o] += sum_{n, p} g[n, o, p] for g [N, C, P]: the bias gradient, in a fixed order.
+// x[0] + ... + x[n-1] as eight interleaved partial sums (x[q] goes to sum q mod 8) added in a
+// fixed tree at the end: the compiler keeps them in vector registers, where one running sum is
+// a chain of dependent scalar adds (5% of a U-Net train step before). The order depends on n
+// only, so the result is the same on every call and for any thread count.
+template <class T>
+T fixed_order_sum(const T* x, Index n) {
+    T acc[8] = {};
+    Index q = 0;
+    for (; q + 8 <= n; q += 8)
+        for (Index k = 0; k < 8; ++k) acc[k] += x[q + k];
+    T s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; q < n; ++q) s += x[q];
+    return s;
+}
+
+// db[o] += sum_{n, p} g[n, o, p] for g [N, C, P]: the bias gradient, in a fixed order (images in
+// order, fixed_order_sum within each), channels split among the threads.
 template <class T>
 void add_channel_sums(const T* g, Index batch, Index channels, Index pixels, T* db) {
-    for (Index n = 0; n < batch; ++n)
-        for (Index o = 0; o < channels; ++o) {
-            const T* row = g + (n * channels + o) * pixels;
-            T s = 0;
-            for (Index q = 0; q < pixels; ++q) s += row[q];
-            db[o] += s;
-        }
+    parallel_for(0, channels, [=](std::ptrdiff_t o) {
+        for (Index n = 0; n < batch; ++n) db[o] += fixed_order_sum(g + (n * channels + o) * pixels, pixels);
+    });
 }
 
 // Splits [0, n) into `parts` contiguous chunks of near-equal size; chunk k is [lo, hi).

@@ -68,6 +68,13 @@ inline bool replaces_max(T v, T best) {
     return v > best || (std::isnan(v) && !std::isnan(best));
 }
 
+// The larger of a and b under that rule, a first: b only if it replaces a. Applied as a tree in
+// window order it gives the same value as the scan (the first maximum, or NaN if there is one).
+template <class T>
+inline T window_max(T a, T b) {
+    return replaces_max(b, a) ? b : a;
+}
+
 template <class T>
 struct WindowStats {
     T max;
@@ -121,6 +128,17 @@ Var<T> max_pool2d(const Var<T>& x, Index kernel, Index stride = 0) {
     parallel_for(0, g.planes(), [&](Index p) {
         const T* xp = xv.data() + p * g.in_plane();
         T* yp = y.data() + p * g.out_plane();
+        if (g.kernel == 2 && g.stride == 2 && !keep_argmax) {  // inference: values only, branch-free
+            for (Index i = 0; i < g.out_height; ++i) {
+                const T* r0 = xp + 2 * i * g.width;
+                const T* r1 = r0 + g.width;
+                T* yr = yp + i * g.out_width;
+                for (Index j = 0; j < g.out_width; ++j)
+                    yr[j] = detail::window_max(detail::window_max(r0[2 * j], r0[2 * j + 1]),
+                                               detail::window_max(r1[2 * j], r1[2 * j + 1]));
+            }
+            return;
+        }
         if (g.kernel == 2 && g.stride == 2) {  // the U-Nets' pool: the same rule, unrolled
             for (Index i = 0; i < g.out_height; ++i) {
                 const T* r0 = xp + 2 * i * g.width;

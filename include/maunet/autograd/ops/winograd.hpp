@@ -83,43 +83,45 @@ template <class T>
 void winograd_pack_weights(const T* w, Index C_out, Index C, WeightOrder order, T* u) {
     const Index blocks = (C_out + winograd_mr - 1) / winograd_mr;
     const Index xi_stride = blocks * C * winograd_mr;
-    constexpr Index chunk = 16;  // input channels transformed before their 16 runs are stored
-    // One block of 6 output channels per item. The 16 positions xi of a kernel go to 16 places
-    // a whole U[xi] apart (0.5 MB at 512 channels): collected per chunk of input channels first,
-    // they are written as 16 contiguous runs instead of 16 scattered stores per kernel (1.5-3x
-    // faster from 256 x 256 channels on, where U outgrows the caches).
+    constexpr Index chunk = 32;              // input channels per pass
+    constexpr Index n = chunk * winograd_mr;  // kernels per pass, k = (c - c0) * 6 + m
+    // One block of 6 output channels per item, a chunk of input channels at a time. The 9 taps of
+    // the chunk's kernels are first gathered tap by tap (g[tap][k]), so the transform below is the
+    // same few adds on whole rows, which the compiler vectorizes; its 16 results per kernel go to
+    // 16 places a whole U[xi] apart (0.5 MB at 512 channels), so they are collected per chunk and
+    // written as 16 contiguous runs. This packing runs on every call (the weights may have changed)
+    // and was a tenth of a U-Net's inference time before it was vectorized (docs/performance.md).
     parallel_for(0, blocks, [&](std::ptrdiff_t ob) {
-        T buf[16][chunk * winograd_mr];
+        alignas(64) T g[9][n];
+        alignas(64) T out[16][n];
         for (Index c0 = 0; c0 < C; c0 += chunk) {
-            const Index cn = std::min(chunk, C - c0);
+            const Index cn = std::min(chunk, C - c0), kn = cn * winograd_mr;
             for (Index c = c0; c < c0 + cn; ++c)
                 for (Index m = 0; m < winograd_mr; ++m) {
-                    const Index o = ob * winograd_mr + m, at = (c - c0) * winograd_mr + m;
-                    if (o >= C_out) {
-                        for (Index xi = 0; xi < 16; ++xi) buf[xi][at] = T(0);
-                        continue;
-                    }
-                    T g[3][3];
-                    for (Index i = 0; i < 3; ++i)
-                        for (Index j = 0; j < 3; ++j)
-                            g[i][j] = order == WeightOrder::flipped_transposed ? w[((c * C_out + o) * 3 + (2 - i)) * 3 + (2 - j)]
-                                              : w[((o * C + c) * 3 + i) * 3 + j];
-                    T gg[4][3];  // G g
-                    for (Index j = 0; j < 3; ++j) {
-                        gg[0][j] = g[0][j];
-                        gg[1][j] = T(0.5) * (g[0][j] + g[1][j] + g[2][j]);
-                        gg[2][j] = T(0.5) * (g[0][j] - g[1][j] + g[2][j]);
-                        gg[3][j] = g[2][j];
-                    }
-                    for (Index i = 0; i < 4; ++i) {  // (G g) G^T
-                        buf[i * 4 + 0][at] = gg[i][0];
-                        buf[i * 4 + 1][at] = T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]);
-                        buf[i * 4 + 2][at] = T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]);
-                        buf[i * 4 + 3][at] = gg[i][2];
-                    }
+                    const Index o = ob * winograd_mr + m, k = (c - c0) * winograd_mr + m;
+                    for (Index t = 0; t < 9; ++t)
+                        g[t][k] = o >= C_out ? T(0)
+                                  : order == WeightOrder::flipped_transposed ? w[(c * C_out + o) * 9 + (8 - t)]
+                                                                             : w[(o * C + c) * 9 + t];
                 }
+            for (Index k = 0; k < kn; ++k) {
+                T gg[4][3];  // G g
+                for (Index j = 0; j < 3; ++j) {
+                    const T r0 = g[j][k], r1 = g[3 + j][k], r2 = g[6 + j][k];
+                    gg[0][j] = r0;
+                    gg[1][j] = T(0.5) * (r0 + r1 + r2);
+                    gg[2][j] = T(0.5) * (r0 - r1 + r2);
+                    gg[3][j] = r2;
+                }
+                for (Index i = 0; i < 4; ++i) {  // (G g) G^T
+                    out[i * 4 + 0][k] = gg[i][0];
+                    out[i * 4 + 1][k] = T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]);
+                    out[i * 4 + 2][k] = T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]);
+                    out[i * 4 + 3][k] = gg[i][2];
+                }
+            }
             for (Index xi = 0; xi < 16; ++xi)
-                std::memcpy(u + xi * xi_stride + (ob * C + c0) * winograd_mr, buf[xi], sizeof(T) * cn * winograd_mr);
+                std::memcpy(u + xi * xi_stride + (ob * C + c0) * winograd_mr, out[xi], sizeof(T) * kn);
         }
     });
 }
