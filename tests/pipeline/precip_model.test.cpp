@@ -332,3 +332,28 @@ TEST_CASE("the tail-weighted loss trains a PrecipModel and weights heavy rain", 
     bad.loss = train::LossKind::bernoulli_gamma;
     CHECK_THROWS_WITH(train::Trainer<float>(model.net(), bad), Catch::Contains("needs target_to_amount"));
 }
+
+TEST_CASE("a PrecipModel predicts more fields than one batch (8) field by field's values, from its arena",
+          "[pipeline]") {
+    // 10 fields: batches of 8 and 2, whose tensors come from predict()'s arena; the result, made
+    // on the heap, outlives it, and each field equals its prediction alone.
+    const auto data = small_data();
+    const auto raw = train::bias_correction_dataset(data);
+    const auto split = raw.split(0.6, 0.2, 1);
+    train::TrainerOptions o;
+    o.epochs = 1;
+    o.progress = train::ProgressStyle::quiet;
+    Rng rng(2);
+    auto model = pipeline::train_precip_model<float>(small(), pipeline::Task::bias_correction, 1, split.train, split.val,
+                                                     o, rng);
+    const Tensor<float> x = raw.stacked().input;
+    REQUIRE(x.dim(0) == 10);
+    const Tensor<float> all = model.predict(x);
+    REQUIRE(all.shape() == Shape{10, 1, 16, 16});
+    const Index plane = 16 * 16;
+    for (Index n = 0; n < 10; ++n) {
+        const Tensor<float> one = model.predict(leading_rows(x, n, 1));
+        INFO("field " << n);
+        for (Index i = 0; i < plane; ++i) REQUIRE(all[n * plane + i] == Approx(one[i]).margin(1e-5));
+    }
+}
