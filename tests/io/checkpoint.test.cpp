@@ -8,18 +8,13 @@
 #include "maunet/io/checkpoint.hpp"
 #include "maunet/io/weights_npz.hpp"
 #include "support/gradcheck.hpp"
+#include "support/small_network.hpp"
 
 using namespace maunet;
 using nn::UNet;
 using nn::UNetConfig;
 
 namespace {
-
-UNetConfig small(UNetConfig c = UNetConfig::maunet()) {
-    c.levels = 2;
-    c.base_width = 4;
-    return c;
-}
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -41,7 +36,7 @@ struct TempFile {
 }  // namespace
 
 TEST_CASE("a checkpoint round trip is bit-exact, modes and buffers included", "[io][checkpoint]") {
-    for (UNetConfig c : {small(), small(UNetConfig::maunet_light()), small(UNetConfig::unet())}) {
+    for (UNetConfig c : {testing::small_network(), testing::small_network(UNetConfig::maunet_light()), testing::small_network(UNetConfig::unet())}) {
         c.pool_mode = PoolMode::learned;  // a parameter in the MAU too
         c.batch_norm = true;              // buffers too
         Rng rng(1);
@@ -77,7 +72,7 @@ TEST_CASE("a checkpoint round trip is bit-exact, modes and buffers included", "[
 
 TEST_CASE("a double checkpoint loads into a float model", "[io][checkpoint]") {
     Rng rng(2);
-    UNet<double> net(small(), rng);
+    UNet<double> net(testing::small_network(), rng);
     TempFile f("checkpoint_double_test.ckpt");
     const Tensor<double> x = Tensor<double>::uniform(Shape{1, 1, 8, 8}, rng);
     io::save_checkpoint(f.path, net, io::Json::object(), &x);  // self-test checked in float on load
@@ -88,7 +83,7 @@ TEST_CASE("a double checkpoint loads into a float model", "[io][checkpoint]") {
 
 TEST_CASE("truncated, corrupted, foreign and mismatched checkpoints are rejected", "[io][checkpoint][errors]") {
     Rng rng(3);
-    UNet<float> net(small(), rng);
+    UNet<float> net(testing::small_network(), rng);
     TempFile good("checkpoint_good_test.ckpt"), bad("checkpoint_bad_test.ckpt");
     const Tensor<float> x = Tensor<float>::uniform(Shape{1, 1, 8, 8}, rng);
     io::save_checkpoint(good.path, net, io::Json::object(), &x);
@@ -161,7 +156,7 @@ TEST_CASE("truncated, corrupted, foreign and mismatched checkpoints are rejected
 
 TEST_CASE("a failed save leaves the previous checkpoint intact", "[io][checkpoint]") {
     Rng rng(4);
-    UNet<float> net(small(), rng);
+    UNet<float> net(testing::small_network(), rng);
     TempFile f("checkpoint_atomic_test.ckpt");
     io::save_checkpoint(f.path, net);
     const std::string before = read_file(f.path);
@@ -173,7 +168,7 @@ TEST_CASE("a failed save leaves the previous checkpoint intact", "[io][checkpoin
 
 TEST_CASE("weights round-trip through .npz by parameter name", "[io][npz][checkpoint]") {
     Rng rng(5);
-    UNetConfig c = small();
+    UNetConfig c = testing::small_network();
     c.batch_norm = true;
     UNet<float> a(c, rng), b(c, rng);
     TempFile f("weights_roundtrip_test.npz");
@@ -184,13 +179,13 @@ TEST_CASE("weights round-trip through .npz by parameter name", "[io][npz][checkp
     const Tensor<float> x = Tensor<float>::uniform(Shape{1, 1, 8, 8}, rng);
     CHECK(maunet::testing::max_abs_diff(a.predict(x), b.predict(x)) == 0.0);
 
-    UNet<float> other(small(UNetConfig::maunet_light()), rng);
+    UNet<float> other(testing::small_network(UNetConfig::maunet_light()), rng);
     CHECK_THROWS_WITH(io::import_weights_npz(f.path, other), Catch::Contains("has shape") && Catch::Contains("the module expects"));
 }
 
 TEST_CASE("a checkpoint keeps the caller's attached tensors by name, bit for bit", "[io][checkpoint]") {
     Rng rng(5);
-    UNet<float> model(small(), rng);
+    UNet<float> model(testing::small_network(), rng);
     Tensor<float> a(Shape{3, 4}), b(Shape{2});
     for (Index k = 0; k < a.numel(); ++k) a[k] = 0.1f * static_cast<float>(k) - 0.3f;
     b[0] = -1.5f, b[1] = 1e30f;
@@ -215,7 +210,7 @@ TEST_CASE("a checkpoint keeps the caller's attached tensors by name, bit for bit
 
 TEST_CASE("a checkpoint whose header names attached tensors it does not hold is refused", "[io][checkpoint]") {
     Rng rng(6);
-    UNet<float> model(small(), rng);
+    UNet<float> model(testing::small_network(), rng);
     Tensor<float> a(Shape{2, 2});
     a.fill(1.0f);
     TempFile file("checkpoint_attached_bad.ckpt");

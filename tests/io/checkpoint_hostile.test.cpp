@@ -11,6 +11,7 @@
 #include "maunet/train/synthetic.hpp"
 #include "support/checkpoint_bytes.hpp"
 #include "support/scratch_dir.hpp"
+#include "support/small_network.hpp"
 
 using namespace maunet;
 using maunet::testing::read_bytes;
@@ -20,17 +21,10 @@ using maunet::testing::write_bytes;
 
 namespace {
 
-nn::UNetConfig small() {
-    nn::UNetConfig c = nn::UNetConfig::maunet();
-    c.levels = 2;
-    c.base_width = 4;
-    return c;
-}
-
 // The bytes of a small checkpoint, with a self-test when `selftest`.
 std::string small_checkpoint(const maunet::testing::ScratchDir& dir, bool selftest) {
     Rng rng(3);
-    nn::UNet<float> net(small(), rng);
+    nn::UNet<float> net(testing::small_network(), rng);
     const Tensor<float> x = Tensor<float>::uniform(Shape{1, 1, 8, 8}, rng);
     const std::string path = dir.file("source.mnet");
     io::save_checkpoint(path, net, io::Json::object(), selftest ? &x : nullptr);
@@ -121,7 +115,7 @@ TEST_CASE("a model whose weights are not all finite is refused, self-test or not
     maunet::testing::ScratchDir dir("ck_nan");
     for (bool selftest : {false, true}) {
         Rng rng(4);
-        nn::UNet<float> net(small(), rng);
+        nn::UNet<float> net(testing::small_network(), rng);
         net.named_parameters().back().second.mutable_value()[0] = std::numeric_limits<float>::quiet_NaN();
         const std::string path = dir.file("nan.mnet");
         const Tensor<float> x = Tensor<float>::uniform(Shape{1, 1, 8, 8}, rng);
@@ -138,7 +132,7 @@ TEST_CASE("a precipitation model's factor must be an integer in [1, 64]", "[io][
     sc.num_fields = 3;
     const auto data = train::generate_synthetic<float>(sc);
     Rng rng(5);
-    nn::UNetConfig c = small();
+    nn::UNetConfig c = testing::small_network();
     pipeline::PrecipModel<float> model(c, rng, pipeline::Task::downscaling, 4);
     model.fit_transforms(train::bias_correction_dataset(data));
     const std::string good = dir.file("good.mnet");

@@ -9,6 +9,7 @@
 #include "maunet/stats/bernoulli_gamma.hpp"
 #include "maunet/train/synthetic.hpp"
 #include "support/gradcheck.hpp"
+#include "support/small_network.hpp"
 
 using namespace maunet;
 
@@ -21,12 +22,7 @@ train::SyntheticData<float> small_data() {
     sc.sea_fraction = 0.2;
     return train::generate_synthetic<float>(sc);
 }
-nn::UNetConfig small() {
-    nn::UNetConfig c = nn::UNetConfig::maunet_light();
-    c.levels = 2;
-    c.base_width = 4;
-    return c;
-}
+nn::UNetConfig small() { return testing::small_network(nn::UNetConfig::maunet_light()); }
 }  // namespace
 
 TEST_CASE("a PrecipModel predicts in physical units: non-negative, NaN where input is missing", "[pipeline]") {

@@ -9,6 +9,7 @@
 #include "maunet/train/distiller.hpp"
 #include "maunet/train/synthetic.hpp"
 #include "support/gradcheck.hpp"
+#include "support/small_network.hpp"
 
 using namespace maunet;
 using nn::UNet;
@@ -17,8 +18,7 @@ using nn::UNetConfig;
 namespace {
 
 UNetConfig small(UNetConfig c) {
-    c.levels = 2;
-    c.base_width = 4;
+    c = testing::small_network(c);
     c.dropout_rate = 0.0;  // deterministic forward passes for the finite differences
     return c;
 }

@@ -9,6 +9,7 @@
 #include "maunet/train/dataset.hpp"
 #include "maunet/train/trainer.hpp"
 #include "support/scratch_dir.hpp"
+#include "support/small_network.hpp"
 
 using namespace maunet;
 using namespace maunet::train;
@@ -45,12 +46,6 @@ bool same_sample(const Sample<T>& a, const Sample<T>& b) {
     return same_bits(a.input, b.input) && same_bits(a.target, b.target) && same_bits(a.mask, b.mask);
 }
 
-nn::UNetConfig tiny() {
-    nn::UNetConfig c = nn::UNetConfig::maunet();
-    c.levels = 2;
-    c.base_width = 4;
-    return c;
-}
 
 }  // namespace
 
@@ -150,7 +145,7 @@ TEST_CASE("training on a spooled dataset gives the weights of training in memory
     // are spooled too.
     const auto run = [&](const Dataset<float>& raw) {
         Rng rng(7);
-        pipeline::PrecipModel<float> model(tiny(), rng);
+        pipeline::PrecipModel<float> model(testing::small_network(), rng);
         model.fit_transforms(raw);
         const auto split = raw.split_in_order(0.75, 0.25);
         const Dataset<float> train_set = model.normalize(split.train), val_set = model.normalize(split.val);

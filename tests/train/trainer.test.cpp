@@ -6,19 +6,13 @@
 
 #include "maunet/train/trainer.hpp"
 #include "support/gradcheck.hpp"
+#include "support/small_network.hpp"
 
 using namespace maunet;
 using nn::UNet;
 using nn::UNetConfig;
 
 namespace {
-
-UNetConfig small() {
-    UNetConfig c = UNetConfig::maunet();
-    c.levels = 2;
-    c.base_width = 4;
-    return c;
-}
 
 // Fields whose target is a smooth function of the input, with one missing cell each.
 train::Dataset<float> smooth_set(int n, std::uint64_t seed) {
@@ -48,7 +42,7 @@ TEST_CASE("the trainer lowers the validation loss and writes its history", "[tra
     const auto data = smooth_set(12, 1);
     const auto split = data.split(0.75, 0.25, 1);
     Rng rng(1);
-    UNet<float> net(small(), rng);
+    UNet<float> net(testing::small_network(), rng);
     train::TrainerOptions o;
     o.epochs = 6;
     o.learning_rate = 3e-3;
@@ -77,7 +71,7 @@ TEST_CASE("the trainer lowers the validation loss and writes its history", "[tra
 TEST_CASE("early stopping ends training after `patience` epochs without improvement", "[train][trainer]") {
     const auto data = smooth_set(6, 2);
     Rng rng(2);
-    UNet<float> net(small(), rng);
+    UNet<float> net(testing::small_network(), rng);
     train::TrainerOptions o;
     o.epochs = 50;
     o.learning_rate = 1e-9;  // far too small to improve: the validation loss stalls at once
@@ -99,7 +93,7 @@ TEST_CASE("a non-finite loss stops training, restores the last good weights and 
         bad.add(s);
     }
     Rng rng(3);
-    UNet<float> net(small(), rng);
+    UNet<float> net(testing::small_network(), rng);
     const auto before = flat(net);
     train::TrainerOptions o;
     o.epochs = 3;
@@ -116,7 +110,7 @@ TEST_CASE("training is bit-identical for the same seeds and thread count", "[tra
     const auto data = smooth_set(8, 4);
     auto run = [&] {
         Rng rng(4);
-        UNet<float> net(small(), rng);  // dropout 0.2 on: the trainer's engine is seeded
+        UNet<float> net(testing::small_network(), rng);  // dropout 0.2 on: the trainer's engine is seeded
         train::TrainerOptions o;
         o.epochs = 2;
         o.loader.batch_size = 3;
@@ -130,7 +124,7 @@ TEST_CASE("training is bit-identical for the same seeds and thread count", "[tra
 
 TEST_CASE("trainer options are validated", "[train][trainer][errors]") {
     Rng rng(5);
-    UNet<float> net(small(), rng);
+    UNet<float> net(testing::small_network(), rng);
     train::TrainerOptions o;
     o.epochs = 0;
     CHECK_THROWS_WITH(train::Trainer<float>(net, o), Catch::Contains("epochs must be >= 1, got 0"));

@@ -5,15 +5,14 @@
 #include <limits>
 
 #include "maunet/train/trainer.hpp"
+#include "support/small_network.hpp"
 
 using namespace maunet;
 
 namespace {
 
 nn::UNetConfig small(bool batch_norm) {
-    nn::UNetConfig c = nn::UNetConfig::maunet();
-    c.levels = 2;
-    c.base_width = 4;
+    nn::UNetConfig c = testing::small_network();
     c.batch_norm = batch_norm;
     c.dropout_rate = 0;
     return c;

@@ -8,18 +8,11 @@
 #include "maunet/nn/models/unet.hpp"
 #include "maunet/optim/adam.hpp"
 #include "support/gradcheck.hpp"
+#include "support/small_network.hpp"
 
 using namespace maunet;
 using nn::UNet;
 using nn::UNetConfig;
-
-namespace {
-UNetConfig tiny(UNetConfig c) {
-    c.levels = 2;
-    c.base_width = 4;
-    return c;
-}
-}  // namespace
 
 TEST_CASE("the benchmark U-Net has exactly PyTorch's 7,759,521 parameters", "[nn][models]") {
     Rng rng(1);
@@ -61,13 +54,13 @@ TEST_CASE("every architecture keeps the input's height and width, odd sizes incl
         }
     }
     for (PoolMode m : {PoolMode::mean, PoolMode::concat, PoolMode::learned, PoolMode::max, PoolMode::avg}) {
-        UNetConfig c = tiny(UNetConfig::maunet());
+        UNetConfig c = testing::small_network(UNetConfig::maunet());
         c.pool_mode = m;
         UNet<float> net(c, rng);
         CHECK(net.predict(Tensor<float>(Shape{1, 1, 12, 12}, 1.0f)).shape() == Shape{1, 1, 12, 12});
     }
     for (auto m : {nn::UpsampleMode::mean, nn::UpsampleMode::transposed, nn::UpsampleMode::resize_conv}) {
-        UNetConfig c = tiny(UNetConfig::maunet());
+        UNetConfig c = testing::small_network(UNetConfig::maunet());
         c.upsample_mode = m;
         c.batch_norm = true;
         UNet<float> net(c, rng);
@@ -77,7 +70,7 @@ TEST_CASE("every architecture keeps the input's height and width, odd sizes incl
 
 TEST_CASE("a whole small MAUNet backpropagates exactly (finite differences, double)", "[nn][models][gradcheck]") {
     for (PoolMode pool : {PoolMode::mean, PoolMode::learned}) {
-        UNetConfig c = tiny(UNetConfig::maunet());
+        UNetConfig c = testing::small_network(UNetConfig::maunet());
         c.pool_mode = pool;
         c.dropout_rate = 0.0;  // dropout is checked on its own; here every evaluation must be identical
         c.in_channels = 2;
@@ -135,7 +128,7 @@ TEST_CASE("a whole small MAUNet backpropagates exactly (finite differences, doub
 }
 
 TEST_CASE("training on one batch drives the loss down by 100x", "[nn][models][training]") {
-    UNetConfig c = tiny(UNetConfig::maunet());
+    UNetConfig c = testing::small_network(UNetConfig::maunet());
     c.dropout_rate = 0.0;
     c.residual = false;  // learn the whole map, not a small correction
     Rng rng(4);
@@ -159,7 +152,7 @@ TEST_CASE("training on one batch drives the loss down by 100x", "[nn][models][tr
 
 TEST_CASE("same seed and one thread give bit-identical weights after training steps", "[nn][models][determinism]") {
     auto run = [] {
-        UNetConfig c = tiny(UNetConfig::maunet());  // dropout on: the engine must be reproducible too
+        UNetConfig c = testing::small_network(UNetConfig::maunet());  // dropout on: the engine must be reproducible too
         Rng rng(5);
         UNet<float> net(c, rng);
         net.train();
@@ -185,7 +178,7 @@ TEST_CASE("same seed and one thread give bit-identical weights after training st
 
 TEST_CASE("model errors name the model and the shapes", "[nn][models][errors]") {
     Rng rng(6);
-    UNetConfig c = tiny(UNetConfig::maunet());
+    UNetConfig c = testing::small_network(UNetConfig::maunet());
     UNet<float> net(c, rng);
     CHECK_THROWS_WITH(net.predict(Tensor<float>(Shape{1, 2, 8, 8})),
                       Catch::Contains("maunet: expected input [N, 1, H, W], got [1, 2, 8, 8]"));
@@ -205,7 +198,7 @@ TEST_CASE("model errors name the model and the shapes", "[nn][models][errors]") 
 
 TEST_CASE("MC dropout: predict_sampled draws masks, keeps batch norm in inference and changes no state",
           "[nn][models][mc_dropout]") {
-    UNetConfig c = tiny(UNetConfig::maunet());
+    UNetConfig c = testing::small_network(UNetConfig::maunet());
     c.batch_norm = true;
     // A network with batch norm whose running statistics are away from their initial values, so
     // that a pass on batch statistics (or an update of them) would show.
