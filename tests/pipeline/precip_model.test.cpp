@@ -23,19 +23,21 @@ train::SyntheticData<float> small_data() {
     return train::generate_synthetic<float>(sc);
 }
 nn::UNetConfig small() { return testing::small_network(nn::UNetConfig::maunet_light()); }
+// A bias-correction model of small() trained for `epochs` on the first 60% of small_data().
+pipeline::PrecipModel<float> trained_model(int epochs, std::uint64_t seed) {
+    const auto split = train::bias_correction_dataset(small_data()).split(0.6, 0.2, 1);
+    train::TrainerOptions o;
+    o.epochs = epochs;
+    o.progress = train::ProgressStyle::quiet;
+    Rng rng(seed);
+    return pipeline::train_precip_model<float>(small(), pipeline::Task::bias_correction, 1, split.train, split.val, o,
+                                               rng);
+}
 }  // namespace
 
 TEST_CASE("a PrecipModel predicts in physical units: non-negative, NaN where input is missing", "[pipeline]") {
-    const auto data = small_data();
-    const auto raw = train::bias_correction_dataset(data);
-    const auto split = raw.split(0.6, 0.2, 1);
-    train::TrainerOptions o;
-    o.epochs = 2;
-    o.progress = train::ProgressStyle::quiet;
-    Rng rng(1);
-    auto model = pipeline::train_precip_model<float>(small(), pipeline::Task::bias_correction, 1, split.train, split.val,
-                                                     o, rng);
-    Tensor<float> x = split.test.stacked().input;
+    const auto model = trained_model(2, 1);
+    Tensor<float> x = train::bias_correction_dataset(small_data()).split(0.6, 0.2, 1).test.stacked().input;
     x[3] = std::numeric_limits<float>::quiet_NaN();
     const Tensor<float> y = model.predict(x);
     REQUIRE(y.shape() == Shape{x.dim(0), 1, 16, 16});
@@ -333,16 +335,8 @@ TEST_CASE("a PrecipModel predicts more fields than one batch (8) field by field'
           "[pipeline]") {
     // 10 fields: batches of 8 and 2, whose tensors come from predict()'s arena; the result, made
     // on the heap, outlives it, and each field equals its prediction alone.
-    const auto data = small_data();
-    const auto raw = train::bias_correction_dataset(data);
-    const auto split = raw.split(0.6, 0.2, 1);
-    train::TrainerOptions o;
-    o.epochs = 1;
-    o.progress = train::ProgressStyle::quiet;
-    Rng rng(2);
-    auto model = pipeline::train_precip_model<float>(small(), pipeline::Task::bias_correction, 1, split.train, split.val,
-                                                     o, rng);
-    const Tensor<float> x = raw.stacked().input;
+    const auto model = trained_model(1, 2);
+    const Tensor<float> x = train::bias_correction_dataset(small_data()).stacked().input;
     REQUIRE(x.dim(0) == 10);
     const Tensor<float> all = model.predict(x);
     REQUIRE(all.shape() == Shape{10, 1, 16, 16});
