@@ -140,21 +140,24 @@ BENCHMARK(BM_fma_peak)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 // The GEMMs of the 8 x 8 x 512 bottleneck convolution (3x3, padding 1) on the im2col path, made
 // exactly as conv2d makes them, one per image: forward Y_n = W col_n (512 x 64 = 512 x 4608 .
-// 4608 x 64), dx dcol_n = W^T G_n (4608 x 64 = 4608 x 512 . 512 x 64), dW += G_n col_n^T
-// (512 x 4608 = 512 x 64 . 64 x 4608). Arguments: which (0 forward, 1 dx, 2 dW), batch; one
-// thread. GFLOP/s = 2 M N K per image: the % of one core's FMA peak (docs/performance.md).
+// 4608 x 64), dx dx_n = W' col'_n (the same shapes: the flipped kernel W' times im2col of G_n;
+// conv2d.hpp), dW += G_n col_n^T (512 x 4608 = 512 x 64 . 64 x 4608); 3, for comparison, the dx
+// product conv2d ran before, dcol_n = W^T G_n (4608 x 64 = 4608 x 512 . 512 x 64, then col2im).
+// Arguments: which (0 forward, 1 dx, 2 dW, 3 dx as W^T G), batch; one thread. GFLOP/s = 2 M N K
+// per image: the % of one core's FMA peak (docs/performance.md).
 void BM_bottleneck_gemm(benchmark::State& state) {
     const Index which = state.range(0), N = state.range(1), C = 512, P = 64, Kc = C * 9;
     set_num_threads(1);
     const Tensor<float> w = random(Shape{C, Kc}, 1), cols = random(Shape{N, Kc, P}, 2), g = random(Shape{N, C, P}, 3);
-    Tensor<float> out = Tensor<float>::zeros(Shape{which == 0 ? N * C * P : which == 1 ? Kc * P : C * Kc});
+    Tensor<float> out = Tensor<float>::zeros(Shape{which <= 1 ? N * C * P : which == 3 ? Kc * P : C * Kc});
     for (auto _ : state) {
         for (Index n = 0; n < N; ++n) {
             const float* col = cols.data() + n * Kc * P;
             const float* g_n = g.data() + n * C * P;
-            if (which == 0)
-                gemm<float>(MatrixOp::as_is, MatrixOp::as_is, C, P, Kc, 1.0f, w.data(), Kc, col, P, 0.0f, out.data() + n * C * P, P);
-            else if (which == 1)
+            if (which == 0 || which == 1)  // (data differ only: W' and col'_n have W's and col_n's shapes)
+                gemm<float>(MatrixOp::as_is, MatrixOp::as_is, C, P, Kc, 1.0f, w.data(), Kc, col, P, which == 0 ? 0.0f : 1.0f,
+                            out.data() + n * C * P, P);
+            else if (which == 3)
                 gemm<float>(MatrixOp::transposed, MatrixOp::as_is, Kc, P, C, 1.0f, w.data(), Kc, g_n, P, 0.0f, out.data(), P);
             else
                 gemm<float>(MatrixOp::as_is, MatrixOp::transposed, C, Kc, P, 1.0f, g_n, P, col, P, 1.0f, out.data(), Kc);
@@ -166,7 +169,35 @@ void BM_bottleneck_gemm(benchmark::State& state) {
 }
 // CPU time, not wall time: one thread, and on a shared machine the wall clock also counts the time
 // other processes held the core.
-BENCHMARK(BM_bottleneck_gemm)->ArgsProduct({{0, 1, 2}, {1, 8}})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_bottleneck_gemm)->ArgsProduct({{0, 1, 2, 3}, {1, 8}})->Unit(benchmark::kMillisecond);
+
+// The bottleneck convolution itself, as the U-Net's training step runs it: conv2d 512 -> 512, 3x3,
+// padding 1, on [N, 512, 8, 8] (the GEMM path), one thread. Arguments: which (0 forward, 1 dx
+// alone, 2 dW alone), batch. The backward cases time the backward pass only (the forward pass that
+// records the graph is outside the timed part) and include all its data movement: im2col, the
+// flipped weight and col2im where they run. GFLOP/s = 2 N C_out C_in 9 P: compare with BM_fma_peak.
+void BM_bottleneck_conv(benchmark::State& state) {
+    const Index which = state.range(0), N = state.range(1), C = 512, S = 8;
+    set_num_threads(1);
+    const Tensor<float> xt = random(Shape{N, C, S, S}, 1), wt = random(Shape{C, C, 3, 3}, 2), bt = random(Shape{C}, 3);
+    const Tensor<float> seed = random(Shape{N, C, S, S}, 4);
+    for (auto _ : state) {
+        if (which == 0) {
+            NoGradGuard no_grad;
+            benchmark::DoNotOptimize(conv2d(Var<float>(xt), Var<float>(wt), Var<float>(bt), Conv2dOptions{1, 1}).value().data());
+            continue;
+        }
+        state.PauseTiming();
+        Var<float> x(xt, which == 1), w(wt, which == 2), b(bt, false);
+        Var<float> y = conv2d(x, w, b, Conv2dOptions{1, 1});
+        state.ResumeTiming();
+        y.backward(seed);
+        benchmark::DoNotOptimize(which == 1 ? x.grad().data() : w.grad().data());
+    }
+    state.SetLabel(gemm_backend());
+    set_rate_counters(state, 2.0 * N * C * C * 9 * S * S, double(N));
+}
+BENCHMARK(BM_bottleneck_conv)->ArgsProduct({{0, 1, 2}, {1, 8}})->Unit(benchmark::kMillisecond);
 
 // The input layer 1 -> 32 at 128 x 128 (little arithmetic per byte).
 void BM_conv2d_first_layer_forward(benchmark::State& state) {

@@ -136,6 +136,8 @@ TEST_CASE("conv2d backward matches finite differences for x, weight and bias", "
         {2, 2, 3, 7, 5, 2, 3, 3, 2},  // non-square kernel, stride 3, padding 2
         {2, 4, 2, 5, 5, 1, 1, 1, 0},  // pointwise (no im2col)
         {1, 2, 2, 6, 7, 5, 5, 1, 2},  // 5x5
+        {2, 2, 3, 5, 4, 3, 3, 1, 2},  // padding k-1: dx's flipped correlation needs no padding
+        {1, 2, 2, 5, 6, 2, 3, 1, 1},  // stride 1, non-square kernel: dx through col2im
     };
     std::uint64_t seed = 500;
     for (const Case& t : cases) {

@@ -36,7 +36,9 @@ Var<T> unary(const char* op, const Var<T>& x, F f, DF df) {
     auto y = Tensor<T>::uninitialized(v.shape());
     const T* vx = v.data();
     T* vy = y.data();
-    parallel_pieces(v.numel(), [&](Index lo, Index hi) {
+    // Pointers and functions by value: captured by reference, the pointers are reloaded on every
+    // element (the store could alias them) and the loop stays scalar.
+    parallel_pieces(v.numel(), [vx, vy, f](Index lo, Index hi) {
         for (Index i = lo; i < hi; ++i) vy[i] = f(vx[i]);
     });
     return autograd::record<T>(op, std::move(y), {x}, [df](const autograd::BackwardContext<T>& ctx) {
@@ -44,7 +46,7 @@ Var<T> unary(const char* op, const Var<T>& x, F f, DF df) {
         const T* xv = ctx.input(0).data();
         const T* yv = ctx.output().data();
         T* gx = ctx.grad(0).data();
-        parallel_pieces(ctx.grad_output().numel(), [&](Index lo, Index hi) {
+        parallel_pieces(ctx.grad_output().numel(), [g, xv, yv, gx, df](Index lo, Index hi) {
             for (Index i = lo; i < hi; ++i) gx[i] += g[i] * df(xv[i], yv[i]);
         });
     });
