@@ -228,6 +228,28 @@ BENCHMARK(BM_conv_transpose2d_forward_backward)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// The machine's memory bandwidth as maunet's elementwise loops see it: a[i] += 0.5 b[i] over two
+// 256 MB arrays (far beyond any cache), split with parallel_pieces like those loops. Argument:
+// threads. The memory-bound parts of a training step (pooling, the Winograd transforms, the
+// elementwise ops) scale from 1 to 2 threads at most as this does; the FMA-bound kernels as
+// BM_fma_peak on both cores. GB/s counts 12 bytes per element (2 reads, 1 write).
+void BM_memory_triad(benchmark::State& state) {
+    threads_arg(state, 0);
+    const Index n = Index(64) << 20;
+    Tensor<float> a = Tensor<float>::full(Shape{n}, 1.0f), b = Tensor<float>::full(Shape{n}, 2.0f);
+    float* pa = a.data();
+    const float* pb = b.data();
+    for (auto _ : state) {
+        parallel_pieces(n, [pa, pb](Index lo, Index hi) {
+            for (Index i = lo; i < hi; ++i) pa[i] += 0.5f * pb[i];
+        });
+        benchmark::DoNotOptimize(pa);
+        benchmark::ClobberMemory();
+    }
+    state.counters["GB/s"] = benchmark::Counter(12.0 * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_memory_triad)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // Pools on the first level: [N, 32, 128, 128] -> [N, 32, 64, 64], forward + backward.
 template <int Mode>  // 0 max_pool2d, 1 avg_pool2d, 2 max-average pooling (mean)
 void BM_pool_forward_backward(benchmark::State& state) {

@@ -36,8 +36,9 @@ Var<T> unary(const char* op, const Var<T>& x, F f, DF df) {
     auto y = Tensor<T>::uninitialized(v.shape());
     const T* vx = v.data();
     T* vy = y.data();
-    // Pointers and functions by value: captured by reference, the pointers are reloaded on every
-    // element (the store could alias them) and the loop stays scalar.
+    // Pointers and functions by value, as in the other elementwise loops: through references the
+    // compiler must assume a store to vy may change them (at -O3 GCC 12 versions the loop either way:
+    // relu on 4M floats took the same time).
     parallel_pieces(v.numel(), [vx, vy, f](Index lo, Index hi) {
         for (Index i = lo; i < hi; ++i) vy[i] = f(vx[i]);
     });
