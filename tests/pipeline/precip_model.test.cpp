@@ -23,9 +23,8 @@ train::SyntheticData<float> small_data() {
     return train::generate_synthetic<float>(sc);
 }
 nn::UNetConfig small() { return testing::small_network(nn::UNetConfig::maunet_light()); }
-// A bias-correction model of small() trained for `epochs` on the first 60% of small_data().
-pipeline::PrecipModel<float> trained_model(int epochs, std::uint64_t seed) {
-    const auto split = train::bias_correction_dataset(small_data()).split(0.6, 0.2, 1);
+// A bias-correction model of small() trained for `epochs` on split.train (split.val picks the epoch).
+pipeline::PrecipModel<float> trained_model(const train::DatasetSplit<float>& split, int epochs, std::uint64_t seed) {
     train::TrainerOptions o;
     o.epochs = epochs;
     o.progress = train::ProgressStyle::quiet;
@@ -36,8 +35,9 @@ pipeline::PrecipModel<float> trained_model(int epochs, std::uint64_t seed) {
 }  // namespace
 
 TEST_CASE("a PrecipModel predicts in physical units: non-negative, NaN where input is missing", "[pipeline]") {
-    const auto model = trained_model(2, 1);
-    Tensor<float> x = train::bias_correction_dataset(small_data()).split(0.6, 0.2, 1).test.stacked().input;
+    const auto split = train::bias_correction_dataset(small_data()).split(0.6, 0.2, 1);
+    const auto model = trained_model(split, 2, 1);
+    Tensor<float> x = split.test.stacked().input;
     x[3] = std::numeric_limits<float>::quiet_NaN();
     const Tensor<float> y = model.predict(x);
     REQUIRE(y.shape() == Shape{x.dim(0), 1, 16, 16});
@@ -335,8 +335,9 @@ TEST_CASE("a PrecipModel predicts more fields than one batch (8) field by field'
           "[pipeline]") {
     // 10 fields: batches of 8 and 2, whose tensors come from predict()'s arena; the result, made
     // on the heap, outlives it, and each field equals its prediction alone.
-    const auto model = trained_model(1, 2);
-    const Tensor<float> x = train::bias_correction_dataset(small_data()).stacked().input;
+    const auto raw = train::bias_correction_dataset(small_data());
+    const auto model = trained_model(raw.split(0.6, 0.2, 1), 1, 2);
+    const Tensor<float> x = raw.stacked().input;
     REQUIRE(x.dim(0) == 10);
     const Tensor<float> all = model.predict(x);
     REQUIRE(all.shape() == Shape{10, 1, 16, 16});

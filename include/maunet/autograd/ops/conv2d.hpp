@@ -301,9 +301,9 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
                     if (!pointwise) detail::im2col(x_n, g, col);
                     gemm<T>(MatrixOp::as_is, MatrixOp::transposed, C_out, Kc, P, T(1), g_n, P, pointwise ? x_n : col, P, T(1), dw, Kc);
                 }
-                if (need_x) {  // dx_n += col2im(W^T G_n)
+                if (need_x) {  // dx_n += W' im2col'(G_n), or col2im(W^T G_n)
                     T* dx_n = dx_data + n * in_size;
-                    if (dx_forward) {  // = W' im2col'(G_n)
+                    if (dx_forward) {
                         detail::im2col(g_n, gt, dcol);
                         gemm<T>(MatrixOp::as_is, MatrixOp::as_is, g.channels, gt.col_cols(), gt.col_rows(), T(1),
                                 w_flipped, gt.col_rows(), dcol, gt.col_cols(), T(1), dx_n, gt.col_cols());
