@@ -12,11 +12,11 @@ namespace maunet::detail {
 // callers clear what they read before writing. Kernels run their parallel regions from the
 // calling thread, and no kernel holds a slot while calling another kernel using the same slot.
 enum class ScratchSlot : int {
-    input = 0,      // padded input planes (direct, Winograd), im2col columns (GEMM path)
+    input = 0,      // padded input planes (direct), padded rows (Winograd dW), im2col columns (GEMM path)
     output = 1,     // flat output (direct), M or dM (Winograd), dL/dcol or im2col(dL/dy) (GEMM path dx)
-    operand = 2,    // transposed dL/dy (direct dW), U (Winograd), padded dL/dy and dU (Winograd dW),
+    operand = 2,    // transposed dL/dy (direct dW), U (Winograd), dU (Winograd dW),
                     // the flipped, transposed weight (GEMM path dx)
-    transform = 3,  // V (Winograd)
+    transform = 3,  // V and the padded rows it is made from (Winograd)
     relu_mask = 4,  // dL/dy masked by the fused ReLU (conv2d_relu's backward)
     gemm_a = 5,     // packed blocks of A (gemm_kernel.inl), per worker thread
     gemm_b = 6,     // packed panels of B (gemm_kernel.inl)

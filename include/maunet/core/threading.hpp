@@ -82,6 +82,25 @@ void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
     for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
 }
 
+// Runs fn(i) for i in [begin, end) across num_threads() threads, each taking the next item as it
+// finishes one (OpenMP's dynamic schedule). Only for items that each write their own outputs with
+// arithmetic that does not depend on the thread: then the result is the same for any partition,
+// and items whose cost differs (border tiles, input against gradient transforms), or a core slowed
+// for a moment by its neighbours on a shared machine, no longer leave the other thread waiting at
+// the end of the region. fn must not throw.
+template <class Fn>
+void parallel_for_dynamic(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
+#if defined(_OPENMP)
+    const int threads = num_threads();
+    if (threads > 1 && end - begin > 1) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+        return;
+    }
+#endif
+    for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+}
+
 // Runs fn(lo, hi) over [0, n) cut into one contiguous piece per thread (none shorter than
 // `grain`), for elementwise loops: each element is handled alone, so results do not depend on
 // the cut. fn must not throw.

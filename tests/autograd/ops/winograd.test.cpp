@@ -129,23 +129,51 @@ TEST_CASE("winograd conv2d in float agrees with the GEMM path within 1e-5 relati
 }
 
 TEST_CASE("winograd conv2d is bit-identical for any thread count", "[ops][winograd][threads]") {
+    // Items are handed out dynamically: one block per image (6 -> 7 channels), and several blocks
+    // per image with transform and product items of unequal cost (64 -> 48 channels).
     PathGuard guard(ConvPath::winograd);
-    const Tensor<float> x = random<float>(Shape{2, 6, 21, 18}, 5), w = random<float>(Shape{7, 6, 3, 3}, 6);
-    const Tensor<float> b = random<float>(Shape{7}, 7), seed_grad = random<float>(Shape{2, 7, 21, 18}, 8);
-    const int before = num_threads();
-    auto run = [&](int threads) {
-        set_num_threads(threads);
-        Var<float> xv(x, true), wv(w, true), bv(b, true);
-        Var<float> y = conv2d(xv, wv, bv, Conv2dOptions{1, 1});
-        y.backward(seed_grad);
-        return std::array<Tensor<float>, 4>{y.value(), xv.grad(), wv.grad(), bv.grad()};
-    };
-    const auto one = run(1), two = run(2), three = run(3);
-    set_num_threads(before);
-    for (std::size_t i = 0; i < 4; ++i) {
-        CHECK(max_abs_diff(one[i], two[i]) == 0.0);
-        CHECK(max_abs_diff(one[i], three[i]) == 0.0);
+    const std::vector<std::array<Index, 4>> layers = {{6, 7, 21, 18}, {64, 48, 30, 22}};
+    std::uint64_t seed = 5;
+    for (const auto& l : layers) {
+        const Tensor<float> x = random<float>(Shape{2, l[0], l[2], l[3]}, ++seed);
+        const Tensor<float> w = random<float>(Shape{l[1], l[0], 3, 3}, ++seed);
+        const Tensor<float> b = random<float>(Shape{l[1]}, ++seed);
+        const Tensor<float> seed_grad = random<float>(Shape{2, l[1], l[2], l[3]}, ++seed);
+        const int before = num_threads();
+        auto run = [&](int threads) {
+            set_num_threads(threads);
+            Var<float> xv(x, true), wv(w, true), bv(b, true);
+            Var<float> y = conv2d(xv, wv, bv, Conv2dOptions{1, 1});
+            y.backward(seed_grad);
+            return std::array<Tensor<float>, 4>{y.value(), xv.grad(), wv.grad(), bv.grad()};
+        };
+        const auto one = run(1), two = run(2), three = run(3);
+        set_num_threads(before);
+        INFO("layer " << l[0] << " -> " << l[1]);
+        for (std::size_t i = 0; i < 4; ++i) {
+            CHECK(max_abs_diff(one[i], two[i]) == 0.0);
+            CHECK(max_abs_diff(one[i], three[i]) == 0.0);
+        }
     }
+}
+
+TEST_CASE("winograd conv2d is exact across blocks that start inside a tile row", "[ops][winograd]") {
+    // 64 channels in and out on 30 x 22: several blocks of panels per image, each copying the
+    // padded input rows it reads itself; in AVX2 double a block starts at tile row 5, column 4.
+    // Forward against the seven-loop sum; dx and dW against the GEMM path, in double.
+    const Tensor<double> x = random<double>(Shape{2, 64, 30, 22}, 501), w = random<double>(Shape{64, 64, 3, 3}, 502);
+    const Tensor<double> b = random<double>(Shape{64}, 503), seed_grad = random<double>(Shape{2, 64, 30, 22}, 504);
+    auto run = [&](ConvPath path) {
+        PathGuard guard(path);
+        Var<double> xv(x, true), wv(w, true), bv(b, true);
+        Var<double> y = conv2d(xv, wv, bv, Conv2dOptions{1, 1});
+        y.backward(seed_grad);
+        return std::array<Tensor<double>, 3>{y.value(), xv.grad(), wv.grad()};
+    };
+    const auto wino = run(ConvPath::winograd), gemm = run(ConvPath::gemm);
+    CHECK(max_abs_diff(wino[0], naive_conv3x3(x, w, b)) < 1e-11);
+    CHECK(max_abs_diff(wino[1], gemm[1]) < 1e-11);
+    CHECK(max_abs_diff(wino[2], gemm[2]) < 1e-10);
 }
 
 TEST_CASE("winograd weight gradient matches the seven-loop sum for any chunk length", "[ops][winograd]") {

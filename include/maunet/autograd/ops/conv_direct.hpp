@@ -129,6 +129,24 @@ void pad_planes(const T* src, Index planes, Index H, Index W, Index top, Index l
     });
 }
 
+// dst row r (of `cols` values) = row first_row + r of the plane src [H, W] placed at column `left`
+// of a zero row, or all zeros where that row is outside 0 .. H-1, for r < rows: the rows of a
+// zero-padded plane that one block of tiles reads, made where it is read (winograd_conv3x3).
+template <class T>
+void pad_rows(const T* src, Index H, Index W, Index first_row, Index rows, Index left, Index cols, T* dst) {
+    for (Index r = 0; r < rows; ++r) {
+        T* row = dst + r * cols;
+        const Index source = first_row + r;
+        if (source < 0 || source >= H) {
+            std::fill(row, row + cols, T(0));
+            continue;
+        }
+        std::fill(row, row + left, T(0));
+        std::memcpy(row + left, src + source * W, sizeof(T) * W);
+        std::fill(row + left + W, row + cols, T(0));
+    }
+}
+
 // xp[n, c] = the zero-padded plane of x[n, c] on the flat map of `d` (see the top of this file).
 template <class T>
 void pad_planes(const T* x, Index N, const DirectPlan& d, T* xp) {

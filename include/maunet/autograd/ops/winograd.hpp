@@ -27,7 +27,9 @@
 // past tiles_w are computed on zeros and dropped.
 //
 // Blocking. Work items are (image, block of panels, slice of output channels); a panel is 2L
-// slots, the width of the product kernel. An item transforms its block into V [16][panel][C][2L]
+// slots, the width of the product kernel. An item copies the input rows its block reads, one
+// channel at a time and zero-padded, into a small buffer on its core (the input is never padded
+// whole in memory), transforms its block into V [16][panel][C][2L]
 // (about 256 KB and at least 4 panels, so it stays in L2 and U is read once per 4 panels), runs
 // the 16 products over all C at once (a panel of V is C x 2L contiguous floats, so no partial
 // sums leave the registers), and transforms M back into y (applying the bias and, for
@@ -38,8 +40,10 @@
 // sum by rounding only; in float the relative difference to the GEMM path stays below 1e-5 on
 // the tested layers (tests/autograd/ops/winograd.test.cpp).
 //
-// Threads: items are split statically; every output value is computed by one thread in an order
-// that does not depend on the split, so results are bit-identical for any thread count.
+// Threads: items are handed out dynamically (parallel_for_dynamic: blocks at the image's last tile
+// row cost less, and a shared machine slows one core now and then); every output value is computed
+// by one item in an order that does not depend on which thread runs it, so results are
+// bit-identical for any thread count and any partition.
 #pragma once
 
 #include <algorithm>
@@ -74,7 +78,7 @@ struct WinogradPlan {
     Index slots = 0;      // tiles_h * row_slots
     Index step = 0;       // slots per panel: the width of the product kernel
     Index panels = 0, panels_per_block = 0, blocks = 0;
-    Index padded_h = 0, padded_w = 0;  // the zero-padded input plane: 2 tiles_h + 2 by 2 row_slots + 2
+    Index padded_w = 0;  // a zero-padded input row: 2 row_slots + 2 values (one zero on the left)
 };
 
 // U[xi][ob][c][m] = (G g G^T)[xi] for g = weight(ob*6 + m, c), packed for the product kernel;

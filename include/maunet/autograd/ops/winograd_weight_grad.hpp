@@ -18,8 +18,10 @@
 // the vector lanes: a 3 x 3 block of (k, c) keeps 9 vector accumulators over the chunk (per
 // vector of tiles 6 loads, 9 FMAs), summed across lanes at the chunk's end into dU[xi][k][c].
 //
-// Threads: product items are (xi, group of blocks of 3 k), each owning its part of dU, and
-// chunks are taken in order, so every value is summed in the same order for any thread count.
+// Threads: transform items are channel rows of V or dM (the two cost differently), product items
+// are (xi, group of blocks of 3 k), each owning its part of dU; both are handed out dynamically
+// (parallel_for_dynamic) and chunks are taken in order, so every value is summed in the same order
+// for any thread count and partition.
 //
 // The kernels exist in a generic and an AVX2 copy (isa/winograd_weight_grad.inl), chosen by
 // kernel_isa(); an AVX-512 CPU runs the AVX2 copy, as for the forward kernels (winograd.hpp).

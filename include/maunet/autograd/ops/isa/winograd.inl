@@ -93,7 +93,6 @@ WinogradPlan winograd_plan(Index C, Index H, Index W) {
     p.blocks = (p.panels + target - 1) / target;
     p.panels_per_block = (p.panels + p.blocks - 1) / p.blocks;
     p.blocks = (p.panels + p.panels_per_block - 1) / p.panels_per_block;
-    p.padded_h = 2 * p.tiles_h + 2;
     p.padded_w = 2 * p.row_slots + 2;
     return p;
 }
@@ -187,20 +186,17 @@ void winograd_conv3x3(const ConvCall<T>& call) {
     const bool accumulate = call.store == Store::accumulate, relu = call.store == Store::overwrite_relu;
     const WinogradPlan p = winograd_plan<T>(C, H, W);
     const Index oblocks = (C_out + winograd_mr - 1) / winograd_mr;
-    const Index plane = p.padded_h * p.padded_w;
 
-    // Scratch (conv_direct.hpp): the padded input and U on this thread; V and M per worker.
+    // Scratch (conv_direct.hpp): U on this thread; V, M and the padded rows per worker.
     T* u = scratch<T>(ScratchSlot::operand, static_cast<std::size_t>(16 * oblocks * C * winograd_mr));
     winograd_pack_weights(call.weight, C_out, C, call.weight_order, u);
-    T* xp = scratch<T>(ScratchSlot::input, static_cast<std::size_t>(N * C * plane));
-    pad_planes(call.x, N * C, H, W, 1, 1, p.padded_w, plane, xp);
 
     // Output channels are sliced only when images x blocks leave threads idle.
     const Index items0 = N * p.blocks, threads = num_threads();
     const Index slices =
         threads > 1 && items0 < 4 * threads ? std::min(oblocks, (4 * threads + items0 - 1) / items0) : Index(1);
     const Index obs_per_slice = (oblocks + slices - 1) / slices;
-    parallel_for(0, items0 * slices, [&](std::ptrdiff_t item) {
+    parallel_for_dynamic(0, items0 * slices, [&](std::ptrdiff_t item) {
         const Index n = item / (p.blocks * slices), blk = (item / slices) % p.blocks, slice = item % slices;
         const Index ob_lo = slice * obs_per_slice, ob_hi = std::min(oblocks, ob_lo + obs_per_slice);
         if (ob_lo >= ob_hi) return;
@@ -212,13 +208,21 @@ void winograd_conv3x3(const ConvCall<T>& call) {
         // of the transforms would fall into one L1 set and evict each other on every access.
         constexpr Index line = Index(64 / sizeof(T));
         const Index v_xi = pb * C * p.step + line, m_xi = pb * rows * p.step + line;
-        T* v = scratch<T>(ScratchSlot::transform, static_cast<std::size_t>(16 * v_xi));
+        // The block's tile rows a_lo .. a_hi read padded rows 2 a_lo .. 2 a_hi + 3 of each plane.
+        const Index a_lo = panel0 * p.step / p.row_slots;
+        const Index a_hi = (std::min(p.slots, (panel0 + pb) * p.step) - 1) / p.row_slots;
+        const Index strip_rows = 2 * (a_hi - a_lo) + 4;
+        T* v = scratch<T>(ScratchSlot::transform, static_cast<std::size_t>(16 * v_xi + strip_rows * p.padded_w));
         T* m = scratch<T>(ScratchSlot::output, static_cast<std::size_t>(16 * m_xi));
+        T* strip = v + 16 * v_xi;
 
-        // Input transform, one vector of tiles (one tile row, columns b0 .. b0+L-1) at a time; one
-        // channel plane at a time, so its rows are read in order.
-        const T* x_n = xp + n * C * plane;
-        for (Index c = 0; c < C; ++c)
+        // Input transform, one channel plane at a time: its rows the block reads are first copied,
+        // zero-padded, into `strip` (on this core, in L1 or L2) instead of padding the whole input
+        // in memory before the loop (a pass that wrote and read again every value); then one vector
+        // of tiles (one tile row, columns b0 .. b0+L-1) at a time.
+        const T* x_n = call.x + n * C * H * W;
+        for (Index c = 0; c < C; ++c) {
+            pad_rows(x_n + c * H * W, H, W, 2 * a_lo - 1, strip_rows, 1, p.padded_w, strip);
             for (Index q = 0; q < pb; ++q)
                 for (Index g = 0; g < winograd_nv; ++g) {
                     const Index slot = (panel0 + q) * p.step + g * L;
@@ -228,8 +232,9 @@ void winograd_conv3x3(const ConvCall<T>& call) {
                         continue;
                     }
                     const Index a = slot / p.row_slots, b0 = slot - a * p.row_slots;
-                    winograd_input_tile(x_n + c * plane + 2 * a * p.padded_w + 2 * b0, p.padded_w, out, v_xi);
+                    winograd_input_tile(strip + 2 * (a - a_lo) * p.padded_w + 2 * b0, p.padded_w, out, v_xi);
                 }
+        }
 
         // M[xi] = U[xi] V[xi]: the U block (C x 6) stays in L1 while it sweeps the block's panels.
         for (Index xi = 0; xi < 16; ++xi)

@@ -79,15 +79,10 @@ void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, con
                              Index chunk_slots) {
     constexpr Index L = Simd<T>::lanes, line = Index(64 / sizeof(T)), block = 3;
     const WinogradPlan p = winograd_plan<T>(C, H, W);
-    const Index x_plane = p.padded_h * p.padded_w;
-    const Index g_rows = 2 * p.tiles_h, g_cols = 2 * p.row_slots, g_plane = g_rows * g_cols;
+    const Index g_cols = 2 * p.row_slots;  // dL/dy rows zero-padded to whole vectors of tiles
 
-    T* xp = scratch<T>(ScratchSlot::input, static_cast<std::size_t>(N * C * x_plane));
-    pad_planes(x, N * C, H, W, 1, 1, p.padded_w, x_plane, xp);
     const std::size_t du_size = static_cast<std::size_t>(16 * K * C);
-    T* gp = scratch<T>(ScratchSlot::operand, static_cast<std::size_t>(N * K * g_plane) + du_size);
-    pad_planes(g, N * K, H, W, 0, 0, g_cols, g_plane, gp);
-    T* du = gp + N * K * g_plane;  // dU[xi][k][c]
+    T* du = scratch<T>(ScratchSlot::operand, du_size);  // dU[xi][k][c]
     std::fill(du, du + du_size, T(0));
 
     // Chunks of winograd_dw_chunk slots of the whole batch (a chunk may span images).
@@ -101,22 +96,35 @@ void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, con
 
     for (Index s0 = 0; s0 < total; s0 += chunk) {
         const Index len = std::min(chunk, total - s0);  // a multiple of L: so is p.slots
-        parallel_for(0, C + K, [&](std::ptrdiff_t r) {
+        // One item per channel row of V (an x plane) or of dM (a dL/dy plane). A tile row reads
+        // rows 2a-1 .. 2a+2 of x, zero-padded by one, or rows 2a, 2a+1 of dL/dy: they are copied,
+        // padded, into `rows` on this core when the tile row changes (no padded copy of x and
+        // dL/dy in memory, which cost a pass that wrote every value and read it again).
+        parallel_for_dynamic(0, C + K, [&](std::ptrdiff_t r) {
+            const bool of_x = r < C;
+            const Index cols = of_x ? 2 * p.row_slots + 2 : g_cols;
+            T* rows = scratch<T>(ScratchSlot::input, static_cast<std::size_t>(4 * cols));
+            Index filled = -1;  // the tile row (n * tiles_h + a) in `rows`
             for (Index s = s0; s < s0 + len; s += L) {
                 const Index n = s / p.slots, local = s - n * p.slots;
                 const Index a = local / p.row_slots, b0 = local - a * p.row_slots;
-                if (r < C)
-                    winograd_input_tile(xp + (n * C + r) * x_plane + 2 * a * p.padded_w + 2 * b0, p.padded_w,
-                                        v + r * chunk + (s - s0), v_xi);
+                if (n * p.tiles_h + a != filled) {
+                    if (of_x)
+                        pad_rows(x + (n * C + r) * H * W, H, W, 2 * a - 1, 4, 1, cols, rows);
+                    else
+                        pad_rows(g + (n * K + (r - C)) * H * W, H, W, 2 * a, 2, 0, cols, rows);
+                    filled = n * p.tiles_h + a;
+                }
+                if (of_x)
+                    winograd_input_tile(rows + 2 * b0, cols, v + r * chunk + (s - s0), v_xi);
                 else
-                    winograd_grad_output_tile(gp + (n * K + (r - C)) * g_plane + 2 * a * g_cols + 2 * b0, g_cols,
-                                              dm + (r - C) * chunk + (s - s0), m_xi);
+                    winograd_grad_output_tile(rows + 2 * b0, cols, dm + (r - C) * chunk + (s - s0), m_xi);
             }
         });
         // Items (xi, group of kgroup blocks of 3 k): the group's dM rows stay in L1 while the
         // V rows of each block of 3 c are read once from L2 for all of them.
         const Index kgroups = (kblocks + kgroup - 1) / kgroup;
-        parallel_for(0, 16 * kgroups, [&](std::ptrdiff_t item) {
+        parallel_for_dynamic(0, 16 * kgroups, [&](std::ptrdiff_t item) {
             const Index xi = item / kgroups, kb_lo = (item % kgroups) * kgroup, kb_hi = std::min(kblocks, kb_lo + kgroup);
             for (Index cb = 0; cb < cblocks; ++cb) {
                 const Index c0 = cb * block, cr = std::min(block, C - c0);
