@@ -20,7 +20,8 @@ enum class ScratchSlot : int {
     relu_mask = 4,  // dL/dy masked by the fused ReLU (conv2d_relu's backward)
     gemm_a = 5,     // packed blocks of A (gemm_kernel.inl), per worker thread
     gemm_b = 6,     // packed panels of B (gemm_kernel.inl)
-    count = 7
+    partials = 7,   // the weight-gradient partial sums of batch chunks 1.. (GEMM paths, im2col.hpp)
+    count = 8
 };
 template <class T>
 T* scratch(ScratchSlot slot, std::size_t n) {

@@ -22,7 +22,8 @@
 //
 // Threads: the batch is cut into min(num_threads(), N) contiguous chunks, run with parallel_for;
 // each chunk owns its column buffers (allocated once per call) and, for dW, its own partial sum.
-// The partial sums are added in chunk order, so a fixed thread count gives bit-identical results.
+// The partial sums are added in chunk order (detail::ChunkedWeightGrad, im2col.hpp), so a fixed
+// thread count gives bit-identical results.
 //
 // Fast path: stride 1 with padding p <= min(kH, kW) - 1 (not the plain 1x1) runs the im2col-free
 // direct kernels of conv_direct.hpp for the forward pass, dx and dW (results equal to the GEMM path
@@ -286,20 +287,20 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
             w_flipped = detail::scratch<T>(detail::ScratchSlot::operand, static_cast<std::size_t>(g.channels * gt.col_rows()));
             detail::flip_transpose_weight(w_data, C_out, g.channels, g.kernel_h, w_flipped);
         }
-        // Chunk 0 adds into dW directly; chunks 1.. into their own partial sums, added after.
-        std::vector<T> dw_partial(need_w ? static_cast<std::size_t>((chunks - 1) * C_out * Kc) : 0, T(0));
+        const detail::ChunkedWeightGrad<T> dw_sum(dw_data, C_out * Kc, chunks);
         parallel_for(0, chunks, [&](std::ptrdiff_t k) {
             Index lo, hi;
             detail::chunk_range(N, chunks, k, lo, hi);
             T* col = need_col ? cols + k * Kc * P : nullptr;
             T* dcol = need_dcol ? dcols + k * dcol_size : nullptr;
-            T* dw = need_w ? (k == 0 ? dw_data : dw_partial.data() + (k - 1) * C_out * Kc) : nullptr;
+            T* dw = dw_sum.target(k);
             for (Index n = lo; n < hi; ++n) {
                 const T* x_n = x_data + n * in_size;
                 const T* g_n = g_data + n * C_out * P;
                 if (need_w) {  // dW += G_n col_n^T
                     if (!pointwise) detail::im2col(x_n, g, col);
-                    gemm<T>(MatrixOp::as_is, MatrixOp::transposed, C_out, Kc, P, T(1), g_n, P, pointwise ? x_n : col, P, T(1), dw, Kc);
+                    gemm<T>(MatrixOp::as_is, MatrixOp::transposed, C_out, Kc, P, T(1), g_n, P, pointwise ? x_n : col, P,
+                            dw_sum.beta(k, n == lo), dw, Kc);
                 }
                 if (need_x) {  // dx_n += W' im2col'(G_n), or col2im(W^T G_n)
                     T* dx_n = dx_data + n * in_size;
@@ -316,10 +317,7 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
                 }
             }
         });
-        for (Index k = 1; need_w && k < chunks; ++k) {
-            const T* part = dw_partial.data() + (k - 1) * C_out * Kc;
-            for (Index i = 0; i < C_out * Kc; ++i) dw_data[i] += part[i];
-        }
+        dw_sum.reduce();
     };
     const char* name = relu ? "conv2d_relu" : "conv2d";
     if (has_bias) return autograd::record<T>(name, std::move(y), {x, weight, bias}, std::move(backward));

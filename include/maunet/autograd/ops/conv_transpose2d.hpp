@@ -91,7 +91,9 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
     // 1x1, stride 1, no padding (output_padding is then 0): col2im is the identity.
     const bool pointwise = detail::is_pointwise(g);
 
-    Tensor<T> y(Shape{N, C_out, g.height, g.width});
+    // With a bias every image starts as the bias (fill_channels below); without, as zeros.
+    Tensor<T> y = has_bias ? Tensor<T>::uninitialized(Shape{N, C_out, g.height, g.width})
+                           : Tensor<T>(Shape{N, C_out, g.height, g.width});
     const Index chunks = detail::batch_chunks(N);
     T* cols = pointwise ? nullptr : detail::scratch<T>(detail::ScratchSlot::input, static_cast<std::size_t>(chunks * Kc * P));
     const T* x_data = xv.data();
@@ -130,12 +132,12 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
         T* dw_data = need_w ? ctx.grad(1).data() : nullptr;
         const Index chunks = detail::batch_chunks(N);
         T* cols = pointwise ? nullptr : detail::scratch<T>(detail::ScratchSlot::input, static_cast<std::size_t>(chunks * Kc * P));
-        std::vector<T> dw_partial(need_w ? static_cast<std::size_t>((chunks - 1) * C_in * Kc) : 0, T(0));
+        const detail::ChunkedWeightGrad<T> dw_sum(dw_data, C_in * Kc, chunks);
         parallel_for(0, chunks, [&](std::ptrdiff_t k) {
             Index lo, hi;
             detail::chunk_range(N, chunks, k, lo, hi);
             T* col = pointwise ? nullptr : cols + k * Kc * P;
-            T* dw = need_w ? (k == 0 ? dw_data : dw_partial.data() + (k - 1) * C_in * Kc) : nullptr;
+            T* dw = dw_sum.target(k);
             for (Index n = lo; n < hi; ++n) {
                 const T* g_n = g_data + n * out_size;
                 if (!pointwise) detail::im2col(g_n, g, col);
@@ -143,13 +145,11 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
                 if (need_x)  // dX_n += W col_n
                     gemm<T>(MatrixOp::as_is, MatrixOp::as_is, C_in, P, Kc, T(1), w_data, Kc, c_n, P, T(1), dx_data + n * C_in * P, P);
                 if (need_w)  // dW += X_n col_n^T
-                    gemm<T>(MatrixOp::as_is, MatrixOp::transposed, C_in, Kc, P, T(1), x_data + n * C_in * P, P, c_n, P, T(1), dw, Kc);
+                    gemm<T>(MatrixOp::as_is, MatrixOp::transposed, C_in, Kc, P, T(1), x_data + n * C_in * P, P, c_n, P,
+                            dw_sum.beta(k, n == lo), dw, Kc);
             }
         });
-        for (Index k = 1; need_w && k < chunks; ++k) {
-            const T* part = dw_partial.data() + (k - 1) * C_in * Kc;
-            for (Index i = 0; i < C_in * Kc; ++i) dw_data[i] += part[i];
-        }
+        dw_sum.reduce();
     };
     if (has_bias)
         return autograd::record<T>("conv_transpose2d", std::move(y), {x, weight, bias}, std::move(backward));

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 
+#include "maunet/core/scratch.hpp"
 #include "maunet/core/shape.hpp"
 #include "maunet/core/threading.hpp"
 
@@ -132,5 +133,38 @@ inline void chunk_range(Index n, Index parts, Index k, Index& lo, Index& hi) {
     lo = k * base + std::min(k, extra);
     hi = lo + base + (k < extra ? 1 : 0);
 }
+
+// dW = sum over the batch for the GEMM paths (conv2d, conv_transpose2d), whose batch is cut into
+// chunks run in parallel: chunk 0 adds into dW itself, chunk k > 0 into its own partial sum
+// (scratch memory, never cleared: the chunk's first GEMM writes it with beta 0), and reduce()
+// adds the partials to dW in chunk order, in parallel over the entries. Each entry is summed in
+// the same order, so a fixed thread count gives bit-identical results; and neither the clearing
+// nor the sum is a pass over the weights that one thread makes while the other waits.
+template <class T>
+class ChunkedWeightGrad {
+public:
+    ChunkedWeightGrad(T* dw, Index size, Index chunks)
+        : dw_(dw), size_(size), chunks_(chunks),
+          partials_(dw && chunks > 1 ? scratch<T>(ScratchSlot::partials, static_cast<std::size_t>((chunks - 1) * size))
+                                     : nullptr) {}
+    // Where chunk k accumulates.
+    T* target(Index k) const { return k == 0 || !dw_ ? dw_ : partials_ + (k - 1) * size_; }
+    // beta of chunk k's GEMM for one image: 0 for the first image of a partial sum, else 1.
+    T beta(Index k, bool first_image_of_chunk) const { return k > 0 && first_image_of_chunk ? T(0) : T(1); }
+    void reduce() const {
+        if (!partials_) return;
+        parallel_pieces(size_, [dw = dw_, p = partials_, size = size_, chunks = chunks_](Index lo, Index hi) {
+            for (Index k = 1; k < chunks; ++k) {
+                const T* part = p + (k - 1) * size;
+                for (Index i = lo; i < hi; ++i) dw[i] += part[i];
+            }
+        });
+    }
+
+private:
+    T* dw_;
+    Index size_, chunks_;
+    T* partials_;
+};
 
 }  // namespace maunet::detail
