@@ -81,9 +81,8 @@ void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, con
     const WinogradPlan p = winograd_plan<T>(C, H, W);
     const Index g_cols = 2 * p.row_slots;  // dL/dy rows zero-padded to whole vectors of tiles
 
-    const std::size_t du_size = static_cast<std::size_t>(16 * K * C);
-    T* du = scratch<T>(ScratchSlot::operand, du_size);  // dU[xi][k][c]
-    std::fill(du, du + du_size, T(0));
+    // dU[xi][k][c]: each product item clears its own rows before the first chunk adds into them.
+    T* du = scratch<T>(ScratchSlot::operand, static_cast<std::size_t>(16 * K * C));
 
     // Chunks of winograd_dw_chunk slots of the whole batch (a chunk may span images).
     const Index total = N * p.slots;
@@ -126,6 +125,7 @@ void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, con
         const Index kgroups = (kblocks + kgroup - 1) / kgroup;
         parallel_for_dynamic(0, 16 * kgroups, [&](std::ptrdiff_t item) {
             const Index xi = item / kgroups, kb_lo = (item % kgroups) * kgroup, kb_hi = std::min(kblocks, kb_lo + kgroup);
+            if (s0 == 0) std::fill(du + (xi * K + kb_lo * block) * C, du + (xi * K + std::min(K, kb_hi * block)) * C, T(0));
             for (Index cb = 0; cb < cblocks; ++cb) {
                 const Index c0 = cb * block, cr = std::min(block, C - c0);
                 const T* v_c = v + xi * v_xi + c0 * chunk;
