@@ -38,7 +38,6 @@
 #pragma once
 
 #include <algorithm>
-#include <vector>
 
 #include "maunet/autograd/ops/conv_direct.hpp"
 #include "maunet/autograd/ops/im2col.hpp"

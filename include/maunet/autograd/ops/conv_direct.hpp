@@ -110,25 +110,6 @@ inline bool direct_conv_applies(Index kh, Index kw, Index stride, Index pad, Ind
     return out_h * (out_w + kw - 1) >= 256;
 }
 
-// dst plane i = the plane src[i] [H, W] placed at row `top`, column `left` of a zero plane of
-// `stride` values (row-major rows of `cols` >= left + W values; stride >= (top + H) * cols), for
-// i < planes. Every value is written once: the border with zeros, the image by copy.
-template <class T>
-void pad_planes(const T* src, Index planes, Index H, Index W, Index top, Index left, Index cols, Index stride, T* dst) {
-    parallel_for(0, planes, [&](std::ptrdiff_t i) {
-        const T* s = src + i * H * W;
-        T* d = dst + i * stride;
-        std::fill(d, d + top * cols, T(0));
-        for (Index r = 0; r < H; ++r) {
-            T* row = d + (r + top) * cols;
-            std::fill(row, row + left, T(0));
-            std::memcpy(row + left, s + r * W, sizeof(T) * W);
-            std::fill(row + left + W, row + cols, T(0));
-        }
-        std::fill(d + (H + top) * cols, d + stride, T(0));
-    });
-}
-
 // dst row r (of `cols` values) = row first_row + r of the plane src [H, W] placed at column `left`
 // of a zero row, or all zeros where that row is outside 0 .. H-1, for r < rows: the rows of a
 // zero-padded plane that one block of tiles reads, made where it is read (winograd_conv3x3).
@@ -145,6 +126,18 @@ void pad_rows(const T* src, Index H, Index W, Index first_row, Index rows, Index
         std::memcpy(row + left, src + source * W, sizeof(T) * W);
         std::fill(row + left + W, row + cols, T(0));
     }
+}
+
+// dst plane i = the plane src[i] [H, W] placed at row `top`, column `left` of a zero plane of
+// `stride` values (row-major rows of `cols` >= left + W values; stride >= (top + H) * cols), for
+// i < planes. Every value is written once: the border with zeros, the image by copy.
+template <class T>
+void pad_planes(const T* src, Index planes, Index H, Index W, Index top, Index left, Index cols, Index stride, T* dst) {
+    parallel_for(0, planes, [&](std::ptrdiff_t i) {
+        T* d = dst + i * stride;
+        pad_rows(src + i * H * W, H, W, -top, top + H, left, cols, d);
+        std::fill(d + (top + H) * cols, d + stride, T(0));
+    });
 }
 
 // xp[n, c] = the zero-padded plane of x[n, c] on the flat map of `d` (see the top of this file).

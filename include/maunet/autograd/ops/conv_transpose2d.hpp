@@ -22,7 +22,6 @@
 #pragma once
 
 #include <algorithm>
-#include <vector>
 
 #include "maunet/autograd/ops/conv2d.hpp"
 #include "maunet/autograd/ops/im2col.hpp"
