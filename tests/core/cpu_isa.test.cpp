@@ -22,24 +22,22 @@
 #include "maunet/autograd/ops/conv2d.hpp"
 #include "maunet/core/cpu_isa.hpp"
 #include "maunet/core/gemm.hpp"
+#include "support/conv_outputs.hpp"
 #include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::detail::ConvPath;
+using maunet::testing::conv2d_outputs;
+using maunet::testing::ConvPathGuard;
 using maunet::testing::random;
 
 namespace {
 
-// Chooses the instruction set and conv2d path for one scope.
+// Chooses the instruction set for one scope.
 struct IsaGuard {
     explicit IsaGuard(Isa isa) : before(active_isa()) { set_isa(isa); }
     ~IsaGuard() { set_isa(before); }
     Isa before;
-};
-struct PathGuard {
-    explicit PathGuard(ConvPath p) : before(detail::conv_path().load()) { detail::conv_path() = p; }
-    ~PathGuard() { detail::conv_path() = before; }
-    ConvPath before;
 };
 
 std::vector<Isa> supported_isas() {
@@ -65,16 +63,6 @@ Tensor<float> to_float(const Tensor<double>& t) {
 struct ConvCase {
     Index batch, c_in, c_out, h, w, k, padding;
 };
-
-// y, dL/dx, dL/dw, dL/db of conv2d for upstream gradient g.
-template <class T>
-std::array<Tensor<T>, 4> conv_all(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b, const Tensor<T>& g,
-                                  Index padding) {
-    Var<T> xv(x, true), wv(w, true), bv(b, true);
-    Var<T> y = conv2d(xv, wv, bv, Conv2dOptions{1, padding});
-    y.backward(g);
-    return {y.value(), xv.grad(), wv.grad(), bv.grad()};
-}
 
 }  // namespace
 
@@ -140,23 +128,23 @@ TEST_CASE("every conv2d kernel path of every supported instruction set matches t
         std::array<Tensor<double>, 4> sums;
         {
             IsaGuard isa(Isa::generic);
-            PathGuard path(ConvPath::gemm);
-            sums = conv_all(abs_of(x), abs_of(w), abs_of(b), abs_of(g), t.padding);
+            ConvPathGuard path(ConvPath::gemm);
+            sums = conv2d_outputs(abs_of(x), abs_of(w), abs_of(b), abs_of(g), Conv2dOptions{1, t.padding});
         }
         const std::array<double, 4> terms = {double(t.c_in * t.k * t.k + 1), double(t.c_out * t.k * t.k),
                                              double(t.batch * ho * wo), double(t.batch * ho * wo)};
         const Tensor<float> xf = to_float(x), wf = to_float(w), bf = to_float(b), gf = to_float(g);
         for (ConvPath path : {ConvPath::direct, ConvPath::winograd, ConvPath::gemm}) {
             const bool wino = path == ConvPath::winograd && t.k == 3 && t.padding == 1;
-            PathGuard path_guard(path);
+            ConvPathGuard path_guard(path);
             std::array<Tensor<float>, 4> reference;
             {
                 IsaGuard isa(Isa::generic);
-                reference = conv_all(xf, wf, bf, gf, t.padding);
+                reference = conv2d_outputs(xf, wf, bf, gf, Conv2dOptions{1, t.padding});
             }
             for (Isa isa : supported_isas()) {
                 IsaGuard guard(isa);
-                const auto got = conv_all(xf, wf, bf, gf, t.padding);
+                const auto got = conv2d_outputs(xf, wf, bf, gf, Conv2dOptions{1, t.padding});
                 for (std::size_t k = 0; k < 4; ++k) {
                     const double n = terms[k], gamma = n * u / (1 - n * u), growth = wino ? 81.0 : 1.0;
                     double worst = 0.0;  // the largest |difference| / bound

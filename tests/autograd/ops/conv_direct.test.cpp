@@ -8,24 +8,20 @@
 #include <vector>
 
 #include "maunet/autograd/ops/conv2d.hpp"
+#include "support/conv_outputs.hpp"
 #include "support/gradcheck.hpp"
 #include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::detail::ConvPath;
+using maunet::testing::conv2d_outputs;
+using maunet::testing::ConvPathGuard;
 using maunet::testing::gradcheck;
 using maunet::testing::max_abs_diff;
 
 namespace {
 
 using maunet::testing::random;
-
-// Sets the conv2d path for one scope.
-struct PathGuard {
-    explicit PathGuard(ConvPath p) : before(detail::conv_path().load()) { detail::conv_path() = p; }
-    ~PathGuard() { detail::conv_path() = before; }
-    ConvPath before;
-};
 
 // y[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] x[n,c,i+u-p,j+v-p], stride 1, x = 0 outside.
 Tensor<double> naive_conv2d(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>& b, Index p) {
@@ -63,7 +59,7 @@ const std::vector<Case> cases = {
 }  // namespace
 
 TEST_CASE("direct conv2d applies to stride 1 with padding below the kernel size", "[ops][conv_direct]") {
-    PathGuard guard(ConvPath::automatic);
+    ConvPathGuard guard(ConvPath::automatic);
     CHECK(detail::direct_conv_applies(3, 3, 1, 1, 128, 128));
     CHECK(detail::direct_conv_applies(3, 3, 1, 1, 16, 16));  // from 16 x 16 up, forward and backward
     CHECK_FALSE(detail::direct_conv_applies(3, 3, 1, 1, 8, 8));  // small images: GEMM
@@ -86,11 +82,11 @@ TEST_CASE("direct conv2d forward matches the seven-loop definition and the GEMM 
         INFO("x " << x.shape() << ", w " << w.shape() << ", padding " << t.padding);
         Tensor<double> direct, plain;
         {
-            PathGuard guard(ConvPath::direct);
+            ConvPathGuard guard(ConvPath::direct);
             direct = conv2d(Var<double>(x), Var<double>(w), Var<double>(b), opt).value();
         }
         {
-            PathGuard guard(ConvPath::gemm);
+            ConvPathGuard guard(ConvPath::gemm);
             plain = conv2d(Var<double>(x), Var<double>(w), Var<double>(b), opt).value();
         }
         CHECK(max_abs_diff(direct, naive_conv2d(x, w, b, t.padding)) < 1e-12);
@@ -100,7 +96,7 @@ TEST_CASE("direct conv2d forward matches the seven-loop definition and the GEMM 
 
 TEST_CASE("direct conv2d backward matches finite differences", "[ops][conv_direct][gradcheck]") {
     using V = std::vector<Var<double>>;
-    PathGuard guard(ConvPath::direct);
+    ConvPathGuard guard(ConvPath::direct);
     std::uint64_t seed = 300;
     for (const Case& t : cases) {
         const Conv2dOptions opt{1, t.padding};
@@ -117,11 +113,8 @@ TEST_CASE("direct conv2d in float agrees with the GEMM path within 1e-5 relative
     const Tensor<float> x = random<float>(Shape{2, 32, 37, 41}, 1), w = random<float>(Shape{34, 32, 3, 3}, 2);
     const Tensor<float> b = random<float>(Shape{34}, 3), seed_grad = random<float>(Shape{2, 34, 37, 41}, 4);
     auto run = [&](ConvPath path) {
-        PathGuard guard(path);
-        Var<float> xv(x, true), wv(w, true), bv(b, true);
-        Var<float> y = conv2d(xv, wv, bv, Conv2dOptions{1, 1});
-        y.backward(seed_grad);
-        return std::array<Tensor<float>, 4>{y.value(), xv.grad(), wv.grad(), bv.grad()};
+        ConvPathGuard guard(path);
+        return conv2d_outputs(x, w, b, seed_grad);
     };
     const auto direct = run(ConvPath::direct), plain = run(ConvPath::gemm);
     for (std::size_t i = 0; i < 4; ++i) {
@@ -132,16 +125,13 @@ TEST_CASE("direct conv2d in float agrees with the GEMM path within 1e-5 relative
 }
 
 TEST_CASE("direct conv2d is bit-identical for any thread count", "[ops][conv_direct][threads]") {
-    PathGuard guard(ConvPath::direct);
+    ConvPathGuard guard(ConvPath::direct);
     const Tensor<float> x = random<float>(Shape{3, 5, 19, 23}, 5), w = random<float>(Shape{6, 5, 3, 3}, 6);
     const Tensor<float> b = random<float>(Shape{6}, 7), seed_grad = random<float>(Shape{3, 6, 19, 23}, 8);
     const int before = num_threads();
     auto run = [&](int threads) {
         set_num_threads(threads);
-        Var<float> xv(x, true), wv(w, true), bv(b, true);
-        Var<float> y = conv2d(xv, wv, bv, Conv2dOptions{1, 1});
-        y.backward(seed_grad);
-        return std::array<Tensor<float>, 4>{y.value(), xv.grad(), wv.grad(), bv.grad()};
+        return conv2d_outputs(x, w, b, seed_grad);
     };
     const auto one = run(1), two = run(2), three = run(3);
     set_num_threads(before);

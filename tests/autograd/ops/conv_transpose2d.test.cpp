@@ -5,11 +5,13 @@
 
 #include "maunet/autograd/ops/conv2d.hpp"
 #include "maunet/autograd/ops/conv_transpose2d.hpp"
+#include "support/conv_outputs.hpp"
 #include "support/gradcheck.hpp"
 #include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::testing::gradcheck;
+using maunet::testing::layer_outputs;
 using maunet::testing::max_abs_diff;
 
 namespace {
@@ -186,10 +188,9 @@ TEST_CASE("conv_transpose2d gives the same results for any thread count", "[ops]
     const int before = num_threads();
     auto run = [&](int threads) {
         set_num_threads(threads);
-        Var<double> xv(x, true), wv(w, true), bv(b, true);
-        Var<double> y = conv_transpose2d(xv, wv, bv, ConvTranspose2dOptions{2, 0, 0});
-        y.backward(seed_grad);
-        return std::array<Tensor<double>, 4>{y.value(), xv.grad(), wv.grad(), bv.grad()};
+        return layer_outputs([](const Var<double>& xv, const Var<double>& wv, const Var<double>& bv) {
+            return conv_transpose2d(xv, wv, bv, ConvTranspose2dOptions{2, 0, 0});
+        }, x, w, b, seed_grad);
     };
     const auto one = run(1), two = run(2), two_again = run(2), three = run(3);
     set_num_threads(before);

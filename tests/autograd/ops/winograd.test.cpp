@@ -8,23 +8,20 @@
 
 #include "maunet/autograd/ops/conv2d.hpp"
 #include "maunet/autograd/ops/winograd_weight_grad.hpp"
+#include "support/conv_outputs.hpp"
 #include "support/gradcheck.hpp"
 #include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::detail::ConvPath;
+using maunet::testing::conv2d_outputs;
+using maunet::testing::ConvPathGuard;
 using maunet::testing::gradcheck;
 using maunet::testing::max_abs_diff;
 
 namespace {
 
 using maunet::testing::random;
-
-struct PathGuard {
-    explicit PathGuard(ConvPath p) : before(detail::conv_path().load()) { detail::conv_path() = p; }
-    ~PathGuard() { detail::conv_path() = before; }
-    ConvPath before;
-};
 
 // y[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] x[n,c,i+u-1,j+v-1], x = 0 outside.
 Tensor<double> naive_conv3x3(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>& b) {
@@ -60,7 +57,7 @@ const std::vector<Case> cases = {{1, 1, 1, 4, 4},   {3, 2, 5, 7, 9},  {2, 3, 4, 
 }  // namespace
 
 TEST_CASE("winograd conv2d applies to 3x3, stride 1, padding 1", "[ops][winograd]") {
-    PathGuard guard(ConvPath::automatic);
+    ConvPathGuard guard(ConvPath::automatic);
     CHECK(detail::winograd_applies(3, 3, 1, 1, 16, 16, 8, 8));  // automatic: 16 x 16 and more, 8+ channels
     CHECK(detail::winograd_applies(3, 3, 1, 1, 128, 128, 64, 32));
     CHECK_FALSE(detail::winograd_applies(3, 3, 1, 1, 8, 8, 64, 64));  // small images: the GEMM path
@@ -77,7 +74,7 @@ TEST_CASE("winograd conv2d applies to 3x3, stride 1, padding 1", "[ops][winograd
 }
 
 TEST_CASE("winograd conv2d forward matches the seven-loop definition", "[ops][winograd]") {
-    PathGuard guard(ConvPath::winograd);
+    ConvPathGuard guard(ConvPath::winograd);
     std::uint64_t seed = 40;
     for (const Case& t : cases) {
         const Tensor<double> x = random<double>(Shape{t.batch, t.c_in, t.h, t.w}, ++seed);
@@ -91,7 +88,7 @@ TEST_CASE("winograd conv2d forward matches the seven-loop definition", "[ops][wi
 
 TEST_CASE("winograd conv2d backward matches finite differences", "[ops][winograd][gradcheck]") {
     using V = std::vector<Var<double>>;
-    PathGuard guard(ConvPath::winograd);
+    ConvPathGuard guard(ConvPath::winograd);
     std::uint64_t seed = 70;
     for (const Case& t : cases) {
         const Tensor<double> x = random<double>(Shape{t.batch, t.c_in, t.h, t.w}, ++seed);
@@ -113,11 +110,8 @@ TEST_CASE("winograd conv2d in float agrees with the GEMM path within 1e-5 relati
         const Tensor<float> b = random<float>(Shape{l[1]}, ++seed);
         const Tensor<float> seed_grad = random<float>(Shape{2, l[1], l[2], l[3]}, ++seed);
         auto run = [&](ConvPath path) {
-            PathGuard guard(path);
-            Var<float> xv(x, true), wv(w, true), bv(b, true);
-            Var<float> y = conv2d(xv, wv, bv, Conv2dOptions{1, 1});
-            y.backward(seed_grad);
-            return std::array<Tensor<float>, 4>{y.value(), xv.grad(), wv.grad(), bv.grad()};
+            ConvPathGuard guard(path);
+            return conv2d_outputs(x, w, b, seed_grad);
         };
         const auto wino = run(ConvPath::winograd), plain = run(ConvPath::gemm);
         for (std::size_t i = 0; i < 4; ++i) {
@@ -131,7 +125,7 @@ TEST_CASE("winograd conv2d in float agrees with the GEMM path within 1e-5 relati
 TEST_CASE("winograd conv2d is bit-identical for any thread count", "[ops][winograd][threads]") {
     // Items are handed out dynamically: one block per image (6 -> 7 channels), and several blocks
     // per image with transform and product items of unequal cost (64 -> 48 channels).
-    PathGuard guard(ConvPath::winograd);
+    ConvPathGuard guard(ConvPath::winograd);
     const std::vector<std::array<Index, 4>> layers = {{6, 7, 21, 18}, {64, 48, 30, 22}};
     std::uint64_t seed = 5;
     for (const auto& l : layers) {
@@ -142,10 +136,7 @@ TEST_CASE("winograd conv2d is bit-identical for any thread count", "[ops][winogr
         const int before = num_threads();
         auto run = [&](int threads) {
             set_num_threads(threads);
-            Var<float> xv(x, true), wv(w, true), bv(b, true);
-            Var<float> y = conv2d(xv, wv, bv, Conv2dOptions{1, 1});
-            y.backward(seed_grad);
-            return std::array<Tensor<float>, 4>{y.value(), xv.grad(), wv.grad(), bv.grad()};
+            return conv2d_outputs(x, w, b, seed_grad);
         };
         const auto one = run(1), two = run(2), three = run(3);
         set_num_threads(before);
@@ -164,11 +155,8 @@ TEST_CASE("winograd conv2d is exact across blocks that start inside a tile row",
     const Tensor<double> x = random<double>(Shape{2, 64, 30, 22}, 501), w = random<double>(Shape{64, 64, 3, 3}, 502);
     const Tensor<double> b = random<double>(Shape{64}, 503), seed_grad = random<double>(Shape{2, 64, 30, 22}, 504);
     auto run = [&](ConvPath path) {
-        PathGuard guard(path);
-        Var<double> xv(x, true), wv(w, true), bv(b, true);
-        Var<double> y = conv2d(xv, wv, bv, Conv2dOptions{1, 1});
-        y.backward(seed_grad);
-        return std::array<Tensor<double>, 3>{y.value(), xv.grad(), wv.grad()};
+        ConvPathGuard guard(path);
+        return conv2d_outputs(x, w, b, seed_grad);
     };
     const auto wino = run(ConvPath::winograd), gemm = run(ConvPath::gemm);
     CHECK(max_abs_diff(wino[0], naive_conv3x3(x, w, b)) < 1e-11);

@@ -1,0 +1,42 @@
+// Helpers of the convolution tests that compare paths, ISAs or thread counts on one layer:
+//   ConvPathGuard g(ConvPath::winograd);   forces conv2d's path for one scope, then restores it;
+//   layer_outputs(layer, x, w, b, g)      {y, dL/dx, dL/dw, dL/db} of y = layer(x, w, b) with the
+//                                         upstream gradient g (dL/dy = g), every output the
+//                                         comparisons look at, from one forward and one backward.
+#pragma once
+
+#include <array>
+
+#include "maunet/autograd/ops/conv2d.hpp"
+#include "maunet/autograd/variable.hpp"
+#include "maunet/core/tensor.hpp"
+
+namespace maunet::testing {
+
+struct ConvPathGuard {
+    explicit ConvPathGuard(detail::ConvPath path) : before(detail::conv_path().load()) { detail::conv_path() = path; }
+    ~ConvPathGuard() { detail::conv_path() = before; }
+    ConvPathGuard(const ConvPathGuard&) = delete;
+    ConvPathGuard& operator=(const ConvPathGuard&) = delete;
+    detail::ConvPath before;
+};
+
+template <class T, class Layer>
+std::array<Tensor<T>, 4> layer_outputs(Layer&& layer, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b,
+                                       const Tensor<T>& upstream) {
+    Var<T> xv(x, true), wv(w, true), bv(b, true);
+    Var<T> y = layer(xv, wv, bv);
+    y.backward(upstream);
+    return {y.value(), xv.grad(), wv.grad(), bv.grad()};
+}
+
+// The same for conv2d (default: stride 1, padding 1, the U-Net's 3 x 3 layers).
+template <class T>
+std::array<Tensor<T>, 4> conv2d_outputs(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b,
+                                        const Tensor<T>& upstream, Conv2dOptions options = Conv2dOptions{1, 1}) {
+    return layer_outputs([options](const Var<T>& xv, const Var<T>& wv, const Var<T>& bv) {
+        return conv2d(xv, wv, bv, options);
+    }, x, w, b, upstream);
+}
+
+}  // namespace maunet::testing
