@@ -61,6 +61,7 @@ struct DataSettings {
     std::string task = "downscaling";
     Index factor = 4;
     double val_fraction = 0.25;
+    double test_fraction = 0.0;  // the last steps held out as the test set (without --test-period)
     Index synthetic_size = 64;
     int synthetic_fields = 48;
     double cache_mb = 0;    // > 0: samples spooled to a scratch file, at most this many MB in memory
@@ -73,6 +74,7 @@ struct TrainSettings {
     int epochs = 20, width = 16, levels = 3, threads = 0;
     Index batch = 4, patch = 0, patches_per_field = 1;
     double rainy_fraction = 0.0;
+    bool augment = false;  // each training patch or field turned or mirrored by a seeded draw
     double lr = 2e-3;
     double wet_threshold = pipeline::kDefaultWetThreshold;  // mm/day
     std::string loss = "mse";
@@ -196,6 +198,10 @@ train::Dataset<float> spooled_or_in_memory(const DataSettings& d) {
 Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, std::uint64_t seed,
                       const StaticSource& static_source = {}, bool bilinear = false) {
     require(d.val_fraction >= 0.0 && d.val_fraction < 1.0, "expected --val-fraction in [0, 1), got ", d.val_fraction);
+    require(d.test_fraction >= 0.0 && d.test_fraction < 1.0, "expected --test-fraction in [0, 1), got ",
+            d.test_fraction);
+    if (d.test_fraction > 0.0 && !d.test_period.empty())
+        throw CLI::ValidationError("--test-fraction", "cannot be given with --test-period (both choose the test steps)");
     require(factor >= 1, "expected --factor >= 1, got ", factor);
     const bool downscaling = task == pipeline::Task::downscaling;
     // In memory, or (--cache-mb) each sample spooled to disk as it is made: the training,
@@ -314,16 +320,29 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
                            ", test " + (d.test_period.empty() ? std::string("none") : d.test_period) + ")";
     }
     Prepared p;
-    const double val = held_val.empty() ? d.val_fraction : 0.0;
-    p.split = all.split_in_order(1.0 - val, val);
+    // The steps outside the periods split in time order: training, then validation (the
+    // --val-fraction of them just before the test steps), then test (the last --test-fraction).
+    const double val = held_val.empty() ? d.val_fraction : 0.0, test = d.test_fraction;
+    const auto steps = static_cast<double>(all.size());
+    const double n_val = std::round(val * steps), n_test = std::round(test * steps);
+    require(steps - n_val - n_test >= 1.0, "--val-fraction ", val, " and --test-fraction ", test, " of ", all.size(),
+            " time steps leave no training step");
+    p.split = all.split_in_order((steps - n_val - n_test) / steps, n_val / steps);
     require(!p.split.val.empty() || val == 0.0 || !held_val.empty(), "--val-fraction ", val, " of ", all.size(),
             " time steps leaves no validation step");
-    // The time steps of the validation fields (from a file): the period's, else the last training ones.
-    std::vector<Index> val_steps = steps_of[1];
-    if (held_val.empty() && steps_of[0].size() == all.size())
-        val_steps.assign(steps_of[0].end() - static_cast<std::ptrdiff_t>(p.split.val.size()), steps_of[0].end());
+    require(!p.split.test.empty() || test == 0.0, "--test-fraction ", test, " of ", all.size(),
+            " time steps leaves no test step");
+    // The time steps of the validation and test fields (from a file): the periods', else the
+    // split's.
+    std::vector<Index> val_steps = steps_of[1], test_steps = steps_of[2];
+    if (steps_of[0].size() == all.size()) {
+        const auto first_val = steps_of[0].begin() + static_cast<std::ptrdiff_t>(p.split.train.size());
+        const auto first_test = first_val + static_cast<std::ptrdiff_t>(p.split.val.size());
+        if (held_val.empty()) val_steps.assign(first_val, first_test);
+        if (held_test.empty()) test_steps.assign(first_test, steps_of[0].end());
+    }
     if (!held_val.empty()) p.split.val = std::move(held_val);
-    p.split.test = std::move(held_test);
+    if (!held_test.empty()) p.split.test = std::move(held_test);
     // The coarse fields of the given steps interpolated bilinearly, [N, 1, H, W].
     const auto bilinear_of = [&](const std::vector<Index>& steps) {
         if (coarse.empty() || steps.empty()) return Tensor<float>();
@@ -338,7 +357,7 @@ Prepared prepare_data(const DataSettings& d, pipeline::Task task, Index factor, 
         return fine.reshaped(Shape{fine.dim(0), 1, fine.dim(1), fine.dim(2)});
     };
     p.bilinear_val = bilinear_of(val_steps);
-    p.bilinear_test = bilinear_of(steps_of[2]);
+    p.bilinear_test = bilinear_of(test_steps);
     p.description = description;
     p.units = units;
     p.statics = std::move(statics);
@@ -360,6 +379,7 @@ train::TrainerOptions trainer_options(const TrainSettings& s, const std::string&
                                    "needs --patch (random patches); whole fields are each seen once per epoch");
     o.loader.patches_per_field = s.patches_per_field;
     o.loader.rainy_fraction = s.rainy_fraction;
+    o.loader.symmetries = s.augment;
     o.loader.seed = s.seed;
     o.seed = s.seed;
     o.loss = train::loss_kind_from_string(s.loss);
@@ -424,7 +444,8 @@ HeldOutScores report_and_save(pipeline::PrecipModel<float>& model, const Prepare
     const train::DatasetSplit<float>& split = p.split;
     const train::Dataset<float>& held = split.val.empty() ? split.train : split.val;
     HeldOutScores last = print_scores(model, p, held, split.val.empty() ? "training" : "validation");
-    if (!split.test.empty()) last = print_scores(model, p, split.test, "test");  // --test-period: never trained on, never picked the epoch
+    // The test steps (--test-period or --test-fraction) were never trained on, never picked the epoch.
+    if (!split.test.empty()) last = print_scores(model, p, split.test, "test");
     const train::Batch<float> b = held.stacked();
     const char* task = pipeline::to_string(model.task());
     Tensor<float> selftest(Shape{1, b.input.dim(1), b.input.dim(2), b.input.dim(3)});
@@ -829,7 +850,11 @@ void add_data_options(CLI::App* cmd, DataSettings& d, bool with_task) {
                     "FIRST/LAST dates of the validation steps (default: the last --val-fraction of the training steps)");
     cmd->add_option("--test-period", d.test_period,
                     "FIRST/LAST dates of test steps, never trained on nor used to pick the epoch; scored at the end");
-    cmd->add_option("--val-fraction", d.val_fraction, "share of the time steps, the last ones, held out for validation")
+    cmd->add_option("--val-fraction", d.val_fraction,
+                    "share of the time steps, the last ones (before any --test-fraction), held out for validation")
+        ->capture_default_str();
+    cmd->add_option("--test-fraction", d.test_fraction,
+                    "share of the time steps, the last ones, held out as test steps (as --test-period, by count)")
         ->capture_default_str();
     cmd->add_option("--cache-mb", d.cache_mb,
                     "spool the samples to a scratch file and hold at most this many MB of them in memory per set "
@@ -867,6 +892,9 @@ void add_training_options(CLI::App* cmd, TrainSettings& s, bool with_architectur
                     "(seeded)")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
+    cmd->add_flag("--augment", s.augment,
+                  "turn or mirror each training patch (or field) by one of the symmetries of the square (8; 4 for "
+                  "whole fields that are not square), drawn per patch and seeded");
     cmd->add_option("--seed", s.seed, "random seed")->capture_default_str();
     add_threads_option(cmd, s.threads);
     cmd->add_option("--loss", s.loss,

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Training data beyond one file, end to end with the `maunet` tool: several --in files (in any
-# order, or a quoted glob) joined in time order; training, validation and test periods by date,
-# the test period scored apart; a seed ensemble (--seeds); and each refusal with its message and status (overlapping files,
-# a pattern matching nothing, another calendar, a malformed, empty or overlapping period), and
-# `maunet compare` over two model seeds with its refusals.
+# order, or a quoted glob) joined in time order; training, validation and test periods by date
+# (or the last steps by --test-fraction), the test steps scored apart; a seed ensemble
+# (--seeds); and each refusal with its message and status (overlapping files, a pattern matching
+# nothing, another calendar, a malformed, empty or overlapping period, test steps chosen twice),
+# and `maunet compare` over two model seeds with its refusals.
 #   usage: tests/cli/training_inputs.sh MAUNET_BINARY   (run by ctest as "cli: training inputs")
 source "$(dirname "${BASH_SOURCE[0]}")/preamble.sh"
 # expect STATUS TEXT ARGS...: maunet train ARGS exits with STATUS and says TEXT on stderr.
@@ -41,6 +42,19 @@ grep -q "scores on the 1 test" periods.txt || fail "the test period is not score
 "$maunet" train --in part_1.nc part_2.nc "${small[@]}" --train-period 2000-01-01/2000-01-08 --val-fraction 0.25 \
   > frac.txt 2> frac.err || fail "train with a training period: $(cat frac.err)"
 grep -q "6 training / 2 validation / 0 test fields" frac.txt || fail "--val-fraction inside the period: $(head -1 frac.txt)"
+# --test-fraction holds out the last steps as --test-period does by date, and validation takes the
+# --val-fraction just before them: the same split, so the same test scores, as the periods above.
+"$maunet" train --in part_1.nc part_2.nc "${small[@]}" --val-fraction 0.25 --test-fraction 0.125 > tfrac.txt \
+  2> tfrac.err || fail "train with --test-fraction: $(cat tfrac.err)"
+grep -q "5 training / 2 validation / 1 test fields" tfrac.txt || fail "--test-fraction not applied: $(head -1 tfrac.txt)"
+diff <(sed -n '/scores on the 1 test/,$p' periods.txt) <(sed -n '/scores on the 1 test/,$p' tfrac.txt) > /dev/null ||
+  fail "--test-fraction scored other fields than the test period: $(cat tfrac.txt)"
+grep -q "scores on the 1 test" tfrac.txt || fail "--test-fraction's steps are not scored: $(cat tfrac.txt)"
+expect 2 "--test-fraction: cannot be given with --test-period" --in part_1.nc "${small[@]}" --test-fraction 0.25 \
+  --test-period 2000-01-04/2000-01-04
+expect 1 "--val-fraction 0.5 and --test-fraction 0.5 of 8 time steps leave no training step" --in part_1.nc part_2.nc \
+  "${small[@]}" --val-fraction 0.5 --test-fraction 0.5
+expect 1 "--test-fraction 0.01 of 8 time steps leaves no test step" --in part_1.nc part_2.nc "${small[@]}" --test-fraction 0.01
 
 # A series read a chunk (32 steps) at a time from three files, the middle one stored north to
 # south: the same model, bit for bit, as one file holding the 60 days.
@@ -66,6 +80,15 @@ spooled=(--in part_1.nc part_2.nc --var pr --factor 2 --width 2 --levels 1 --epo
   fail "train --cache-mb: $(cat spooled.err)"
 cmp -s memory.mnet spooled.mnet || fail "train --cache-mb wrote another model than training in memory"
 [ -z "$(ls -A spool)" ] || fail "train --cache-mb left scratch files: $(ls -A spool)"
+# --augment: seeded (the same model twice, spooled or not), and it changes what is trained on
+# (width 4: at width 2 this tiny network happens to train to the same weights either way).
+turned=(--in part_1.nc part_2.nc --var pr --factor 2 --width 4 --levels 1 --epochs 2 --patch 4 --threads 1 --quiet)
+"$maunet" train "${turned[@]}" --out upright.mnet > /dev/null 2> upright.err || fail "train: $(cat upright.err)"
+"$maunet" train "${turned[@]}" --augment --out turned.mnet > /dev/null 2> turned.err || fail "train --augment: $(cat turned.err)"
+"$maunet" train "${turned[@]}" --augment --cache-mb 0.0001 --spool-dir spool --out turned_2.mnet > /dev/null \
+  2> turned_2.err || fail "train --augment --cache-mb: $(cat turned_2.err)"
+cmp -s turned.mnet turned_2.mnet || fail "train --augment is not reproducible"
+! cmp -s turned.mnet upright.mnet || fail "train --augment wrote the model trained without it"
 expect 1 "cannot create a scratch file in 'no_such_dir'" "${spooled[@]}" --cache-mb 1 --spool-dir no_such_dir --out x.mnet
 [ ! -e x.mnet ] || fail "a refused spool directory left a model"
 

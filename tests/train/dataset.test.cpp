@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <vector>
 
 #include "maunet/train/dataset.hpp"
 
@@ -212,6 +213,112 @@ TEST_CASE("DataLoader: rainy_fraction oversamples patches with rain", "[train][d
     CHECK(half > 0.35);                        // about 0.5 + 0.5 x chance
     CHECK(half < 0.75);
     CHECK(rainy_share(0.5) == half);           // seeded: the same draws again
+}
+
+TEST_CASE("symmetric_sample: the 8 symmetries of a square, the 4 of a rectangle", "[train][dataset]") {
+    // A 3 x 3 field 0..8 row by row: each symmetry's layout written out.
+    Sample<float> s{Tensor<float>(Shape{2, 3, 3}), Tensor<float>(Shape{1, 3, 3}), Tensor<float>(Shape{1, 3, 3}, 1)};
+    for (Index i = 0; i < 9; ++i) {
+        s.input.data()[i] = static_cast<float>(i);
+        s.input.data()[9 + i] = static_cast<float>(10 + i);
+        s.target.data()[i] = static_cast<float>(-i);
+    }
+    s.mask.data()[1] = 0;  // cell (0, 1)
+    const std::vector<std::vector<float>> expected = {
+        {0, 1, 2, 3, 4, 5, 6, 7, 8},  // 0 identity
+        {6, 7, 8, 3, 4, 5, 0, 1, 2},  // 1 upside down
+        {2, 1, 0, 5, 4, 3, 8, 7, 6},  // 2 mirrored
+        {8, 7, 6, 5, 4, 3, 2, 1, 0},  // 3 half turn
+        {0, 3, 6, 1, 4, 7, 2, 5, 8},  // 4 transposed
+        {6, 3, 0, 7, 4, 1, 8, 5, 2},  // 5 quarter turn clockwise
+        {2, 5, 8, 1, 4, 7, 0, 3, 6},  // 6 quarter turn anticlockwise
+        {8, 5, 2, 7, 4, 1, 6, 3, 0},  // 7 anti-transposed
+    };
+    REQUIRE(field_symmetries(3, 3) == 8);
+    for (int d = 0; d < 8; ++d) {
+        INFO("symmetry " << d);
+        const Sample<float> t = symmetric_sample(s, d);
+        for (Index i = 0; i < 9; ++i) {
+            CHECK(t.input.data()[i] == expected[d][i]);
+            CHECK(t.input.data()[9 + i] == 10 + expected[d][i]);  // every channel moves alike
+            CHECK(t.target.data()[i] == -expected[d][i]);
+            CHECK(t.mask.data()[i] == (expected[d][i] == 1 ? 0.0f : 1.0f));  // the mask moves with its cell
+        }
+    }
+    // 2 x 3: only the shape-keeping four; a transpose is refused.
+    Sample<float> r{Tensor<float>(Shape{1, 2, 3}), Tensor<float>(Shape{1, 2, 3}), Tensor<float>(Shape{1, 2, 3}, 1)};
+    for (Index i = 0; i < 6; ++i) r.input.data()[i] = static_cast<float>(i);
+    REQUIRE(field_symmetries(2, 3) == 4);
+    const std::vector<std::vector<float>> flips = {{0, 1, 2, 3, 4, 5}, {3, 4, 5, 0, 1, 2}, {2, 1, 0, 5, 4, 3},
+                                                   {5, 4, 3, 2, 1, 0}};
+    for (int d = 0; d < 4; ++d) {
+        const Sample<float> t = symmetric_sample(r, d);
+        CHECK(t.input.shape() == Shape{1, 2, 3});
+        CHECK(std::vector<float>(t.input.begin(), t.input.end()) == flips[d]);
+    }
+    CHECK_THROWS_WITH(symmetric_sample(r, 4), Catch::Contains("symmetry 4 is not one of the 4 of a 2 x 3 field"));
+    CHECK_THROWS_WITH(symmetric_sample(s, -1), Catch::Contains("symmetry -1 is not one of the 8 of a 3 x 3 field"));
+}
+
+TEST_CASE("DataLoader: symmetries turn each patch by its own seeded draw, the windows unchanged",
+          "[train][dataset]") {
+    const auto data = make_data(3, 8, 10);
+    LoaderOptions plain;
+    plain.batch_size = 3;
+    plain.patch_size = 4;
+    plain.patches_per_field = 4;
+    plain.seed = 21;
+    LoaderOptions turned = plain;
+    turned.symmetries = true;
+    const DataLoader<float> a(data, plain), b(data, turned), b_again(data, turned);
+    std::set<int> used;
+    for (long e = 0; e < 6; ++e)
+        for (std::size_t k = 0; k < a.num_batches(); ++k) {
+            const Batch<float> x = a.batch(e, k), y = b.batch(e, k), z = b_again.batch(e, k);
+            REQUIRE(x.input.shape() == y.input.shape());
+            CHECK(x.indices == y.indices);
+            CHECK(std::equal(y.input.begin(), y.input.end(), z.input.begin()));  // seeded
+            for (Index row = 0; row < x.size(); ++row) {
+                // The row of the turned batch is one symmetry of the plain batch's window.
+                const auto item = [row](const Batch<float>& bt) {
+                    const Index p = bt.input.dim(2);
+                    Sample<float> s{Tensor<float>(Shape{2, p, p}), Tensor<float>(Shape{1, p, p}),
+                                    Tensor<float>(Shape{1, p, p})};
+                    std::copy_n(bt.input.data() + row * 2 * p * p, 2 * p * p, s.input.data());
+                    std::copy_n(bt.target.data() + row * p * p, p * p, s.target.data());
+                    std::copy_n(bt.mask.data() + row * p * p, p * p, s.mask.data());
+                    return s;
+                };
+                const Sample<float> window = item(x), got = item(y);
+                int match = -1;
+                for (int d = 0; d < 8 && match < 0; ++d) {
+                    const Sample<float> t = symmetric_sample(window, d);
+                    if (std::equal(t.input.begin(), t.input.end(), got.input.begin()) &&
+                        std::equal(t.target.begin(), t.target.end(), got.target.begin()) &&
+                        std::equal(t.mask.begin(), t.mask.end(), got.mask.begin()))
+                        match = d;
+                }
+                CHECK(match >= 0);
+                used.insert(match);
+            }
+        }
+    CHECK(used.size() == 8);  // 6 epochs x 12 patches: every symmetry drawn
+
+    // Whole 8 x 10 fields: the four flips, each a symmetry of the stored field.
+    LoaderOptions whole;
+    whole.batch_size = 1;
+    whole.shuffle = false;
+    whole.symmetries = true;
+    whole.seed = 5;
+    const DataLoader<float> w(data, whole);
+    std::set<float> corners;
+    for (long e = 0; e < 20; ++e) {
+        const Batch<float> y = w.batch(e, 1);
+        CHECK(y.input.shape() == Shape{1, 2, 8, 10});
+        corners.insert(y.input(0, 0, 0, 0));
+    }
+    // Field 1's corners are 100000 + 0, 9, 700, 709: all four reached the top left.
+    CHECK(corners == std::set<float>{100000.0f, 100009.0f, 100700.0f, 100709.0f});
 }
 
 TEST_CASE("dataset and loader errors", "[train][dataset][errors]") {
