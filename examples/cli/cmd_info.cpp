@@ -21,10 +21,11 @@ void run_info(const std::string& path) {
                                                : model.units().c_str());
     std::printf("  parameters        %ld\n", static_cast<long>(model.net().num_parameters()));
     std::printf("  configuration     %s\n", io::to_json(c).dump().c_str());
-    std::printf("  input transform   %ld channel(s), precipitation log1p mean %.6g std %.6g\n",
-                static_cast<long>(model.input_transform().channels()), model.input_transform().channel(0).mean,
+    const char* scale = train::to_string(model.target_transform().scale());  // "log1p" or "linear"
+    std::printf("  input transform   %ld channel(s), precipitation %s mean %.6g std %.6g\n",
+                static_cast<long>(model.input_transform().channels()), scale, model.input_transform().channel(0).mean,
                 model.input_transform().channel(0).stddev);
-    std::printf("  target transform  log1p mean %.6g std %.6g\n", model.target_transform().mean(),
+    std::printf("  target transform  %s mean %.6g std %.6g\n", scale, model.target_transform().mean(),
                 model.target_transform().stddev());
     std::printf("  wet-day threshold %.6g (outputs below it are 0)\n", static_cast<double>(model.wet_threshold()));
     if (model.grid_height() > 0)

@@ -78,6 +78,7 @@ struct TrainSettings {
     double lr = 2e-3;
     double wet_threshold = pipeline::kDefaultWetThreshold;  // mm/day
     std::string loss = "mse";
+    std::string transform = "log1p";  // of precipitation before the z-score: log1p or linear
     double tail_quantile = 0.9, tail_weight = 1.0;
     std::uint64_t seed = 7;
     int seeds = 1;  // train: models with seeds seed, seed + 1, ... (a seed ensemble)
@@ -481,7 +482,7 @@ double tail_level(const TrainSettings& s, const train::Dataset<float>& raw_train
 // fields; 0 for the other losses.
 double tail_level_of_training_data(const TrainSettings& s, const Prepared& p) {
     if (train::loss_kind_from_string(s.loss) != train::LossKind::tail_mse) return 0.0;
-    train::PrecipTransform<float> t;
+    train::PrecipTransform<float> t(train::precip_scale_from_string(s.transform));
     t.begin_fit();
     for (std::size_t k = 0; k < p.split.train.size(); ++k) {
         const auto sample = p.split.train.get(k);
@@ -608,7 +609,8 @@ void run_train(TrainSettings s) {
         train::TrainResult result;
         train::TrainerOptions o = trainer_options(sk, s.seeds > 1 ? s.model + " seed " + std::to_string(sk.seed) : s.model);
         if (o.loss == train::LossKind::tail_mse) o.tail_tau = tail_tau;
-        auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val, o, init, &result);
+        auto model = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val, o, init, &result,
+                                                         train::precip_scale_from_string(s.transform));
         model.set_wet_threshold(s.wet_threshold);
         if (!p.statics.names.empty()) model.set_static_predictors(p.statics.names, p.statics.fields);
         if (is_root())
@@ -762,7 +764,8 @@ void run_compare(CompareSettings c) {
         const auto train_network = [&](nn::UNetConfig config, const std::string& label) {
             Rng init(sk.seed + 1);
             auto m = pipeline::train_precip_model<float>(config, task, factor, p.split.train, p.split.val,
-                                                         options(label), init);
+                                                         options(label), init, nullptr,
+                                                         train::precip_scale_from_string(s.transform));
             m.set_wet_threshold(s.wet_threshold);
             score_prediction(label, m.net().num_parameters(), m.predict(b.input), ms_per_field(m, b.input));
             return m;
@@ -877,6 +880,11 @@ void add_training_options(CLI::App* cmd, TrainSettings& s, bool with_architectur
         if (with_out) cmd->add_option("--model", s.model, "maunet, maunet-light or unet")->capture_default_str();
         cmd->add_option("--width", s.width, "base width F (channels of the first level)")->capture_default_str();
         cmd->add_option("--levels", s.levels, "number of downsamplings L")->capture_default_str();
+        cmd->add_option("--transform", s.transform,
+                        "precipitation before the z-score, in the network's input and target: log1p (errors on "
+                        "drizzle and downpours weigh alike) or linear (errors in mm/day, as RMSE weighs them)")
+            ->check(CLI::IsMember({"log1p", "linear"}))
+            ->capture_default_str();
     }
     if (with_out) cmd->add_option("--out", s.out, "model file to write")->required();
     cmd->add_option("--epochs", s.epochs, "training epochs")->capture_default_str();

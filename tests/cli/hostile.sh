@@ -81,6 +81,7 @@ expect 2 "--threads: Value 70000 not in range" "$maunet" train --epochs 1 --out 
 expect 2 "--threads: Value -1 not in range" "$maunet" demo --threads -1
 expect 2 "--factor: Value 1000 not in range" "$maunet" regrid --in field.npy --factor 1000 --out r.npy
 expect 2 "--factor: Value 0 not in range" "$maunet" train --factor 0 --out t.mnet
+expect 2 "--transform: sqrt not in {log1p,linear}" "$maunet" train --epochs 1 --out t.mnet --transform sqrt
 expect 2 "--quantiles: Value 1000000000 not in range" "$maunet" bc --obs field.npy --sim-hist field.npy --out b.npy --quantiles 1000000000
 expect 2 "--obs-var is required" "$maunet" bc --obs obs.nc --sim-hist obs.nc --out b.nc
 expect 2 "--var is required" "$maunet" regrid --in obs.nc --factor 2 --out r.nc

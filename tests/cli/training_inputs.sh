@@ -89,6 +89,24 @@ turned=(--in part_1.nc part_2.nc --var pr --factor 2 --width 4 --levels 1 --epoc
   2> turned_2.err || fail "train --augment --cache-mb: $(cat turned_2.err)"
 cmp -s turned.mnet turned_2.mnet || fail "train --augment is not reproducible"
 ! cmp -s turned.mnet upright.mnet || fail "train --augment wrote the model trained without it"
+# --transform linear: the file says so, and the model downscales to amounts >= 0 (no wet-day
+# threshold, so only the clamp keeps them so).
+"$maunet" train "${turned[@]}" --transform linear --wet-threshold 0 --out linear.mnet > /dev/null 2> linear.err ||
+  fail "train --transform linear: $(cat linear.err)"
+"$maunet" info linear.mnet > linear_info.txt || fail "maunet info on a linear model"
+grep -q "target transform  linear" linear_info.txt && grep -q "precipitation linear" linear_info.txt ||
+  fail "maunet info does not say linear: $(cat linear_info.txt)"
+"$maunet" predict --model linear.mnet --in part_1.nc --var pr --out linear_pred.npy 2> linear_pred.err ||
+  fail "predict with a linear model: $(cat linear_pred.err)"
+python3 - linear_pred.npy << 'EOF' || fail "a linear model predicted negative amounts (or not float32)"
+import math, struct, sys
+b = open(sys.argv[1], "rb").read()  # .npy version 1: magic, version, header length, header, data
+n = struct.unpack("<H", b[8:10])[0]
+assert b"'<f4'" in b[10:10 + n]
+data = b[10 + n:]
+values = struct.unpack("<%df" % (len(data) // 4), data)
+sys.exit(0 if values and all(v >= 0 or math.isnan(v) for v in values) else 1)
+EOF
 expect 1 "cannot create a scratch file in 'no_such_dir'" "${spooled[@]}" --cache-mb 1 --spool-dir no_such_dir --out x.mnet
 [ ! -e x.mnet ] || fail "a refused spool directory left a model"
 

@@ -68,6 +68,48 @@ TEST_CASE("a saved PrecipModel reloads with its task, transforms and identical p
     CHECK(maunet::testing::max_abs_diff(loaded.predict(x), model.predict(x)) == 0.0);
 }
 
+TEST_CASE("a PrecipModel on the linear scale trains, predicts non-negative amounts and reloads as linear",
+          "[pipeline][io]") {
+    const auto split = train::bias_correction_dataset(small_data()).split(0.6, 0.2, 1);
+    train::TrainerOptions o;
+    o.epochs = 2;
+    o.progress = train::ProgressStyle::quiet;
+    Rng rng(3);
+    auto model = pipeline::train_precip_model<float>(small(), pipeline::Task::bias_correction, 1, split.train,
+                                                     split.val, o, rng, nullptr, train::PrecipScale::linear);
+    CHECK(model.target_transform().scale() == train::PrecipScale::linear);
+    CHECK(!model.input_transform().channel(0).log1p);
+    // The network sees the z-score of the amounts: their training mean maps to 0.
+    const train::Batch<float> b = split.train.stacked();
+    double sum = 0, count = 0;
+    for (Index i = 0; i < b.target.numel(); ++i)
+        if (b.mask[i] != 0) sum += b.target[i], count += 1;
+    CHECK(model.target_transform().mean() == Approx(sum / count).epsilon(1e-6));
+    model.set_wet_threshold(0.0f);  // the clamp at 0, not the threshold, keeps amounts >= 0
+    const Tensor<float> x = split.test.stacked().input;
+    const Tensor<float> y = model.predict(x);
+    for (float v : y) REQUIRE((std::isfinite(v) && v >= 0.0f));
+    const std::string path = "precip_model_linear_test.ckpt";
+    model.save(path);
+    const auto loaded = pipeline::PrecipModel<float>::load(path);
+    std::remove(path.c_str());
+    CHECK(loaded.target_transform().scale() == train::PrecipScale::linear);
+    CHECK(maunet::testing::max_abs_diff(loaded.predict(x), y) == 0.0);
+    // A file whose target is on the log1p scale but whose input is not: the residual would add
+    // values of two scales, so it is refused.
+    model.save(path);
+    auto ck = io::load_checkpoint<float>(path);
+    io::Json bad = ck.extras();
+    io::Json target = bad.at("target_transform");
+    target.set("log1p", 1.0);
+    bad.set("target_transform", target);
+    io::save_checkpoint(path, *ck.model, bad);
+    CHECK_THROWS_WITH(pipeline::PrecipModel<float>::load(path),
+                      Catch::Contains(path) &&
+                          Catch::Contains("the input's precipitation channel has log1p 0, the target 1; expected the same"));
+    std::remove(path.c_str());
+}
+
 TEST_CASE("a PrecipModel's units travel with the file; a file without them reads as unknown", "[pipeline][io][units]") {
     const auto data = small_data();
     const auto raw = train::bias_correction_dataset(data);

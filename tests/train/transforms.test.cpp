@@ -59,6 +59,36 @@ TEST_CASE("PrecipTransform inverse is exact for x >= 0 and never negative", "[tr
     for (Index i = 0; i < x.numel(); ++i) CHECK(backf[i] == Approx(xf[i]).epsilon(1e-5).margin(1e-5));
 }
 
+TEST_CASE("PrecipTransform on the linear scale: the z-score alone, its inverse clamped at 0", "[train][transforms]") {
+    // The same cells as the log1p case: 2 masked, 4 NaN; a negative value counts as itself.
+    Tensor<double> x(Shape{1, 2, 3}, {0.0, 3.0, 1000.0, -2.0, dnan, 10.0});
+    Tensor<double> m(Shape{1, 2, 3}, {1, 1, 0, 1, 1, 1});
+    PrecipTransform<double> t(PrecipScale::linear);
+    CHECK(t.scale() == PrecipScale::linear);
+    CHECK(!t.log1p());
+    t.fit(x, m);
+    // mean of {0, 3, -2, 10} = 11/4; population variance = sum of squares / 4 - mean^2.
+    const double mean = 11.0 / 4.0, stddev = std::sqrt((0.0 + 9.0 + 4.0 + 100.0) / 4.0 - mean * mean);
+    CHECK(t.mean() == Approx(mean).epsilon(1e-14));
+    CHECK(t.stddev() == Approx(stddev).epsilon(1e-14));
+    const Tensor<double> y = t.forward(x);
+    CHECK(y[2] == Approx((1000.0 - mean) / stddev).epsilon(1e-14));
+    CHECK(std::isnan(y[4]));
+    const Tensor<double> back = t.inverse(y);
+    for (Index i : {0, 1, 2, 5}) CHECK(back[i] == Approx(x[i]).epsilon(1e-13).margin(1e-13));
+    CHECK(back[3] == 0.0);  // -2 mm comes back as 0: amounts are never negative
+    CHECK(std::isnan(back[4]));
+    CHECK(t.amount(-10.0) == 0.0);
+    CHECK(t.amount(1.0) == Approx(mean + stddev).epsilon(1e-14));
+    // Saved as log1p 0, and read back as linear.
+    const auto u = PrecipTransform<double>::from_parameters(t.parameters("target."), "target.");
+    CHECK(u.scale() == PrecipScale::linear);
+    CHECK(u.mean() == t.mean());
+    CHECK(precip_scale_from_string("linear") == PrecipScale::linear);
+    CHECK(precip_scale_from_string("log1p") == PrecipScale::log1p);
+    CHECK_THROWS_WITH(precip_scale_from_string("sqrt"), Catch::Contains("'sqrt' is not one of log1p, linear"));
+}
+
 TEST_CASE("fit on the training split ignores the validation split", "[train][transforms]") {
     // Six one-cell fields 1, 2, ..., 6 mm/day; the transform fitted on the training part
     // equals the naive moments of the training values alone.

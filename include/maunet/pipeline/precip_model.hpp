@@ -4,6 +4,7 @@
 //   raw input [N, C, H, W] ─ChannelTransform (log1p + z-score per channel)─> fill NaN with 0
 //     ─> UNet ─> inverse PrecipTransform (z-score^-1, expm1) ─> clamp at 0 ─> 0 below the
 //     wet-day threshold ─> NaN where the input was missing ─> raw output [N, 1, H, W]
+// (with PrecipScale::linear, precipitation skips log1p and expm1: the z-score alone).
 //
 // A network with 3 output channels predicts a Bernoulli-gamma distribution per cell instead of
 // an amount (trained with the Bernoulli-gamma likelihood, train/trainer.hpp): the inverse
@@ -88,16 +89,18 @@ inline Statistic statistic_from_string(const std::string& s) {
 template <class T>
 class PrecipModel {
 public:
-    // A new, untrained model. Channel 0 of the input is precipitation (log1p + z-score); other
-    // channels (static predictors) are z-scored only.
-    PrecipModel(const nn::UNetConfig& config, Rng& rng, Task task = Task::downscaling, Index factor = 1)
-        : net_(std::make_unique<nn::UNet<T>>(config, rng)), task_(task), factor_(factor) {
+    // A new, untrained model. Channel 0 of the input is precipitation (log1p + z-score, or the
+    // z-score alone with PrecipScale::linear, as the target); other channels (static
+    // predictors) are z-scored only.
+    PrecipModel(const nn::UNetConfig& config, Rng& rng, Task task = Task::downscaling, Index factor = 1,
+                train::PrecipScale scale = train::PrecipScale::log1p)
+        : net_(std::make_unique<nn::UNet<T>>(config, rng)), task_(task), factor_(factor), target_transform_(scale) {
         require(factor >= 1 && factor <= kMaxFactor, "PrecipModel: factor must be in [1, ", kMaxFactor, "], got ", factor);
         require(config.out_channels == 1 || (config.out_channels == 3 && !config.residual),
                 "PrecipModel: expected 1 output channel (amounts) or 3 without a residual connection "
                 "(Bernoulli-gamma parameters), got ", config.out_channels, config.residual ? " with a residual" : "");
         std::vector<bool> log1p(static_cast<std::size_t>(config.in_channels), false);
-        log1p[0] = true;
+        log1p[0] = scale == train::PrecipScale::log1p;
         input_transform_ = train::ChannelTransform<T>(log1p);
     }
 
@@ -114,6 +117,10 @@ public:
             if (m.input_transform_.channels() != m.net_->config().in_channels)
                 throw FormatError(maunet::detail::cat("the input transform has ", m.input_transform_.channels(),
                                                       " channels, the network ", m.net_->config().in_channels));
+            if (m.input_transform_.channel(0).log1p != m.target_transform_.log1p())  // the residual adds them
+                throw FormatError(maunet::detail::cat("the input's precipitation channel has log1p ",
+                                                      m.input_transform_.channel(0).log1p, ", the target ",
+                                                      m.target_transform_.log1p(), "; expected the same"));
             if (extras.contains("wet_threshold")) {  // absent in older files: the default
                 const io::Json& w = extras.at("wet_threshold");
                 if (!w.is_number() || !(w.as_number() >= 0) || !std::isfinite(w.as_number()))

@@ -1,8 +1,10 @@
 // maunet/train/transforms.hpp: the normalisations between physical units and the network.
 //
-// Precipitation is heavy-tailed; the network sees it after log1p and a z-score:
+// Precipitation is heavy-tailed; by default the network sees it after log1p and a z-score:
 //     forward:  y = (log1p(max(x, 0)) - mean) / std
 //     inverse:  x = max(expm1(y * std + mean), 0)          (never negative, as the design asks)
+// or, with PrecipScale::linear, after the z-score alone, so that a loss
+// on y weighs errors as RMSE in physical units does: y = (x - mean) / std, x = max(y * std + mean, 0).
 // Static predictors (elevation, a land fraction) get the z-score alone:
 //     forward:  y = (x - mean) / std,   inverse: x = y * std + mean
 // mean and std are fitted on the TRAINING split only, over cells that are valid in the mask
@@ -33,6 +35,17 @@
 namespace maunet::train {
 
 using TransformParameters = std::vector<std::pair<std::string, double>>;
+
+// What precipitation goes through before the z-score: log1p (errors on drizzle and on
+// downpours weigh alike) or nothing (errors weigh as in RMSE, in physical units).
+enum class PrecipScale { log1p, linear };
+
+inline PrecipScale precip_scale_from_string(const std::string& s) {
+    if (s == "log1p") return PrecipScale::log1p;
+    if (s == "linear") return PrecipScale::linear;
+    throw ArgumentError("precipitation scale '" + s + "' is not one of log1p, linear");
+}
+inline const char* to_string(PrecipScale s) { return s == PrecipScale::log1p ? "log1p" : "linear"; }
 
 // The fitted map of one variable.
 struct ChannelScaling {
@@ -276,15 +289,17 @@ private:
 };
 
 // ---------------------------------------------------------------- PrecipTransform
-// log1p + z-score over all elements of a tensor (one variable): a ChannelTransform of one log1p
-// channel whose plane is the whole tensor, whatever its shape. It keeps its own parameter names
-// (model files store them).
+// log1p (or not) + z-score over all elements of a tensor (one variable): a ChannelTransform of
+// one channel whose plane is the whole tensor, whatever its shape, and whose inverse is never
+// negative. It keeps its own parameter names (model files store them).
 template <class T>
 class PrecipTransform {
 public:
-    explicit PrecipTransform(double std_floor = 1e-6) : channel_(checked(std_floor)) {}
+    explicit PrecipTransform(double std_floor = 1e-6) : PrecipTransform(PrecipScale::log1p, std_floor) {}
+    explicit PrecipTransform(PrecipScale scale, double std_floor = 1e-6)
+        : channel_(checked(std_floor, scale == PrecipScale::log1p)) {}
 
-    // Fits mean and std of log1p(max(x, 0)) over cells with mask != 0 and a finite value.
+    // Fits mean and std of log1p(max(x, 0)) (or of x) over cells with mask != 0 and a finite value.
     // `mask` has the shape of `values`, or is empty (every finite cell counts).
     void fit(const Tensor<T>& values, const Tensor<T>& mask = Tensor<T>()) {
         begin_fit();
@@ -325,6 +340,14 @@ public:
     void inverse_inplace(Tensor<T>& y) const {
         channel_.check_fitted("inverse", "PrecipTransform");
         channel_.apply(y.data(), whole(y), false);
+        if (!log1p())  // expm1 of the log1p branch clamps already
+            for (T& v : y)
+                if (v < T(0)) v = T(0);  // NaN compares false and stays NaN
+    }
+    // One value: an amount in physical units, never negative (NaN stays NaN).
+    double amount(double z) const {
+        const double x = scaling().inverse(z);
+        return x < 0.0 ? 0.0 : x;
     }
 
     bool fitted() const { return channel_.fitted(); }
@@ -332,8 +355,10 @@ public:
     double stddev() const { return scaling().stddev; }
     double std_floor() const { return channel_.std_floor(); }
     const ChannelScaling& scaling() const { return channel_.scalings_[0]; }
+    bool log1p() const { return scaling().log1p; }
+    PrecipScale scale() const { return log1p() ? PrecipScale::log1p : PrecipScale::linear; }
 
-    // "<prefix>log1p" (always 1), "<prefix>mean", "<prefix>std", "<prefix>std_floor".
+    // "<prefix>log1p" (1, or 0 for the z-score alone), "<prefix>mean", "<prefix>std", "<prefix>std_floor".
     TransformParameters parameters(const std::string& prefix = "") const {
         channel_.check_fitted("parameters", "PrecipTransform");
         TransformParameters out;
@@ -345,8 +370,6 @@ public:
         const auto p = detail::to_map(params, "PrecipTransform");
         PrecipTransform t(detail::lookup(p, prefix + "std_floor", "PrecipTransform"));
         t.channel_.scalings_[0] = detail::read_scaling(p, prefix, "PrecipTransform");
-        require(t.scaling().log1p, "PrecipTransform::from_parameters: '", prefix,
-                "log1p' must be 1 for a precipitation transform");
         t.channel_.fitted_ = true;
         return t;
     }
@@ -354,9 +377,9 @@ public:
 private:
     using Layout = typename ChannelTransform<T>::Layout;
     static Layout whole(const Tensor<T>& x) { return Layout{1, 1, x.numel()}; }
-    static ChannelTransform<T> checked(double std_floor) {
+    static ChannelTransform<T> checked(double std_floor, bool log1p) {
         detail::check_std_floor("PrecipTransform", std_floor);
-        return ChannelTransform<T>({true}, std_floor);
+        return ChannelTransform<T>({log1p}, std_floor);
     }
 
     ChannelTransform<T> channel_;
