@@ -131,6 +131,9 @@ struct TrainSettings {
     double lr = 2e-3, val_fraction = 0.25;
     std::uint64_t seed = 7;
     bool quiet = true;
+    Index patches_per_field = 1;      // with patch: patches per field per epoch
+    bool augment = false;             // each patch (or field) turned or mirrored by a seeded draw
+    std::string transform = "log1p";  // precipitation before the z-score: log1p or linear
 };
 
 maunet::pipeline::TrainingSplit<float> training_data(const std::optional<FloatArray>& obs,
@@ -158,6 +161,8 @@ maunet::train::TrainerOptions trainer_options(const TrainSettings& s, const std:
     o.loader.batch_size = s.batch;
     o.loader.patch_size = s.patch;
     o.loader.min_valid_fraction = s.patch > 0 ? 0.5 : 0.0;
+    o.loader.patches_per_field = s.patches_per_field;
+    o.loader.symmetries = s.augment;
     o.loader.seed = s.seed;
     o.seed = s.seed;
     o.history_path = s.history;
@@ -213,7 +218,8 @@ Model train(const std::optional<FloatArray>& obs, const std::optional<FloatArray
     maunet::Rng init(s.seed + 1);
     maunet::train::TrainResult result;
     auto trained = maunet::pipeline::train_precip_model<float>(config, task, factor, data.split.train, data.split.val,
-                                                               trainer_options(s, s.model), init, &result);
+                                                               trainer_options(s, s.model), init, &result,
+                                                               maunet::train::precip_scale_from_string(s.transform));
     trained.set_units(s.units);
     if (!s.out.empty()) save_with_selftest(trained, data.split, s.out);
     return Model{std::make_shared<maunet::pipeline::PrecipModel<float>>(std::move(trained)), result.history};
@@ -404,6 +410,9 @@ PYBIND11_MODULE(maunet, m) {
         .def_property_readonly("history", [](const Model& s) { return history_list(s.history); },
                                "The epochs of training (dicts: stage, epoch, train_loss, val_loss, lr, seconds); "
                                "empty for a loaded model.")
+        .def_property_readonly("transform",
+                               [](const Model& s) { return std::string(maunet::train::to_string(s.net->target_transform().scale())); },
+                               "What precipitation goes through before the z-score: 'log1p' or 'linear'.")
         .def_property_readonly("units", [](const Model& s) { return s.net->units(); },
                                "The physical units of the fields predict takes and gives, as the model file records "
                                "them ('mm day-1'; '' when the file records none).")
@@ -457,9 +466,11 @@ PYBIND11_MODULE(maunet, m) {
           [](std::optional<FloatArray> obs, std::optional<FloatArray> biased, std::string task, Index factor,
              std::string model, int width, int levels, int epochs, double lr, Index batch, Index patch,
              std::uint64_t seed, int threads, double val_fraction, Index synthetic_size, int synthetic_fields,
-             std::string history, bool quiet, std::string out, std::string units) {
+             std::string history, bool quiet, std::string out, std::string units, Index patches_per_field,
+             bool augment, std::string transform) {
               TrainSettings s{model, task, history, out, units, factor, batch, patch, synthetic_size, width, levels,
                               epochs, threads, synthetic_fields, lr, val_fraction, seed, quiet};
+              s.patches_per_field = patches_per_field, s.augment = augment, s.transform = transform;
               return train(obs, biased, s);
           },
           py::arg("obs") = py::none(), py::arg("biased") = py::none(), py::kw_only(), py::arg("task") = d.task,
@@ -469,12 +480,16 @@ PYBIND11_MODULE(maunet, m) {
           py::arg("val_fraction") = d.val_fraction, py::arg("synthetic_size") = d.synthetic_size,
           py::arg("synthetic_fields") = d.synthetic_fields, py::arg("history") = d.history,
           py::arg("quiet") = d.quiet, py::arg("out") = d.out, py::arg("units") = d.units,
+          py::arg("patches_per_field") = d.patches_per_field, py::arg("augment") = d.augment,
+          py::arg("transform") = d.transform,
           "Trains a model as `maunet train` does, with the same options (as keywords).\n\n"
           "obs: observations [time, y, x] (None: the synthetic fields of `maunet demo`); biased: the input\n"
           "product (coarse grid for downscaling, the obs grid for bias correction; None: obs coarsened by\n"
           "`factor` and regridded bicubically, the perfect-model setting). The last `val_fraction` of the time\n"
           "steps validate. With out='file', the model is saved with a self-test. units: those of obs and biased (a\n"
-          "rate; default 'mm day-1'), recorded in the model (Model.units). Returns a Model.");
+          "rate; default 'mm day-1'), recorded in the model (Model.units). patches_per_field, augment and\n"
+          "transform ('log1p' or 'linear') are `maunet train`'s --patches-per-field, --augment and --transform\n"
+          "(docs/algorithm.md, \"A recipe for real data\"). Returns a Model.");
 
     m.def("distill",
           [](const Model& teacher, std::optional<FloatArray> obs, std::optional<FloatArray> biased, Index factor,

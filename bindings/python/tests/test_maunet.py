@@ -151,6 +151,27 @@ class TrainTest(unittest.TestCase):
                 maunet.train(obs, model="resnet")
             self.assertIn("model 'resnet' is not one of", str(e.exception))
 
+    def test_train_recipe_options(self):
+        # The real-data recipe's keywords: patches per field, symmetries and the linear scale.
+        with tempfile.TemporaryDirectory() as tmp:
+            obs = np.random.default_rng(2).gamma(0.5, 4.0, (6, 16, 16)).astype(np.float32)
+            common = dict(factor=4, model="maunet", width=4, levels=1, epochs=2, batch=2, patch=8,
+                          patches_per_field=2, val_fraction=0.34, threads=1)
+            plain = maunet.train(obs, **common)
+            self.assertEqual(plain.transform, "log1p")
+            turned = maunet.train(obs, augment=True, **common)
+            again = maunet.train(obs, augment=True, **common)
+            self.assertEqual([e["train_loss"] for e in turned.history], [e["train_loss"] for e in again.history])
+            self.assertNotEqual([e["train_loss"] for e in turned.history], [e["train_loss"] for e in plain.history])
+            linear = maunet.train(obs, augment=True, transform="linear", out=os.path.join(tmp, "l.ckpt"), **common)
+            self.assertEqual((linear.transform, maunet.load(os.path.join(tmp, "l.ckpt")).transform),
+                             ("linear", "linear"))
+            coarse = obs[:2, ::4, ::4].copy()
+            self.assertTrue((np.nan_to_num(linear.predict(coarse)) >= 0).all())
+            with self.assertRaises(ValueError) as e:
+                maunet.train(obs, transform="sqrt", **common)
+            self.assertIn("'sqrt' is not one of log1p, linear", str(e.exception))
+
 
 class BiasCorrectionTest(unittest.TestCase):
     def test_fit_save_load_apply(self):
