@@ -18,7 +18,7 @@
 #   students     `maunet compare` with tail-4's options and 15 refinement epochs: the teacher, U-Net,
 #                MAUNet-Light alone, KD and KD+KR at the recipe's width (90 min on 2 threads beside other jobs)
 #   usage: benchmarks/skill/recipe.sh [MAUNET_BINARY] [CONFIG...]
-#   (default: recipe and held-out, about 30 min on 2 threads)
+#   (default: recipe and held-out, about 15 minutes on 2 threads on an idle machine)
 # A benchmark, not a test: it asserts nothing.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
