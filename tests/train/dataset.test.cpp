@@ -281,13 +281,10 @@ TEST_CASE("DataLoader: symmetries turn each patch by its own seeded draw, the wi
             for (Index row = 0; row < x.size(); ++row) {
                 // The row of the turned batch is one symmetry of the plain batch's window.
                 const auto item = [row](const Batch<float>& bt) {
+                    const Batch<float> one = batch_rows(bt, row, row + 1);
                     const Index p = bt.input.dim(2);
-                    Sample<float> s{Tensor<float>(Shape{2, p, p}), Tensor<float>(Shape{1, p, p}),
-                                    Tensor<float>(Shape{1, p, p})};
-                    std::copy_n(bt.input.data() + row * 2 * p * p, 2 * p * p, s.input.data());
-                    std::copy_n(bt.target.data() + row * p * p, p * p, s.target.data());
-                    std::copy_n(bt.mask.data() + row * p * p, p * p, s.mask.data());
-                    return s;
+                    return Sample<float>{one.input.reshaped(Shape{2, p, p}), one.target.reshaped(Shape{1, p, p}),
+                                         one.mask.reshaped(Shape{1, p, p})};
                 };
                 const Sample<float> window = item(x), got = item(y);
                 int match = -1;
