@@ -37,8 +37,15 @@ struct BenchSettings {
     int threads = 1;
     int warmup = 2;
     int repeats = 5;
+    int versus_threads = 0;  // 0: time --threads alone
     std::string json;
 };
+
+// The median of sorted values.
+double median_of(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
 
 double peak_rss_mb() {
     rusage usage{};
@@ -48,8 +55,8 @@ double peak_rss_mb() {
 
 void run_bench(const BenchSettings& s) {
     if (!s.json.empty()) io::check_output_path(s.json, {});  // not a FIFO, a device or a link
-    require(s.batch >= 1 && s.size >= 1 && s.threads >= 1 && s.repeats >= 1 && s.warmup >= 0,
-            "bench: batch, size, threads and repeats must be >= 1 and warmup >= 0");
+    require(s.batch >= 1 && s.size >= 1 && s.threads >= 1 && s.repeats >= 1 && s.warmup >= 0 && s.versus_threads >= 0,
+            "bench: batch, size, threads and repeats must be >= 1 and warmup and versus-threads >= 0");
     require(s.mode == "train" || s.mode == "infer", "bench: --mode must be train or infer, got '", s.mode, "'");
     nn::UNetConfig cfg;
     if (s.model == "unet")
@@ -86,15 +93,31 @@ void run_bench(const BenchSettings& s) {
             (void)net.predict(x);
         }
     };
-    for (int i = 0; i < s.warmup; ++i) step();
-    std::vector<double> ms;
-    for (int i = 0; i < s.repeats; ++i) {
+    // With --versus-threads the two thread counts take turns, step by step, in this one process: on
+    // a shared machine the speed of the cores changes from second to second and from process to
+    // process (other tenants' memory traffic, the host's scheduling), so a ratio of two separate
+    // runs measures the machine as much as the code; each pair of neighbouring steps sees the same.
+    const bool versus = s.versus_threads > 0;
+    auto timed_step = [&](int threads) {
+        set_num_threads(threads);
         const auto t0 = std::chrono::steady_clock::now();
         step();
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    };
+    for (int i = 0; i < s.warmup; ++i) {
+        timed_step(s.threads);
+        if (versus) timed_step(s.versus_threads);
     }
-    std::sort(ms.begin(), ms.end());
-    const double median = ms[ms.size() / 2];
+    std::vector<double> ms, versus_ms, speedups;
+    for (int i = 0; i < s.repeats; ++i) {
+        ms.push_back(timed_step(s.threads));
+        if (!versus) continue;
+        versus_ms.push_back(timed_step(s.versus_threads));
+        speedups.push_back(ms.back() / versus_ms.back());
+    }
+    set_num_threads(s.threads);
+    const double median = median_of(ms);
+    const auto [fastest, slowest] = std::minmax_element(ms.begin(), ms.end());
     const double flops = net.forward_flops(s.batch, s.size, s.size) * (train ? 3.0 : 1.0);
     const double gflops = flops / (median * 1e6);
     const double fields_per_s = s.batch * 1000.0 / median;
@@ -102,14 +125,27 @@ void run_bench(const BenchSettings& s) {
                 s.model.c_str(), s.mode.c_str(), s.batch, s.size, s.size, s.threads, isa_name(kernel_isa()),
                 static_cast<long>(net.num_parameters()));
     std::printf("  median %.2f ms per step (min %.2f, max %.2f over %d), %.1f GFLOP/s, %.2f fields/s, peak RSS %.0f MB\n",
-                median, ms.front(), ms.back(), s.repeats, gflops, fields_per_s, peak_rss_mb());
+                median, *fastest, *slowest, s.repeats, gflops, fields_per_s, peak_rss_mb());
+    double versus_median = 0, speedup = 0;
+    if (versus) {
+        versus_median = median_of(versus_ms);
+        speedup = median_of(speedups);
+        const auto [lo, hi] = std::minmax_element(speedups.begin(), speedups.end());
+        const auto [vfast, vslow] = std::minmax_element(versus_ms.begin(), versus_ms.end());
+        std::printf("  taking turns with %d thread(s): median %.2f ms per step (min %.2f, max %.2f), %.1f GFLOP/s\n",
+                    s.versus_threads, versus_median, *vfast, *vslow, flops / (versus_median * 1e6));
+        std::printf("  speed-up of %d over %d thread(s): %.2fx (median of %d neighbouring pairs; %.2f to %.2f)\n",
+                    s.versus_threads, s.threads, speedup, s.repeats, *lo, *hi);
+    }
     if (!s.json.empty()) {
         io::Json j = io::Json::object();
         j.set("model", s.model).set("mode", s.mode).set("batch", s.batch).set("size", s.size).set("threads", s.threads)
             .set("isa", isa_name(active_isa())).set("kernels", isa_name(kernel_isa()))
             .set("parameters", static_cast<long long>(net.num_parameters())).set("median_ms", median)
-            .set("min_ms", ms.front()).set("max_ms", ms.back()).set("gflops", gflops).set("fields_per_s", fields_per_s)
+            .set("min_ms", *fastest).set("max_ms", *slowest).set("gflops", gflops).set("fields_per_s", fields_per_s)
             .set("gflop_per_step", flops / 1e9).set("peak_rss_mb", peak_rss_mb());
+        if (versus)
+            j.set("versus_threads", s.versus_threads).set("versus_median_ms", versus_median).set("speedup", speedup);
         const std::string text = j.dump(2) + "\n";
         io::write_stream_atomically(s.json, [&](std::ostream& out) { out << text; });
     }
@@ -120,15 +156,23 @@ void run_bench(const BenchSettings& s) {
 void add_bench_command(CLI::App& app) {
     auto s = std::make_shared<BenchSettings>();
     CLI::App* cmd = app.add_subcommand("bench", "time training or inference steps of a network of fixed shape");
-    cmd->add_option("--model", s->model, "unet, maunet or maunet-light")->capture_default_str();
-    cmd->add_option("--mode", s->mode, "train or infer")->capture_default_str();
-    cmd->add_option("--batch", s->batch, "batch size")->capture_default_str();
-    cmd->add_option("--size", s->size, "field height and width")->capture_default_str();
+    cmd->add_option("--model", s->model, "unet, maunet or maunet-light")
+        ->check(CLI::IsMember({"unet", "maunet", "maunet-light"}))
+        ->capture_default_str();
+    cmd->add_option("--mode", s->mode, "train or infer")->check(CLI::IsMember({"train", "infer"}))->capture_default_str();
+    cmd->add_option("--batch", s->batch, "batch size")->check(CLI::Range(1, 65536))->capture_default_str();
+    cmd->add_option("--size", s->size, "field height and width")->check(CLI::Range(1, 65536))->capture_default_str();
     cmd->add_option("--threads", s->threads, "threads, 1 to " + std::to_string(kMaxThreads))
         ->check(CLI::Range(1, kMaxThreads))
         ->capture_default_str();
-    cmd->add_option("--warmup", s->warmup, "untimed steps first")->capture_default_str();
-    cmd->add_option("--repeats", s->repeats, "timed steps (the median is reported)")->capture_default_str();
+    cmd->add_option("--warmup", s->warmup, "untimed steps first")->check(CLI::Range(0, 100000))->capture_default_str();
+    cmd->add_option("--repeats", s->repeats, "timed steps (the median is reported)")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    cmd->add_option("--versus-threads", s->versus_threads,
+                    "also time steps on this many threads, taking turns with --threads steps in this process, "
+                    "and report the speed-up (median over neighbouring pairs)")
+        ->check(CLI::Range(1, kMaxThreads));
     cmd->add_option("--json", s->json, "also write the result to this JSON file");
     cmd->callback([s] { run_bench(*s); });
 }
