@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,12 +21,20 @@
 
 namespace maunet::testing {
 
+// max(m, d), but NaN once either is NaN: std::max(m, NaN) returns m, so a running maximum built
+// with it passes over a NaN and a check `worst < tol` on it cannot catch one.
+inline double max_or_nan(double m, double d) {
+    return std::isnan(m) || std::isnan(d) ? std::numeric_limits<double>::quiet_NaN() : std::max(m, d);
+}
+
 struct GradCheckReport {
     std::vector<double> relative_error;  // one per input
     std::vector<Index> worst_index;
     std::string summary;
     double max_error() const {
-        return relative_error.empty() ? 0.0 : *std::max_element(relative_error.begin(), relative_error.end());
+        double m = 0;
+        for (double e : relative_error) m = max_or_nan(m, e);
+        return m;
     }
 };
 
@@ -74,12 +83,13 @@ inline GradCheckReport gradcheck(const DoubleFn& f, const std::vector<Tensor<dou
         }
         double scale = 1e-3, worst = 0;
         Index worst_j = 0;
-        for (Index j = 0; j < numeric.numel(); ++j) scale = std::max(scale, std::abs(numeric[j]));
+        for (Index j = 0; j < numeric.numel(); ++j) scale = max_or_nan(scale, std::abs(numeric[j]));
         for (Index j = 0; j < numeric.numel(); ++j) {
             const double e = std::abs(analytic[j] - numeric[j]);
-            if (e > worst) {
+            if (e > worst || std::isnan(e)) {  // a NaN gradient is the worst error there is
                 worst = e;
                 worst_j = j;
+                if (std::isnan(e)) break;
             }
         }
         report.relative_error.push_back(worst / scale);
@@ -91,11 +101,16 @@ inline GradCheckReport gradcheck(const DoubleFn& f, const std::vector<Tensor<dou
     return report;
 }
 
-// Largest |a - b| over two tensors of one shape.
+// Largest |a - b| over two tensors of one shape. A cell that is NaN in both counts as equal (a
+// missing cell kept missing); NaN in one only makes the result NaN, so that `max_abs_diff(a, b)
+// < tol` fails (std::max alone would skip it).
 template <class T>
 double max_abs_diff(const Tensor<T>& a, const Tensor<T>& b) {
     double m = 0;
-    for (Index i = 0; i < a.numel(); ++i) m = std::max(m, static_cast<double>(std::abs(a[i] - b[i])));
+    for (Index i = 0; i < a.numel(); ++i) {
+        if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+        m = max_or_nan(m, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+    }
     return m;
 }
 
