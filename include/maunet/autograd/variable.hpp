@@ -81,6 +81,13 @@ struct VarData {
         if (!has_grad()) grad = Tensor<T>(value.shape());
         return grad;
     }
+    // For an op that writes every value of this gradient: a new buffer is not zero-filled (`fresh`
+    // is set and the op stores into it), an existing one is returned as it is (the op adds).
+    Tensor<T>& grad_buffer_to_write(bool& fresh) {
+        fresh = !has_grad();
+        if (fresh) grad = Tensor<T>::uninitialized(value.shape());
+        return grad;
+    }
 };
 
 // What a backward function sees: the gradient of the op's output, the values of its inputs
@@ -99,6 +106,11 @@ public:
     bool needs_grad(std::size_t i) const { return inputs_[i]->requires_grad; }
     // Input i's gradient buffer (zero-filled on first use); add into it with +=.
     Tensor<T>& grad(std::size_t i) const { return inputs_[i]->grad_buffer(); }
+    // The same for an op that writes every value of input i's gradient in one pass: on first use
+    // the buffer is left unfilled and `fresh` is set, and the op must store (=) into every value;
+    // otherwise it adds (+=) as with grad(i). Saves a zero-filling pass over the buffer, which for
+    // a layer's activations costs a memory-bound pass as long as the layer's output.
+    Tensor<T>& grad_to_write(std::size_t i, bool& fresh) const { return inputs_[i]->grad_buffer_to_write(fresh); }
 
 private:
     const Tensor<T>& grad_output_;

@@ -8,6 +8,7 @@
 
 #include "maunet/autograd/ops/activation.hpp"
 #include "maunet/autograd/ops/conv2d.hpp"
+#include "maunet/core/arena.hpp"
 #include "support/conv_outputs.hpp"
 #include "support/gradcheck.hpp"
 #include "support/random_tensor.hpp"
@@ -202,6 +203,57 @@ TEST_CASE("conv2d gradients accumulate over backward calls", "[ops][conv2d]") {
     twice_w.array() *= 2.0;
     CHECK(max_abs_diff(xv.grad(), twice_x) < 1e-12);
     CHECK(max_abs_diff(wv.grad(), twice_w) < 1e-12);
+}
+
+// dx is stored into a new gradient buffer without zero-filling it first (BackwardContext::
+// grad_to_write), and added into one that exists. The new buffer is drawn from an arena whose free
+// blocks of dx's size are full of NaN, so a value the op failed to store would show.
+TEST_CASE("conv2d stores dx into a new, unfilled gradient buffer and adds into an existing one, on every path",
+          "[ops][conv2d]") {
+    using detail::ConvPath;
+    struct Layer {
+        Index c_in, c_out, size, k, padding;
+    };
+    // 3 x 3 "same" (Winograd, direct, GEMM with dx as a forward GEMM), 1 x 1 (pointwise), and
+    // 2 x 3 with stride 1 (dx through col2im: the buffer is zero-filled and added into).
+    const std::vector<Layer> layers = {{8, 8, 16, 3, 1}, {3, 5, 6, 1, 0}, {2, 3, 6, 2, 1}};
+    std::uint64_t seed = 900;
+    for (const Layer& l : layers)
+        for (ConvPath path : {ConvPath::winograd, ConvPath::direct, ConvPath::gemm}) {
+            const maunet::testing::ConvPathGuard guard(path);
+            const Index kw = l.k == 2 ? 3 : l.k, out_w = l.size + 2 * l.padding - kw + 1;
+            const Index out_h = l.size + 2 * l.padding - l.k + 1;
+            const Tensor<double> x = random(Shape{2, l.c_in, l.size, l.size}, ++seed);
+            const Tensor<double> w1 = random(Shape{l.c_out, l.c_in, l.k, kw}, ++seed);
+            const Tensor<double> w2 = random(Shape{l.c_out, l.c_in, l.k, kw}, ++seed);
+            const Tensor<double> g1 = random(Shape{2, l.c_out, out_h, out_w}, ++seed);
+            const Tensor<double> g2 = random(Shape{2, l.c_out, out_h, out_w}, ++seed);
+            const Conv2dOptions opt{1, l.padding};
+            auto dx_of = [&](const Tensor<double>& w, const Tensor<double>& g) {
+                Var<double> xv(x, true);
+                conv2d(xv, Var<double>(w), Var<double>(), opt).backward(g);
+                return xv.grad();
+            };
+            const Tensor<double> dx1 = dx_of(w1, g1), dx2 = dx_of(w2, g2);
+
+            Arena arena;
+            const ArenaScope scope(&arena);
+            {  // blocks of dx's size, full of NaN, go back to the arena's free list
+                std::vector<Tensor<double>> dirty;
+                for (int i = 0; i < 6; ++i)
+                    dirty.push_back(Tensor<double>::full(x.shape(), std::numeric_limits<double>::quiet_NaN()));
+            }
+            Var<double> xv(x, true);
+            Var<double> y1 = conv2d(xv, Var<double>(w1), Var<double>(), opt);
+            Var<double> y2 = conv2d(xv, Var<double>(w2), Var<double>(), opt);
+            y2.backward(g2);  // a new buffer: stored
+            INFO("layer " << l.c_in << " -> " << l.c_out << ", " << l.k << "x" << kw << ", path " << int(path));
+            CHECK(max_abs_diff(xv.grad(), dx2) < 1e-12);
+            y1.backward(g1);  // the buffer exists: added
+            Tensor<double> sum = dx1;
+            sum.array() += dx2.array();
+            CHECK(max_abs_diff(xv.grad(), sum) < 1e-12);
+        }
 }
 
 TEST_CASE("conv2d rejects bad shapes and arguments with clear messages", "[ops][conv2d][errors]") {

@@ -254,13 +254,22 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
         const bool need_x = ctx.needs_grad(0), need_w = ctx.needs_grad(1);
         if (!need_x && !need_w) return;
 
-        // Grad buffers are fetched (and zero-allocated on first use) before the parallel region.
-        T* dx_data = need_x ? ctx.grad(0).data() : nullptr;
+        // Grad buffers are fetched before the parallel region. Every path but col2im's writes each
+        // value of dx once per image: a new dx buffer is then stored into (dx_fresh), not zeroed
+        // first and added into.
+        const bool dx_forward = need_x && !wino && !direct && detail::input_grad_as_forward(g);
+        const bool dx_written_whole = wino || direct || dx_forward || pointwise;
+        bool dx_fresh = false;
+        T* dx_data = !need_x            ? nullptr
+                     : dx_written_whole ? ctx.grad_to_write(0, dx_fresh).data()
+                                        : ctx.grad(0).data();
+        const T dx_beta = dx_fresh ? T(0) : T(1);
         T* dw_data = need_w ? ctx.grad(1).data() : nullptr;
         if (wino || direct) {
             // dx = correlation of G padded by k-1-p with the flipped, transposed weight.
             if (need_x) {
-                const detail::ConvCall<T> call = detail::input_grad_call(g, g_data, N, w_data, C_out, dx_data);
+                detail::ConvCall<T> call = detail::input_grad_call(g, g_data, N, w_data, C_out, dx_data);
+                if (dx_fresh) call.store = detail::Store::overwrite;
                 if (wino)
                     detail::winograd_conv3x3(call);
                 else
@@ -274,8 +283,7 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
             return;
         }
         const Index chunks = detail::batch_chunks(N);
-        // Stride 1, square kernel: dx_n += W' col'_n, the forward GEMM of the flipped kernel (below).
-        const bool dx_forward = need_x && detail::input_grad_as_forward(g);
+        // Stride 1, square kernel (dx_forward): dx_n += W' col'_n, the forward GEMM of the flipped kernel.
         const detail::ConvGeometry gt = dx_forward ? detail::input_grad_geometry(g, C_out) : detail::ConvGeometry{};
         const bool need_col = need_w && !pointwise, need_dcol = need_x && !pointwise;
         const Index dcol_size = dx_forward ? gt.col_rows() * gt.col_cols() : Kc * P;
@@ -306,9 +314,9 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
                     if (dx_forward) {
                         detail::im2col(g_n, gt, dcol);
                         gemm<T>(MatrixOp::as_is, MatrixOp::as_is, g.channels, gt.col_cols(), gt.col_rows(), T(1),
-                                w_flipped, gt.col_rows(), dcol, gt.col_cols(), T(1), dx_n, gt.col_cols());
+                                w_flipped, gt.col_rows(), dcol, gt.col_cols(), dx_beta, dx_n, gt.col_cols());
                     } else if (pointwise) {
-                        gemm<T>(MatrixOp::transposed, MatrixOp::as_is, Kc, P, C_out, T(1), w_data, Kc, g_n, P, T(1), dx_n, P);
+                        gemm<T>(MatrixOp::transposed, MatrixOp::as_is, Kc, P, C_out, T(1), w_data, Kc, g_n, P, dx_beta, dx_n, P);
                     } else {
                         gemm<T>(MatrixOp::transposed, MatrixOp::as_is, Kc, P, C_out, T(1), w_data, Kc, g_n, P, T(0), dcol, P);
                         detail::col2im_add(dcol, g, dx_n);
