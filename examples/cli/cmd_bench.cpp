@@ -41,7 +41,7 @@ struct BenchSettings {
     std::string json;
 };
 
-// The median of sorted values.
+// The median of the values (the upper of the two middle ones for an even count).
 double median_of(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];

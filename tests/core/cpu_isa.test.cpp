@@ -23,8 +23,8 @@
 #include "maunet/core/cpu_isa.hpp"
 #include "maunet/core/gemm.hpp"
 #include "support/conv_outputs.hpp"
-#include "support/random_tensor.hpp"
 #include "support/gradcheck.hpp"
+#include "support/random_tensor.hpp"
 
 using namespace maunet;
 using maunet::detail::ConvPath;

@@ -22,6 +22,7 @@
 
 #include "maunet/parallel/chunked_map.hpp"
 #include "maunet/parallel/mpi_communicator.hpp"
+#include "support/gradcheck.hpp"
 #include "support/parallel_training.hpp"
 
 using namespace maunet;
@@ -32,8 +33,7 @@ namespace {
 std::shared_ptr<parallel::Communicator> world() { return std::make_shared<parallel::MpiCommunicator>(); }
 std::shared_ptr<parallel::Communicator> alone() { return std::make_shared<parallel::SerialCommunicator>(); }
 
-// max(m, d), NaN once either is (std::max(m, NaN) is m: a NaN would pass unseen).
-double max_or_nan(double m, double d) { return std::isnan(m) || std::isnan(d) ? std::nan("") : std::max(m, d); }
+using maunet::testing::max_or_nan;  // a running maximum that keeps a NaN (std::max drops it)
 
 template <class T>
 double max_abs_diff(const std::vector<T>& a, const std::vector<T>& b) {
