@@ -338,13 +338,17 @@ public:
                                                       static_cast<std::uint64_t>(epoch)),
                                      first + k));
             const std::shared_ptr<const Sample<T>> field = data_->get(indices[k]);
-            // The symmetry is drawn after the window, so the windows are those drawn without it.
-            Sample<T> patch = options_.patch_size > 0 ? random_patch(*field, rng) : *field;
+            // The symmetry is drawn after the window, so the windows are those drawn without it. A
+            // whole field is turned straight from the stored one (one copy, made turned).
+            Sample<T> patch;
+            if (options_.patch_size > 0) patch = random_patch(*field, rng);
+            const Sample<T>& seen = options_.patch_size > 0 ? patch : *field;
             if (options_.symmetries) {
-                const auto n = static_cast<std::uint64_t>(field_symmetries(patch.height(), patch.width()));
-                patch = symmetric_sample(patch, static_cast<int>(rng.below(n)));
+                const auto n = static_cast<std::uint64_t>(field_symmetries(seen.height(), seen.width()));
+                patches.push_back(symmetric_sample(seen, static_cast<int>(rng.below(n))));
+            } else {
+                patches.push_back(std::move(patch));
             }
-            patches.push_back(std::move(patch));
         }
         std::vector<std::size_t> rows(patches.size());
         std::iota(rows.begin(), rows.end(), std::size_t{0});

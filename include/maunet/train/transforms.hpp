@@ -341,14 +341,10 @@ public:
         channel_.check_fitted("inverse", "PrecipTransform");
         channel_.apply(y.data(), whole(y), false);
         if (!log1p())  // expm1 of the log1p branch clamps already
-            for (T& v : y)
-                if (v < T(0)) v = T(0);  // NaN compares false and stays NaN
+            for (T& v : y) v = not_negative(v);
     }
     // One value: an amount in physical units, never negative (NaN stays NaN).
-    double amount(double z) const {
-        const double x = scaling().inverse(z);
-        return x < 0.0 ? 0.0 : x;
-    }
+    double amount(double z) const { return not_negative(scaling().inverse(z)); }
 
     bool fitted() const { return channel_.fitted(); }
     double mean() const { return scaling().mean; }
@@ -376,6 +372,11 @@ public:
 
 private:
     using Layout = typename ChannelTransform<T>::Layout;
+    // An amount is never negative: a negative value becomes 0; NaN compares false and stays NaN.
+    template <class V>
+    static V not_negative(V v) {
+        return v < V(0) ? V(0) : v;
+    }
     static Layout whole(const Tensor<T>& x) { return Layout{1, 1, x.numel()}; }
     static ChannelTransform<T> checked(double std_floor, bool log1p) {
         detail::check_std_floor("PrecipTransform", std_floor);
