@@ -39,7 +39,8 @@ j = json.load(open(sys.argv[1]))
 assert j["model"] == "maunet-light" and j["mode"] == "infer" and j["threads"] == 1 and j["versus_threads"] == 2, j
 assert abs(j["versus_median_ms"] - float(sys.argv[2])) < 0.01, (j, sys.argv[2])
 speedup, lo, hi = map(float, sys.argv[3:6])
-assert abs(j["speedup"] - speedup) < 0.005 and lo <= speedup <= hi and lo > 0, (j, sys.argv[3:])
+# Printed with 2 decimals: a step on 2 threads slowed by other tests sharing the cores can print 0.00.
+assert abs(j["speedup"] - speedup) < 0.005 and 0 <= lo <= speedup <= hi and j["speedup"] > 0, (j, sys.argv[3:])
 PY
 
 # Usage errors: status 2, the flag named, and no JSON written.
