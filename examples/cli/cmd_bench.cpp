@@ -9,7 +9,6 @@
 // 2 per multiply-add of the convolutions, a train step as 3x the forward pass.
 #include <sys/resource.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -22,6 +21,7 @@
 #include <maunet/io/json.hpp>
 #include <maunet/nn/models/unet.hpp>
 #include <maunet/optim/adam.hpp>
+#include <maunet/pipeline/compare.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/limits.hpp"
@@ -40,12 +40,6 @@ struct BenchSettings {
     int versus_threads = 0;  // 0: time --threads alone
     std::string json;
 };
-
-// The median of the values (the upper of the two middle ones for an even count).
-double median_of(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
 
 double peak_rss_mb() {
     rusage usage{};
@@ -116,8 +110,8 @@ void run_bench(const BenchSettings& s) {
         speedups.push_back(ms.back() / versus_ms.back());
     }
     set_num_threads(s.threads);
-    const double median = median_of(ms);
-    const auto [fastest, slowest] = std::minmax_element(ms.begin(), ms.end());
+    const pipeline::Timing t = pipeline::timing_of(ms);
+    const double median = t.median;
     const double flops = net.forward_flops(s.batch, s.size, s.size) * (train ? 3.0 : 1.0);
     const double gflops = flops / (median * 1e6);
     const double fields_per_s = s.batch * 1000.0 / median;
@@ -125,27 +119,25 @@ void run_bench(const BenchSettings& s) {
                 s.model.c_str(), s.mode.c_str(), s.batch, s.size, s.size, s.threads, isa_name(kernel_isa()),
                 static_cast<long>(net.num_parameters()));
     std::printf("  median %.2f ms per step (min %.2f, max %.2f over %d), %.1f GFLOP/s, %.2f fields/s, peak RSS %.0f MB\n",
-                median, *fastest, *slowest, s.repeats, gflops, fields_per_s, peak_rss_mb());
-    double versus_median = 0, speedup = 0;
+                median, t.low, t.high, s.repeats, gflops, fields_per_s, peak_rss_mb());
+    pipeline::Timing vt, speedup;  // of the steps on --versus-threads, and of the pairs' ratios
     if (versus) {
-        versus_median = median_of(versus_ms);
-        speedup = median_of(speedups);
-        const auto [lo, hi] = std::minmax_element(speedups.begin(), speedups.end());
-        const auto [vfast, vslow] = std::minmax_element(versus_ms.begin(), versus_ms.end());
+        vt = pipeline::timing_of(versus_ms);
+        speedup = pipeline::timing_of(speedups);
         std::printf("  taking turns with %d thread(s): median %.2f ms per step (min %.2f, max %.2f), %.1f GFLOP/s\n",
-                    s.versus_threads, versus_median, *vfast, *vslow, flops / (versus_median * 1e6));
+                    s.versus_threads, vt.median, vt.low, vt.high, flops / (vt.median * 1e6));
         std::printf("  speed-up of %d over %d thread(s): %.2fx (median of %d neighbouring pairs; %.2f to %.2f)\n",
-                    s.versus_threads, s.threads, speedup, s.repeats, *lo, *hi);
+                    s.versus_threads, s.threads, speedup.median, s.repeats, speedup.low, speedup.high);
     }
     if (!s.json.empty()) {
         io::Json j = io::Json::object();
         j.set("model", s.model).set("mode", s.mode).set("batch", s.batch).set("size", s.size).set("threads", s.threads)
             .set("isa", isa_name(active_isa())).set("kernels", isa_name(kernel_isa()))
             .set("parameters", static_cast<long long>(net.num_parameters())).set("median_ms", median)
-            .set("min_ms", *fastest).set("max_ms", *slowest).set("gflops", gflops).set("fields_per_s", fields_per_s)
+            .set("min_ms", t.low).set("max_ms", t.high).set("gflops", gflops).set("fields_per_s", fields_per_s)
             .set("gflop_per_step", flops / 1e9).set("peak_rss_mb", peak_rss_mb());
         if (versus)
-            j.set("versus_threads", s.versus_threads).set("versus_median_ms", versus_median).set("speedup", speedup);
+            j.set("versus_threads", s.versus_threads).set("versus_median_ms", vt.median).set("speedup", speedup.median);
         const std::string text = j.dump(2) + "\n";
         io::write_stream_atomically(s.json, [&](std::ostream& out) { out << text; });
     }

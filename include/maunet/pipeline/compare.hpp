@@ -53,6 +53,14 @@ MethodResult score_method(std::string name, std::string task, Index parameters, 
                         metrics::MetricOptions(data_range));
 }
 
+// Median (the upper of the two middle ones for an even count), fastest and slowest of times
+// measured in any order.
+inline Timing timing_of(std::vector<double> ms) {
+    require(!ms.empty(), "timing_of: expected at least one time");
+    std::sort(ms.begin(), ms.end());
+    return Timing{ms[ms.size() / 2], ms.front(), ms.back(), static_cast<int>(ms.size())};
+}
+
 // Milliseconds per call of fn(): median, fastest and slowest of `repeats` runs after one
 // warm-up. One timing on a shared machine can be off by a factor of 2; the median of several is
 // stable, and the spread shows how far to trust it.
@@ -66,8 +74,7 @@ Timing time_ms(Fn&& fn, int repeats = 9) {
         fn();
         ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
-    std::sort(ms.begin(), ms.end());
-    return Timing{ms[ms.size() / 2], ms.front(), ms.back(), repeats};
+    return timing_of(std::move(ms));
 }
 
 // The median alone.
