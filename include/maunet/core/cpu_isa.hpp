@@ -96,8 +96,9 @@ inline void set_isa(Isa isa) {
 }
 
 // The kernels that run for active_isa(): each instruction set has its own (a CPU only reaches
-// avx2 or avx512 on x86-64 built by GCC or Clang, where those kernels exist; region.hpp), except
-// the Winograd kernels, whose AVX2 copy an avx512 CPU runs (winograd.hpp says why).
+// avx2 or avx512 on x86-64 built by GCC or Clang, where those kernels exist; region.hpp). The
+// Winograd kernels of an avx512 CPU are the AVX2 transforms with the AVX-512 products
+// (winograd.hpp says why).
 inline Isa kernel_isa() { return active_isa(); }
 
 }  // namespace maunet

@@ -17,7 +17,8 @@
 // with U[xi][o, c] = (G g[o, c] G^T)[xi] and V[xi][c, t] = (B^T d[c, t] B)[xi]. They run on a
 // register-blocked kernel (6 output channels x 2 vectors of tiles in 12 accumulators: per input
 // channel 2 loads, 6 broadcasts, 12 FMAs), then Y = A^T M A. The kernels exist once per
-// instruction set (isa/winograd.inl, see maunet/core/isa/region.hpp), chosen by kernel_isa().
+// instruction set (isa/winograd.inl, isa/winograd_product.inl, see maunet/core/isa/region.hpp),
+// chosen by kernel_isa(); an AVX-512 CPU runs the AVX2 transforms with AVX-512 products.
 //
 // Layout. Tiles are numbered by "slots": tile row a holds row_slots = tiles_w rounded up to a
 // whole vector, so every vector of L consecutive slots is L neighbouring tiles of one tile row.
@@ -81,6 +82,31 @@ struct WinogradPlan {
     Index padded_w = 0;  // a zero-padded input row: 2 row_slots + 2 values (one zero on the left)
 };
 
+// The products of one block of panels and one block of <= 6 output channels: M[q] = U V[q] for
+// q < panels, M[q][r][s] = sum_c U[c][r] V[q][c][s] (isa/winograd_product.inl).
+template <class T>
+struct WinogradProduct {
+    const T* v = nullptr;  // V[q][c][s] at v[(q * channels + c) * step + s], s < step
+    Index channels = 0, panels = 0, step = 0;
+    const T* u = nullptr;  // U[c][r] at u[c * winograd_mr + r]
+    T* m = nullptr;        // M[q][r][s] at m[q * m_panel_stride + r * step + s]
+    Index m_panel_stride = 0;
+    Index rows = 0;  // output channels of the block, 1 .. winograd_mr
+};
+template <class T>
+using WinogradProductKernel = void (*)(const WinogradProduct<T>&);
+// du[k*ld_du + c] += sum_t dm[k*ld + t] v[c*ld + t] for k < kr, c < cr: the weight gradient's
+// products (winograd_grad_product(dm, v, ld, len, du, ld_du, kr, cr), isa/winograd_product.inl).
+template <class T>
+using WinogradGradProductKernel = void (*)(const T*, const T*, Index, Index, T*, Index, Index, Index);
+
+}  // namespace maunet::detail
+
+#define MAUNET_ISA_BODY "maunet/autograd/ops/isa/winograd_product.inl"
+#include "maunet/core/isa/instantiate.inl"
+
+namespace maunet::detail {
+
 // U[xi][ob][c][m] = (G g G^T)[xi] for g = weight(ob*6 + m, c), packed for the product kernel;
 // zero for output channels past C_out; weight(o, c) as `order` says (WeightOrder, conv_direct.hpp).
 template <class T>
@@ -132,10 +158,11 @@ void winograd_pack_weights(const T* w, Index C_out, Index C, WeightOrder order, 
 
 }  // namespace maunet::detail
 
-// No AVX-512 copy: with 16 lanes a vector holds 16 tiles of one row of tiles, and the U-Net's 16 x 16
-// and 8 x 8 layers have 8 and 4 tiles a row, so most lanes would compute padding. Compiled with
-// 64-byte vectors these kernels measured 1.4-2x slower than the AVX2 copy on those layers on Zen 4
-// (docs/performance.md), so an AVX-512 CPU runs the AVX2 copy.
+// No AVX-512 copy of the transforms: with 16 lanes a vector holds 16 tiles of one row of tiles, and
+// the U-Net's 16 x 16 and 8 x 8 layers have 8 and 4 tiles a row, so most lanes would compute
+// padding. Compiled with 64-byte vectors these kernels measured 1.4-2x slower than the AVX2 copy on
+// those layers on Zen 4 (docs/performance.md), so an AVX-512 CPU runs the AVX2 transforms, with the
+// AVX-512 products (isa/winograd_product.inl).
 #define MAUNET_ISA_BODY "maunet/autograd/ops/isa/winograd.inl"
 #define MAUNET_ISA_NO_AVX512
 #include "maunet/core/isa/instantiate.inl"
@@ -143,13 +170,16 @@ void winograd_pack_weights(const T* w, Index C_out, Index C, WeightOrder order, 
 namespace maunet::detail {
 
 // y[n] (+)= b + conv3x3(x[n], weight), padding 1 (call.kernel_h = kernel_w = 3, pad 1), with the
-// kernels of kernel_isa() (the AVX2 ones for avx512, above).
+// kernels of kernel_isa() (for avx512 the AVX2 transforms with the AVX-512 products, above).
 template <class T>
 void winograd_conv3x3(const ConvCall<T>& call) {
-#if MAUNET_HAVE_AVX2_KERNELS
-    if (kernel_isa() != Isa::generic) return avx2::winograd_conv3x3(call);
+#if MAUNET_HAVE_AVX512_KERNELS
+    if (kernel_isa() == Isa::avx512) return avx2::winograd_conv3x3(call, &avx512::winograd_product_panels<T>);
 #endif
-    generic::winograd_conv3x3(call);
+#if MAUNET_HAVE_AVX2_KERNELS
+    if (kernel_isa() == Isa::avx2) return avx2::winograd_conv3x3(call, &avx2::winograd_product_panels<T>);
+#endif
+    generic::winograd_conv3x3(call, &generic::winograd_product_panels<T>);
 }
 
 }  // namespace maunet::detail

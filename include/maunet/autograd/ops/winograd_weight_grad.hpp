@@ -23,8 +23,9 @@
 // (parallel_for_dynamic) and chunks are taken in order, so every value is summed in the same order
 // for any thread count and partition.
 //
-// The kernels exist in a generic and an AVX2 copy (isa/winograd_weight_grad.inl), chosen by
-// kernel_isa(); an AVX-512 CPU runs the AVX2 copy, as for the forward kernels (winograd.hpp).
+// The transforms exist in a generic and an AVX2 copy (isa/winograd_weight_grad.inl), the products
+// also in an AVX-512 one (isa/winograd_product.inl), chosen by kernel_isa(); an AVX-512 CPU runs
+// the AVX2 transforms with the AVX-512 products, as for the forward kernels (winograd.hpp).
 #pragma once
 
 #include <algorithm>
@@ -47,14 +48,20 @@ constexpr Index winograd_dw_chunk = 1024, winograd_dw_kgroup = 4;
 namespace maunet::detail {
 
 // dw[k, c, u, v] += sum_{n,i,j} g[n, k, i, j] x[n, c, i+u-1, j+v-1] (3x3, padding 1) with the
-// kernels of kernel_isa() (the AVX2 ones for avx512); `chunk_slots` as in the kernel (0 chooses).
+// kernels of kernel_isa() (for avx512 the AVX2 transforms with the AVX-512 products);
+// `chunk_slots` as in the kernel (0 chooses).
 template <class T>
 void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, const T* g, Index K, T* dw,
                              Index chunk_slots = 0) {
-#if MAUNET_HAVE_AVX2_KERNELS
-    if (kernel_isa() != Isa::generic) return avx2::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, chunk_slots);
+#if MAUNET_HAVE_AVX512_KERNELS
+    if (kernel_isa() == Isa::avx512)
+        return avx2::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, chunk_slots, &avx512::winograd_grad_product<T>);
 #endif
-    generic::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, chunk_slots);
+#if MAUNET_HAVE_AVX2_KERNELS
+    if (kernel_isa() == Isa::avx2)
+        return avx2::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, chunk_slots, &avx2::winograd_grad_product<T>);
+#endif
+    generic::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, chunk_slots, &generic::winograd_grad_product<T>);
 }
 
 }  // namespace maunet::detail

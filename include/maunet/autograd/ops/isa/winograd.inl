@@ -40,42 +40,6 @@ inline __attribute__((always_inline)) V interleave_high(V a, V b) {
     else return shuffle_lanes<V, 1, 3>(a, b);
 }
 
-// m[r*ld + s] = sum_c u[c*MR + r] v[c*2L + s] for r < MR, s < 2L: one tile of M[xi] = U[xi] V[xi]
-// (u packed [c][MR], v one panel [c][2L]), kept in 2*MR <= 12 accumulators over all channels.
-template <class T, int MR>
-inline __attribute__((always_inline)) void winograd_product_tile(const T* v, Index C, const T* u, T* m, Index ld) {
-    using V = typename Simd<T>::vec;
-    constexpr Index L = Simd<T>::lanes;
-    V acc[MR][2] = {};
-    for (Index c = 0; c < C; ++c, v += 2 * L, u += winograd_mr) {
-        V x0, x1;
-        std::memcpy(&x0, v, sizeof(V));
-        std::memcpy(&x1, v + L, sizeof(V));
-        for (int r = 0; r < MR; ++r) {
-            const V w = splat<T>(u[r]);
-            acc[r][0] += w * x0;
-            acc[r][1] += w * x1;
-        }
-    }
-    for (int r = 0; r < MR; ++r) {
-        std::memcpy(m + r * ld, &acc[r][0], sizeof(V));
-        std::memcpy(m + r * ld + L, &acc[r][1], sizeof(V));
-    }
-}
-
-// The tile for the `rows` (1..6) output channels left in a block.
-template <class T>
-inline void winograd_product(const T* v, Index C, const T* u, T* m, Index ld, Index rows) {
-    switch (rows) {
-        case 1: winograd_product_tile<T, 1>(v, C, u, m, ld); break;
-        case 2: winograd_product_tile<T, 2>(v, C, u, m, ld); break;
-        case 3: winograd_product_tile<T, 3>(v, C, u, m, ld); break;
-        case 4: winograd_product_tile<T, 4>(v, C, u, m, ld); break;
-        case 5: winograd_product_tile<T, 5>(v, C, u, m, ld); break;
-        default: winograd_product_tile<T, 6>(v, C, u, m, ld); break;
-    }
-}
-
 template <class T>
 WinogradPlan winograd_plan(Index C, Index H, Index W) {
     constexpr Index L = Simd<T>::lanes;
@@ -179,8 +143,9 @@ inline __attribute__((always_inline)) void winograd_output_tile(const T* m, Inde
 }
 
 // y[n] (+)= b + conv3x3(x[n], weight) for a ConvCall with a 3x3 kernel and padding 1.
+// `product` runs the products M = U V (isa/winograd_product.inl: this copy's, or the AVX-512 one).
 template <class T>
-void winograd_conv3x3(const ConvCall<T>& call) {
+void winograd_conv3x3(const ConvCall<T>& call, WinogradProductKernel<T> product) {
     constexpr Index L = Simd<T>::lanes;
     const Index N = call.batch, C = call.channels, H = call.height, W = call.width, C_out = call.out_channels;
     const bool accumulate = call.store == Store::accumulate, relu = call.store == Store::overwrite_relu;
@@ -237,13 +202,19 @@ void winograd_conv3x3(const ConvCall<T>& call) {
         }
 
         // M[xi] = U[xi] V[xi]: the U block (C x 6) stays in L1 while it sweeps the block's panels.
+        WinogradProduct<T> block;
+        block.channels = C;
+        block.panels = pb;
+        block.step = p.step;
+        block.m_panel_stride = rows * p.step;
         for (Index xi = 0; xi < 16; ++xi)
             for (Index ob = ob_lo; ob < ob_hi; ++ob) {
-                const T* u_b = u + ((xi * oblocks + ob) * C) * winograd_mr;
-                const Index r0 = (ob - ob_lo) * winograd_mr, nr = std::min(winograd_mr, rows - r0);
-                for (Index q = 0; q < pb; ++q)
-                    winograd_product(v + xi * v_xi + q * C * p.step, C, u_b, m + xi * m_xi + (q * rows + r0) * p.step,
-                                     p.step, nr);
+                const Index r0 = (ob - ob_lo) * winograd_mr;
+                block.v = v + xi * v_xi;
+                block.u = u + ((xi * oblocks + ob) * C) * winograd_mr;
+                block.m = m + xi * m_xi + r0 * p.step;
+                block.rows = std::min(winograd_mr, rows - r0);
+                product(block);
             }
 
         // Output transform into y, one vector of tiles at a time; one output plane at a time, so

@@ -28,55 +28,13 @@ inline __attribute__((always_inline)) void winograd_grad_output_tile(const T* in
     }
 }
 
-// du[k*ld_du + c] += sum_t dm[k*ld + t] v[c*ld + t] for k < kr, c < cr (each 1..3), t < len (a
-// multiple of the vector length): tiles in the lanes, 9 accumulators (named, so they stay in
-// registers), one lane sum per (k, c) at the end, in lane order. Missing rows repeat the last
-// one and are not written.
-template <class T>
-inline void winograd_grad_product(const T* dm, const T* v, Index ld, Index len, T* du, Index ld_du, Index kr,
-                                  Index cr) {
-    using V = typename Simd<T>::vec;
-    constexpr Index L = Simd<T>::lanes;
-    const T* m0 = dm;
-    const T* m1 = dm + std::min<Index>(1, kr - 1) * ld;
-    const T* m2 = dm + std::min<Index>(2, kr - 1) * ld;
-    const T* v0 = v;
-    const T* v1 = v + std::min<Index>(1, cr - 1) * ld;
-    const T* v2 = v + std::min<Index>(2, cr - 1) * ld;
-    V a00 = {}, a01 = {}, a02 = {}, a10 = {}, a11 = {}, a12 = {}, a20 = {}, a21 = {}, a22 = {};
-    for (Index t = 0; t < len; t += L) {
-        V x0, x1, x2, y0, y1, y2;
-        std::memcpy(&x0, v0 + t, sizeof(V));
-        std::memcpy(&x1, v1 + t, sizeof(V));
-        std::memcpy(&x2, v2 + t, sizeof(V));
-        std::memcpy(&y0, m0 + t, sizeof(V));
-        std::memcpy(&y1, m1 + t, sizeof(V));
-        std::memcpy(&y2, m2 + t, sizeof(V));
-        keep_in_register(x0);
-        keep_in_register(x1);
-        keep_in_register(x2);
-        keep_in_register(y0);
-        keep_in_register(y1);
-        keep_in_register(y2);
-        a00 += y0 * x0; a01 += y0 * x1; a02 += y0 * x2;
-        a10 += y1 * x0; a11 += y1 * x1; a12 += y1 * x2;
-        a20 += y2 * x0; a21 += y2 * x1; a22 += y2 * x2;
-    }
-    const V acc[3][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}};
-    for (Index k = 0; k < kr; ++k)
-        for (Index c = 0; c < cr; ++c) {
-            T sum = T(0);
-            for (Index l = 0; l < L; ++l) sum += acc[k][c][l];
-            du[k * ld_du + c] += sum;
-        }
-}
-
 // dw[k, c, u, v] += sum_{n,i,j} g[n, k, i, j] x[n, c, i+u-1, j+v-1] for x [N, C, H, W] and
 // g = dL/dy [N, K, H, W]: the weight gradient of winograd_conv3x3 (unflipped). `chunk_slots`
-// (rounded to whole vectors) overrides the chunk length, for tests; 0 chooses it.
+// (rounded to whole vectors) overrides the chunk length, for tests; 0 chooses it. `product` runs
+// the products dU += dM V^T (isa/winograd_product.inl: this copy's, or the AVX-512 one).
 template <class T>
 void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, const T* g, Index K, T* dw,
-                             Index chunk_slots) {
+                             Index chunk_slots, WinogradGradProductKernel<T> product) {
     constexpr Index L = Simd<T>::lanes, line = Index(64 / sizeof(T)), block = 3;
     const WinogradPlan p = winograd_plan<T>(C, H, W);
     const Index g_cols = 2 * p.row_slots;  // dL/dy rows zero-padded to whole vectors of tiles
@@ -131,8 +89,8 @@ void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, con
                 const T* v_c = v + xi * v_xi + c0 * chunk;
                 for (Index kb = kb_lo; kb < kb_hi; ++kb) {
                     const Index k0 = kb * block, kr = std::min(block, K - k0);
-                    winograd_grad_product(dm + xi * m_xi + k0 * chunk, v_c, chunk, len, du + (xi * K + k0) * C + c0, C,
-                                          kr, cr);
+                    product(dm + xi * m_xi + k0 * chunk, v_c, chunk, len, du + (xi * K + k0) * C + c0, C,
+                            kr, cr);
                 }
             }
         });
