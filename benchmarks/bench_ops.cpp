@@ -3,8 +3,12 @@
 // average pooling, max-average pooling (mean mode), and the UpSampler Unit (mean mode).
 // Arguments: batch, channels (c_in = c_out for conv2d), image side, threads. Also the bias
 // correction of the classical baselines: quantile mapping over a decade of daily fields.
+#include <chrono>
 #include <cmath>
 #include <vector>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include <maunet/autograd/ops/conv2d.hpp>
 #include <maunet/autograd/ops/conv_transpose2d.hpp>
@@ -249,6 +253,42 @@ void BM_memory_triad(benchmark::State& state) {
     state.counters["GB/s"] = benchmark::Counter(12.0 * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_memory_triad)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+#if defined(_OPENMP)
+// How fast a core reads data that a core has just written: thread 0 updates an array of `MB`
+// megabytes, then thread `reader` (0: the writer itself, 1: the other core) reads one value per
+// 64-byte line. Only the read is timed (manual time); GB/s counts the whole array. Two threads
+// must run at once. On a 2-core Zen 5 VM the other core read at a third to a half of the writer's
+// speed: why the Winograd kernels keep each image on one core (parallel_for_affine).
+void BM_read_written_data(benchmark::State& state) {
+    const int reader = static_cast<int>(state.range(0));
+    const Index n = state.range(1) << 18;  // floats in MB megabytes
+    std::vector<float> a(static_cast<std::size_t>(n), 1.0f);
+    float sink = 0.0f;
+    for (auto _ : state) {
+        double seconds = 0.0;
+#pragma omp parallel num_threads(2)
+        {
+            const int me = omp_get_thread_num();
+            if (me == 0)
+                for (Index i = 0; i < n; ++i) a[std::size_t(i)] = a[std::size_t(i)] * 0.5f + 1.0f;
+#pragma omp barrier
+            const int who = omp_get_num_threads() < 2 ? 0 : reader;  // no team of two: the writer reads
+            if (me == who) {
+                const auto start = std::chrono::steady_clock::now();
+                float acc = 0.0f;
+                for (Index i = 0; i < n; i += 16) acc += a[std::size_t(i)];
+                seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                sink += acc;
+            }
+        }
+        state.SetIterationTime(seconds);
+    }
+    benchmark::DoNotOptimize(sink);
+    state.counters["GB/s"] = benchmark::Counter(4.0 * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_read_written_data)->ArgsProduct({{0, 1}, {1, 16}})->Unit(benchmark::kMicrosecond)->UseManualTime();
+#endif
 
 // Pools on the first level: [N, 32, 128, 128] -> [N, 32, 64, 64], forward + backward.
 template <int Mode>  // 0 max_pool2d, 1 avg_pool2d, 2 max-average pooling (mean)

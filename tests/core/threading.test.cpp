@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "maunet/core/eigen.hpp"
@@ -42,6 +44,48 @@ TEST_CASE("parallel_for visits every index exactly once with any thread count", 
     parallel_for(5, 5, [&](std::ptrdiff_t) { ++count; });  // an empty range does nothing
     CHECK(count == 0);
 }
+
+TEST_CASE("parallel_for_affine and parallel_for_dynamic visit every index exactly once", "[threading]") {
+    for (int threads : {1, 2, 3, 5}) {
+        set_num_threads(threads);
+        for (std::ptrdiff_t n : {0, 1, 2, 7, 1000}) {
+            std::vector<std::atomic<int>> affine(static_cast<std::size_t>(n)), dynamic(static_cast<std::size_t>(n));
+            parallel_for_affine(3, 3 + n, [&](std::ptrdiff_t i) { affine[static_cast<std::size_t>(i - 3)] += 1; });
+            parallel_for_dynamic(3, 3 + n, [&](std::ptrdiff_t i) { dynamic[static_cast<std::size_t>(i - 3)] += 1; });
+            bool once = true;
+            for (std::ptrdiff_t i = 0; i < n; ++i)
+                once = once && affine[static_cast<std::size_t>(i)] == 1 && dynamic[static_cast<std::size_t>(i)] == 1;
+            INFO(threads << " threads, " << n << " items");
+            CHECK(once);
+        }
+    }
+    set_num_threads(max_hardware_threads());
+}
+
+#if defined(_OPENMP)
+TEST_CASE("parallel_for_affine starts each thread on its own contiguous slice", "[threading]") {
+    // Two threads, 8 items: thread 0 owns 0..3, thread 1 owns 4..7, so the threads' first items are
+    // 0 and 4 (a dynamic schedule hands out 0 and 1 first). Each item takes 20 ms, so neither
+    // thread can finish its slice and take the other's first item before the other has started.
+    const int before = num_threads();
+    set_num_threads(2);
+    std::vector<std::ptrdiff_t> first(2, -1);
+    std::atomic<int> team{0};
+    parallel_for_affine(0, 8, [&](std::ptrdiff_t i) {
+        team = omp_get_num_threads();
+        const int me = omp_get_thread_num();
+        if (first[static_cast<std::size_t>(me)] < 0) first[static_cast<std::size_t>(me)] = i;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    });
+    set_num_threads(before);
+    if (team.load() < 2) {
+        WARN("OpenMP formed no team of two threads here: the slices cannot be observed");
+        return;
+    }
+    CHECK(first[0] == 0);
+    CHECK(first[1] == 4);
+}
+#endif
 
 #if defined(_OPENMP)
 TEST_CASE("before set_num_threads maunet follows OpenMP's default, and never changes it", "[threading]") {

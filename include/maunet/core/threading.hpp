@@ -101,6 +101,49 @@ void parallel_for_dynamic(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
     for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
 }
 
+// Runs fn(i) for i in [begin, end) across num_threads() threads: thread t first takes the items
+// of its own contiguous slice, [begin + n t / T, begin + n (t + 1) / T), one at a time in order,
+// as a static partition would; a thread whose slice is done then takes the next items of the
+// others' slices. For items that own their outputs, like parallel_for_dynamic (same results for
+// any partition). Why not plain dynamic: items handed out in turn put neighbouring items, and so
+// an image's data, on both cores, whereas the elementwise loops (parallel_pieces) and static
+// loops give the first half of a batch to thread 0 and the second to thread 1 in every layer; a
+// core reads data another core has just written 2-4x slower than its own (measured on 2-core
+// Zen 5, docs/performance.md). This keeps each image on one core and still lets a thread that
+// finished early help the other. fn must not throw.
+template <class Fn>
+void parallel_for_affine(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
+#if defined(_OPENMP)
+    const std::ptrdiff_t n = end - begin;
+    const int threads = static_cast<int>(std::min<std::ptrdiff_t>(num_threads(), n));
+    if (threads > 1) {
+        struct alignas(64) Slice {  // one cache line each: the counters are written by both threads
+            std::atomic<std::ptrdiff_t> next;
+            std::ptrdiff_t end;
+        };
+        constexpr int max_slices = 64;  // more threads than that: dynamic schedule
+        if (threads > max_slices) return parallel_for_dynamic(begin, end, fn);
+        Slice slices[max_slices];
+        for (int t = 0; t < threads; ++t) {
+            slices[t].next.store(begin + n * t / threads, std::memory_order_relaxed);
+            slices[t].end = begin + n * (t + 1) / threads;
+        }
+#pragma omp parallel num_threads(threads)
+        {
+            const int me = omp_get_thread_num();
+            for (int k = 0; k < threads; ++k) {  // own slice first, then the next ones round
+                Slice& s = slices[(me + k) % threads];
+                for (std::ptrdiff_t i = s.next.fetch_add(1, std::memory_order_relaxed); i < s.end;
+                     i = s.next.fetch_add(1, std::memory_order_relaxed))
+                    fn(i);
+            }
+        }
+        return;
+    }
+#endif
+    for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+}
+
 // Runs fn(lo, hi) over [0, n) cut into one contiguous piece per thread (none shorter than
 // `grain`), for elementwise loops: each element is handled alone, so results do not depend on
 // the cut. fn must not throw.

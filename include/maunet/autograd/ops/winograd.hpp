@@ -41,8 +41,10 @@
 // sum by rounding only; in float the relative difference to the GEMM path stays below 1e-5 on
 // the tested layers (tests/autograd/ops/winograd.test.cpp).
 //
-// Threads: items are handed out dynamically (parallel_for_dynamic: blocks at the image's last tile
-// row cost less, and a shared machine slows one core now and then); every output value is computed
+// Threads: items are handed out by parallel_for_affine: each thread first takes the items of its
+// own share of the batch (the images the elementwise loops around it give to that core, so their
+// data is in its caches), then helps with the rest (blocks at the image's last tile row cost
+// less, and a shared machine slows one core now and then); every output value is computed
 // by one item in an order that does not depend on which thread runs it, so results are
 // bit-identical for any thread count and any partition.
 #pragma once

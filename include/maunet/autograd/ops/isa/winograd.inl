@@ -161,7 +161,7 @@ void winograd_conv3x3(const ConvCall<T>& call, WinogradProductKernel<T> product)
     const Index slices =
         threads > 1 && items0 < 4 * threads ? std::min(oblocks, (4 * threads + items0 - 1) / items0) : Index(1);
     const Index obs_per_slice = (oblocks + slices - 1) / slices;
-    parallel_for_dynamic(0, items0 * slices, [&](std::ptrdiff_t item) {
+    parallel_for_affine(0, items0 * slices, [&](std::ptrdiff_t item) {
         const Index n = item / (p.blocks * slices), blk = (item / slices) % p.blocks, slice = item % slices;
         const Index ob_lo = slice * obs_per_slice, ob_hi = std::min(oblocks, ob_lo + obs_per_slice);
         if (ob_lo >= ob_hi) return;
