@@ -108,7 +108,7 @@ void parallel_for_dynamic(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
 // any partition). Why not plain dynamic: items handed out in turn put neighbouring items, and so
 // an image's data, on both cores, whereas the elementwise loops (parallel_pieces) and static
 // loops give the first half of a batch to thread 0 and the second to thread 1 in every layer; a
-// core reads data another core has just written 2-4x slower than its own (measured on 2-core
+// core reads data another core has just written 1.5-3x slower than its own (measured on 2-core
 // Zen 5, docs/performance.md). This keeps each image on one core and still lets a thread that
 // finished early help the other. fn must not throw.
 template <class Fn>
