@@ -258,6 +258,7 @@ maunet_status maunet_workspace_create(const maunet_model* model, int n, int ny, 
             const Tensor<float> zeros(Shape{n, ny, nx});
             const Tensor<float> y = maunet::pipeline::apply_precip_model(m->model, zeros);
         }
+        maunet::detail::grow_scratch_to_high_water<float>();  // every thread, not only those that worked
         *workspace = ws.release();
     });
 }

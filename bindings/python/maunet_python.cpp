@@ -435,6 +435,7 @@ PYBIND11_MODULE(maunet, m) {
                      const Tensor<float> zeros(shape.size() == 2 ? Shape{1, shape[0], shape[1]} : Shape(shape));
                      maunet::require(zeros.numel() > 0, "Model.workspace: the shape is empty");
                      const Tensor<float> y = maunet::pipeline::apply_precip_model(*s.net, zeros);
+                     maunet::detail::grow_scratch_to_high_water<float>();  // every thread's buffers
                  }
                  return ws;
              },

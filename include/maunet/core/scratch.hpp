@@ -1,8 +1,11 @@
 // maunet/core/scratch.hpp: named, per-thread scratch buffers for the kernels (convolutions, GEMM).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <vector>
+
+#include "maunet/core/threading.hpp"
 
 namespace maunet::detail {
 
@@ -23,6 +26,13 @@ enum class ScratchSlot : int {
     partials = 7,   // the weight-gradient partial sums of batch chunks 1.. (GEMM paths, im2col.hpp)
     count = 8
 };
+// The largest size any thread has asked of each slot, per element type.
+template <class T>
+std::atomic<std::size_t>* scratch_high_water() {
+    static std::atomic<std::size_t> sizes[static_cast<int>(ScratchSlot::count)] = {};
+    return sizes;
+}
+
 template <class T>
 T* scratch(ScratchSlot slot, std::size_t n) {
     thread_local std::vector<T> slots[static_cast<int>(ScratchSlot::count)];
@@ -31,8 +41,25 @@ T* scratch(ScratchSlot slot, std::size_t n) {
         s.clear();
         s.shrink_to_fit();
         s.resize(n);
+        std::atomic<std::size_t>& high = scratch_high_water<T>()[static_cast<int>(slot)];
+        std::size_t seen = high.load(std::memory_order_relaxed);
+        while (seen < n && !high.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
+        }
     }
     return s.data();
+}
+
+// Grows every thread's buffers of T to the largest size any thread has used, in one parallel
+// region of num_threads() threads (one item each). After a warm-up call, a thread that got no
+// item of some layer (the other took them all while it was descheduled, as happens on a busy
+// machine) would otherwise grow its buffer in a later call: this is what lets a workspace promise
+// that predictions allocate nothing (the C API's and Python's workspaces call it).
+template <class T>
+void grow_scratch_to_high_water() {
+    parallel_for(0, num_threads(), [](std::ptrdiff_t) {
+        for (int slot = 0; slot < static_cast<int>(ScratchSlot::count); ++slot)
+            scratch<T>(static_cast<ScratchSlot>(slot), scratch_high_water<T>()[slot].load(std::memory_order_relaxed));
+    });
 }
 
 }  // namespace maunet::detail
