@@ -253,12 +253,7 @@ maunet_status maunet_workspace_create(const maunet_model* model, int n, int ny, 
         const maunet_model* m = checked(model, op);
         need_sizes(n, ny, nx, op);
         auto ws = std::make_unique<maunet_workspace>();
-        {  // one prediction on zeros fills the arena with every block a prediction of this size takes
-            maunet::ArenaScope scope(&ws->arena);
-            const Tensor<float> zeros(Shape{n, ny, nx});
-            const Tensor<float> y = maunet::pipeline::apply_precip_model(m->model, zeros);
-        }
-        maunet::detail::grow_scratch_to_high_water<float>();  // every thread, not only those that worked
+        maunet::pipeline::prepare_workspace(m->model, ws->arena, Shape{n, ny, nx});
         *workspace = ws.release();
     });
 }

@@ -431,11 +431,9 @@ PYBIND11_MODULE(maunet, m) {
                  auto ws = std::make_unique<Workspace>();
                  {
                      py::gil_scoped_release unlocked;
-                     maunet::ArenaScope scope(&ws->arena);  // one prediction on zeros fills it
-                     const Tensor<float> zeros(shape.size() == 2 ? Shape{1, shape[0], shape[1]} : Shape(shape));
-                     maunet::require(zeros.numel() > 0, "Model.workspace: the shape is empty");
-                     const Tensor<float> y = maunet::pipeline::apply_precip_model(*s.net, zeros);
-                     maunet::detail::grow_scratch_to_high_water<float>();  // every thread's buffers
+                     const Shape fields = shape.size() == 2 ? Shape{1, shape[0], shape[1]} : Shape(shape);
+                     maunet::require(fields.numel() > 0, "Model.workspace: the shape is empty");
+                     maunet::pipeline::prepare_workspace(*s.net, ws->arena, fields);
                  }
                  return ws;
              },

@@ -14,6 +14,7 @@
 // models (precipitation alone, no static predictors) can be applied this way.
 #pragma once
 
+#include "maunet/core/scratch.hpp"
 #include "maunet/pipeline/precip_model.hpp"
 
 namespace maunet::pipeline {
@@ -30,6 +31,21 @@ Tensor<T> apply_precip_model(const PrecipModel<T>& model, const Tensor<T>& field
     require_shape(fields.rank() == 3 && fields.numel() > 0, "apply_precip_model: expected fields [time, y, x], got ",
                   fields.shape());
     return model.apply(fields);
+}
+
+// Prepares `arena` so that apply_precip_model on fields of `shape` [time, y, x], called in an
+// ArenaScope of it, allocates nothing: one prediction on zeros fills the arena with every block
+// such a prediction takes, then every thread's kernel scratch grows to the largest any thread
+// used (core/scratch.hpp; on a busy machine one thread may get no item of some layer in that
+// prediction). The C API's and Python's workspaces are made this way.
+template <class T>
+void prepare_workspace(const PrecipModel<T>& model, Arena& arena, const Shape& shape) {
+    {
+        ArenaScope scope(&arena);
+        const Tensor<T> zeros(shape);
+        const Tensor<T> y = apply_precip_model(model, zeros);
+    }
+    detail::grow_scratch_to_high_water<T>();
 }
 
 }  // namespace maunet::pipeline
