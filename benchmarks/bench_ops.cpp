@@ -258,7 +258,7 @@ BENCHMARK(BM_memory_triad)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRe
 // How fast a core reads data that a core has just written: thread 0 updates an array of `MB`
 // megabytes, then thread `reader` (0: the writer itself, 1: the other core) reads one value per
 // 64-byte line. Only the read is timed (manual time); GB/s counts the whole array. Two threads
-// must run at once. On a 2-core Zen 5 VM the other core read at a third to a half of the writer's
+// must run at once. On a 2-core Zen 5 VM the other core read at a third to two thirds of the writer's
 // speed: why the Winograd kernels keep each image on one core (parallel_for_affine).
 void BM_read_written_data(benchmark::State& state) {
     const int reader = static_cast<int>(state.range(0));
