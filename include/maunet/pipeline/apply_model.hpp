@@ -45,7 +45,7 @@ void prepare_workspace(const PrecipModel<T>& model, Arena& arena, const Shape& s
         const Tensor<T> zeros(shape);
         const Tensor<T> y = apply_precip_model(model, zeros);
     }
-    detail::grow_scratch_to_high_water<T>();
+    maunet::detail::grow_scratch_to_high_water<T>();
 }
 
 }  // namespace maunet::pipeline
