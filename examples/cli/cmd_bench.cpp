@@ -9,6 +9,7 @@
 // 2 per multiply-add of the convolutions, a train step as 3x the forward pass.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -17,6 +18,7 @@
 #include <maunet/autograd/ops/loss.hpp>
 #include <maunet/core/arena.hpp>
 #include <maunet/core/heap.hpp>
+#include <maunet/core/region_profile.hpp>
 #include <maunet/io/atomic_file.hpp>
 #include <maunet/io/json.hpp>
 #include <maunet/nn/models/unet.hpp>
@@ -38,8 +40,69 @@ struct BenchSettings {
     int warmup = 2;
     int repeats = 5;
     int versus_threads = 0;  // 0: time --threads alone
+    bool regions = false;    // also print where the time went, region by region
     std::string json;
 };
+
+// The --regions table (core/region_profile.hpp): per source line, the wall time over the timed
+// steps at each thread count, their ratio, and the thread-time the team spent waiting; then what
+// ran outside every region (no second thread helps there). The 14 largest lines, the rest summed.
+// A line may appear at one thread count only (a kernel that splits its work another way there).
+void print_regions(const std::vector<RegionTotals>& all, const std::vector<int>& settings,
+                   const std::vector<double>& step_seconds) {
+    struct Row {
+        std::string site;
+        long calls = 0;
+        std::vector<double> wall, waiting;
+    };
+    const std::size_t k = settings.size();
+    std::vector<Row> rows;
+    for (const RegionTotals& r : all) {
+        std::size_t col = 0;
+        while (col < k && settings[col] != r.threads) ++col;
+        if (col == k) continue;
+        auto it = std::find_if(rows.begin(), rows.end(), [&](const Row& x) { return x.site == r.site; });
+        if (it == rows.end()) {
+            rows.push_back({r.site, 0, std::vector<double>(k, 0.0), std::vector<double>(k, 0.0)});
+            it = rows.end() - 1;
+        }
+        it->calls = std::max(it->calls, r.calls);  // the larger count of the thread counts
+        it->wall[col] += r.wall_s;
+        it->waiting[col] += r.waiting_s;
+    }
+    // Largest first, by the larger of the columns (a line may run at one thread count only).
+    auto largest = [](const Row& r) { return *std::max_element(r.wall.begin(), r.wall.end()); };
+    std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return largest(a) > largest(b); });
+    Row others{"(other regions)", 0, std::vector<double>(k, 0.0), std::vector<double>(k, 0.0)};
+    Row outside{"(outside regions)", 0, std::vector<double>(step_seconds), std::vector<double>(k, 0.0)};
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        for (std::size_t c = 0; c < k; ++c) {
+            outside.wall[c] -= rows[i].wall[c];
+            if (i >= 14) {
+                others.calls += c == 0 ? rows[i].calls : 0;  // once per line
+                others.wall[c] += rows[i].wall[c];
+                others.waiting[c] += rows[i].waiting[c];
+            }
+        }
+    if (rows.size() > 14) rows.resize(14);
+    rows.push_back(others);
+    rows.push_back(outside);
+    rows.push_back({"(whole steps)", 0, std::vector<double>(step_seconds), std::vector<double>(k, 0.0)});
+    std::printf("  parallel regions over the timed steps, seconds (wall at each thread count; waiting: thread-time\n"
+                "  the team held but ran no item in):\n  %-44s %7s", "site", "calls");
+    for (int t : settings) std::printf("  %2dt wall", t);
+    if (k == 2) std::printf("  speed-up");
+    std::printf("  %2dt waiting\n", settings.back());
+    for (const Row& r : rows) {
+        std::printf("  %-44s %7ld", r.site.c_str(), r.calls);
+        for (double w : r.wall) std::printf("  %8.3f", w);
+        if (k == 2 && r.wall[0] > 0 && r.wall[1] > 0)
+            std::printf("  %7.2fx", r.wall[0] / r.wall[1]);
+        else if (k == 2)
+            std::printf("  %8s", "-");  // a line at one thread count only
+        std::printf("  %11.3f\n", r.waiting.back());
+    }
+}
 
 double peak_rss_mb() {
     rusage usage{};
@@ -103,12 +166,14 @@ void run_bench(const BenchSettings& s) {
         if (versus) timed_step(s.versus_threads);
     }
     std::vector<double> ms, versus_ms, speedups;
+    if (s.regions) start_region_profile();
     for (int i = 0; i < s.repeats; ++i) {
         ms.push_back(timed_step(s.threads));
         if (!versus) continue;
         versus_ms.push_back(timed_step(s.versus_threads));
         speedups.push_back(ms.back() / versus_ms.back());
     }
+    const std::vector<RegionTotals> regions = s.regions ? stop_region_profile() : std::vector<RegionTotals>{};
     set_num_threads(s.threads);
     const pipeline::Timing t = pipeline::timing_of(ms);
     const double median = t.median;
@@ -129,6 +194,22 @@ void run_bench(const BenchSettings& s) {
         std::printf("  speed-up of %d over %d thread(s): %.2fx (median of %d neighbouring pairs; %.2f to %.2f)\n",
                     s.versus_threads, s.threads, speedup.median, s.repeats, speedup.low, speedup.high);
     }
+    if (s.regions) {
+        auto seconds = [](const std::vector<double>& v) {
+            double sum = 0;
+            for (double x : v) sum += x / 1000.0;
+            return sum;
+        };
+        std::vector<int> settings{s.threads};
+        std::vector<double> step_seconds{seconds(ms)};
+        if (versus && s.versus_threads != s.threads) {
+            settings.push_back(s.versus_threads);
+            step_seconds.push_back(seconds(versus_ms));
+        } else if (versus) {
+            step_seconds[0] += seconds(versus_ms);  // the same setting: one column
+        }
+        print_regions(regions, settings, step_seconds);
+    }
     if (!s.json.empty()) {
         io::Json j = io::Json::object();
         j.set("model", s.model).set("mode", s.mode).set("batch", s.batch).set("size", s.size).set("threads", s.threads)
@@ -138,6 +219,14 @@ void run_bench(const BenchSettings& s) {
             .set("gflop_per_step", flops / 1e9).set("peak_rss_mb", peak_rss_mb());
         if (versus)
             j.set("versus_threads", s.versus_threads).set("versus_median_ms", vt.median).set("speedup", speedup.median);
+        if (s.regions) {  // every region, per source line and thread count, totals over the timed steps
+            io::Json list = io::Json::array();
+            for (const RegionTotals& r : regions)
+                list.push_back(io::Json::object().set("site", r.site).set("threads", r.threads)
+                                   .set("calls", static_cast<long long>(r.calls)).set("wall_s", r.wall_s)
+                                   .set("busy_s", r.busy_s).set("waiting_s", r.waiting_s));
+            j.set("regions", std::move(list));
+        }
         const std::string text = j.dump(2) + "\n";
         io::write_stream_atomically(s.json, [&](std::ostream& out) { out << text; });
     }
@@ -165,6 +254,9 @@ void add_bench_command(CLI::App& app) {
                     "also time steps on this many threads, taking turns with --threads steps in this process, "
                     "and report the speed-up (median over neighbouring pairs)")
         ->check(CLI::Range(1, kMaxThreads));
+    cmd->add_flag("--regions", s->regions,
+                  "also print each parallel region's time over the timed steps (per source line; with "
+                  "--versus-threads side by side) and the time outside them");
     cmd->add_option("--json", s->json, "also write the result to this JSON file");
     cmd->callback([s] { run_bench(*s); });
 }

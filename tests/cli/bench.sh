@@ -43,6 +43,33 @@ speedup, lo, hi = map(float, sys.argv[3:6])
 assert abs(j["speedup"] - speedup) < 0.005 and 0 <= lo <= speedup <= hi and j["speedup"] > 0, (j, sys.argv[3:])
 PY
 
+# --regions: one table row per source line with both thread counts side by side; the rows, the
+# other regions and the time outside them add up to the timed steps; the JSON lists every region.
+out=$("$maunet" bench --size 16 --batch 2 --warmup 1 --repeats 2 --threads 1 --versus-threads 2 --regions \
+  --json regions.json 2>&1) || fail "bench --regions: status $?: $out"
+grep -Eq "site +calls +1t wall +2t wall +speed-up +2t waiting" <<< "$out" || fail "bench --regions: no table header: $out"
+grep -Eq "^  autograd/ops/[a-z_/]+\.(hpp|inl):[0-9]+ " <<< "$out" || fail "bench --regions: no region of the convolutions: $out"
+printf '%s\n' "$out" > regions.txt
+python3 - regions.json regions.txt <<'PY' || fail "bench --regions: the table does not add up: $out"
+import json, re, sys
+j = json.load(open(sys.argv[1]))
+rows = {}
+for line in open(sys.argv[2]).read().splitlines():
+    m = re.match(r"^  (\S+(?: regions\)| steps\))?) +(\d+) +([0-9.-]+) +([0-9.-]+) +([0-9.]+x|-) +([0-9.]+)$", line)
+    if m: rows[m.group(1)] = [float(m.group(k)) for k in (3, 4)]
+assert "(whole steps)" in rows and "(outside regions)" in rows and "(other regions)" in rows, rows
+whole = rows.pop("(whole steps)")
+for col in (0, 1):
+    assert abs(sum(r[col] for r in rows.values()) - whole[col]) < 0.002 * len(rows), (col, rows, whole)
+regions = j["regions"]
+assert regions and all(r["calls"] > 0 and r["wall_s"] >= 0 and r["busy_s"] >= 0 and r["waiting_s"] >= 0 for r in regions), regions
+assert {r["threads"] for r in regions} == {1, 2}, regions
+for t, col in ((1, 0), (2, 1)):
+    total = sum(r["wall_s"] for r in regions if r["threads"] == t)
+    outside = rows["(outside regions)"][col]
+    assert abs(total + outside - whole[col]) < 0.002, (t, total, outside, whole)
+PY
+
 # Usage errors: status 2, the flag named, and no JSON written.
 for args in "--mode fit" "--model resnet" "--batch 0" "--size -4" "--warmup -1" "--repeats 0" \
   "--threads 0" "--versus-threads 0" "--versus-threads 257"; do

@@ -10,6 +10,10 @@
 // process-wide default. The one setting set_num_threads does change that other code in the
 // program sees is, with the BLAS backend, openblas_set_num_threads (process-wide by OpenBLAS's
 // design). Eigen's thread count is left alone: maunet no longer runs Eigen's GEMM.
+//
+// Each loop below takes, as a defaulted last argument, the source line that called it, so that a
+// region profile (region_profile.hpp, `maunet bench --regions`) can say where the threads' time
+// went.
 #pragma once
 
 #include <algorithm>
@@ -21,6 +25,7 @@
 #endif
 
 #include "maunet/core/errors.hpp"
+#include "maunet/core/region_profile.hpp"
 
 #if defined(MAUNET_USE_BLAS)
 // OpenBLAS's thread setting, declared weak: with another BLAS (reference BLAS, BLIS, MKL) the
@@ -67,18 +72,41 @@ inline void set_num_threads(int n) {
 #endif
 }
 
+// True inside a maunet parallel region (kernels then run their inner GEMMs single-threaded).
+inline bool in_parallel_region() {
+#if defined(_OPENMP)
+    return omp_in_parallel() != 0;
+#else
+    return false;
+#endif
+}
+
+namespace detail {
+// The timer of a region started on `threads` threads (region_profile.hpp): recording only while a
+// profile is on and only for regions not nested in another (those are the outer one's busy time).
+inline int region_threads(int threads) { return in_parallel_region() ? -1 : threads; }
+}  // namespace detail
+
 // Runs fn(i) for i in [begin, end) across num_threads() threads with a static partition.
 // fn must not throw (an exception cannot cross an OpenMP region); callers validate first.
+// `site`, filled in by the compiler, names the caller's line in a region profile.
 template <class Fn>
-void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
+void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn, RegionSite site = RegionSite::here()) {
 #if defined(_OPENMP)
     const int threads = num_threads();
     if (threads > 1 && end - begin > 1) {
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+        detail::RegionTimer timer(site, detail::region_threads(threads), threads);
+#pragma omp parallel num_threads(threads)
+        {
+            detail::BusyClock busy(timer, omp_get_thread_num());
+#pragma omp for schedule(static) nowait
+            for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+        }
         return;
     }
 #endif
+    detail::RegionTimer timer(site, detail::region_threads(1), num_threads());
+    detail::BusyClock busy(timer, 0);
     for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
 }
 
@@ -89,15 +117,22 @@ void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
 // for a moment by its neighbours on a shared machine, no longer leave the other thread waiting at
 // the end of the region. fn must not throw.
 template <class Fn>
-void parallel_for_dynamic(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
+void parallel_for_dynamic(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn, RegionSite site = RegionSite::here()) {
 #if defined(_OPENMP)
     const int threads = num_threads();
     if (threads > 1 && end - begin > 1) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-        for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+        detail::RegionTimer timer(site, detail::region_threads(threads), threads);
+#pragma omp parallel num_threads(threads)
+        {
+            detail::BusyClock busy(timer, omp_get_thread_num());
+#pragma omp for schedule(dynamic, 1) nowait
+            for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+        }
         return;
     }
 #endif
+    detail::RegionTimer timer(site, detail::region_threads(1), num_threads());
+    detail::BusyClock busy(timer, 0);
     for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
 }
 
@@ -112,7 +147,7 @@ void parallel_for_dynamic(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
 // Zen 5, docs/performance.md). This keeps each image on one core and still lets a thread that
 // finished early help the other. fn must not throw.
 template <class Fn>
-void parallel_for_affine(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
+void parallel_for_affine(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn, RegionSite site = RegionSite::here()) {
 #if defined(_OPENMP)
     const std::ptrdiff_t n = end - begin;
     const int threads = static_cast<int>(std::min<std::ptrdiff_t>(num_threads(), n));
@@ -122,15 +157,17 @@ void parallel_for_affine(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
             std::ptrdiff_t end;
         };
         constexpr int max_slices = 64;  // more threads than that: dynamic schedule
-        if (threads > max_slices) return parallel_for_dynamic(begin, end, fn);
+        if (threads > max_slices) return parallel_for_dynamic(begin, end, fn, site);
         Slice slices[max_slices];
         for (int t = 0; t < threads; ++t) {
             slices[t].next.store(begin + n * t / threads, std::memory_order_relaxed);
             slices[t].end = begin + n * (t + 1) / threads;
         }
+        detail::RegionTimer timer(site, detail::region_threads(threads), threads);
 #pragma omp parallel num_threads(threads)
         {
             const int me = omp_get_thread_num();
+            detail::BusyClock busy(timer, me);
             for (int k = 0; k < threads; ++k) {  // own slice first, then the next ones round
                 Slice& s = slices[(me + k) % threads];
                 for (std::ptrdiff_t i = s.next.fetch_add(1, std::memory_order_relaxed); i < s.end;
@@ -141,6 +178,8 @@ void parallel_for_affine(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
         return;
     }
 #endif
+    detail::RegionTimer timer(site, detail::region_threads(1), num_threads());
+    detail::BusyClock busy(timer, 0);
     for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
 }
 
@@ -148,18 +187,9 @@ void parallel_for_affine(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn) {
 // `grain`), for elementwise loops: each element is handled alone, so results do not depend on
 // the cut. fn must not throw.
 template <class Fn>
-void parallel_pieces(std::ptrdiff_t n, Fn&& fn, std::ptrdiff_t grain = 32768) {
+void parallel_pieces(std::ptrdiff_t n, Fn&& fn, std::ptrdiff_t grain = 32768, RegionSite site = RegionSite::here()) {
     const std::ptrdiff_t pieces = std::max<std::ptrdiff_t>(1, std::min<std::ptrdiff_t>(num_threads(), n / grain));
-    parallel_for(0, pieces, [&](std::ptrdiff_t k) { fn(n * k / pieces, n * (k + 1) / pieces); });
-}
-
-// True inside a maunet parallel region (kernels then run their inner GEMMs single-threaded).
-inline bool in_parallel_region() {
-#if defined(_OPENMP)
-    return omp_in_parallel() != 0;
-#else
-    return false;
-#endif
+    parallel_for(0, pieces, [&](std::ptrdiff_t k) { fn(n * k / pieces, n * (k + 1) / pieces); }, site);
 }
 
 }  // namespace maunet
