@@ -122,9 +122,12 @@ TEST_CASE("winograd conv2d in float agrees with the GEMM path within 1e-5 relati
     }
 }
 
-TEST_CASE("winograd conv2d is bit-identical for any thread count", "[ops][winograd][threads]") {
+TEST_CASE("winograd conv2d: y, dx and db bit-identical for any thread count, dW for a fixed one",
+          "[ops][winograd][threads]") {
     // Items are handed out dynamically: one block per image (6 -> 7 channels), and several blocks
-    // per image with transform and product items of unequal cost (64 -> 48 channels).
+    // per image with transform and product items of unequal cost (64 -> 48 channels). The weight
+    // gradient on T threads sums T slices of the batch apart and then in order: the same bits run
+    // after run on T threads, another rounding on another T.
     ConvPathGuard guard(ConvPath::winograd);
     const std::vector<std::array<Index, 4>> layers = {{6, 7, 21, 18}, {64, 48, 30, 22}};
     std::uint64_t seed = 5;
@@ -138,13 +141,18 @@ TEST_CASE("winograd conv2d is bit-identical for any thread count", "[ops][winogr
             set_num_threads(threads);
             return conv2d_outputs(x, w, b, seed_grad);
         };
-        const auto one = run(1), two = run(2), three = run(3);
+        const auto one = run(1), two = run(2), three = run(3), two_again = run(2), three_again = run(3);
         set_num_threads(before);
         INFO("layer " << l[0] << " -> " << l[1]);
-        for (std::size_t i = 0; i < 4; ++i) {
+        for (std::size_t i : {0, 1, 3}) {
             CHECK(max_abs_diff(one[i], two[i]) == 0.0);
             CHECK(max_abs_diff(one[i], three[i]) == 0.0);
         }
+        CHECK(max_abs_diff(two[2], two_again[2]) == 0.0);
+        CHECK(max_abs_diff(three[2], three_again[2]) == 0.0);
+        const double scale = std::max(1.0, static_cast<double>(one[2].array().abs().maxCoeff()));
+        CHECK(max_abs_diff(one[2], two[2]) / scale < 1e-5);
+        CHECK(max_abs_diff(one[2], three[2]) / scale < 1e-5);
     }
 }
 
@@ -166,7 +174,8 @@ TEST_CASE("winograd conv2d is exact across blocks that start inside a tile row",
 
 TEST_CASE("winograd weight gradient matches the seven-loop sum for any chunk length", "[ops][winograd]") {
     // dw[k,c,u,v] = sum_{n,i,j} g[n,k,i,j] x[n,c,i+u-1,j+v-1]; chunks of 1 vector of tiles up to
-    // the whole batch, so chunk ends fall inside tile rows, at image ends and past the last tile.
+    // the whole batch, so chunk ends fall inside tile rows, at image ends and past the last tile;
+    // one shared sum and 2 or 3 slices summed apart (slice ends inside images and tile rows).
     std::uint64_t seed = 300;
     for (const Case& t : cases) {
         const Tensor<double> x = random<double>(Shape{t.batch, t.c_in, t.h, t.w}, ++seed);
@@ -183,13 +192,15 @@ TEST_CASE("winograd weight gradient matches the seven-loop sum for any chunk len
                                     if (h >= 0 && h < t.h && w >= 0 && w < t.w)
                                         expected(k, c, u, v) += g(n, k, i, j) * x(n, c, h, w);
                                 }
-        for (Index chunk : {Index(1), Index(12), Index(100), Index(0)}) {
-            Tensor<double> dw(Shape{t.c_out, t.c_in, 3, 3}, 0.5);  // the gradient is added
-            detail::winograd_weight_grad3x3(x.data(), t.batch, t.c_in, t.h, t.w, g.data(), t.c_out, dw.data(), chunk);
-            INFO("x " << x.shape() << ", chunk " << chunk);
-            Tensor<double> shifted = expected;
-            for (double& e : shifted) e += 0.5;
-            CHECK(max_abs_diff(dw, shifted) < 1e-12);
-        }
+        Tensor<double> shifted = expected;
+        for (double& e : shifted) e += 0.5;
+        for (Index chunk : {Index(1), Index(12), Index(100), Index(0)})
+            for (Index slices : {Index(1), Index(2), Index(3), Index(0)}) {
+                Tensor<double> dw(Shape{t.c_out, t.c_in, 3, 3}, 0.5);  // the gradient is added
+                detail::winograd_weight_grad3x3(x.data(), t.batch, t.c_in, t.h, t.w, g.data(), t.c_out, dw.data(),
+                                                detail::WinogradGradSplit{chunk, slices});
+                INFO("x " << x.shape() << ", chunk " << chunk << ", slices " << slices);
+                CHECK(max_abs_diff(dw, shifted) < 1e-12);
+            }
     }
 }

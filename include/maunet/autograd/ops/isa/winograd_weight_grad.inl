@@ -29,69 +29,97 @@ inline __attribute__((always_inline)) void winograd_grad_output_tile(const T* in
 }
 
 // dw[k, c, u, v] += sum_{n,i,j} g[n, k, i, j] x[n, c, i+u-1, j+v-1] for x [N, C, H, W] and
-// g = dL/dy [N, K, H, W]: the weight gradient of winograd_conv3x3 (unflipped). `chunk_slots`
-// (rounded to whole vectors) overrides the chunk length, for tests; 0 chooses it. `product` runs
-// the products dU += dM V^T (isa/winograd_product.inl: this copy's, or the AVX-512 one).
+// g = dL/dy [N, K, H, W]: the weight gradient of winograd_conv3x3 (unflipped). `split` sets the
+// chunk length and the slices (winograd_weight_grad.hpp; 0 chooses). `product` runs the products
+// dU += dM V^T (isa/winograd_product.inl: this copy's, or the AVX-512 one).
 template <class T>
 void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, const T* g, Index K, T* dw,
-                             Index chunk_slots, WinogradGradProductKernel<T> product) {
+                             WinogradGradSplit split, WinogradGradProductKernel<T> product) {
     constexpr Index L = Simd<T>::lanes, line = Index(64 / sizeof(T)), block = 3;
     const WinogradPlan p = winograd_plan<T>(C, H, W);
     const Index g_cols = 2 * p.row_slots;  // dL/dy rows zero-padded to whole vectors of tiles
+    const Index total = N * p.slots;       // the batch's slots, a multiple of L
+    const Index du_size = 16 * K * C;
 
-    // dU[xi][k][c]: each product item clears its own rows before the first chunk adds into them.
-    T* du = scratch<T>(ScratchSlot::operand, static_cast<std::size_t>(16 * K * C));
-
-    // Chunks of winograd_dw_chunk slots of the whole batch (a chunk may span images).
-    const Index total = N * p.slots;
-    const Index chosen = chunk_slots > 0 ? chunk_slots : winograd_dw_chunk;
-    const Index chunk = std::min((total + L - 1) / L * L, std::max(L, chosen / L * L));
+    // Slices: S > 1 cuts the batch's slots into S contiguous runs, one per thread (the first half
+    // of a batch on 2 threads is the images thread 0 wrote in the layers before), each summed
+    // into a dU of its own and added in slice order at the end. 1: every thread works on each
+    // chunk of the whole batch together. See winograd_weight_grad.hpp for the choice.
+    const Index S = winograd_dw_slices<T>(split.slices, total / L, du_size);
+    const Index chosen = split.chunk_slots > 0 ? split.chunk_slots : winograd_dw_chunk;
+    const Index longest = S > 1 ? (total / L + S - 1) / S * L : total;  // the longest slice
+    const Index chunk = std::min(longest, std::max(L, chosen / L * L));
     const Index v_xi = C * chunk + line, m_xi = K * chunk + line;  // one line off power-of-two strides
-    T* v = scratch<T>(ScratchSlot::transform, static_cast<std::size_t>(16 * v_xi));
-    T* dm = scratch<T>(ScratchSlot::output, static_cast<std::size_t>(16 * m_xi));
     const Index kblocks = (K + block - 1) / block, cblocks = (C + block - 1) / block, kgroup = winograd_dw_kgroup;
+    const Index kgroups = (kblocks + kgroup - 1) / kgroup;
 
-    for (Index s0 = 0; s0 < total; s0 += chunk) {
-        const Index len = std::min(chunk, total - s0);  // a multiple of L: so is p.slots
-        // One item per channel row of V (an x plane) or of dM (a dL/dy plane). A tile row reads
-        // rows 2a-1 .. 2a+2 of x, zero-padded by one, or rows 2a, 2a+1 of dL/dy: they are copied,
-        // padded, into `rows` on this core when the tile row changes (no padded copy of x and
-        // dL/dy in memory, which cost a pass that wrote every value and read it again).
-        parallel_for_dynamic(0, C + K, [&](std::ptrdiff_t r) {
-            const bool of_x = r < C;
-            const Index cols = of_x ? 2 * p.row_slots + 2 : g_cols;
-            T* rows = scratch<T>(ScratchSlot::input, static_cast<std::size_t>(4 * cols));
-            Index filled = -1;  // the tile row (n * tiles_h + a) in `rows`
-            for (Index s = s0; s < s0 + len; s += L) {
-                const Index n = s / p.slots, local = s - n * p.slots;
-                const Index a = local / p.row_slots, b0 = local - a * p.row_slots;
-                if (n * p.tiles_h + a != filled) {
-                    if (of_x)
-                        pad_rows(x + (n * C + r) * H * W, H, W, 2 * a - 1, 4, 1, cols, rows);
-                    else
-                        pad_rows(g + (n * K + (r - C)) * H * W, H, W, 2 * a, 2, 0, cols, rows);
-                    filled = n * p.tiles_h + a;
-                }
+    // One channel row of V (r < C: an x plane) or of dM (a dL/dy plane) for slots [s0, s0 + len).
+    // A tile row reads rows 2a-1 .. 2a+2 of x, zero-padded by one, or rows 2a, 2a+1 of dL/dy: they
+    // are copied, padded, into this thread's `rows` when the tile row changes (no padded copy of
+    // x and dL/dy in memory, which cost a pass that wrote every value and read it again).
+    auto transform_row = [&](Index r, Index s0, Index len, T* v, T* dm) {
+        const bool of_x = r < C;
+        const Index cols = of_x ? 2 * p.row_slots + 2 : g_cols;
+        T* rows = scratch<T>(ScratchSlot::input, static_cast<std::size_t>(4 * cols));
+        Index filled = -1;  // the tile row (n * tiles_h + a) in `rows`
+        for (Index s = s0; s < s0 + len; s += L) {
+            const Index n = s / p.slots, local = s - n * p.slots;
+            const Index a = local / p.row_slots, b0 = local - a * p.row_slots;
+            if (n * p.tiles_h + a != filled) {
                 if (of_x)
-                    winograd_input_tile(rows + 2 * b0, cols, v + r * chunk + (s - s0), v_xi);
+                    pad_rows(x + (n * C + r) * H * W, H, W, 2 * a - 1, 4, 1, cols, rows);
                 else
-                    winograd_grad_output_tile(rows + 2 * b0, cols, dm + (r - C) * chunk + (s - s0), m_xi);
+                    pad_rows(g + (n * K + (r - C)) * H * W, H, W, 2 * a, 2, 0, cols, rows);
+                filled = n * p.tiles_h + a;
             }
-        });
-        // Items (xi, group of kgroup blocks of 3 k): the group's dM rows stay in L1 while the
-        // V rows of each block of 3 c are read once from L2 for all of them.
-        const Index kgroups = (kblocks + kgroup - 1) / kgroup;
-        parallel_for_dynamic(0, 16 * kgroups, [&](std::ptrdiff_t item) {
-            const Index xi = item / kgroups, kb_lo = (item % kgroups) * kgroup, kb_hi = std::min(kblocks, kb_lo + kgroup);
-            if (s0 == 0) std::fill(du + (xi * K + kb_lo * block) * C, du + (xi * K + std::min(K, kb_hi * block)) * C, T(0));
-            for (Index cb = 0; cb < cblocks; ++cb) {
-                const Index c0 = cb * block, cr = std::min(block, C - c0);
-                const T* v_c = v + xi * v_xi + c0 * chunk;
-                for (Index kb = kb_lo; kb < kb_hi; ++kb) {
-                    const Index k0 = kb * block, kr = std::min(block, K - k0);
-                    product(dm + xi * m_xi + k0 * chunk, v_c, chunk, len, du + (xi * K + k0) * C + c0, C,
-                            kr, cr);
-                }
+            if (of_x)
+                winograd_input_tile(rows + 2 * b0, cols, v + r * chunk + (s - s0), v_xi);
+            else
+                winograd_grad_output_tile(rows + 2 * b0, cols, dm + (r - C) * chunk + (s - s0), m_xi);
+        }
+    };
+    // Product item (xi, group of kgroup blocks of 3 k): the group's dM rows stay in L1 while the
+    // V rows of each block of 3 c are read once from L2 for all of them. `first` clears its dU rows.
+    auto product_item = [&](Index item, Index len, bool first, const T* v, const T* dm, T* du) {
+        const Index xi = item / kgroups, kb_lo = (item % kgroups) * kgroup, kb_hi = std::min(kblocks, kb_lo + kgroup);
+        if (first) std::fill(du + (xi * K + kb_lo * block) * C, du + (xi * K + std::min(K, kb_hi * block)) * C, T(0));
+        for (Index cb = 0; cb < cblocks; ++cb) {
+            const Index c0 = cb * block, cr = std::min(block, C - c0);
+            const T* v_c = v + xi * v_xi + c0 * chunk;
+            for (Index kb = kb_lo; kb < kb_hi; ++kb) {
+                const Index k0 = kb * block, kr = std::min(block, K - k0);
+                product(dm + xi * m_xi + k0 * chunk, v_c, chunk, len, du + (xi * K + k0) * C + c0, C, kr, cr);
+            }
+        }
+    };
+
+    // dU[s][xi][k][c] of every slice, on the calling thread.
+    T* du = scratch<T>(ScratchSlot::operand, static_cast<std::size_t>(S * du_size));
+    if (S == 1) {
+        // The whole batch, chunk by chunk; in each, the transforms (items: channel rows, the two
+        // kinds cost differently) and then the products (items own their part of dU) are handed
+        // out dynamically, and chunks are summed in order: the same bits for any thread count.
+        T* v = scratch<T>(ScratchSlot::transform, static_cast<std::size_t>(16 * v_xi));
+        T* dm = scratch<T>(ScratchSlot::output, static_cast<std::size_t>(16 * m_xi));
+        for (Index s0 = 0; s0 < total; s0 += chunk) {
+            const Index len = std::min(chunk, total - s0);
+            parallel_for_dynamic(0, C + K, [&](std::ptrdiff_t r) { transform_row(r, s0, len, v, dm); });
+            parallel_for_dynamic(0, 16 * kgroups, [&](std::ptrdiff_t item) {
+                product_item(item, len, s0 == 0, v, dm, du);
+            });
+        }
+    } else {
+        // Slice s on thread s (static split, one item each), chunk by chunk with its own V and dM
+        // (this thread's scratch): it reads only what its core wrote and writes only its dU.
+        parallel_for(0, S, [&](std::ptrdiff_t s) {
+            const Index lo = total / L * s / S * L, hi = total / L * (s + 1) / S * L;
+            T* v = scratch<T>(ScratchSlot::transform, static_cast<std::size_t>(16 * v_xi));
+            T* dm = scratch<T>(ScratchSlot::output, static_cast<std::size_t>(16 * m_xi));
+            T* du_s = du + s * du_size;
+            for (Index s0 = lo; s0 < hi; s0 += chunk) {
+                const Index len = std::min(chunk, hi - s0);
+                for (Index r = 0; r < C + K; ++r) transform_row(r, s0, len, v, dm);
+                for (Index item = 0; item < 16 * kgroups; ++item) product_item(item, len, s0 == lo, v, dm, du_s);
             }
         });
     }
@@ -99,8 +127,12 @@ void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, con
     // dw[k, c] += G^T dU_kc G, with G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1].
     parallel_for(0, K, [&](std::ptrdiff_t k) {
         for (Index c = 0; c < C; ++c) {
-            T d[4][4];
-            for (Index xi = 0; xi < 16; ++xi) d[xi / 4][xi % 4] = du[(xi * K + k) * C + c];
+            T d[4][4];  // dU_kc, the slices added in order
+            for (Index xi = 0; xi < 16; ++xi) {
+                T sum = du[(xi * K + k) * C + c];
+                for (Index sl = 1; sl < S; ++sl) sum += du[sl * du_size + (xi * K + k) * C + c];
+                d[xi / 4][xi % 4] = sum;
+            }
             T r[3][4];  // G^T dU
             for (Index j = 0; j < 4; ++j) {
                 r[0][j] = d[0][j] + T(0.5) * (d[1][j] + d[2][j]);
