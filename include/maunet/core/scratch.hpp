@@ -15,7 +15,8 @@ namespace maunet::detail {
 // callers clear what they read before writing. Kernels run their parallel regions from the
 // calling thread, and no kernel holds a slot while calling another kernel using the same slot.
 enum class ScratchSlot : int {
-    input = 0,      // padded input planes (direct), padded rows (Winograd dW), im2col columns (GEMM path)
+    input = 0,      // padded input planes (direct), padded rows and gathered dU rows (Winograd dW),
+                    // im2col columns (GEMM path)
     output = 1,     // flat output (direct), M or dM (Winograd), dL/dcol or im2col(dL/dy) (GEMM path dx)
     operand = 2,    // transposed dL/dy (direct dW), U (Winograd), dU (Winograd dW),
                     // the flipped, transposed weight (GEMM path dx)

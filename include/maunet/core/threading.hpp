@@ -85,6 +85,15 @@ namespace detail {
 // The timer of a region started on `threads` threads (region_profile.hpp): recording only while a
 // profile is on and only for regions not nested in another (those are the outer one's busy time).
 inline int region_threads(int threads) { return in_parallel_region() ? -1 : threads; }
+
+// The loops' path without a team (one thread, one item, or no OpenMP): fn(i) for i in
+// [begin, end) on the calling thread, timed as one region of `site`.
+template <class Fn>
+void run_on_calling_thread(std::ptrdiff_t begin, std::ptrdiff_t end, Fn& fn, const RegionSite& site) {
+    RegionTimer timer(site, region_threads(1), num_threads());
+    BusyClock busy(timer, 0);
+    for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+}
 }  // namespace detail
 
 // Runs fn(i) for i in [begin, end) across num_threads() threads with a static partition.
@@ -105,9 +114,7 @@ void parallel_for(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn, RegionSite 
         return;
     }
 #endif
-    detail::RegionTimer timer(site, detail::region_threads(1), num_threads());
-    detail::BusyClock busy(timer, 0);
-    for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+    detail::run_on_calling_thread(begin, end, fn, site);
 }
 
 // Runs fn(i) for i in [begin, end) across num_threads() threads, each taking the next item as it
@@ -131,9 +138,7 @@ void parallel_for_dynamic(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn, Reg
         return;
     }
 #endif
-    detail::RegionTimer timer(site, detail::region_threads(1), num_threads());
-    detail::BusyClock busy(timer, 0);
-    for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+    detail::run_on_calling_thread(begin, end, fn, site);
 }
 
 // Runs fn(i) for i in [begin, end) across num_threads() threads: thread t first takes the items
@@ -178,9 +183,7 @@ void parallel_for_affine(std::ptrdiff_t begin, std::ptrdiff_t end, Fn&& fn, Regi
         return;
     }
 #endif
-    detail::RegionTimer timer(site, detail::region_threads(1), num_threads());
-    detail::BusyClock busy(timer, 0);
-    for (std::ptrdiff_t i = begin; i < end; ++i) fn(i);
+    detail::run_on_calling_thread(begin, end, fn, site);
 }
 
 // Runs fn(lo, hi) over [0, n) cut into one contiguous piece per thread (none shorter than
