@@ -97,10 +97,6 @@ struct WinogradProduct {
 };
 template <class T>
 using WinogradProductKernel = void (*)(const WinogradProduct<T>&);
-// du[k*ld_du + c] += sum_t dm[k*ld + t] v[c*ld + t] for k < kr, c < cr: the weight gradient's
-// products (winograd_grad_product(dm, v, ld, len, du, ld_du, kr, cr), isa/winograd_product.inl).
-template <class T>
-using WinogradGradProductKernel = void (*)(const T*, const T*, Index, Index, T*, Index, Index, Index);
 
 }  // namespace maunet::detail
 

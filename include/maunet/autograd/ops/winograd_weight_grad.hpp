@@ -9,14 +9,18 @@
 //   dg_kc = G^T dU_kc G                       (3x3: the adjoint of g -> G g G^T)
 // The middle line is 16 independent K x C products (one per position xi of the 4x4 tile) summed
 // over tiles: 16 multiply-adds per tile and (k, c) instead of 36 for the direct sum over the
-// tile's 4 pixels.
+// tile's 4 pixels. Stacking a chunk's tiles as columns, it is a matrix product per xi:
+//   dU[xi] (K x C) += dM[xi] (K x tiles) V[xi]^T (tiles x C).
 //
 // Tiles and lanes as in winograd.hpp (slots of row_slots per tile row, one lane per tile, the
 // same lane order for V and dM). Tiles past the image have dY = 0 (dL/dy is zero-padded), so
 // they add nothing. The slots of the whole batch are cut into chunks; per chunk, V [16][C][chunk]
-// and dM [16][K][chunk] are formed (parallel over channels), then the products run with tiles in
-// the vector lanes: a 3 x 3 block of (k, c) keeps 9 vector accumulators over the chunk (per
-// vector of tiles 6 loads, 9 FMAs), summed across lanes at the chunk's end into dU[xi][k][c].
+// and dM [16][K][chunk] are formed (parallel over channels), then the 16 products run as GEMMs
+// (core/gemm.hpp, packed, in the copy of kernel_isa()). Until then a kernel of its own summed
+// them with tiles in the vector lanes (a 3 x 3 block of (k, c) in 9 accumulators, 6 loads per 9
+// FMAs, a lane sum per chunk); it read its operands from L2 faster than Intel's L2 delivers them,
+// and on a 2-core Sapphire Rapids the GEMM took 0.60-0.95x its time on the U-Net's layers on 1
+// thread and 0.45-0.96x on 2 (AVX-512; with AVX2 0.85-1.11x): docs/performance.md.
 //
 // Threads: on T > 1 threads the batch's slots are cut into T slices (winograd_dw_slices), one
 // per thread: thread t transforms and multiplies the chunks of its slice into a dU of its own,
@@ -29,24 +33,26 @@
 // after run, and within rounding for another thread count (a different sum order). One thread,
 // or partial sums too large (above 64 MB together), keeps one shared sum over the whole batch:
 // per chunk the transform items are channel rows of V or dM (the two cost differently) and the
-// product items (xi, group of blocks of 3 k) each own their part of dU; both are handed out
-// dynamically, and chunks are taken in order.
+// product items (positions xi) each own dU[xi]; both are handed out dynamically, and chunks are
+// taken in order. A GEMM called inside a parallel region runs on its thread alone.
 //
-// The transforms exist in a generic and an AVX2 copy (isa/winograd_weight_grad.inl), the products
-// also in an AVX-512 one (isa/winograd_product.inl), chosen by kernel_isa(); an AVX-512 CPU runs
-// the AVX2 transforms with the AVX-512 products, as for the forward kernels (winograd.hpp).
+// The transforms exist in a generic and an AVX2 copy (isa/winograd_weight_grad.inl), chosen by
+// kernel_isa(); an AVX-512 CPU runs the AVX2 transforms with the AVX-512 GEMM, as the forward
+// kernels run the AVX2 transforms with AVX-512 products (winograd.hpp).
 #pragma once
 
 #include <algorithm>
 #include <cstring>
 
 #include "maunet/autograd/ops/winograd.hpp"
+#include "maunet/core/gemm.hpp"
 
 namespace maunet::detail {
 
-// Slots per chunk (V and dM of a chunk: 16 x 1024 x channels values) and blocks of 3 k per item;
-// measured on the reference machine (docs/performance.md), flat within 10% from 512 to 2048.
-constexpr Index winograd_dw_chunk = 1024, winograd_dw_kgroup = 4;
+// Slots per chunk (V and dM of a chunk: 16 x 1024 x channels values): the GEMMs' inner dimension.
+// Flat within 10% from 512 to 2048 with the earlier lane-sum kernel and with the GEMM (2-core
+// Sapphire Rapids; docs/performance.md).
+constexpr Index winograd_dw_chunk = 1024;
 
 // How the sum over tiles is cut; 0 chooses (tests set them to reach every boundary).
 struct WinogradGradSplit {
@@ -73,20 +79,16 @@ Index winograd_dw_slices(Index wanted, Index vectors, Index du_size) {
 namespace maunet::detail {
 
 // dw[k, c, u, v] += sum_{n,i,j} g[n, k, i, j] x[n, c, i+u-1, j+v-1] (3x3, padding 1) with the
-// kernels of kernel_isa() (for avx512 the AVX2 transforms with the AVX-512 products);
+// transforms of kernel_isa() (for avx512 the AVX2 ones; the GEMM dispatches on its own);
 // `split` as in WinogradGradSplit (by default chosen).
 template <class T>
 void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, const T* g, Index K, T* dw,
                              WinogradGradSplit split = {}) {
-#if MAUNET_HAVE_AVX512_KERNELS
-    if (kernel_isa() == Isa::avx512)
-        return avx2::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, split, &avx512::winograd_grad_product<T>);
-#endif
 #if MAUNET_HAVE_AVX2_KERNELS
-    if (kernel_isa() == Isa::avx2)
-        return avx2::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, split, &avx2::winograd_grad_product<T>);
+    if (kernel_isa() == Isa::avx2 || kernel_isa() == Isa::avx512)
+        return avx2::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, split);
 #endif
-    generic::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, split, &generic::winograd_grad_product<T>);
+    generic::winograd_weight_grad3x3(x, N, C, H, W, g, K, dw, split);
 }
 
 }  // namespace maunet::detail

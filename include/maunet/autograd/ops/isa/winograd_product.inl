@@ -1,5 +1,6 @@
-// The products of the Winograd kernels (winograd.hpp, winograd_weight_grad.hpp), one copy per
-// instruction set (included through maunet/core/isa/instantiate.inl; no include guard).
+// The products M = U V of the Winograd kernels (winograd.hpp), one copy per instruction set
+// (included through maunet/core/isa/instantiate.inl; no include guard). The weight gradient's
+// products are GEMMs (winograd_weight_grad.hpp).
 //
 // The transforms have no AVX-512 copy (winograd.hpp), but their products do: on a CPU whose FMA
 // units are 512 bits wide (Zen 5, Intel's server cores) a 16-lane FMA does twice the arithmetic of
@@ -68,51 +69,4 @@ void winograd_product_panels(const WinogradProduct<T>& b) {
                                     b.rows);
     if (q < b.panels)
         winograd_product_rows<T, 1>(b.v + q * v_panel, 0, b.step, b.channels, b.u, b.m + q * m_panel, 0, b.rows);
-}
-
-// du[k*ld_du + c] += sum_t dm[k*ld + t] v[c*ld + t] for k < kr, c < cr (each 1..3), t < len:
-// tiles in the lanes, 9 accumulators (named, so they stay in registers), one lane sum per (k, c)
-// at the end, in lane order. Missing rows repeat the last one and are not written. `len` is a
-// multiple of the calling transforms' vector (L, or L/2 for the AVX-512 copy behind AVX2
-// transforms: the last half vector is then loaded into the low lanes of zeroed vectors).
-template <class T>
-inline void winograd_grad_product(const T* dm, const T* v, Index ld, Index len, T* du, Index ld_du, Index kr,
-                                  Index cr) {
-    using V = typename Simd<T>::vec;
-    constexpr Index L = Simd<T>::lanes;
-    const T* m0 = dm;
-    const T* m1 = dm + std::min<Index>(1, kr - 1) * ld;
-    const T* m2 = dm + std::min<Index>(2, kr - 1) * ld;
-    const T* v0 = v;
-    const T* v1 = v + std::min<Index>(1, cr - 1) * ld;
-    const T* v2 = v + std::min<Index>(2, cr - 1) * ld;
-    V a00 = {}, a01 = {}, a02 = {}, a10 = {}, a11 = {}, a12 = {}, a20 = {}, a21 = {}, a22 = {};
-    const auto step = [&](Index t, std::size_t bytes) __attribute__((always_inline)) {
-        V x0 = {}, x1 = {}, x2 = {}, y0 = {}, y1 = {}, y2 = {};
-        std::memcpy(&x0, v0 + t, bytes);
-        std::memcpy(&x1, v1 + t, bytes);
-        std::memcpy(&x2, v2 + t, bytes);
-        std::memcpy(&y0, m0 + t, bytes);
-        std::memcpy(&y1, m1 + t, bytes);
-        std::memcpy(&y2, m2 + t, bytes);
-        keep_in_register(x0);
-        keep_in_register(x1);
-        keep_in_register(x2);
-        keep_in_register(y0);
-        keep_in_register(y1);
-        keep_in_register(y2);
-        a00 += y0 * x0; a01 += y0 * x1; a02 += y0 * x2;
-        a10 += y1 * x0; a11 += y1 * x1; a12 += y1 * x2;
-        a20 += y2 * x0; a21 += y2 * x1; a22 += y2 * x2;
-    };
-    Index t = 0;
-    for (; t + L <= len; t += L) step(t, sizeof(V));
-    if (t < len) step(t, sizeof(V) / 2);
-    const V acc[3][3] = {{a00, a01, a02}, {a10, a11, a12}, {a20, a21, a22}};
-    for (Index k = 0; k < kr; ++k)
-        for (Index c = 0; c < cr; ++c) {
-            T sum = T(0);
-            for (Index l = 0; l < L; ++l) sum += acc[k][c][l];
-            du[k * ld_du + c] += sum;
-        }
 }

@@ -30,12 +30,12 @@ inline __attribute__((always_inline)) void winograd_grad_output_tile(const T* in
 
 // dw[k, c, u, v] += sum_{n,i,j} g[n, k, i, j] x[n, c, i+u-1, j+v-1] for x [N, C, H, W] and
 // g = dL/dy [N, K, H, W]: the weight gradient of winograd_conv3x3 (unflipped). `split` sets the
-// chunk length and the slices (winograd_weight_grad.hpp; 0 chooses). `product` runs the products
-// dU += dM V^T (isa/winograd_product.inl: this copy's, or the AVX-512 one).
+// chunk length and the slices (winograd_weight_grad.hpp; 0 chooses). The products
+// dU[xi] += dM[xi] V[xi]^T are maunet's GEMM (core/gemm.hpp), in the copy of kernel_isa().
 template <class T>
 void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, const T* g, Index K, T* dw,
-                             WinogradGradSplit split, WinogradGradProductKernel<T> product) {
-    constexpr Index L = Simd<T>::lanes, line = Index(64 / sizeof(T)), block = 3;
+                             WinogradGradSplit split) {
+    constexpr Index L = Simd<T>::lanes, line = Index(64 / sizeof(T));
     const WinogradPlan p = winograd_plan<T>(C, H, W);
     const Index g_cols = 2 * p.row_slots;  // dL/dy rows zero-padded to whole vectors of tiles
     const Index total = N * p.slots;       // the batch's slots, a multiple of L
@@ -50,8 +50,6 @@ void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, con
     const Index longest = S > 1 ? (total / L + S - 1) / S * L : total;  // the longest slice
     const Index chunk = std::min(longest, std::max(L, chosen / L * L));
     const Index v_xi = C * chunk + line, m_xi = K * chunk + line;  // one line off power-of-two strides
-    const Index kblocks = (K + block - 1) / block, cblocks = (C + block - 1) / block, kgroup = winograd_dw_kgroup;
-    const Index kgroups = (kblocks + kgroup - 1) / kgroup;
 
     // One channel row of V (r < C: an x plane) or of dM (a dL/dy plane) for slots [s0, s0 + len).
     // A tile row reads rows 2a-1 .. 2a+2 of x, zero-padded by one, or rows 2a, 2a+1 of dL/dy: they
@@ -78,35 +76,26 @@ void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, con
                 winograd_grad_output_tile(rows + 2 * b0, cols, dm + (r - C) * chunk + (s - s0), m_xi);
         }
     };
-    // Product item (xi, group of kgroup blocks of 3 k): the group's dM rows stay in L1 while the
-    // V rows of each block of 3 c are read once from L2 for all of them. `first` clears its dU rows.
-    auto product_item = [&](Index item, Index len, bool first, const T* v, const T* dm, T* du) {
-        const Index xi = item / kgroups, kb_lo = (item % kgroups) * kgroup, kb_hi = std::min(kblocks, kb_lo + kgroup);
-        if (first) std::fill(du + (xi * K + kb_lo * block) * C, du + (xi * K + std::min(K, kb_hi * block)) * C, T(0));
-        for (Index cb = 0; cb < cblocks; ++cb) {
-            const Index c0 = cb * block, cr = std::min(block, C - c0);
-            const T* v_c = v + xi * v_xi + c0 * chunk;
-            for (Index kb = kb_lo; kb < kb_hi; ++kb) {
-                const Index k0 = kb * block, kr = std::min(block, K - k0);
-                product(dm + xi * m_xi + k0 * chunk, v_c, chunk, len, du + (xi * K + k0) * C + c0, C, kr, cr);
-            }
-        }
+    // dU[xi] (K x C) += dM[xi] (K x len) V[xi]^T (len x C): one GEMM per position xi, the sum over
+    // the chunk's tiles in the GEMM's fixed order. `first` overwrites dU[xi] (beta = 0).
+    auto product = [&](Index xi, Index len, bool first, const T* v, const T* dm, T* du) {
+        maunet::gemm(maunet::MatrixOp::as_is, maunet::MatrixOp::transposed, K, C, len, T(1), dm + xi * m_xi, chunk,
+                     v + xi * v_xi, chunk, first ? T(0) : T(1), du + xi * K * C, C);
     };
 
     // dU[s][xi][k][c] of every slice, on the calling thread.
     T* du = scratch<T>(ScratchSlot::operand, static_cast<std::size_t>(S * du_size));
     if (S == 1) {
         // The whole batch, chunk by chunk; in each, the transforms (items: channel rows, the two
-        // kinds cost differently) and then the products (items own their part of dU) are handed
-        // out dynamically, and chunks are summed in order: the same bits for any thread count.
+        // kinds cost differently) and then the products (items: positions xi, each owning its
+        // dU[xi]) are handed out dynamically, and chunks are summed in order: the same bits for
+        // any thread count.
         T* v = scratch<T>(ScratchSlot::transform, static_cast<std::size_t>(16 * v_xi));
         T* dm = scratch<T>(ScratchSlot::output, static_cast<std::size_t>(16 * m_xi));
         for (Index s0 = 0; s0 < total; s0 += chunk) {
             const Index len = std::min(chunk, total - s0);
             parallel_for_dynamic(0, C + K, [&](std::ptrdiff_t r) { transform_row(r, s0, len, v, dm); });
-            parallel_for_dynamic(0, 16 * kgroups, [&](std::ptrdiff_t item) {
-                product_item(item, len, s0 == 0, v, dm, du);
-            });
+            parallel_for_dynamic(0, 16, [&](std::ptrdiff_t xi) { product(xi, len, s0 == 0, v, dm, du); });
         }
     } else {
         // Slice s on thread s (static split, one item each), chunk by chunk with its own V and dM
@@ -119,7 +108,7 @@ void winograd_weight_grad3x3(const T* x, Index N, Index C, Index H, Index W, con
             for (Index s0 = lo; s0 < hi; s0 += chunk) {
                 const Index len = std::min(chunk, hi - s0);
                 for (Index r = 0; r < C + K; ++r) transform_row(r, s0, len, v, dm);
-                for (Index item = 0; item < 16 * kgroups; ++item) product_item(item, len, s0 == lo, v, dm, du_s);
+                for (Index xi = 0; xi < 16; ++xi) product(xi, len, s0 == lo, v, dm, du_s);
             }
         });
     }
