@@ -36,6 +36,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "maunet/core/cpu_isa.hpp"
 #include "maunet/core/eigen.hpp"

@@ -104,16 +104,71 @@ inline void gemm_micro_kernel(const GemmStrip<T>& s, const T* b, Index kb, T alp
     }
 }
 
+// The lane of the two-source shuffle that interleaves blocks of `b` lanes of x and y (L lanes
+// each): their first halves (`high` false) or second halves, x's block first.
+constexpr int interleave_pick(Index L, Index b, bool high, Index m) {
+    const Index q = m / b, src = (q / 2 + (high ? L / (2 * b) : 0)) * b + m % b;
+    return int(q % 2 == 0 ? src : src + L);
+}
+template <class V, Index L, Index B, bool High, std::size_t... M>
+inline __attribute__((always_inline)) V interleave_blocks(V x, V y, std::index_sequence<M...>) {
+    return shuffle_lanes<V, interleave_pick(L, B, High, Index(M))...>(x, y);
+}
+constexpr Index bit_reversed(Index i, Index L) {
+    Index r = 0;
+    for (Index bit = 1; bit < L; bit <<= 1) r = (r << 1) | ((i & bit) ? 1 : 0);
+    return r;
+}
+
+// dst[c * ld_dst + r] = src[r * ld_src + c] for r, c < L: one L x L block transposed in registers.
+// log2(L) rounds; round b pairs rows 2i and 2i+1 and interleaves them in blocks of b lanes (b = 1,
+// 2, 4, ...), the first halves into row i, the second into row i + L/2. After the last round row i
+// holds column bit_reversed(i). For L = 16: 64 shuffles per 256 values instead of 256 scalar stores.
+template <class T>
+inline __attribute__((always_inline)) void transpose_block(const T* src, Index ld_src, T* dst, Index ld_dst) {
+    using V = typename Simd<T>::vec;
+    constexpr Index L = Simd<T>::lanes;
+    V x[L];
+    for (Index r = 0; r < L; ++r) std::memcpy(&x[r], src + r * ld_src, sizeof(V));
+    const auto round = [&](auto b_tag) __attribute__((always_inline)) {
+        constexpr Index B = decltype(b_tag)::value;
+        V y[L];
+        for (Index i = 0; i < L / 2; ++i) {
+            y[i] = interleave_blocks<V, L, B, false>(x[2 * i], x[2 * i + 1], std::make_index_sequence<L>{});
+            y[i + L / 2] = interleave_blocks<V, L, B, true>(x[2 * i], x[2 * i + 1], std::make_index_sequence<L>{});
+        }
+        for (Index i = 0; i < L; ++i) x[i] = y[i];
+    };
+    round(std::integral_constant<Index, 1>{});
+    if constexpr (L > 2) round(std::integral_constant<Index, 2>{});
+    if constexpr (L > 4) round(std::integral_constant<Index, 4>{});
+    if constexpr (L > 8) round(std::integral_constant<Index, 8>{});
+    static_assert(L <= 16, "transpose_block: at most 16 lanes");
+    for (Index i = 0; i < L; ++i) std::memcpy(dst + bit_reversed(i, L) * ld_dst, &x[i], sizeof(V));
+}
+
 // bp[p][k][NR] = op(B)(pc + k, jc + p*NR + j) for panels p_lo <= p < p_hi, k < kb, j < NR; zero
 // past N.
 template <class T>
 inline void gemm_pack_panels(bool trans_b, const T* B, Index ldb, Index N, Index pc, Index kb, Index jc, Index p_lo,
                              Index p_hi, T* bp) {
     constexpr Index NR = 2 * Simd<T>::lanes;
-    if (trans_b) {  // B stored N x K: read along k (contiguous), write down each panel's column
+    if (trans_b) {  // B stored N x K: L x L blocks transposed in registers, the rest value by value
+        constexpr Index L = Simd<T>::lanes;
         for (Index p = p_lo; p < p_hi; ++p) {
             T* dst = bp + p * kb * NR;
             const Index j0 = jc + p * NR, jn = std::min(NR, N - j0);
+            Index k_done = 0;
+            if (jn == NR) {
+                for (; k_done + L <= kb; k_done += L)
+                    for (Index h = 0; h < NR; h += L)
+                        transpose_block(B + (j0 + h) * ldb + pc + k_done, ldb, dst + k_done * NR + h, NR);
+                for (Index j = 0; j < NR; ++j) {
+                    const T* src = B + (j0 + j) * ldb + pc;
+                    for (Index k = k_done; k < kb; ++k) dst[k * NR + j] = src[k];
+                }
+                continue;
+            }
             for (Index j = 0; j < jn; ++j) {
                 const T* src = B + (j0 + j) * ldb + pc;
                 for (Index k = 0; k < kb; ++k) dst[k * NR + j] = src[k];
