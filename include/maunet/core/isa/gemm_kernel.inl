@@ -158,20 +158,13 @@ inline void gemm_pack_panels(bool trans_b, const T* B, Index ldb, Index N, Index
         for (Index p = p_lo; p < p_hi; ++p) {
             T* dst = bp + p * kb * NR;
             const Index j0 = jc + p * NR, jn = std::min(NR, N - j0);
-            Index k_done = 0;
-            if (jn == NR) {
-                for (; k_done + L <= kb; k_done += L)
-                    for (Index h = 0; h < NR; h += L)
-                        transpose_block(B + (j0 + h) * ldb + pc + k_done, ldb, dst + k_done * NR + h, NR);
-                for (Index j = 0; j < NR; ++j) {
-                    const T* src = B + (j0 + j) * ldb + pc;
-                    for (Index k = k_done; k < kb; ++k) dst[k * NR + j] = src[k];
-                }
-                continue;
-            }
+            Index k_done = 0;  // a whole panel: blocks of L k first
+            for (; jn == NR && k_done + L <= kb; k_done += L)
+                for (Index h = 0; h < NR; h += L)
+                    transpose_block(B + (j0 + h) * ldb + pc + k_done, ldb, dst + k_done * NR + h, NR);
             for (Index j = 0; j < jn; ++j) {
                 const T* src = B + (j0 + j) * ldb + pc;
-                for (Index k = 0; k < kb; ++k) dst[k * NR + j] = src[k];
+                for (Index k = k_done; k < kb; ++k) dst[k * NR + j] = src[k];
             }
             for (Index k = 0; k < kb && jn < NR; ++k) std::fill(dst + k * NR + jn, dst + (k + 1) * NR, T(0));
         }
