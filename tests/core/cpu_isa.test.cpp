@@ -12,10 +12,13 @@
 // 81 S; both Winograd paths use the same transforms, so their difference stays within 2 gamma_n 81 S.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -164,15 +167,64 @@ TEST_CASE("every conv2d kernel path of every supported instruction set matches t
     }
 }
 
+#if MAUNET_HAVE_AVX512_KERNELS
+TEST_CASE("the AVX-512 GEMM's 4-vector and 2-vector tiles give the same bits", "[core][isa][gemm]") {
+    // Both tiles sum every element of C over k in the same order (one accumulator, blocks of kc),
+    // so the width chosen from N (gemm_wide_tile) never changes a result. Partial panels of both
+    // widths, partial strips, several k blocks and column blocks; trans_a with M > N runs C^T.
+    if (!isa_supported(Isa::avx512)) {
+        WARN("SKIPPED: this CPU has no AVX-512");
+        return;
+    }
+    using detail::avx512::packed_gemm_blocks;
+    CHECK(detail::avx512::gemm_wide_tile<float>(64));
+    CHECK(detail::avx512::gemm_wide_tile<float>(100));    // 2 wide panels against 4 narrow ones: 128 either way
+    CHECK_FALSE(detail::avx512::gemm_wide_tile<float>(32));   // 64 columns against 32
+    CHECK_FALSE(detail::avx512::gemm_wide_tile<float>(80));   // 128 against 96
+    CHECK(detail::avx512::gemm_wide_tile<double>(64));
+    CHECK_FALSE(detail::avx512::gemm_wide_tile<double>(16));
+    struct Dims {
+        Index M, N, K;
+    };
+    std::uint64_t seed = 2900;
+    for (const Dims& d : std::vector<Dims>{{13, 100, 300}, {97, 300, 70}, {6, 64, 513}, {5, 20, 9}})
+        for (int ta = 0; ta < 2; ++ta)
+            for (int tb = 0; tb < 2; ++tb)
+                for (int tc = 0; tc < 2; ++tc) {
+                    const auto run = [&](auto t_tag, auto nv_tag) {
+                        using T = decltype(t_tag);
+                        const Tensor<T> a = random<T>(ta ? Shape{d.K, d.M} : Shape{d.M, d.K}, seed + 1);
+                        const Tensor<T> b = random<T>(tb ? Shape{d.N, d.K} : Shape{d.K, d.N}, seed + 2);
+                        Tensor<T> c = random<T>(tc ? Shape{d.N, d.M} : Shape{d.M, d.N}, seed + 3);
+                        packed_gemm_blocks<T, decltype(nv_tag)::value>(
+                            ta ? MatrixOp::transposed : MatrixOp::as_is, tb ? MatrixOp::transposed : MatrixOp::as_is,
+                            d.M, d.N, d.K, T(0.5), a.data(), ta ? d.M : d.K, b.data(), tb ? d.K : d.N, c.data(),
+                            tc ? d.M : d.N, tc ? MatrixOp::transposed : MatrixOp::as_is);
+                        return c;
+                    };
+                    seed += 3;
+                    INFO("M " << d.M << " N " << d.N << " K " << d.K << ", trans " << ta << tb << tc);
+                    const Tensor<float> wide_f = run(float{}, std::integral_constant<Index, 4>{});
+                    const Tensor<float> narrow_f = run(float{}, std::integral_constant<Index, 2>{});
+                    CHECK(std::equal(wide_f.data(), wide_f.data() + wide_f.numel(), narrow_f.data()));
+                    const Tensor<double> wide_d = run(double{}, std::integral_constant<Index, 4>{});
+                    const Tensor<double> narrow_d = run(double{}, std::integral_constant<Index, 2>{});
+                    CHECK(std::equal(wide_d.data(), wide_d.data() + wide_d.numel(), narrow_d.data()));
+                }
+}
+#endif
+
 TEST_CASE("gemm of every supported instruction set matches the generic one", "[core][isa][gemm]") {
-    // Sizes around the kernel's blocks (6-row strips, 2-vector panels, kc = 256, mc = 96, nc = 256):
-    // none a multiple of them, K = 1, N of 1 and 2, M above and below N (trans_a with M > N computes
-    // C^T), several blocks of each loop.
+    // Sizes around the kernel's blocks (6-row strips, panels of 2 or 4 vectors, kc = 256, mc = 96,
+    // nc = 256): none a multiple of them, K = 1, N of 1 and 2, M above and below N (trans_a with
+    // M > N computes C^T), several blocks of each loop. With AVX-512, N = 2100, 300 and 64 (and the
+    // swapped N = 97 of trans_a) take the 4-vector tile, partial panels included.
     struct Dims {
         Index M, N, K;
     };
     const std::vector<Dims> dims = {{1, 1, 1},  {5, 3, 1},   {13, 37, 300}, {97, 17, 5},   {7, 2100, 9},
-                                    {64, 64, 600}, {200, 1, 7}, {2, 300, 513}, {101, 2, 260}, {40, 530, 1}};
+                                    {64, 64, 600}, {200, 1, 7}, {2, 300, 513}, {101, 2, 260}, {40, 530, 1},
+                                    {300, 100, 270}};
     const double u = std::ldexp(1.0, -24);
     std::uint64_t seed = 1700;
     for (const Dims& d : dims)

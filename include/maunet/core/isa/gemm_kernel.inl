@@ -7,9 +7,11 @@
 //   C (M x N) += alpha op(A) (M x K) op(B) (K x N), row-major, C already scaled by beta.
 //
 // The loops of Goto & van de Geijn (2008) / BLIS: for each block of nc columns and kc of the
-// K range, B's block is packed into panels of NR = 2L columns ([k][NR], zero-padded past N).
-// The micro-kernel keeps a 6 x 2L tile of C in 12 vector accumulators over the whole kc range
-// (per k: 2 loads of B, 6 broadcasts of A, 12 FMAs), then adds alpha times it to C.
+// K range, B's block is packed into panels of NR = NV L columns ([k][NR], zero-padded past N).
+// The micro-kernel keeps a 6 x NR tile of C in 6 NV vector accumulators over the whole kc range
+// (per k: NV loads of B, 6 broadcasts of A, 6 NV FMAs), then adds alpha times it to C. NV = 2
+// (12 accumulators) with SSE2 and AVX2, which have 16 vector registers; with AVX-512's 32, NV = 4
+// (24 accumulators) where N is not better served by 2L-wide panels (see gemm_wide_tile).
 //
 // A is read where it lies when it is stored M x K (trans_a false): the 6 broadcasts of a step come
 // from 6 row pointers, which the hardware prefetcher follows as 6 sequential streams. Packing it
@@ -17,13 +19,16 @@
 // used for only 64 columns at 8 x 8 (the copy cost a quarter of the multiply's time). Stored
 // K x M (trans_a true), a strip's 6 values of one k are adjacent but successive k are lda apart,
 // often a multiple of a large power of two that maps a strip onto a few cache sets; those strips
-// are packed ([strip][k][6], one copy of 6 adjacent values per strip and k) per block of mc rows. A partial last strip repeats its last
-// row in the missing ones (no reads past A) and stores only its real rows.
+// are packed ([strip][k][6], one copy of 6 adjacent values per strip and k) per block of mc rows.
+// A partial last strip repeats its last row in the missing ones (no reads past A) and stores only
+// its real rows.
 //
 // Sizes: kc = 256 keeps a strip of A (6 KB in float) and a panel of B (16 KB with AVX2) in L1;
 // the packed B block (kc x nc = 256 x 256, 256 KB) and mc = 96 rows of A (96 KB) stay in L2 (512 KB
 // on Zen 3). A block of B as large as L3 (nc = 2048) was written to L3 by the packing and read
-// back from it by the kernel, which cost the dx product a quarter of its time.
+// back from it by the kernel, which cost the dx product a quarter of its time. The AVX-512 wide
+// panel (64 floats, 64 KB at kc = 256) is read from L2; kc = 128, which fits it in L1, measured
+// 0.85-1.0x as fast on the bottleneck's products (more passes over C).
 //
 // Threads: items are (row block, range of panels) pairs, split statically; every element of C is
 // summed by one thread in the same order whatever the thread count. Inside a parallel region
@@ -40,19 +45,19 @@ struct GemmStrip {
 };
 
 // tile(r, j) = alpha sum_k A(r, k) b[k*NR + j] for r < rows, j < cols (the rest is padding), added
-// to c[r*ldc + j], or with c_trans to c[j*ldc + r] (C^T is computed: see packed_gemm).
-template <class T>
+// to c[r*ldc + j], or with c_trans to c[j*ldc + r] (C^T is computed: see packed_gemm). NR = NV L.
+template <Index NV, class T>
 inline void gemm_micro_kernel(const GemmStrip<T>& s, const T* b, Index kb, T alpha, T* c, Index ldc, Index rows,
                               Index cols, bool c_trans) {
     using V = typename Simd<T>::vec;
-    constexpr Index L = Simd<T>::lanes;
+    constexpr Index L = Simd<T>::lanes, NR = NV * L, line = Index(64 / sizeof(T));
     // The tile of C is needed only after the kb steps: start fetching it now.
     if (c_trans)
         for (Index j = 0; j < cols; ++j) __builtin_prefetch(c + j * ldc, 1);
     else
         for (Index r = 0; r < rows; ++r) {
-            __builtin_prefetch(c + r * ldc, 1);
-            __builtin_prefetch(c + r * ldc + 2 * L - 1, 1);
+            for (Index j = 0; j < NR; j += line) __builtin_prefetch(c + r * ldc + j, 1);
+            __builtin_prefetch(c + r * ldc + NR - 1, 1);
         }
     const T* a0 = s.a + s.row[0];
     const T* a1 = s.a + s.row[1];
@@ -61,26 +66,26 @@ inline void gemm_micro_kernel(const GemmStrip<T>& s, const T* b, Index kb, T alp
     const T* a4 = s.a + s.row[4];
     const T* a5 = s.a + s.row[5];
     const Index ks = s.k_stride;
-    V acc[gemm_mr][2] = {};
-    for (Index k = 0, o = 0; k < kb; ++k, o += ks, b += 2 * L) {
-        V b0, b1;
-        std::memcpy(&b0, b, sizeof(V));
-        std::memcpy(&b1, b + L, sizeof(V));
-        keep_in_register(b0);  // one load each, not one per FMA (simd.inl)
-        keep_in_register(b1);
+    V acc[gemm_mr][NV] = {};
+    for (Index k = 0, o = 0; k < kb; ++k, o += ks, b += NR) {
+        V bv[NV];
+        for (Index h = 0; h < NV; ++h) {
+            std::memcpy(&bv[h], b + h * L, sizeof(V));
+            keep_in_register(bv[h]);  // one load each, not one per FMA (simd.inl)
+        }
         const T w[gemm_mr] = {a0[o], a1[o], a2[o], a3[o], a4[o], a5[o]};
         for (Index r = 0; r < gemm_mr; ++r) {
             const V wr = splat<T>(w[r]);
-            acc[r][0] += wr * b0;
-            acc[r][1] += wr * b1;
+            for (Index h = 0; h < NV; ++h) acc[r][h] += wr * bv[h];
         }
     }
-    if (c_trans) {  // 6 x 2L values, one short column of C each: scalar adds are few beside kb steps
-        T buf[gemm_mr][2 * L];
-        for (Index r = 0; r < gemm_mr; ++r) {
-            const V scaled[2] = {alpha * acc[r][0], alpha * acc[r][1]};
-            std::memcpy(buf[r], scaled, sizeof(scaled));
-        }
+    if (c_trans) {  // 6 x NR values, one short column of C each: scalar adds are few beside kb steps
+        T buf[gemm_mr][NR];
+        for (Index r = 0; r < gemm_mr; ++r)
+            for (Index h = 0; h < NV; ++h) {
+                const V scaled = alpha * acc[r][h];
+                std::memcpy(buf[r] + h * L, &scaled, sizeof(V));
+            }
         for (Index j = 0; j < cols; ++j)
             for (Index r = 0; r < rows; ++r) c[j * ldc + r] += buf[r][j];
         return;
@@ -88,16 +93,17 @@ inline void gemm_micro_kernel(const GemmStrip<T>& s, const T* b, Index kb, T alp
     // Constant row indices (the loops unroll), so the accumulators stay in registers.
     for (Index r = 0; r < gemm_mr; ++r) {
         if (r >= rows) break;
-        const V scaled[2] = {alpha * acc[r][0], alpha * acc[r][1]};
-        if (cols == 2 * L) {
-            for (Index h = 0; h < 2; ++h) {
+        V scaled[NV];
+        for (Index h = 0; h < NV; ++h) scaled[h] = alpha * acc[r][h];
+        if (cols == NR) {
+            for (Index h = 0; h < NV; ++h) {
                 V old;
                 std::memcpy(&old, c + r * ldc + h * L, sizeof(V));
                 old += scaled[h];
                 std::memcpy(c + r * ldc + h * L, &old, sizeof(V));
             }
         } else {
-            T buf[2 * L];
+            T buf[NR];
             std::memcpy(buf, scaled, sizeof(scaled));
             for (Index j = 0; j < cols; ++j) c[r * ldc + j] += buf[j];
         }
@@ -149,10 +155,10 @@ inline __attribute__((always_inline)) void transpose_block(const T* src, Index l
 
 // bp[p][k][NR] = op(B)(pc + k, jc + p*NR + j) for panels p_lo <= p < p_hi, k < kb, j < NR; zero
 // past N.
-template <class T>
+template <Index NV, class T>
 inline void gemm_pack_panels(bool trans_b, const T* B, Index ldb, Index N, Index pc, Index kb, Index jc, Index p_lo,
                              Index p_hi, T* bp) {
-    constexpr Index NR = 2 * Simd<T>::lanes;
+    constexpr Index NR = NV * Simd<T>::lanes;
     if (trans_b) {  // B stored N x K: L x L blocks transposed in registers, the rest value by value
         constexpr Index L = Simd<T>::lanes;
         for (Index p = p_lo; p < p_hi; ++p) {
@@ -193,12 +199,13 @@ inline void gemm_pack_panels(bool trans_b, const T* B, Index ldb, Index N, Index
 }
 
 // C += alpha op(A) op(B), or with op_c transposed C^T += ..., C^T being ldc-strided N x M.
-template <class T>
+template <class T, Index NV>
 void packed_gemm_blocks(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K, T alpha, const T* A, Index lda,
                         const T* B, Index ldb, T* C, Index ldc, MatrixOp op_c) {
     const bool trans_a = op_a == MatrixOp::transposed, trans_b = op_b == MatrixOp::transposed,
                c_trans = op_c == MatrixOp::transposed;
-    constexpr Index NR = 2 * Simd<T>::lanes;
+    constexpr Index NR = NV * Simd<T>::lanes;
+    static_assert(gemm_nc % NR == 0, "packed_gemm_blocks: a block of columns must hold whole panels");
     const bool serial = in_parallel_region();
     const Index threads = serial ? 1 : num_threads();
     for (Index jc = 0; jc < N; jc += gemm_nc) {
@@ -212,10 +219,10 @@ void packed_gemm_blocks(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K,
             // bp[panel][k][NR] = op(B)(pc + k, jc + panel*NR + j), zero past N.
             T* bp = scratch<T>(ScratchSlot::gemm_b, static_cast<std::size_t>(panels * kb * NR));
             if (serial || threads == 1)
-                gemm_pack_panels(trans_b, B, ldb, N, pc, kb, jc, 0, panels, bp);
+                gemm_pack_panels<NV>(trans_b, B, ldb, N, pc, kb, jc, 0, panels, bp);
             else
                 parallel_for(0, threads, [&](std::ptrdiff_t t) {
-                    gemm_pack_panels(trans_b, B, ldb, N, pc, kb, jc, panels * t / threads, panels * (t + 1) / threads,
+                    gemm_pack_panels<NV>(trans_b, B, ldb, N, pc, kb, jc, panels * t / threads, panels * (t + 1) / threads,
                                      bp);
                 });
 
@@ -268,7 +275,7 @@ void packed_gemm_blocks(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K,
                             __builtin_prefetch(B + (next_pc + k) * ldb + next_j0, 0, 2);
                         const Index r0 = i0 + st * gemm_mr, rows = std::min(gemm_mr, M - r0);
                         T* c = c_trans ? C + j0 * ldc + r0 : C + r0 * ldc + j0;
-                        gemm_micro_kernel(strip(st, rows), bp + p * kb * NR, kb, alpha, c, ldc, rows, cols, c_trans);
+                        gemm_micro_kernel<NV>(strip(st, rows), bp + p * kb * NR, kb, alpha, c, ldc, rows, cols, c_trans);
                     }
                 }
             };
@@ -278,6 +285,30 @@ void packed_gemm_blocks(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K,
                 parallel_for(0, mblocks * splits, run_item);
         }
     }
+}
+
+// Vectors per row of the micro-kernel's tile: 2 (12 accumulators) fits the 16 vector registers
+// of SSE2 and AVX2; AVX-512 has 32, and a 6 x 4L tile (24 accumulators) loads B 4 times and A 6
+// times per 24 FMAs instead of 2 and 6 per 12.
+constexpr Index gemm_nv_wide = vector_bytes == 64 ? 4 : 2;
+
+// The tile width for N columns: the wide one unless it pads more columns than 2L does (N = 32 in
+// float with AVX-512 would be half padding, and a partial panel's C update and packing run value
+// by value). The choice depends on the shape alone, and both widths sum every element of C in the
+// same order, so the bits do not change with it.
+template <class T>
+constexpr bool gemm_wide_tile(Index N) {
+    constexpr Index narrow = 2 * Simd<T>::lanes, wide = gemm_nv_wide * Simd<T>::lanes;
+    return wide > narrow && (N + wide - 1) / wide * wide <= (N + narrow - 1) / narrow * narrow;
+}
+
+template <class T>
+void packed_gemm_tiles(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K, T alpha, const T* A, Index lda,
+                       const T* B, Index ldb, T* C, Index ldc, MatrixOp op_c) {
+    if (gemm_wide_tile<T>(N))
+        packed_gemm_blocks<T, gemm_nv_wide>(op_a, op_b, M, N, K, alpha, A, lda, B, ldb, C, ldc, op_c);
+    else
+        packed_gemm_blocks<T, 2>(op_a, op_b, M, N, K, alpha, A, lda, B, ldb, C, ldc, op_c);
 }
 
 // C += alpha op(A) op(B); see the top of this file. Sizes are checked by gemm().
@@ -291,8 +322,8 @@ void packed_gemm(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K, T alph
     // op(B)^T is then stored K x N (trans_b false) or read in place (trans_b true).
     const bool trans_a = op_a == MatrixOp::transposed, trans_b = op_b == MatrixOp::transposed;
     if (trans_a && (trans_b || M > N))
-        packed_gemm_blocks(trans_b ? MatrixOp::as_is : MatrixOp::transposed, MatrixOp::as_is, N, M, K, alpha, B, ldb,
-                           A, lda, C, ldc, MatrixOp::transposed);
+        packed_gemm_tiles(trans_b ? MatrixOp::as_is : MatrixOp::transposed, MatrixOp::as_is, N, M, K, alpha, B, ldb,
+                          A, lda, C, ldc, MatrixOp::transposed);
     else
-        packed_gemm_blocks(op_a, op_b, M, N, K, alpha, A, lda, B, ldb, C, ldc, MatrixOp::as_is);
+        packed_gemm_tiles(op_a, op_b, M, N, K, alpha, A, lda, B, ldb, C, ldc, MatrixOp::as_is);
 }
