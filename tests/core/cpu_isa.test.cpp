@@ -171,16 +171,16 @@ TEST_CASE("every conv2d kernel path of every supported instruction set matches t
 TEST_CASE("the AVX-512 GEMM's 4-vector and 2-vector tiles give the same bits", "[core][isa][gemm]") {
     // Both tiles sum every element of C over k in the same order (one accumulator, blocks of kc),
     // so the width chosen from N (gemm_wide_tile) never changes a result. Partial panels of both
-    // widths, partial strips, several k blocks and column blocks; trans_a with M > N runs C^T.
+    // widths, partial strips, several k blocks and column blocks, every transpose of A, B and C.
     if (!isa_supported(Isa::avx512)) {
         WARN("SKIPPED: this CPU has no AVX-512");
         return;
     }
     using detail::avx512::packed_gemm_blocks;
     CHECK(detail::avx512::gemm_wide_tile<float>(64));
-    CHECK(detail::avx512::gemm_wide_tile<float>(100));    // 2 wide panels against 4 narrow ones: 128 either way
-    CHECK_FALSE(detail::avx512::gemm_wide_tile<float>(32));   // 64 columns against 32
-    CHECK_FALSE(detail::avx512::gemm_wide_tile<float>(80));   // 128 against 96
+    CHECK(detail::avx512::gemm_wide_tile<float>(100));  // 2 wide panels against 4 narrow ones: 128 either way
+    CHECK_FALSE(detail::avx512::gemm_wide_tile<float>(32));  // 64 columns against 32
+    CHECK_FALSE(detail::avx512::gemm_wide_tile<float>(80));  // 128 against 96
     CHECK(detail::avx512::gemm_wide_tile<double>(64));
     CHECK_FALSE(detail::avx512::gemm_wide_tile<double>(16));
     struct Dims {
@@ -217,8 +217,8 @@ TEST_CASE("the AVX-512 GEMM's 4-vector and 2-vector tiles give the same bits", "
 TEST_CASE("gemm of every supported instruction set matches the generic one", "[core][isa][gemm]") {
     // Sizes around the kernel's blocks (6-row strips, panels of 2 or 4 vectors, kc = 256, mc = 96,
     // nc = 256): none a multiple of them, K = 1, N of 1 and 2, M above and below N (trans_a with
-    // M > N computes C^T), several blocks of each loop. With AVX-512, N = 2100, 300 and 64 (and the
-    // swapped N = 97 of trans_a) take the 4-vector tile, partial panels included.
+    // M > N computes C^T), several blocks of each loop. With AVX-512, N = 2100, 300, 100 and 64 (and
+    // the swapped N = 97 and 300 of trans_a) take the 4-vector tile, partial panels included.
     struct Dims {
         Index M, N, K;
     };
