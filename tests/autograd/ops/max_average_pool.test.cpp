@@ -147,6 +147,55 @@ TEST_CASE("max_average_pool2d mean: hand example of the backward", "[ops][max_av
     CHECK(max_abs_diff(x.grad(), Tensor<double>(Shape{1, 1, 2, 2}, {1, 5, 1, 1})) == 0.0);
 }
 
+TEST_CASE("max_average_pool2d mean 2x2: the backward's cell is the forward's for every window of NaN, infinities "
+          "and ties",
+          "[ops][max_average_pool]") {
+    // The 2 x 2 stride-2 mean finds each window's arg-max again in the backward; for all 5^4
+    // windows over {NaN, -inf, 1, 2, +inf} the cell a scan in window order picks must get g/2 +
+    // g/8 and the others g/8, into a fresh gradient buffer (the first of two pools of x) and into
+    // one that already holds a gradient (the second); the forward is (max + sum/4) / 2 with the
+    // sum taken in window order.
+    const auto check = [](auto zero) {
+        using T = decltype(zero);
+        const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+        const T values[5] = {nan, -inf, T(1), T(2), inf};
+        const Index windows = 625;
+        Tensor<T> xt(Shape{1, 1, 3, 2 * windows + 1});  // an odd size: a last row and column no window covers
+        for (Index w = 0; w < windows; ++w) {
+            xt.at(0, 0, 0, 2 * w) = values[w % 5];
+            xt.at(0, 0, 0, 2 * w + 1) = values[w / 5 % 5];
+            xt.at(0, 0, 1, 2 * w) = values[w / 25 % 5];
+            xt.at(0, 0, 1, 2 * w + 1) = values[w / 125];
+        }
+        Var<T> x(xt, true);
+        Var<T> first = max_average_pool2d(x, PoolMode::mean);
+        Var<T> y = first + max_average_pool2d(x, PoolMode::mean);
+        Tensor<T> seed(Shape{1, 1, 1, windows});
+        for (Index w = 0; w < windows; ++w) seed[w] = T(8 * (w + 1));
+        y.backward(seed);
+        for (Index w = 0; w < windows; ++w) {
+            const T v[4] = {xt.at(0, 0, 0, 2 * w), xt.at(0, 0, 0, 2 * w + 1), xt.at(0, 0, 1, 2 * w),
+                            xt.at(0, 0, 1, 2 * w + 1)};
+            Index best = 0;  // the scan, written out here
+            for (Index k = 1; k < 4; ++k)
+                if (v[k] > v[best] || (std::isnan(v[k]) && !std::isnan(v[best]))) best = k;
+            const T g = seed[w], one_use[4] = {g / 8, g / 8, g / 8, g / 8};
+            const T got[4] = {x.grad().at(0, 0, 0, 2 * w), x.grad().at(0, 0, 0, 2 * w + 1), x.grad().at(0, 0, 1, 2 * w),
+                              x.grad().at(0, 0, 1, 2 * w + 1)};
+            INFO("window " << w << ": " << v[0] << " " << v[1] << " " << v[2] << " " << v[3]);
+            for (Index k = 0; k < 4; ++k) CHECK(got[k] == 2 * (one_use[k] + (k == best ? g / 2 : T(0))));
+            const T expected = (v[best] + (T(0) + v[0] + v[1] + v[2] + v[3]) / T(4)) / T(2);
+            const T out = first.value()[w];
+            CHECK(((std::isnan(out) && std::isnan(expected)) || out == expected));
+        }
+        for (Index c = 0; c < 2 * windows + 1; ++c) CHECK(x.grad().at(0, 0, 2, c) == T(0));  // the uncovered row
+        CHECK(x.grad().at(0, 0, 0, 2 * windows) == T(0));                                    // and column
+        CHECK(x.grad().at(0, 0, 1, 2 * windows) == T(0));
+    };
+    check(float{});
+    check(double{});
+}
+
 TEST_CASE("max_average_pool2d concat: max channels first, then average channels", "[ops][max_average_pool]") {
     Var<float> x(Tensor<float>(Shape{1, 2, 2, 2}, {1, 4, 2, 3,  //
                                                    -1, -5, -2, -8}));

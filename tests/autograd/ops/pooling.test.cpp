@@ -160,6 +160,51 @@ TEST_CASE("max_pool2d 2x2: the first NaN of a window wins wherever it sits, and 
     CHECK(max_abs_diff(x.grad(), expected) == 0.0);
 }
 
+TEST_CASE("max_pool2d 2x2: the backward's cell is the forward's for every window of NaN, infinities and ties",
+          "[ops][pooling]") {
+    // The 2 x 2 stride-2 backward finds each window's arg-max again from x, branch-free on the
+    // bits; it must pick the cell a scan in window order picks (the first maximum, or the first
+    // NaN) for all 5^4 windows over {NaN, -inf, 1, 2, +inf}, in a fresh gradient buffer (the
+    // first of two pools of x) and in one that already holds a gradient (the second).
+    const auto check = [](auto zero) {
+        using T = decltype(zero);
+        const T nan = std::numeric_limits<T>::quiet_NaN(), inf = std::numeric_limits<T>::infinity();
+        const T values[5] = {nan, -inf, T(1), T(2), inf};
+        const Index windows = 625;
+        Tensor<T> xt(Shape{1, 1, 3, 2 * windows + 1});  // an odd size: a last row and column no window covers
+        for (Index w = 0; w < windows; ++w) {
+            const Index code[4] = {w % 5, w / 5 % 5, w / 25 % 5, w / 125};
+            xt.at(0, 0, 0, 2 * w) = values[code[0]];
+            xt.at(0, 0, 0, 2 * w + 1) = values[code[1]];
+            xt.at(0, 0, 1, 2 * w) = values[code[2]];
+            xt.at(0, 0, 1, 2 * w + 1) = values[code[3]];
+        }
+        Var<T> x(xt, true);
+        Var<T> y = max_pool2d(x, 2) + max_pool2d(x, 2);
+        Tensor<T> seed(Shape{1, 1, 1, windows});
+        for (Index w = 0; w < windows; ++w) seed[w] = T(w + 1);
+        y.backward(seed);
+        for (Index w = 0; w < windows; ++w) {
+            const T v[4] = {xt.at(0, 0, 0, 2 * w), xt.at(0, 0, 0, 2 * w + 1), xt.at(0, 0, 1, 2 * w),
+                            xt.at(0, 0, 1, 2 * w + 1)};
+            Index best = 0;  // the scan, written out here
+            for (Index k = 1; k < 4; ++k)
+                if (v[k] > v[best] || (std::isnan(v[k]) && !std::isnan(v[best]))) best = k;
+            const T got[4] = {x.grad().at(0, 0, 0, 2 * w), x.grad().at(0, 0, 0, 2 * w + 1), x.grad().at(0, 0, 1, 2 * w),
+                              x.grad().at(0, 0, 1, 2 * w + 1)};
+            INFO("window " << w << ": " << v[0] << " " << v[1] << " " << v[2] << " " << v[3]);
+            for (Index k = 0; k < 4; ++k) CHECK(got[k] == (k == best ? T(2 * (w + 1)) : T(0)));
+            const T out = y.value()[w] / T(2);
+            CHECK(((std::isnan(out) && std::isnan(v[best])) || out == v[best]));
+        }
+        for (Index c = 0; c < 2 * windows + 1; ++c) CHECK(x.grad().at(0, 0, 2, c) == T(0));  // the uncovered row
+        CHECK(x.grad().at(0, 0, 0, 2 * windows) == T(0));                                    // and column
+        CHECK(x.grad().at(0, 0, 1, 2 * windows) == T(0));
+    };
+    check(float{});
+    check(double{});
+}
+
 TEST_CASE("avg_pool2d spreads the gradient evenly, adding where windows overlap", "[ops][pooling]") {
     Var<double> x(Tensor<double>(Shape{1, 1, 3, 3}), true);
     Var<double> y = avg_pool2d(x, 2, 1);

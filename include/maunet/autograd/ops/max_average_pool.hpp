@@ -55,16 +55,33 @@ inline const char* to_string(PoolMode mode) {
 
 namespace detail {
 
-// mean: y = (M + A) / 2.
+// mean: y = (M + A) / 2. For 2 x 2 windows with stride 2 (MAUNet's MAU) the forward keeps no
+// arg-max: the backward finds it again from x (window_share_2x2, pooling.hpp), with the same sums
+// in the same order as window_stats, so the same bits.
 template <class T>
 Var<T> max_average_mean(const Var<T>& x, const PoolGeometry& g) {
     const Tensor<T>& xv = x.value();
     Tensor<T> y(g.output_shape());
-    const bool keep_argmax = is_grad_enabled() && x.requires_grad();
+    const bool tiled_2x2 = g.kernel == 2 && g.stride == 2;
+    const bool keep_argmax = !tiled_2x2 && is_grad_enabled() && x.requires_grad();
     std::vector<Index> argmax(keep_argmax ? static_cast<std::size_t>(y.numel()) : 0);  // offsets into x
     parallel_for(0, g.planes(), [&](Index p) {
         const T* xp = xv.data() + p * g.in_plane();
         T* yp = y.data() + p * g.out_plane();
+        if (tiled_2x2) {
+            for (Index i = 0; i < g.out_height; ++i) {
+                const T* r0 = xp + 2 * i * g.width;
+                const T* r1 = r0 + g.width;
+                T* yr = yp + i * g.out_width;
+                for (Index j = 0; j < g.out_width; ++j) {
+                    const T v0 = r0[2 * j], v1 = r0[2 * j + 1], v2 = r1[2 * j], v3 = r1[2 * j + 1];
+                    const T max = window_max(window_max(v0, v1), window_max(v2, v3));
+                    const T mean = (T(0) + v0 + v1 + v2 + v3) / T(4);  // window_stats' sum, in its order
+                    yr[j] = (max + mean) / T(2);
+                }
+            }
+            return;
+        }
         for (Index i = 0; i < g.out_height; ++i)
             for (Index j = 0; j < g.out_width; ++j) {
                 const auto w = window_stats(xp, g, i, j);  // M, a, A
@@ -78,8 +95,47 @@ Var<T> max_average_mean(const Var<T>& x, const PoolGeometry& g) {
         [g, argmax = std::move(argmax)](const autograd::BackwardContext<T>& ctx) {
             if (!ctx.needs_grad(0)) return;
             const T* gy = ctx.grad_output().data();
-            T* gx = ctx.grad(0).data();
             const T inv_area = T(1) / static_cast<T>(g.kernel * g.kernel);
+            if (g.kernel == 2 && g.stride == 2) {
+                // Every cell gets g / (2 k^2), the arg-max cell g / 2 before it: stored into a fresh
+                // gradient buffer (cells no window covers zeroed), else added in that order.
+                bool fresh = false;
+                T* gx = ctx.grad_to_write(0, fresh).data();
+                const T* xv = ctx.input(0).data();
+                parallel_for(0, g.planes(), [&](Index p) {
+                    const T* xp = xv + p * g.in_plane();
+                    T* gp = gx + p * g.in_plane();
+                    const T* gyp = gy + p * g.out_plane();
+                    const Index W = g.width, out_w = g.out_width;
+                    if (fresh) zero_uncovered_cells(gp, g);
+                    for (Index i = 0; i < g.out_height; ++i) {
+                        const T* r0 = xp + 2 * i * W;
+                        const T* r1 = r0 + W;
+                        T* g0 = gp + 2 * i * W;
+                        T* g1 = g0 + W;
+                        const T* gyr = gyp + i * out_w;
+                        T d[4];
+                        if (fresh)  // two loops, so each stays free of branches
+                            for (Index j = 0; j < out_w; ++j) {
+                                window_share_2x2(r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1], gyr[j] / T(2), d);
+                                const T spread = gyr[j] * inv_area / T(2);
+                                g0[2 * j] = d[0] + spread, g0[2 * j + 1] = d[1] + spread;
+                                g1[2 * j] = d[2] + spread, g1[2 * j + 1] = d[3] + spread;
+                            }
+                        else
+                            for (Index j = 0; j < out_w; ++j) {
+                                window_share_2x2(r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1], gyr[j] / T(2), d);
+                                const T spread = gyr[j] * inv_area / T(2);
+                                g0[2 * j] = (g0[2 * j] + d[0]) + spread;
+                                g0[2 * j + 1] = (g0[2 * j + 1] + d[1]) + spread;
+                                g1[2 * j] = (g1[2 * j] + d[2]) + spread;
+                                g1[2 * j + 1] = (g1[2 * j + 1] + d[3]) + spread;
+                            }
+                    }
+                });
+                return;
+            }
+            T* gx = ctx.grad(0).data();
             parallel_for(0, g.planes(), [&](Index p) {
                 T* gxp = gx + p * g.in_plane();
                 for (Index i = 0; i < g.out_height; ++i)

@@ -18,7 +18,11 @@
 // so results do not depend on the thread count.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "maunet/autograd/variable.hpp"
@@ -75,6 +79,47 @@ inline T window_max(T a, T b) {
     return replaces_max(b, a) ? b : a;
 }
 
+// dL/dx of one 2 x 2 window (v0 v1 the top row, v2 v3 the bottom) whose output got `share`:
+// all of it to the cell max_pool2d's forward returned, by the same tree of window_max (so the
+// cell a scan in window order finds: the first maximum, or the first NaN), +0 to the others.
+// Branch-free on the bits (float or double), which the compiler vectorises: with `c ? a : b` on
+// floats GCC 12 kept branches, mispredicted on every other window of real data.
+// replaces_max(v, best) is written !(v <= best) & (best == best): v > best, or v NaN and best not.
+template <class T>
+inline void window_share_2x2(T v0, T v1, T v2, T v3, T share, T d[4]) {
+    using U = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    static_assert(sizeof(T) == sizeof(U), "window_share_2x2: float or double");
+    const auto bits = [](T x) {
+        U u;
+        std::memcpy(&u, &x, sizeof u);
+        return u;
+    };
+    const auto value = [](U u) {
+        T x;
+        std::memcpy(&x, &u, sizeof x);
+        return x;
+    };
+    const auto mask = [](bool c) { return U(0) - U(c); };  // all ones or all zeros
+    const U right_top = mask(!(v1 <= v0) & (v0 == v0)), right_bottom = mask(!(v3 <= v2) & (v2 == v2));
+    const T top = value((bits(v1) & right_top) | (bits(v0) & ~right_top));
+    const T bottom = value((bits(v3) & right_bottom) | (bits(v2) & ~right_bottom));
+    const U bottom_wins = mask(!(bottom <= top) & (top == top));
+    const U to_top = bits(share) & ~bottom_wins, to_bottom = bits(share) & bottom_wins;
+    d[0] = value(to_top & ~right_top);
+    d[1] = value(to_top & right_top);
+    d[2] = value(to_bottom & ~right_bottom);
+    d[3] = value(to_bottom & right_bottom);
+}
+
+// Zeros the cells of a plane that no 2 x 2 stride-2 window covers: the last column of an odd
+// width, the last row of an odd height (a backward that stores into a fresh gradient buffer).
+template <class T>
+void zero_uncovered_cells(T* plane, const PoolGeometry& g) {
+    for (Index r = 0; r < 2 * g.out_height; ++r)
+        for (Index c = 2 * g.out_width; c < g.width; ++c) plane[r * g.width + c] = T(0);
+    for (Index r = 2 * g.out_height; r < g.height; ++r) std::fill_n(plane + r * g.width, g.width, T(0));
+}
+
 template <class T>
 struct WindowStats {
     T max;
@@ -122,13 +167,17 @@ Var<T> max_pool2d(const Var<T>& x, Index kernel, Index stride = 0) {
     const detail::PoolGeometry g = detail::pool_geometry("max_pool2d", x.shape(), kernel, stride);
     const Tensor<T>& xv = x.value();
     auto y = Tensor<T>::uninitialized(g.output_shape());  // every window writes its value
-    // The arg-max of every window, as an offset into x; kept only when a backward will run.
-    const bool keep_argmax = is_grad_enabled() && x.requires_grad();
+    // 2 x 2 windows with stride 2 (the U-Nets' pool) tile the plane: the forward writes values
+    // only, and the backward finds each window's arg-max again from x (window_share_2x2; storing
+    // it took 8 bytes per output, written and read again, and a branch per cell). Other windows
+    // keep the arg-max of every window, as an offset into x, when a backward will run.
+    const bool tiled_2x2 = g.kernel == 2 && g.stride == 2;
+    const bool keep_argmax = !tiled_2x2 && is_grad_enabled() && x.requires_grad();
     std::vector<Index> argmax(keep_argmax ? static_cast<std::size_t>(y.numel()) : 0);
     parallel_for(0, g.planes(), [&](Index p) {
         const T* xp = xv.data() + p * g.in_plane();
         T* yp = y.data() + p * g.out_plane();
-        if (g.kernel == 2 && g.stride == 2 && !keep_argmax) {  // inference: values only, branch-free
+        if (tiled_2x2) {  // branch-free: the selects vectorise
             for (Index i = 0; i < g.out_height; ++i) {
                 const T* r0 = xp + 2 * i * g.width;
                 const T* r1 = r0 + g.width;
@@ -136,25 +185,6 @@ Var<T> max_pool2d(const Var<T>& x, Index kernel, Index stride = 0) {
                 for (Index j = 0; j < g.out_width; ++j)
                     yr[j] = detail::window_max(detail::window_max(r0[2 * j], r0[2 * j + 1]),
                                                detail::window_max(r1[2 * j], r1[2 * j + 1]));
-            }
-            return;
-        }
-        if (g.kernel == 2 && g.stride == 2) {  // the U-Nets' pool: the same rule, unrolled
-            for (Index i = 0; i < g.out_height; ++i) {
-                const T* r0 = xp + 2 * i * g.width;
-                const T* r1 = r0 + g.width;
-                for (Index j = 0; j < g.out_width; ++j) {
-                    const T v[4] = {r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]};
-                    const Index at[4] = {0, 1, g.width, g.width + 1};
-                    Index best = 0;
-                    for (Index k = 1; k < 4; ++k)
-                        if (detail::replaces_max(v[k], v[best])) best = k;
-                    const Index o = i * g.out_width + j;
-                    yp[o] = v[best];
-                    if (keep_argmax)
-                        argmax[static_cast<std::size_t>(p * g.out_plane() + o)] =
-                            p * g.in_plane() + 2 * i * g.width + 2 * j + at[best];
-                }
             }
             return;
         }
@@ -170,8 +200,42 @@ Var<T> max_pool2d(const Var<T>& x, Index kernel, Index stride = 0) {
         "max_pool2d", std::move(y), {x}, [g, argmax = std::move(argmax)](const autograd::BackwardContext<T>& ctx) {
             if (!ctx.needs_grad(0)) return;
             const T* gy = ctx.grad_output().data();
-            T* gx = ctx.grad(0).data();
             // dL/dx[a] += g: each window hands its gradient to its arg-max cell.
+            if (g.kernel == 2 && g.stride == 2) {
+                // Every cell of a window gets its share (g or 0): into a fresh gradient buffer by
+                // storing, without filling it with zeros first (cells no window covers, the last
+                // row or column of an odd size, are zeroed).
+                bool fresh = false;
+                T* gx = ctx.grad_to_write(0, fresh).data();
+                const T* xv = ctx.input(0).data();
+                parallel_for(0, g.planes(), [&](Index p) {
+                    const T* xp = xv + p * g.in_plane();
+                    T* gp = gx + p * g.in_plane();
+                    const T* gyp = gy + p * g.out_plane();
+                    if (fresh) detail::zero_uncovered_cells(gp, g);
+                    const Index W = g.width, out_w = g.out_width;
+                    for (Index i = 0; i < g.out_height; ++i) {
+                        const T* r0 = xp + 2 * i * W;
+                        const T* r1 = r0 + W;
+                        T* g0 = gp + 2 * i * W;
+                        T* g1 = g0 + W;
+                        const T* gyr = gyp + i * out_w;
+                        T d[4];
+                        if (fresh)  // two loops, so each stays free of branches
+                            for (Index j = 0; j < out_w; ++j) {
+                                detail::window_share_2x2(r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1], gyr[j], d);
+                                g0[2 * j] = d[0], g0[2 * j + 1] = d[1], g1[2 * j] = d[2], g1[2 * j + 1] = d[3];
+                            }
+                        else
+                            for (Index j = 0; j < out_w; ++j) {
+                                detail::window_share_2x2(r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1], gyr[j], d);
+                                g0[2 * j] += d[0], g0[2 * j + 1] += d[1], g1[2 * j] += d[2], g1[2 * j + 1] += d[3];
+                            }
+                    }
+                });
+                return;
+            }
+            T* gx = ctx.grad(0).data();
             parallel_for(0, g.planes(), [&](Index p) {
                 for (Index o = p * g.out_plane(); o < (p + 1) * g.out_plane(); ++o)
                     gx[argmax[static_cast<std::size_t>(o)]] += gy[o];
