@@ -9,7 +9,8 @@
 // Forward and backward, with g = dL/dy[n,c,i,j] and W the window of (i, j):
 //   max:  y[i,j] = x[a],  a = the first cell of W in row-major order holding max_{q in W} x[q]
 //                              (first max wins on ties, as PyTorch; a NaN in W wins and propagates)
-//         dL/dx[a] += g                    (a is kept from the forward pass, not searched again)
+//         dL/dx[a] += g                    (a is kept from the forward pass; for 2 x 2 windows with
+//                                          stride 2 found again from x by the same rule)
 //   avg:  y[i,j] = (1/k^2) sum_{q in W} x[q]
 //         dL/dx[q] += g / k^2  for every q in W
 // When s < k the windows overlap and a cell collects gradient from several outputs: +=.
@@ -82,8 +83,8 @@ inline T window_max(T a, T b) {
 // dL/dx of one 2 x 2 window (v0 v1 the top row, v2 v3 the bottom) whose output got `share`:
 // all of it to the cell max_pool2d's forward returned, by the same tree of window_max (so the
 // cell a scan in window order finds: the first maximum, or the first NaN), +0 to the others.
-// Branch-free on the bits (float or double), which the compiler vectorises: with `c ? a : b` on
-// floats GCC 12 kept branches, mispredicted on every other window of real data.
+// Branch-free on the bits (float or double), which GCC 12 vectorises: with `c ? a : b` on floats
+// it kept branches, which data without order mispredicts about half the time.
 // replaces_max(v, best) is written !(v <= best) & (best == best): v > best, or v NaN and best not.
 template <class T>
 inline void window_share_2x2(T v0, T v1, T v2, T v3, T share, T d[4]) {
@@ -177,7 +178,7 @@ Var<T> max_pool2d(const Var<T>& x, Index kernel, Index stride = 0) {
     parallel_for(0, g.planes(), [&](Index p) {
         const T* xp = xv.data() + p * g.in_plane();
         T* yp = y.data() + p * g.out_plane();
-        if (tiled_2x2) {  // branch-free: the selects vectorise
+        if (tiled_2x2) {  // branch-free selects, which GCC vectorises
             for (Index i = 0; i < g.out_height; ++i) {
                 const T* r0 = xp + 2 * i * g.width;
                 const T* r1 = r0 + g.width;
