@@ -72,11 +72,12 @@ void BM_conv2d_forward_backward(benchmark::State& state) {
 }
 BENCHMARK(BM_conv2d_forward_backward)->Apply(conv_shapes);
 
-// One convolution path forced (0 direct, 1 Winograd, 2 im2col + GEMM), 1 thread, on the U-Net's
-// 3x3 layers: what each kernel reaches (GFLOP/s counted as direct-convolution FLOPs, so Winograd
-// can pass the FMA peak). Forward only, and forward + backward at batch 8.
+// One convolution path forced (0 direct, 1 Winograd with the tile chosen per shape, 2 im2col +
+// GEMM, 3 Winograd F(2x2, 3x3), 4 Winograd F(4x4, 3x3)), 1 thread, on the U-Net's 3x3 layers: what
+// each kernel reaches (GFLOP/s counted as direct-convolution FLOPs, so Winograd can pass the FMA
+// peak). Forward only, and forward + backward at batch 8.
 void path_shapes_for(benchmark::internal::Benchmark* b, std::initializer_list<int> batches) {
-    for (int path : {0, 1, 2})
+    for (int path : {0, 1, 2, 3, 4})
         for (int batch : batches)
             for (auto [c, s] : {std::pair{32, 128}, {64, 64}, {128, 32}, {256, 16}, {512, 8}})
                 b->Args({batch, c, s, path});
@@ -88,9 +89,13 @@ void path_shapes_batch8(benchmark::internal::Benchmark* b) { path_shapes_for(b, 
 struct ForcePath {
     explicit ForcePath(std::int64_t path) {
         using detail::ConvPath;
-        detail::conv_path() = path == 0 ? ConvPath::direct : path == 1 ? ConvPath::winograd : ConvPath::gemm;
+        detail::conv_path() = path == 0 ? ConvPath::direct : path == 2 ? ConvPath::gemm : ConvPath::winograd;
+        detail::winograd_tile_override() = path == 3 ? 2 : path == 4 ? 4 : 0;
     }
-    ~ForcePath() { detail::conv_path() = detail::ConvPath::automatic; }
+    ~ForcePath() {
+        detail::conv_path() = detail::ConvPath::automatic;
+        detail::winograd_tile_override() = 0;
+    }
 };
 
 void BM_conv2d_forward_path(benchmark::State& state) {

@@ -1,5 +1,7 @@
 // Helpers of the convolution tests that compare paths, ISAs or thread counts on one layer:
 //   ConvPathGuard g(ConvPath::winograd);   forces conv2d's path for one scope, then restores it;
+//   WinogradTileGuard t(4);                forces F(4x4, 3x3) (or 2: F(2x2, 3x3); 0: per shape)
+//                                          for one scope, then restores the setting;
 //   layer_outputs(layer, x, w, b, g)      {y, dL/dx, dL/dw, dL/db} of y = layer(x, w, b) with the
 //                                         upstream gradient g (dL/dy = g), every output the
 //                                         comparisons look at, from one forward and one backward.
@@ -19,6 +21,16 @@ struct ConvPathGuard {
     ConvPathGuard(const ConvPathGuard&) = delete;
     ConvPathGuard& operator=(const ConvPathGuard&) = delete;
     detail::ConvPath before;
+};
+
+struct WinogradTileGuard {
+    explicit WinogradTileGuard(int tile) : before(detail::winograd_tile_override().load()) {
+        detail::winograd_tile_override() = tile;
+    }
+    ~WinogradTileGuard() { detail::winograd_tile_override() = before; }
+    WinogradTileGuard(const WinogradTileGuard&) = delete;
+    WinogradTileGuard& operator=(const WinogradTileGuard&) = delete;
+    int before;
 };
 
 template <class T, class Layer>

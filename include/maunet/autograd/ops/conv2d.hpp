@@ -29,8 +29,8 @@
 // direct kernels of conv_direct.hpp for the forward pass, dx and dW (results equal to the GEMM path
 // up to rounding; bit-identical for any thread count) where they beat the GEMM (large images;
 // see direct_conv_applies). 3x3 padding-1 layers on images of 16 x 16 or more (8 channels or
-// more in and out) run the forward pass, dx and dW with Winograd F(2x2, 3x3) instead
-// (winograd.hpp, winograd_weight_grad.hpp). detail::conv_path() forces one path or another
+// more in and out) run the forward pass and dx with Winograd F(2x2, 3x3) or, on images 32 pixels
+// wide and more, F(4x4, 3x3), and dW with F(2x2, 3x3) (winograd.hpp, winograd_weight_grad.hpp). detail::conv_path() forces one path or another
 // (tests use all).
 //
 // conv2d_relu(x, w, b) = relu(conv2d(x, w, b)) as one op: the kernels apply the ReLU as they

@@ -1,5 +1,6 @@
-// The Winograd F(2x2, 3x3) kernels of winograd.hpp, a generic and an AVX2 copy (included
-// through maunet/core/isa/instantiate.inl after isa/conv_direct.inl; no include guard).
+// The Winograd F(2x2, 3x3) and F(4x4, 3x3) kernels of winograd.hpp, a generic and an AVX2 copy (included
+// through maunet/core/isa/instantiate.inl after isa/conv_direct.inl; no include guard). The F(4x4)
+// tile transforms are in isa/winograd4_tiles.inl.
 
 // Lane shuffles on Simd<T>::vec (16 or 32 bytes: these kernels have no AVX-512 copy, see
 // winograd.hpp). With 32-byte vectors the even/odd split works within 128-bit halves (one vshufps
@@ -40,24 +41,35 @@ inline __attribute__((always_inline)) V interleave_high(V a, V b) {
     else return shuffle_lanes<V, 1, 3>(a, b);
 }
 
+// The geometry of one pass with output tiles of M x M pixels (2 or 4).
 template <class T>
-WinogradPlan winograd_plan(Index C, Index H, Index W) {
+WinogradPlan winograd_plan(Index C, Index H, Index W, Index M = 2, Index C_out = 0) {
     constexpr Index L = Simd<T>::lanes;
+    const Index positions = (M + 2) * (M + 2);
     WinogradPlan p;
-    p.tiles_h = (H + 1) / 2;
-    p.tiles_w = (W + 1) / 2;
+    p.tile = M;
+    p.tiles_h = (H + M - 1) / M;
+    p.tiles_w = (W + M - 1) / M;
     p.row_slots = (p.tiles_w + L - 1) / L * L;
     p.slots = p.tiles_h * p.row_slots;
     p.step = winograd_nv * L;
     p.panels = (p.slots + p.step - 1) / p.step;
-    // About 64 K values of V per block (256 KB in float): V and the block's M stay in L2. At
-    // least 4 panels, though: every block sweeps all of U (16 C_out C values, 8 MB at 512 -> 256
-    // channels), which must be read for more than one panel's worth of products.
-    const Index target = std::max<Index>(4, Index(65536) / (16 * C * p.step));
+    // F(2x2): about 64 K values of V per block (256 KB in float): V and the block's M stay in L2.
+    // At least 4 panels, though: every block sweeps all of U (16 C_out C values, 8 MB at 512 ->
+    // 256 channels), which must be read for more than one panel's worth of products. F(4x4): V
+    // and M of a panel are 36 step (C + C_out) values (0.6 MB at 128 -> 128 channels), so a block
+    // is as many panels as fit in 192 K values (768 KB in float), at least one; with 2 or 4
+    // panels at 128 channels and more they outgrew L2 and ran 1.0-1.3x F(2x2)'s time
+    // (docs/performance.md).
+    const Index target = M == 2 ? std::max<Index>(4, Index(65536) / (positions * C * p.step))
+                                : std::max<Index>(1, Index(196608) / (positions * (C + C_out) * p.step));
     p.blocks = (p.panels + target - 1) / target;
     p.panels_per_block = (p.panels + p.blocks - 1) / p.blocks;
     p.blocks = (p.panels + p.panels_per_block - 1) / p.panels_per_block;
-    p.padded_w = 2 * p.row_slots + 2;
+    // One zero on the left, then M row_slots values; the last vector of tiles reads up to M - 1
+    // values past them (2 in F(2x2): columns 2 and 3 of its last tile; 4 in F(4x4): the split of
+    // the vectors loaded 4 values on).
+    p.padded_w = M * p.row_slots + M;
     return p;
 }
 
@@ -142,19 +154,24 @@ inline __attribute__((always_inline)) void winograd_output_tile(const T* m, Inde
     }
 }
 
-// y[n] (+)= b + conv3x3(x[n], weight) for a ConvCall with a 3x3 kernel and padding 1.
-// `product` runs the products M = U V (isa/winograd_product.inl: this copy's, or the AVX-512 one).
-template <class T>
+#include "maunet/autograd/ops/isa/winograd4_tiles.inl"
+
+// y[n] (+)= b + conv3x3(x[n], weight) for a ConvCall with a 3x3 kernel and padding 1, by
+// F(M x M, 3x3) (M = 2 or 4). `product` runs the products M = U V (isa/winograd_product.inl: this
+// copy's, or the AVX-512 one).
+template <Index M, class T>
 void winograd_conv3x3(const ConvCall<T>& call, WinogradProductKernel<T> product) {
+    static_assert(M == 2 || M == 4, "winograd_conv3x3: F(2x2, 3x3) or F(4x4, 3x3)");
     constexpr Index L = Simd<T>::lanes;
+    constexpr Index alpha = M + 2, positions = alpha * alpha;  // input tile side, transformed values
     const Index N = call.batch, C = call.channels, H = call.height, W = call.width, C_out = call.out_channels;
     const bool accumulate = call.store == Store::accumulate, relu = call.store == Store::overwrite_relu;
-    const WinogradPlan p = winograd_plan<T>(C, H, W);
+    const WinogradPlan p = winograd_plan<T>(C, H, W, M, C_out);
     const Index oblocks = (C_out + winograd_mr - 1) / winograd_mr;
 
     // Scratch (conv_direct.hpp): U on this thread; V, M and the padded rows per worker.
-    T* u = scratch<T>(ScratchSlot::operand, static_cast<std::size_t>(16 * oblocks * C * winograd_mr));
-    winograd_pack_weights(call.weight, C_out, C, call.weight_order, u);
+    T* u = scratch<T>(ScratchSlot::operand, static_cast<std::size_t>(positions * oblocks * C * winograd_mr));
+    winograd_pack_weights<M>(call.weight, C_out, C, call.weight_order, u);
 
     // Output channels are sliced only when images x blocks leave threads idle.
     const Index items0 = N * p.blocks, threads = num_threads();
@@ -168,18 +185,18 @@ void winograd_conv3x3(const ConvCall<T>& call, WinogradProductKernel<T> product)
         const Index o_lo = ob_lo * winograd_mr, o_hi = std::min(C_out, ob_hi * winograd_mr), rows = o_hi - o_lo;
         const Index panel0 = blk * p.panels_per_block;
         const Index pb = std::min(p.panels_per_block, p.panels - panel0);
-        // V[xi][panel][c][s] and M[xi][panel][o][s], s < step. The 16 positions xi are one cache
-        // line more than a multiple apart: at power-of-two distances (common here) the 16 streams
-        // of the transforms would fall into one L1 set and evict each other on every access.
+        // V[xi][panel][c][s] and M[xi][panel][o][s], s < step. The positions xi are one cache
+        // line more than a multiple apart: at power-of-two distances (common here) their streams
+        // in the transforms would fall into one L1 set and evict each other on every access.
         constexpr Index line = Index(64 / sizeof(T));
         const Index v_xi = pb * C * p.step + line, m_xi = pb * rows * p.step + line;
-        // The block's tile rows a_lo .. a_hi read padded rows 2 a_lo .. 2 a_hi + 3 of each plane.
+        // The block's tile rows a_lo .. a_hi read padded rows M a_lo .. M a_hi + M + 1 of each plane.
         const Index a_lo = panel0 * p.step / p.row_slots;
         const Index a_hi = (std::min(p.slots, (panel0 + pb) * p.step) - 1) / p.row_slots;
-        const Index strip_rows = 2 * (a_hi - a_lo) + 4;
-        T* v = scratch<T>(ScratchSlot::transform, static_cast<std::size_t>(16 * v_xi + strip_rows * p.padded_w));
-        T* m = scratch<T>(ScratchSlot::output, static_cast<std::size_t>(16 * m_xi));
-        T* strip = v + 16 * v_xi;
+        const Index strip_rows = M * (a_hi - a_lo) + alpha;
+        T* v = scratch<T>(ScratchSlot::transform, static_cast<std::size_t>(positions * v_xi + strip_rows * p.padded_w));
+        T* m = scratch<T>(ScratchSlot::output, static_cast<std::size_t>(positions * m_xi));
+        T* strip = v + positions * v_xi;
 
         // Input transform, one channel plane at a time: its rows the block reads are first copied,
         // zero-padded, into `strip` (on this core, in L1 or L2) instead of padding the whole input
@@ -187,17 +204,19 @@ void winograd_conv3x3(const ConvCall<T>& call, WinogradProductKernel<T> product)
         // of tiles (one tile row, columns b0 .. b0+L-1) at a time.
         const T* x_n = call.x + n * C * H * W;
         for (Index c = 0; c < C; ++c) {
-            pad_rows(x_n + c * H * W, H, W, 2 * a_lo - 1, strip_rows, 1, p.padded_w, strip);
+            pad_rows(x_n + c * H * W, H, W, M * a_lo - 1, strip_rows, 1, p.padded_w, strip);
             for (Index q = 0; q < pb; ++q)
                 for (Index g = 0; g < winograd_nv; ++g) {
                     const Index slot = (panel0 + q) * p.step + g * L;
                     T* out = v + (q * C + c) * p.step + g * L;
                     if (slot >= p.slots) {  // past the last tile row: zeros, dropped at the end
-                        for (Index xi = 0; xi < 16; ++xi) std::fill_n(out + xi * v_xi, L, T(0));
+                        for (Index xi = 0; xi < positions; ++xi) std::fill_n(out + xi * v_xi, L, T(0));
                         continue;
                     }
                     const Index a = slot / p.row_slots, b0 = slot - a * p.row_slots;
-                    winograd_input_tile(strip + 2 * (a - a_lo) * p.padded_w + 2 * b0, p.padded_w, out, v_xi);
+                    const T* in = strip + M * (a - a_lo) * p.padded_w + M * b0;
+                    if constexpr (M == 2) winograd_input_tile(in, p.padded_w, out, v_xi);
+                    else winograd4_input_tile(in, p.padded_w, out, v_xi);
                 }
         }
 
@@ -207,7 +226,7 @@ void winograd_conv3x3(const ConvCall<T>& call, WinogradProductKernel<T> product)
         block.panels = pb;
         block.step = p.step;
         block.m_panel_stride = rows * p.step;
-        for (Index xi = 0; xi < 16; ++xi)
+        for (Index xi = 0; xi < positions; ++xi)
             for (Index ob = ob_lo; ob < ob_hi; ++ob) {
                 const Index r0 = (ob - ob_lo) * winograd_mr;
                 block.v = v + xi * v_xi;
@@ -227,13 +246,16 @@ void winograd_conv3x3(const ConvCall<T>& call, WinogradProductKernel<T> product)
                     const Index slot = (panel0 + q) * p.step + g * L;
                     if (slot >= p.slots) break;
                     const Index a = slot / p.row_slots, b0 = slot - a * p.row_slots;
-                    const Index width = std::min(2 * L, W - 2 * b0);
+                    const Index width = std::min(M * L, W - M * b0);
                     if (width <= 0) continue;  // slots past tiles_w
-                    winograd_output_tile(m + (q * rows + o - o_lo) * p.step + g * L, m_xi, b,
-                                         y_n + (o * H + 2 * a) * W + 2 * b0, W, 2 * a + 1 < H, width, accumulate,
-                                         relu);
+                    const T* mt = m + (q * rows + o - o_lo) * p.step + g * L;
+                    T* yt = y_n + (o * H + M * a) * W + M * b0;
+                    if constexpr (M == 2)
+                        winograd_output_tile(mt, m_xi, b, yt, W, 2 * a + 1 < H, width, accumulate, relu);
+                    else
+                        winograd4_output_tile(mt, m_xi, b, yt, W, std::min<Index>(4, H - 4 * a), width, accumulate,
+                                              relu);
                 }
         }
     });
 }
-
