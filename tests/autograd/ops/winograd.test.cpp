@@ -76,14 +76,14 @@ TEST_CASE("winograd conv2d applies to 3x3, stride 1, padding 1", "[ops][winograd
 }
 
 TEST_CASE("winograd F(4x4, 3x3) is taken on images 32 pixels wide and more", "[ops][winograd]") {
-    CHECK(detail::winograd_f4_pays(32, 32, 128, 128));
-    CHECK(detail::winograd_f4_pays(64, 64, 64, 64));
-    CHECK(detail::winograd_f4_pays(128, 64, 32, 32));
-    CHECK(detail::winograd_f4_pays(16, 16, 8, 32));
-    CHECK_FALSE(detail::winograd_f4_pays(256, 256, 16, 16));
-    CHECK_FALSE(detail::winograd_f4_pays(256, 256, 64, 31));
-    CHECK_FALSE(detail::winograd_f4_pays(8, 32, 128, 128));  // few channels
-    CHECK_FALSE(detail::winograd_f4_pays(32, 8, 128, 128));
+    CHECK(detail::winograd_f4_pays(32, 32, 128));
+    CHECK(detail::winograd_f4_pays(64, 64, 64));
+    CHECK(detail::winograd_f4_pays(128, 64, 32));
+    CHECK(detail::winograd_f4_pays(16, 16, 32));
+    CHECK_FALSE(detail::winograd_f4_pays(256, 256, 16));
+    CHECK_FALSE(detail::winograd_f4_pays(256, 256, 31));
+    CHECK_FALSE(detail::winograd_f4_pays(8, 32, 128));  // few channels
+    CHECK_FALSE(detail::winograd_f4_pays(32, 8, 128));
 
     // conv2d takes the tile the rule says: bit for bit the forced tile's results.
     ConvPathGuard guard(ConvPath::winograd);
@@ -207,7 +207,7 @@ TEST_CASE("winograd conv2d: y, dx and db bit-identical for any thread count, dW 
 TEST_CASE("winograd conv2d is exact across blocks that start inside a tile row", "[ops][winograd]") {
     // 64 channels in and out on 30 x 22: several blocks of panels per image, each copying the
     // padded input rows it reads itself; in AVX2 double a block starts at tile row 5, column 4 in
-    // F(2x2), and F(4x4) has 2 blocks of 2 panels. Forward against the seven-loop sum; dx and dW
+    // F(2x2), and F(4x4) has 2 blocks per image. Forward against the seven-loop sum; dx and dW
     // against the GEMM path, in double.
     const int tile = GENERATE(2, 4);
     const Tensor<double> x = random<double>(Shape{2, 64, 30, 22}, 501), w = random<double>(Shape{64, 64, 3, 3}, 502);

@@ -89,7 +89,6 @@ constexpr Index winograd_nv = 2;  // vectors of tiles per product tile
 
 // The geometry of one Winograd pass over an image [C, H, W].
 struct WinogradPlan {
-    Index tile = 2;  // M: output tiles of M x M pixels, input tiles of M + 2
     Index tiles_h = 0, tiles_w = 0;
     Index row_slots = 0;  // tiles_w rounded up to a whole vector
     Index slots = 0;      // tiles_h * row_slots
@@ -203,7 +202,7 @@ void winograd_pack_weights(const T* w, Index C_out, Index C, WeightOrder order, 
     });
 }
 
-// Which Winograd tile a 3x3 convolution takes: 0 = per shape (winograd_tile_for), 2 or 4 forces
+// Which Winograd tile a 3x3 convolution takes: 0 = per shape (winograd_f4_pays), 2 or 4 forces
 // F(2x2, 3x3) or F(4x4, 3x3). For tests and benchmarks.
 inline std::atomic<int>& winograd_tile_override() {
     static std::atomic<int> tile{0};
@@ -223,15 +222,14 @@ inline std::atomic<int>& winograd_tile_override() {
 
 namespace maunet::detail {
 
-// True when F(4x4, 3x3) pays over F(2x2, 3x3) for a convolution C -> C_out on H x W images: 2.25
+// True when F(4x4, 3x3) pays over F(2x2, 3x3) for a convolution C -> C_out on images W wide: 2.25
 // multiplies per output and channel pair instead of 4, for transforms that cost about twice as
 // much per output, and 4-pixel tiles: a vector of 8 tiles is 32 pixels of a tile row, and a
 // 16-pixel row would leave half its lanes empty. Measured on the U-Net's layers (1 thread, batch 1
 // and 8, Sapphire Rapids, docs/performance.md): from 32 x 32 up 0.57-0.72x F(2x2)'s time with the
 // generic and AVX2 kernels, 0.7-0.9x with the AVX-512 products; at 16 x 16 1.15-2.6x. Channel
 // counts under 32 were not measured: 16 is kept as the floor.
-inline bool winograd_f4_pays(Index C, Index C_out, Index H, Index W) {
-    (void)H;
+inline bool winograd_f4_pays(Index C, Index C_out, Index W) {
     return W >= 32 && C >= 16 && C_out >= 16;
 }
 
@@ -242,7 +240,7 @@ template <class T>
 void winograd_conv3x3(const ConvCall<T>& call) {
     const int forced = winograd_tile_override().load(std::memory_order_relaxed);
     const bool four =
-        forced != 0 ? forced == 4 : winograd_f4_pays(call.channels, call.out_channels, call.height, call.width);
+        forced != 0 ? forced == 4 : winograd_f4_pays(call.channels, call.out_channels, call.width);
 #if MAUNET_HAVE_AVX512_KERNELS
     if (kernel_isa() == Isa::avx512)
         return four ? avx2::winograd_conv3x3<4>(call, &avx512::winograd_product_panels<T>)

@@ -1,6 +1,6 @@
-// The Winograd F(2x2, 3x3) and F(4x4, 3x3) kernels of winograd.hpp, a generic and an AVX2 copy (included
-// through maunet/core/isa/instantiate.inl after isa/conv_direct.inl; no include guard). The F(4x4)
-// tile transforms are in isa/winograd4_tiles.inl.
+// The Winograd F(2x2, 3x3) and F(4x4, 3x3) kernels of winograd.hpp, a generic and an AVX2 copy
+// (included through maunet/core/isa/instantiate.inl after isa/conv_direct.inl; no include guard).
+// The F(4x4) tile transforms are in isa/winograd4_tiles.inl.
 
 // Lane shuffles on Simd<T>::vec (16 or 32 bytes: these kernels have no AVX-512 copy, see
 // winograd.hpp). With 32-byte vectors the even/odd split works within 128-bit halves (one vshufps
@@ -47,7 +47,6 @@ WinogradPlan winograd_plan(Index C, Index H, Index W, Index M = 2, Index C_out =
     constexpr Index L = Simd<T>::lanes;
     const Index positions = (M + 2) * (M + 2);
     WinogradPlan p;
-    p.tile = M;
     p.tiles_h = (H + M - 1) / M;
     p.tiles_w = (W + M - 1) / M;
     p.row_slots = (p.tiles_w + L - 1) / L * L;
