@@ -25,7 +25,8 @@ enum class ScratchSlot : int {
     gemm_a = 5,     // packed blocks of A (gemm_kernel.inl), per worker thread
     gemm_b = 6,     // packed panels of B (gemm_kernel.inl)
     partials = 7,   // the weight-gradient partial sums of batch chunks 1.. (GEMM paths, im2col.hpp)
-    count = 8
+    gathered = 8,   // dL/dy of a group of images side by side (GEMM path dW, conv2d.hpp)
+    count = 9
 };
 // The largest size any thread has asked of each slot, per element type.
 template <class T>

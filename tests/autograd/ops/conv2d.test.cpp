@@ -46,6 +46,29 @@ Tensor<double> naive_conv2d(const Tensor<double>& x, const Tensor<double>& w, co
     return y;
 }
 
+// The weight gradient by its definition, in double:
+// dW[o,c,u,v] = sum_{n,i,j} G[n,o,i,j] x[n,c,s*i+u-p,s*j+v-p] (x = 0 outside the image).
+Tensor<double> naive_conv2d_weight_grad(const Tensor<double>& x, const Tensor<double>& g, Index kH, Index kW, Index s,
+                                        Index p) {
+    const Index N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+    const Index O = g.dim(1), Ho = g.dim(2), Wo = g.dim(3);
+    Tensor<double> dw(Shape{O, C, kH, kW});
+    for (Index o = 0; o < O; ++o)
+        for (Index c = 0; c < C; ++c)
+            for (Index u = 0; u < kH; ++u)
+                for (Index v = 0; v < kW; ++v) {
+                    double acc = 0.0;
+                    for (Index n = 0; n < N; ++n)
+                        for (Index i = 0; i < Ho; ++i)
+                            for (Index j = 0; j < Wo; ++j) {
+                                const Index h = s * i + u - p, ww = s * j + v - p;
+                                if (h >= 0 && h < H && ww >= 0 && ww < W) acc += g(n, o, i, j) * x(n, c, h, ww);
+                            }
+                    dw(o, c, u, v) = acc;
+                }
+    return dw;
+}
+
 struct Case {
     Index batch, c_in, c_out, h, w, kh, kw, stride, padding;
 };
@@ -254,6 +277,56 @@ TEST_CASE("conv2d stores dx into a new, unfilled gradient buffer and adds into a
             sum.array() += dx2.array();
             CHECK(max_abs_diff(xv.grad(), sum) < 1e-12);
         }
+}
+
+// The GEMM path sums the weight gradient over groups of up to 4 images of a batch chunk (one
+// product with the images' columns side by side), stores it into a new, unfilled buffer (drawn
+// here from an arena whose free blocks of dW's size are full of NaN) and adds into an existing one.
+// Batches 1, 3, 5 and 9 (groups with every remainder), 1 to 3 threads (chunks of every size); a 3x3
+// "same" layer, a strided 2x3 kernel and a 1x1 layer (pointwise: one image at a time).
+TEST_CASE("conv2d's GEMM-path weight gradient over groups of images, stored into a new buffer or added",
+          "[ops][conv2d]") {
+    struct Layer {
+        Index c_in, c_out, h, w, kh, kw, stride, padding;
+    };
+    const std::vector<Layer> layers = {{3, 4, 6, 5, 3, 3, 1, 1}, {2, 3, 7, 6, 2, 3, 2, 1}, {3, 5, 4, 4, 1, 1, 1, 0}};
+    const maunet::testing::ConvPathGuard guard(detail::ConvPath::gemm);
+    const int before = num_threads();
+    std::uint64_t seed = 1200;
+    for (const Layer& l : layers)
+        for (Index batch : {1, 3, 5, 9})
+            for (int threads : {1, 2, 3}) {
+                set_num_threads(threads);
+                const Conv2dOptions opt{l.stride, l.padding};
+                const Index out_h = (l.h + 2 * l.padding - l.kh) / l.stride + 1;
+                const Index out_w = (l.w + 2 * l.padding - l.kw) / l.stride + 1;
+                const Tensor<double> x = random(Shape{batch, l.c_in, l.h, l.w}, ++seed);
+                const Tensor<double> w = random(Shape{l.c_out, l.c_in, l.kh, l.kw}, ++seed);
+                const Tensor<double> g1 = random(Shape{batch, l.c_out, out_h, out_w}, ++seed);
+                const Tensor<double> g2 = random(Shape{batch, l.c_out, out_h, out_w}, ++seed);
+                const Tensor<double> dw1 = naive_conv2d_weight_grad(x, g1, l.kh, l.kw, l.stride, l.padding);
+                const Tensor<double> dw2 = naive_conv2d_weight_grad(x, g2, l.kh, l.kw, l.stride, l.padding);
+
+                Arena arena;
+                const ArenaScope scope(&arena);
+                {  // blocks of dW's size, full of NaN, go back to the arena's free list
+                    std::vector<Tensor<double>> dirty;
+                    for (int i = 0; i < 6; ++i)
+                        dirty.push_back(Tensor<double>::full(w.shape(), std::numeric_limits<double>::quiet_NaN()));
+                }
+                Var<double> wv(w, true);
+                Var<double> y1 = conv2d(Var<double>(x), wv, Var<double>(), opt);
+                Var<double> y2 = conv2d(Var<double>(x), wv, Var<double>(), opt);
+                INFO("layer " << l.c_in << " -> " << l.c_out << ", " << l.kh << "x" << l.kw << " stride " << l.stride
+                              << ", batch " << batch << ", " << threads << " threads");
+                y2.backward(g2);  // a new buffer: stored
+                CHECK(max_abs_diff(wv.grad(), dw2) < 1e-12);
+                y1.backward(g1);  // the buffer exists: added
+                Tensor<double> sum = dw1;
+                sum.array() += dw2.array();
+                CHECK(max_abs_diff(wv.grad(), sum) < 1e-12);
+            }
+    set_num_threads(before);
 }
 
 TEST_CASE("conv2d rejects bad shapes and arguments with clear messages", "[ops][conv2d][errors]") {

@@ -41,9 +41,10 @@ inline void valid_output_range(Index offset, Index stride, Index in_size, Index 
     hi = std::clamp(hi, lo, out_size);
 }
 
-// col = im2col(image); image is [C, H, W], col is [C*kH*kW, H_out*W_out], both row-major.
+// col = im2col(image); image is [C, H, W], col is [C*kH*kW, H_out*W_out], both row-major, the
+// rows of col ld apart (ld >= H_out*W_out; larger to put several images' columns side by side).
 template <class T>
-void im2col(const T* image, const ConvGeometry& g, T* col) {
+void im2col(const T* image, const ConvGeometry& g, T* col, Index ld) {
     const Index s = g.stride;
     for (Index c = 0; c < g.channels; ++c) {
         const T* plane = image + c * g.height * g.width;
@@ -53,7 +54,7 @@ void im2col(const T* image, const ConvGeometry& g, T* col) {
             for (Index v = 0; v < g.kernel_w; ++v) {
                 Index j_lo, j_hi;
                 valid_output_range(v - g.padding, s, g.width, g.out_w, j_lo, j_hi);
-                T* row = col + ((c * g.kernel_h + u) * g.kernel_w + v) * g.out_h * g.out_w;
+                T* row = col + ((c * g.kernel_h + u) * g.kernel_w + v) * ld;
                 std::fill(row, row + i_lo * g.out_w, T(0));
                 for (Index i = i_lo; i < i_hi; ++i) {
                     T* out = row + i * g.out_w;
@@ -71,6 +72,11 @@ void im2col(const T* image, const ConvGeometry& g, T* col) {
             }
         }
     }
+}
+
+template <class T>
+void im2col(const T* image, const ConvGeometry& g, T* col) {
+    im2col(image, g, col, g.col_cols());
 }
 
 // image += col2im(col): the adjoint of im2col, scatter-add of every column entry onto its pixel.
@@ -143,14 +149,18 @@ inline void chunk_range(Index n, Index parts, Index k, Index& lo, Index& hi) {
 template <class T>
 class ChunkedWeightGrad {
 public:
-    ChunkedWeightGrad(T* dw, Index size, Index chunks)
-        : dw_(dw), size_(size), chunks_(chunks),
+    // fresh: dw is a new, unfilled buffer, which chunk 0 stores into (beta 0) instead of adding to.
+    ChunkedWeightGrad(T* dw, Index size, Index chunks, bool fresh = false)
+        : dw_(dw), size_(size), chunks_(chunks), fresh_(fresh),
           partials_(dw && chunks > 1 ? scratch<T>(ScratchSlot::partials, static_cast<std::size_t>((chunks - 1) * size))
                                      : nullptr) {}
     // Where chunk k accumulates.
     T* target(Index k) const { return k == 0 || !dw_ ? dw_ : partials_ + (k - 1) * size_; }
-    // beta of chunk k's GEMM for one image: 0 for the first image of a partial sum, else 1.
-    T beta(Index k, bool first_image_of_chunk) const { return k > 0 && first_image_of_chunk ? T(0) : T(1); }
+    // beta of chunk k's GEMM for one image (or group of images): 0 for the first of a partial sum
+    // or of a fresh dw, else 1.
+    T beta(Index k, bool first_image_of_chunk) const {
+        return (k > 0 || fresh_) && first_image_of_chunk ? T(0) : T(1);
+    }
     void reduce() const {
         if (!partials_) return;
         parallel_pieces(size_, [dw = dw_, p = partials_, size = size_, chunks = chunks_](Index lo, Index hi) {
@@ -164,6 +174,7 @@ public:
 private:
     T* dw_;
     Index size_, chunks_;
+    bool fresh_;
     T* partials_;
 };
 
