@@ -28,13 +28,27 @@
 // on Zen 3). A block of B as large as L3 (nc = 2048) was written to L3 by the packing and read
 // back from it by the kernel, which cost the dx product a quarter of its time. The AVX-512 wide
 // panel (64 floats, 64 KB at kc = 256) is read from L2; kc = 128, which fits it in L1, measured
-// 0.77-0.92x as fast on the bottleneck's forward and dx products (1.0-1.07x on dW).
+// 0.77-0.92x as fast on the bottleneck's forward and dx products (1.0-1.07x on dW). Where B is
+// narrow, kc grows (gemm_k_block below).
 //
 // Threads: items are (row block, range of panels) pairs, split statically; every element of C is
 // summed by one thread in the same order whatever the thread count. Inside a parallel region
 // (a convolution running one GEMM per image) the kernel runs on the calling thread alone.
 
 constexpr Index gemm_mr = 6, gemm_kc = 256, gemm_mc = 96, gemm_nc = 256;
+
+// The K block of a call whose blocks of B are nb columns wide (padded to whole panels): gemm_kc,
+// or more while the packed block stays within 256 KB (half of Zen 3's L2), in equal parts of K.
+// Narrow B is the convolutions' case (64 columns per image at 8 x 8): there kb = 922 instead of
+// 256 lets the micro-kernel read A's rows in runs 4x longer and adds its tile to C 4x less often
+// (the bottleneck's forward product 1.05-1.07x as fast by medians on Sapphire Rapids).
+template <class T>
+constexpr Index gemm_k_block(Index K, Index nb) {
+    constexpr Index block_bytes = 256 * 1024;
+    const Index k_max = std::max<Index>(gemm_kc, block_bytes / (nb * Index(sizeof(T))));
+    const Index parts = (K + k_max - 1) / k_max;
+    return std::max<Index>(1, (K + parts - 1) / parts);
+}
 
 // Where the micro-kernel reads a strip of op(A): element (r, k) at a[row[r] + k * k_stride]. For A
 // read in place (k_stride 1), next_strip is the offset of the next strip's rows (6 lda), or 0 when
@@ -242,14 +256,15 @@ void packed_gemm_blocks(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K,
     static_assert(gemm_nc % NR == 0, "packed_gemm_blocks: a block of columns must hold whole panels");
     const bool serial = in_parallel_region();
     const Index threads = serial ? 1 : num_threads();
+    const Index kc = gemm_k_block<T>(K, (std::min(gemm_nc, N) + NR - 1) / NR * NR);
     for (Index jc = 0; jc < N; jc += gemm_nc) {
         const Index nb = std::min(gemm_nc, N - jc), panels = (nb + NR - 1) / NR;
-        for (Index pc = 0; pc < K; pc += gemm_kc) {
-            const Index kb = std::min(gemm_kc, K - pc);
+        for (Index pc = 0; pc < K; pc += kc) {
+            const Index kb = std::min(kc, K - pc);
             // The block packed after this one (next_kb = 0: none).
             const bool last_k = pc + kb >= K;
             const Index next_pc = last_k ? 0 : pc + kb, next_jc = last_k ? jc + gemm_nc : jc;
-            const Index next_kb = next_jc < N ? std::min(gemm_kc, K - next_pc) : 0;
+            const Index next_kb = next_jc < N ? std::min(kc, K - next_pc) : 0;
             // bp[panel][k][NR] = op(B)(pc + k, jc + panel*NR + j), zero past N.
             T* bp = scratch<T>(ScratchSlot::gemm_b, static_cast<std::size_t>(panels * kb * NR));
             if (serial || threads == 1)
