@@ -37,14 +37,35 @@
 
 constexpr Index gemm_mr = 6, gemm_kc = 256, gemm_mc = 96, gemm_nc = 256;
 
-// The K block of a call whose blocks of B are nb columns wide (padded to whole panels): gemm_kc,
-// or more while the packed block stays within 256 KB (half of Zen 3's L2), in equal parts of K.
-// Narrow B is the convolutions' case (64 columns per image at 8 x 8): there kb = 922 instead of
-// 256 lets the micro-kernel read A's rows in runs 4x longer and adds its tile to C 4x less often
-// (the bottleneck's forward product 1.05-1.07x as fast by medians on Sapphire Rapids).
+// Vectors per row of the micro-kernel's tile: 2 (12 accumulators) fits the 16 vector registers
+// of SSE2 and AVX2; AVX-512 has 32, and a 6 x 4L tile (24 accumulators) loads B 4 times and A 6
+// times per 24 FMAs instead of 2 and 6 per 12.
+constexpr Index gemm_nv_wide = vector_bytes == 64 ? 4 : 2;
+
+// The tile width for N columns: the wide one unless it pads more columns than 2L does (N = 32 in
+// float with AVX-512 would be half padding, and a partial panel's C update and packing run value
+// by value). The choice depends on the shape alone, and both widths sum every element of C in the
+// same order, so the bits do not change with it.
 template <class T>
-constexpr Index gemm_k_block(Index K, Index nb) {
-    constexpr Index block_bytes = 256 * 1024;
+constexpr bool gemm_wide_tile(Index N) {
+    constexpr Index narrow = 2 * Simd<T>::lanes, wide = gemm_nv_wide * Simd<T>::lanes;
+    return wide > narrow && (N + wide - 1) / wide * wide <= (N + narrow - 1) / narrow * narrow;
+}
+
+// The K block of a call with N columns: gemm_kc, or, where the tile is the wide one and its
+// panel at gemm_kc is already larger than an L1 cache (32 KB) and read from L2 anyway (AVX-512's
+// 64-column panels, 64 KB), more while the packed block of B stays within 256 KB (half of Zen 3's
+// L2), in equal parts of K. Narrow B is the convolutions' case (64 columns per image at 8 x 8):
+// there kb = 922 instead of 256 lets the micro-kernel read A's rows in runs 4x longer and add its
+// tile to C 4x less often (the bottleneck's forward product 1.05-1.07x as fast by medians on
+// Sapphire Rapids). AVX2's 16-column panel (16 KB) stays in L1 at kc = 256 (a longer block
+// measured the same there). A function of the shape and the instruction set, not of the tile a
+// caller forces, so both tiles sum in the same order.
+template <class T>
+constexpr Index gemm_k_block(Index K, Index N) {
+    constexpr Index wide = gemm_nv_wide * Simd<T>::lanes, block_bytes = 256 * 1024, l1_bytes = 32 * 1024;
+    if (!gemm_wide_tile<T>(N) || wide * gemm_kc * Index(sizeof(T)) <= l1_bytes) return gemm_kc;
+    const Index nb = (std::min(gemm_nc, N) + wide - 1) / wide * wide;
     const Index k_max = std::max<Index>(gemm_kc, block_bytes / (nb * Index(sizeof(T))));
     const Index parts = (K + k_max - 1) / k_max;
     return std::max<Index>(1, (K + parts - 1) / parts);
@@ -256,7 +277,7 @@ void packed_gemm_blocks(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K,
     static_assert(gemm_nc % NR == 0, "packed_gemm_blocks: a block of columns must hold whole panels");
     const bool serial = in_parallel_region();
     const Index threads = serial ? 1 : num_threads();
-    const Index kc = gemm_k_block<T>(K, (std::min(gemm_nc, N) + NR - 1) / NR * NR);
+    const Index kc = gemm_k_block<T>(K, N);
     for (Index jc = 0; jc < N; jc += gemm_nc) {
         const Index nb = std::min(gemm_nc, N - jc), panels = (nb + NR - 1) / NR;
         for (Index pc = 0; pc < K; pc += kc) {
@@ -337,21 +358,6 @@ void packed_gemm_blocks(MatrixOp op_a, MatrixOp op_b, Index M, Index N, Index K,
                 parallel_for(0, mblocks * splits, run_item);
         }
     }
-}
-
-// Vectors per row of the micro-kernel's tile: 2 (12 accumulators) fits the 16 vector registers
-// of SSE2 and AVX2; AVX-512 has 32, and a 6 x 4L tile (24 accumulators) loads B 4 times and A 6
-// times per 24 FMAs instead of 2 and 6 per 12.
-constexpr Index gemm_nv_wide = vector_bytes == 64 ? 4 : 2;
-
-// The tile width for N columns: the wide one unless it pads more columns than 2L does (N = 32 in
-// float with AVX-512 would be half padding, and a partial panel's C update and packing run value
-// by value). The choice depends on the shape alone, and both widths sum every element of C in the
-// same order, so the bits do not change with it.
-template <class T>
-constexpr bool gemm_wide_tile(Index N) {
-    constexpr Index narrow = 2 * Simd<T>::lanes, wide = gemm_nv_wide * Simd<T>::lanes;
-    return wide > narrow && (N + wide - 1) / wide * wide <= (N + narrow - 1) / narrow * narrow;
 }
 
 template <class T>
