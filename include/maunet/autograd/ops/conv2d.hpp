@@ -168,8 +168,8 @@ inline ConvGeometry input_grad_geometry(const ConvGeometry& g, Index C_out) {
 // blocks of k k values, done in tiles of 32 x 32 blocks, whose rows of w (and of wt) are 32 k k
 // values long and stay in L1 while the tile is read. One input channel at a time read k k values
 // from each of C_out rows of w C_in k k apart (18 KB at 512 channels) and found few of them in
-// cache: 5 ms for the 9.4 MB of the 512 -> 512 bottleneck on Sapphire Rapids, as long as the dx
-// product itself; 2.4 ms in tiles (a plain copy of the weight takes 1.6 ms there).
+// cache: 4.0-8.7 ms for the 9.4 MB of the 512 -> 512 bottleneck on Sapphire Rapids, as long as
+// the dx product itself; in tiles 2.9-5.4 ms in the same runs (a plain copy takes 1.6 ms there).
 template <class T>
 void flip_transpose_weight(const T* w, Index C_out, Index C_in, Index k, T* wt) {
     constexpr Index tile = 32;
@@ -302,10 +302,9 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
         const Index chunks = detail::batch_chunks(N);
         // The weight gradient sums over a group of up to 4 images of a chunk in one GEMM, dW +=
         // [G_n .. G_n+3] [col_n .. col_n+3]^T with K = 4 P: the 9.4 MB dW of the 512-channel
-        // bottleneck is then read and written once per 4 images, not per image (K = P = 64 per
-        // image left a third of the product's time to that; 64 -> 81 GFLOP/s by medians on
-        // Sapphire Rapids). The columns of the group are side by side in one matrix, and its G_n
-        // are gathered likewise.
+        // bottleneck is then read and written once per 4 images, not per image (the product
+        // 63.7 -> 81.2 GFLOP/s by medians on Sapphire Rapids; groups of 8 were no faster). The
+        // columns of the group are side by side in one matrix, and its G_n are gathered likewise.
         const Index group = need_w && !pointwise ? std::min<Index>(4, (N + chunks - 1) / chunks) : 1;
         // Stride 1, square kernel (dx_forward): dx_n += W' col'_n, the forward GEMM of the flipped kernel.
         const detail::ConvGeometry gt = dx_forward ? detail::input_grad_geometry(g, C_out) : detail::ConvGeometry{};

@@ -110,16 +110,18 @@ inline void gemm_micro_kernel(const GemmStrip<T>& s, const T* b, Index kb, T alp
     // A read in place: 6 rows, kb values each (1 KB at kb = 256), too short a run for the hardware
     // prefetchers to get ahead of the loads, so at each new cache line the kernel fetches the line
     // 4 on in every row, or, past the strip's end, the same line of the next strip's rows if there
-    // is one (never past A: a prefetch does not fault, but the pointer would leave the array; from
-    // 75 to 94 GFLOP/s by medians on the 8 x 8 bottleneck's forward product, Sapphire Rapids).
+    // is one, within the block's kb columns (never past A: a prefetch does not fault, but the
+    // pointer would leave the array). 1.13-1.17x by medians on the 8 x 8 bottleneck's forward
+    // product (Sapphire Rapids).
     const Index ahead = gemm_a_prefetch_lines * line;
     const bool prefetch_a = ks == 1;
     // The small loops are unrolled by pragma: rolled, an array indexed by a loop variable lives in
     // memory, and GCC 12 left the AVX2 copy's accumulators on the stack (half the speed).
     V acc[gemm_mr][NV] = {};
     for (Index k = 0, o = 0; k < kb; ++k, o += ks, b += NR) {
-        if (prefetch_a && k % line == 0 && (k + ahead < kb || s.next_strip != 0)) {
-            const Index t = k + ahead < kb ? o + ahead : o + ahead - kb + s.next_strip;
+        const Index k_ahead = k + ahead;  // = o + ahead, as o = k when ks = 1
+        if (prefetch_a && k % line == 0 && (k_ahead < kb || (s.next_strip != 0 && k_ahead - kb < kb))) {
+            const Index t = k_ahead < kb ? k_ahead : k_ahead - kb + s.next_strip;
             __builtin_prefetch(a0 + t);
             __builtin_prefetch(a1 + t);
             __builtin_prefetch(a2 + t);
