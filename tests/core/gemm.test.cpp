@@ -64,7 +64,8 @@ TEST_CASE("gemm matches a naive triple loop for every transpose and stride", "[c
     // {9, 67, 300}: K past one block of 256 (a second block starting at pc = 256), and with B
     // transposed whole panels packed by blocks of lanes plus a tail of k and a partial panel.
     // {20, 64, 1100} and {13, 50, 2100}: narrow B, whose K blocks grow past 256 with AVX-512
-    // (gemm_k_block: 2 and 5 blocks), A's rows prefetched into the next strip and not past the last.
+    // (gemm_k_block: 2 and 3 blocks in float, 3 and 5 in double), A's rows prefetched into the
+    // next strip and not past the last.
     const std::vector<std::array<Index, 3>> sizes = {{1, 1, 1},     {3, 5, 7},      {7, 3, 5},      {16, 9, 33},
                                                      {65, 70, 40},  {9, 67, 300},   {20, 64, 1100}, {13, 50, 2100}};
     for (bool ta : {false, true})
