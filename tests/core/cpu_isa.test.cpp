@@ -187,7 +187,8 @@ TEST_CASE("the AVX-512 GEMM's 4-vector and 2-vector tiles give the same bits", "
         Index M, N, K;
     };
     std::uint64_t seed = 2900;
-    for (const Dims& d : std::vector<Dims>{{13, 100, 300}, {97, 300, 70}, {6, 64, 513}, {5, 20, 9}})
+    // {6, 64, 513} and {11, 32, 300}: B of one panel's width, read in place by the tile of that width.
+    for (const Dims& d : std::vector<Dims>{{13, 100, 300}, {97, 300, 70}, {6, 64, 513}, {5, 20, 9}, {11, 32, 300}})
         for (int ta = 0; ta < 2; ++ta)
             for (int tb = 0; tb < 2; ++tb)
                 for (int tc = 0; tc < 2; ++tc) {
@@ -218,13 +219,14 @@ TEST_CASE("gemm of every supported instruction set matches the generic one", "[c
     // Sizes around the kernel's blocks (6-row strips, panels of 2 or 4 vectors, kc = 256, mc = 96,
     // nc = 256): none a multiple of them, K = 1, N of 1 and 2, M above and below N (trans_a with
     // M > N computes C^T), several blocks of each loop. With AVX-512, N = 2100, 300, 100 and 64 (and
-    // the swapped N = 97 and 300 of trans_a) take the 4-vector tile, partial panels included.
+    // the swapped N = 97 and 300 of trans_a) take the 4-vector tile, partial panels included. N = 8,
+    // 16, 32 and 64 are one panel of the generic, AVX2, AVX-512 narrow and wide tiles: B read in place.
     struct Dims {
         Index M, N, K;
     };
     const std::vector<Dims> dims = {{1, 1, 1},  {5, 3, 1},   {13, 37, 300}, {97, 17, 5},   {7, 2100, 9},
                                     {64, 64, 600}, {200, 1, 7}, {2, 300, 513}, {101, 2, 260}, {40, 530, 1},
-                                    {300, 100, 270}};
+                                    {300, 100, 270}, {23, 16, 300}, {9, 8, 530}, {30, 32, 270}};
     const double u = std::ldexp(1.0, -24);
     std::uint64_t seed = 1700;
     for (const Dims& d : dims)
