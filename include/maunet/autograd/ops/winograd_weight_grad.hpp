@@ -49,10 +49,13 @@
 
 namespace maunet::detail {
 
-// Slots per chunk (V and dM of a chunk: 16 x 1024 x channels values): the GEMMs' inner dimension.
-// Flat within 10% from 512 to 2048 with the earlier lane-sum kernel and with the GEMM (2-core
-// Sapphire Rapids; docs/performance.md).
-constexpr Index winograd_dw_chunk = 1024;
+// Slots per chunk (V and dM of a chunk: 16 x 256 x channels values each): the GEMMs' inner
+// dimension. 256 keeps V and dM of the 32- and 64-channel layers within a core's L2 (0.5-1 MB
+// each) between the transforms that write them and the products that read them back; with 1024
+// they went through L3, which the two cores share: the U-Net train step on 2 threads ran 1.02-1.04x
+// faster with 256 in four of four alternating runs, and 1.01x on 1 thread (2-core Sapphire
+// Rapids; 128 was within noise of 256, docs/performance.md).
+constexpr Index winograd_dw_chunk = 256;
 
 // How the sum over tiles is cut; 0 chooses (tests set them to reach every boundary).
 struct WinogradGradSplit {
