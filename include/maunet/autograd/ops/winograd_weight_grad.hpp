@@ -50,11 +50,11 @@
 namespace maunet::detail {
 
 // Slots per chunk (V and dM of a chunk: 16 x 256 x channels values each): the GEMMs' inner
-// dimension. 256 keeps V and dM of the 32- and 64-channel layers within a core's L2 (0.5-1 MB
-// each) between the transforms that write them and the products that read them back; with 1024
-// they went through L3, which the two cores share: the U-Net train step on 2 threads ran 1.02-1.04x
-// faster with 256 in four of four alternating runs, and 1.01x on 1 thread (2-core Sapphire
-// Rapids; 128 was within noise of 256, docs/performance.md).
+// dimension. At 256, V and dM of a 32-channel layer (0.5 MB each) stay in a core's L2 between the
+// transforms that write them and the products that read them back; at 1024 (2-8 MB each) they
+// went through L3, which the cores share: the U-Net train step ran 1.02-1.04x faster on 2
+// threads with 256 in four of four alternating runs, 1.01x on 1 (2-core Sapphire Rapids; 128
+// measured within noise of 256; docs/performance.md).
 constexpr Index winograd_dw_chunk = 256;
 
 // How the sum over tiles is cut; 0 chooses (tests set them to reach every boundary).
