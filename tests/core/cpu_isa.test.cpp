@@ -187,7 +187,7 @@ TEST_CASE("the AVX-512 GEMM's 4-vector and 2-vector tiles give the same bits", "
         Index M, N, K;
     };
     std::uint64_t seed = 2900;
-    // {6, 64, 513} and {11, 32, 300}: B of one panel's width, read in place by the tile of that width.
+    // {6, 64, 513} and {11, 32, 300}: B of one panel's width, read in place (not transposed).
     for (const Dims& d : std::vector<Dims>{{13, 100, 300}, {97, 300, 70}, {6, 64, 513}, {5, 20, 9}, {11, 32, 300}})
         for (int ta = 0; ta < 2; ++ta)
             for (int tb = 0; tb < 2; ++tb)
@@ -220,7 +220,8 @@ TEST_CASE("gemm of every supported instruction set matches the generic one", "[c
     // nc = 256): none a multiple of them, K = 1, N of 1 and 2, M above and below N (trans_a with
     // M > N computes C^T), several blocks of each loop. With AVX-512, N = 2100, 300, 100 and 64 (and
     // the swapped N = 97 and 300 of trans_a) take the 4-vector tile, partial panels included. N = 8,
-    // 16, 32 and 64 are one panel of the generic, AVX2, AVX-512 narrow and wide tiles: B read in place.
+    // 16, 32 and 64 are one panel of the generic, AVX2, AVX-512 narrow and wide tiles: B not
+    // transposed is read in place.
     struct Dims {
         Index M, N, K;
     };

@@ -65,9 +65,9 @@ TEST_CASE("gemm matches a naive triple loop for every transpose and stride", "[c
     // transposed whole panels packed by blocks of lanes plus a tail of k and a partial panel.
     // {20, 64, 1100} and {13, 50, 2100}: narrow B, whose K blocks grow past 256 with AVX-512
     // (gemm_k_block: 2 and 3 blocks in float, 3 and 5 in double), A's rows prefetched into the
-    // next strip and not past the last. N of exactly one panel (4, 8, 16, 32, 64: a panel's width
-    // for some instruction set and type) with pad 0 is read in place instead of packed, with pad 3
-    // packed.
+    // next strip and not past the last. B not transposed and exactly one panel wide (N = 4, 8,
+    // 16, 32, 64: a panel's width for some instruction set and type) is read in place with pad 0
+    // and packed with pad 3.
     const std::vector<std::array<Index, 3>> sizes = {{1, 1, 1},     {3, 5, 7},     {7, 3, 5},      {16, 9, 33},
                                                      {65, 70, 40},  {9, 67, 300},  {20, 64, 1100}, {13, 50, 2100},
                                                      {6, 4, 9},     {5, 8, 40},    {7, 16, 300},   {11, 32, 700}};

@@ -7,7 +7,8 @@
 //   C (M x N) += alpha op(A) (M x K) op(B) (K x N), row-major, C already scaled by beta.
 //
 // The loops of Goto & van de Geijn (2008) / BLIS: for each block of nc columns and kc of the
-// K range, B's block is packed into panels of NR = NV L columns ([k][NR], zero-padded past N).
+// K range, B's block is packed into panels of NR = NV L columns ([k][NR], zero-padded past N;
+// B stored K x N exactly one panel wide, with ldb = NR, is that layout already and is read in place).
 // The micro-kernel keeps a 6 x NR tile of C in 6 NV vector accumulators over the whole kc range
 // (per k: NV loads of B, 6 broadcasts of A, 6 NV FMAs), then adds alpha times it to C. NV = 2
 // (12 accumulators) with SSE2 and AVX2, which have 16 vector registers; with AVX-512's 32, NV = 4
