@@ -5,6 +5,7 @@
 // correction of the classical baselines: quantile mapping over a decade of daily fields.
 #include <chrono>
 #include <cmath>
+#include <string>
 #include <vector>
 #if defined(_OPENMP)
 #include <omp.h>
@@ -73,11 +74,12 @@ void BM_conv2d_forward_backward(benchmark::State& state) {
 BENCHMARK(BM_conv2d_forward_backward)->Apply(conv_shapes);
 
 // One convolution path forced (0 direct, 1 Winograd with the tile chosen per shape, 2 im2col +
-// GEMM, 3 Winograd F(2x2, 3x3), 4 Winograd F(4x4, 3x3)), 1 thread, on the U-Net's 3x3 layers: what
+// GEMM, 3 Winograd F(2x2, 3x3), 4 Winograd F(4x4, 3x3), 5 Winograd F(2x2, 3x3) over the batch's
+// tiles), 1 thread, on the U-Net's 3x3 layers: what
 // each kernel reaches (GFLOP/s counted as direct-convolution FLOPs, so Winograd can pass the FMA
 // peak). Forward only, and forward + backward at batch 8.
 void path_shapes_for(benchmark::internal::Benchmark* b, std::initializer_list<int> batches) {
-    for (int path : {0, 1, 2, 3, 4})
+    for (int path : {0, 1, 2, 3, 4, 5})
         for (int batch : batches)
             for (auto [c, s] : {std::pair{32, 128}, {64, 64}, {128, 32}, {256, 16}, {512, 8}})
                 b->Args({batch, c, s, path});
@@ -86,10 +88,14 @@ void path_shapes_for(benchmark::internal::Benchmark* b, std::initializer_list<in
 void path_shapes(benchmark::internal::Benchmark* b) { path_shapes_for(b, {1, 8}); }
 void path_shapes_batch8(benchmark::internal::Benchmark* b) { path_shapes_for(b, {8}); }
 
-struct ForcePath {
+struct ForcePath {  // path -1: the automatic choice
     explicit ForcePath(std::int64_t path) {
         using detail::ConvPath;
-        detail::conv_path() = path == 0 ? ConvPath::direct : path == 2 ? ConvPath::gemm : ConvPath::winograd;
+        detail::conv_path() = path == -1  ? ConvPath::automatic
+                              : path == 0 ? ConvPath::direct
+                              : path == 2 ? ConvPath::gemm
+                              : path == 5 ? ConvPath::winograd_batch
+                                          : ConvPath::winograd;
         detail::winograd_tile_override() = path == 3 ? 2 : path == 4 ? 4 : 0;
     }
     ~ForcePath() {
@@ -181,13 +187,16 @@ void BM_bottleneck_gemm(benchmark::State& state) {
 BENCHMARK(BM_bottleneck_gemm)->ArgsProduct({{0, 1, 2, 3}, {1, 8}})->Unit(benchmark::kMillisecond);
 
 // The bottleneck convolution itself, as the U-Net's training step runs it: conv2d 512 -> 512, 3x3,
-// padding 1, on [N, 512, 8, 8] (the GEMM path), one thread. Arguments: which (0 forward, 1 dx
-// alone, 2 dW alone), batch. The backward cases time the backward pass only (the forward pass that
-// records the graph is outside the timed part) and include all its data movement: im2col, the
-// flipped weight and col2im where they run. GFLOP/s = 2 N C_out C_in 9 P: compare with BM_fma_peak.
+// padding 1, on [N, 512, 8, 8], one thread. Arguments: which (0 forward, 1 dx alone, 2 dW alone),
+// batch, path (0 the automatic choice: the batch's Winograd from 64 tiles, batch 4, up, else the
+// GEMM path; 2 the GEMM path forced). The backward cases time the backward pass only (the forward
+// pass that records the graph is outside the timed part) and include all its data movement:
+// transforms, im2col, the flipped weight and col2im where they run. GFLOP/s = 2 N C_out C_in 9 P
+// (direct-convolution FLOPs, so Winograd can pass the FMA peak): compare with BM_fma_peak.
 void BM_bottleneck_conv(benchmark::State& state) {
     const Index which = state.range(0), N = state.range(1), C = 512, S = 8;
     set_num_threads(1);
+    ForcePath force(state.range(2) == 2 ? 2 : -1);
     const Tensor<float> xt = random(Shape{N, C, S, S}, 1), wt = random(Shape{C, C, 3, 3}, 2), bt = random(Shape{C}, 3);
     const Tensor<float> seed = random(Shape{N, C, S, S}, 4);
     // The forward's operands are made once: a Var made from a Tensor holds a copy, and copying the
@@ -206,10 +215,11 @@ void BM_bottleneck_conv(benchmark::State& state) {
         y.backward(seed);
         benchmark::DoNotOptimize(which == 1 ? x.grad().data() : w.grad().data());
     }
-    state.SetLabel(gemm_backend());
+    const bool batch_wino = detail::batch_winograd_applies(3, 3, 1, 1, S, S, C, C, N);
+    state.SetLabel(std::string(batch_wino ? "winograd-batch, " : "gemm, ") + gemm_backend());
     set_rate_counters(state, 2.0 * N * C * C * 9 * S * S, double(N));
 }
-BENCHMARK(BM_bottleneck_conv)->ArgsProduct({{0, 1, 2}, {1, 8}})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_bottleneck_conv)->ArgsProduct({{0, 1, 2}, {1, 8}, {0, 2}})->Unit(benchmark::kMillisecond);
 
 // The input layer 1 -> 32 at 128 x 128 (little arithmetic per byte).
 void BM_conv2d_first_layer_forward(benchmark::State& state) {

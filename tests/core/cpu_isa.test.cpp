@@ -140,8 +140,9 @@ TEST_CASE("every conv2d kernel path of every supported instruction set matches t
         const std::array<double, 4> terms = {double(t.c_in * t.k * t.k + 1), double(t.c_out * t.k * t.k),
                                              double(t.batch * ho * wo), double(t.batch * ho * wo)};
         const Tensor<float> xf = to_float(x), wf = to_float(w), bf = to_float(b), gf = to_float(g);
-        for (ConvPath path : {ConvPath::direct, ConvPath::winograd, ConvPath::gemm}) {
-            const bool wino = path == ConvPath::winograd && t.k == 3 && t.padding == 1;
+        for (ConvPath path : {ConvPath::direct, ConvPath::winograd, ConvPath::winograd_batch, ConvPath::gemm}) {
+            const bool wino =
+                (path == ConvPath::winograd || path == ConvPath::winograd_batch) && t.k == 3 && t.padding == 1;
             ConvPathGuard path_guard(path);
             std::array<Tensor<float>, 4> reference;
             {

@@ -242,7 +242,7 @@ TEST_CASE("conv2d stores dx into a new, unfilled gradient buffer and adds into a
     const std::vector<Layer> layers = {{8, 8, 16, 3, 1}, {3, 5, 6, 1, 0}, {2, 3, 6, 2, 1}};
     std::uint64_t seed = 900;
     for (const Layer& l : layers)
-        for (ConvPath path : {ConvPath::winograd, ConvPath::direct, ConvPath::gemm}) {
+        for (ConvPath path : {ConvPath::winograd, ConvPath::winograd_batch, ConvPath::direct, ConvPath::gemm}) {
             const maunet::testing::ConvPathGuard guard(path);
             const Index kw = l.k == 2 ? 3 : l.k, out_w = l.size + 2 * l.padding - kw + 1;
             const Index out_h = l.size + 2 * l.padding - l.k + 1;
@@ -373,7 +373,8 @@ TEST_CASE("conv2d_relu equals relu(conv2d) on every path and its gradients match
                                      {2, 2, 3, 7, 6, 5, 5, 1, 2}, {2, 3, 2, 7, 9, 3, 3, 2, 1},
                                      {2, 4, 3, 5, 5, 1, 1, 1, 0}};
     std::uint64_t seed = 800;
-    for (ConvPath path : {ConvPath::automatic, ConvPath::gemm, ConvPath::direct, ConvPath::winograd})
+    for (ConvPath path :
+         {ConvPath::automatic, ConvPath::gemm, ConvPath::direct, ConvPath::winograd, ConvPath::winograd_batch})
         for (const Case& t : cases) {
             detail::conv_path() = path;
             const Conv2dOptions opt{t.stride, t.padding};

@@ -15,6 +15,7 @@
 using namespace maunet;
 using maunet::detail::ConvPath;
 using maunet::testing::conv2d_outputs;
+using maunet::testing::conv2d_outputs_on;
 using maunet::testing::ConvPathGuard;
 using maunet::testing::gradcheck;
 using maunet::testing::max_abs_diff;
@@ -128,13 +129,8 @@ TEST_CASE("direct conv2d is bit-identical for any thread count", "[ops][conv_dir
     ConvPathGuard guard(ConvPath::direct);
     const Tensor<float> x = random<float>(Shape{3, 5, 19, 23}, 5), w = random<float>(Shape{6, 5, 3, 3}, 6);
     const Tensor<float> b = random<float>(Shape{6}, 7), seed_grad = random<float>(Shape{3, 6, 19, 23}, 8);
-    const int before = num_threads();
-    auto run = [&](int threads) {
-        set_num_threads(threads);
-        return conv2d_outputs(x, w, b, seed_grad);
-    };
-    const auto one = run(1), two = run(2), three = run(3);
-    set_num_threads(before);
+    const auto one = conv2d_outputs_on(1, x, w, b, seed_grad), two = conv2d_outputs_on(2, x, w, b, seed_grad),
+               three = conv2d_outputs_on(3, x, w, b, seed_grad);
     for (std::size_t i = 0; i < 4; ++i) {
         CHECK(max_abs_diff(one[i], two[i]) == 0.0);
         CHECK(max_abs_diff(one[i], three[i]) == 0.0);

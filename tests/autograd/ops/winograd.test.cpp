@@ -20,30 +20,11 @@ using maunet::testing::ConvPathGuard;
 using maunet::testing::WinogradTileGuard;
 using maunet::testing::gradcheck;
 using maunet::testing::max_abs_diff;
+using maunet::testing::naive_conv3x3;
 
 namespace {
 
 using maunet::testing::random;
-
-// y[n,o,i,j] = b[o] + sum_{c,u,v} w[o,c,u,v] x[n,c,i+u-1,j+v-1], x = 0 outside.
-Tensor<double> naive_conv3x3(const Tensor<double>& x, const Tensor<double>& w, const Tensor<double>& b) {
-    const Index N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), O = w.dim(0);
-    Tensor<double> y(Shape{N, O, H, W});
-    for (Index n = 0; n < N; ++n)
-        for (Index o = 0; o < O; ++o)
-            for (Index i = 0; i < H; ++i)
-                for (Index j = 0; j < W; ++j) {
-                    double acc = b(o);
-                    for (Index c = 0; c < C; ++c)
-                        for (Index u = 0; u < 3; ++u)
-                            for (Index v = 0; v < 3; ++v) {
-                                const Index h = i + u - 1, ww = j + v - 1;
-                                if (h >= 0 && h < H && ww >= 0 && ww < W) acc += w(o, c, u, v) * x(n, c, h, ww);
-                            }
-                    y(n, o, i, j) = acc;
-                }
-    return y;
-}
 
 struct Case {
     Index batch, c_in, c_out, h, w;

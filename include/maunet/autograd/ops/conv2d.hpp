@@ -31,8 +31,10 @@
 // up to rounding; bit-identical for any thread count) where they beat the GEMM (large images;
 // see direct_conv_applies). 3x3 padding-1 layers on images of 16 x 16 or more (8 channels or
 // more in and out) run the forward pass and dx with Winograd F(2x2, 3x3) or, on images 32 pixels
-// wide and more, F(4x4, 3x3), and dW with F(2x2, 3x3) (winograd.hpp, winograd_weight_grad.hpp). detail::conv_path() forces one path or another
-// (tests use all).
+// wide and more, F(4x4, 3x3), and dW with F(2x2, 3x3) (winograd.hpp, winograd_weight_grad.hpp).
+// Smaller images (the U-Nets' 8 x 8 bottleneck) run all three with F(2x2, 3x3) over the tiles of
+// the whole batch when it has 64 tiles or more and 64+ channels in and out (winograd_batch.hpp).
+// detail::conv_path() forces one path or another (tests use all).
 //
 // conv2d_relu(x, w, b) = relu(conv2d(x, w, b)) as one op: the kernels apply the ReLU as they
 // write y, and the backward pass first masks G with y > 0.
@@ -43,6 +45,7 @@
 #include "maunet/autograd/ops/conv_direct.hpp"
 #include "maunet/autograd/ops/im2col.hpp"
 #include "maunet/autograd/ops/winograd.hpp"
+#include "maunet/autograd/ops/winograd_batch.hpp"
 #include "maunet/autograd/ops/winograd_weight_grad.hpp"
 #include "maunet/autograd/variable.hpp"
 #include "maunet/core/gemm.hpp"
@@ -164,30 +167,6 @@ inline ConvGeometry input_grad_geometry(const ConvGeometry& g, Index C_out) {
     return gt;
 }
 
-// wt[c][o][u][v] = w[o][c][k-1-u][k-1-v] for w [C_out, C_in, k, k]: a transpose of C_out x C_in
-// blocks of k k values, done in tiles of 32 x 32 blocks, whose rows of w (and of wt) are 32 k k
-// values long and stay in L1 while the tile is read. One input channel at a time read k k values
-// from each of C_out rows of w C_in k k apart (18 KB at 512 channels) and found few of them in
-// cache: 4.0-8.7 ms for the 9.4 MB of the 512 -> 512 bottleneck on Sapphire Rapids, as long as
-// the dx product itself; in tiles 2.9-5.4 ms in the same runs (a plain copy takes 1.6 ms there).
-template <class T>
-void flip_transpose_weight(const T* w, Index C_out, Index C_in, Index k, T* wt) {
-    constexpr Index tile = 32;
-    const Index kk = k * k;
-    parallel_for(0, (C_in + tile - 1) / tile, [=](std::ptrdiff_t cb) {
-        const Index c0 = cb * tile, c1 = std::min(C_in, c0 + tile);
-        for (Index o0 = 0; o0 < C_out; o0 += tile) {
-            const Index o1 = std::min(C_out, o0 + tile);
-            for (Index c = c0; c < c1; ++c)
-                for (Index o = o0; o < o1; ++o) {
-                    const T* src = w + (o * C_in + c) * kk;
-                    T* dst = wt + (c * C_out + o) * kk;
-                    for (Index t = 0; t < kk; ++t) dst[t] = src[kk - 1 - t];  // (u,v) -> (k-1-u, k-1-v)
-                }
-        }
-    });
-}
-
 // Number of batch chunks run in parallel.
 inline Index batch_chunks(Index batch) { return std::max<Index>(1, std::min<Index>(num_threads(), batch)); }
 
@@ -208,20 +187,26 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
     const T* w_data = wv.data();
     const T* b_data = has_bias ? bias.value().data() : nullptr;
     T* y_data = y.data();
-    // One path for the forward pass, dx and dW: Winograd for 3x3 padding 1 on images of 16 x 16
-    // and more, else the direct kernels where they apply, else im2col + GEMM.
-    const bool wino =
-        detail::winograd_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w, g.channels, C_out);
-    const bool direct =
-        !wino && detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w);
-    const Index chunks = direct || wino ? 1 : detail::batch_chunks(N);
+    // One path for the forward pass, dx and dW: Winograd for 3x3 padding 1 (per image on images of
+    // 16 x 16 and more, over the batch's tiles on smaller ones), else the direct kernels where
+    // they apply, else im2col + GEMM.
+    const bool batch_wino = detail::batch_winograd_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h,
+                                                           g.out_w, g.channels, C_out, N);
+    const bool wino = !batch_wino && detail::winograd_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h,
+                                                              g.out_w, g.channels, C_out);
+    const bool direct = !wino && !batch_wino &&
+                        detail::direct_conv_applies(g.kernel_h, g.kernel_w, g.stride, g.padding, g.out_h, g.out_w);
+    const bool fused = wino || batch_wino || direct;  // no im2col
+    const Index chunks = fused ? 1 : detail::batch_chunks(N);
     // Column buffers in reused scratch memory (conv_direct.hpp); im2col writes every entry.
-    T* cols = pointwise || direct || wino
+    T* cols = pointwise || fused
                   ? nullptr
                   : detail::scratch<T>(detail::ScratchSlot::input, static_cast<std::size_t>(chunks * Kc * P));
-    if (wino || direct) {
+    if (fused) {
         const detail::ConvCall<T> call = detail::conv_call(g, x_data, N, w_data, C_out, b_data, y_data, relu);
-        if (wino)
+        if (batch_wino)
+            detail::batch_winograd_conv3x3(call);
+        else if (wino)
             detail::winograd_conv3x3(call);
         else
             detail::direct_conv(call);
@@ -242,7 +227,7 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
         }
     });
 
-    auto backward = [g, N, C_out, has_bias, relu, direct, wino](const autograd::BackwardContext<T>& ctx) {
+    auto backward = [g, N, C_out, has_bias, relu, direct, wino, batch_wino](const autograd::BackwardContext<T>& ctx) {
         const Index Kc = g.col_rows(), P = g.col_cols(), in_size = g.image_size();
         const bool pointwise = detail::is_pointwise(g);
         const T* g_data = ctx.grad_output().data();
@@ -269,8 +254,9 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
         // Grad buffers are fetched before the parallel region. Every path but col2im's writes each
         // value of dx once per image: a new dx buffer is then stored into (dx_fresh), not zeroed
         // first and added into.
-        const bool dx_forward = need_x && !wino && !direct && detail::input_grad_as_forward(g);
-        const bool dx_written_whole = wino || direct || dx_forward || pointwise;
+        const bool fused = wino || batch_wino || direct;  // no im2col
+        const bool dx_forward = need_x && !fused && detail::input_grad_as_forward(g);
+        const bool dx_written_whole = fused || dx_forward || pointwise;
         bool dx_fresh = false;
         T* dx_data = !need_x            ? nullptr
                      : dx_written_whole ? ctx.grad_to_write(0, dx_fresh).data()
@@ -279,20 +265,22 @@ Var<T> conv2d_maybe_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bi
         // The GEMM path's first weight-gradient product stores into a new dW buffer (beta 0), so
         // it takes one unfilled; the other paths add into a zero-filled one.
         bool dw_fresh = false;
-        T* dw_data = !need_w             ? nullptr
-                     : wino || direct    ? ctx.grad(1).data()
-                                         : ctx.grad_to_write(1, dw_fresh).data();
-        if (wino || direct) {
+        T* dw_data = !need_w ? nullptr : fused ? ctx.grad(1).data() : ctx.grad_to_write(1, dw_fresh).data();
+        if (fused) {
             // dx = correlation of G padded by k-1-p with the flipped, transposed weight.
             if (need_x) {
                 detail::ConvCall<T> call = detail::input_grad_call(g, g_data, N, w_data, C_out, dx_data);
                 if (dx_fresh) call.store = detail::Store::overwrite;
-                if (wino)
+                if (batch_wino)
+                    detail::batch_winograd_conv3x3(call);
+                else if (wino)
                     detail::winograd_conv3x3(call);
                 else
                     detail::direct_conv(call);
             }
-            if (need_w && wino)
+            if (need_w && batch_wino)
+                detail::batch_winograd_weight_grad3x3(x_data, N, g.channels, g.height, g.width, g_data, C_out, dw_data);
+            else if (need_w && wino)
                 detail::winograd_weight_grad3x3(x_data, N, g.channels, g.height, g.width, g_data, C_out, dw_data);
             else if (need_w)
                 detail::direct_conv_weight_grad(x_data, N, g.channels, g.height, g.width, g_data, C_out, g.kernel_h,

@@ -118,6 +118,27 @@ using WinogradProductKernel = void (*)(const WinogradProduct<T>&);
 
 namespace maunet::detail {
 
+// out[xi][k] = (G g G^T)[xi], xi < 16, for kernel k of a set whose tap t (row-major 3 x 3) is
+// g[t][k]: F(2x2, 3x3)'s G, row by row G r = (r0, (r0 + r1 + r2)/2, (r0 - r1 + r2)/2, r2). Called
+// for every k of a set in turn, it is the same adds on whole rows, which the compiler vectorizes.
+template <class T, std::size_t Len>
+inline void winograd2_transform_kernel(const T (&g)[9][Len], T (&out)[16][Len], Index k) {
+    T gg[4][3];  // G g
+    for (Index j = 0; j < 3; ++j) {
+        const T r0 = g[j][k], r1 = g[3 + j][k], r2 = g[6 + j][k];
+        gg[0][j] = r0;
+        gg[1][j] = T(0.5) * (r0 + r1 + r2);
+        gg[2][j] = T(0.5) * (r0 - r1 + r2);
+        gg[3][j] = r2;
+    }
+    for (Index i = 0; i < 4; ++i) {  // (G g) G^T
+        out[i * 4 + 0][k] = gg[i][0];
+        out[i * 4 + 1][k] = T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]);
+        out[i * 4 + 2][k] = T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]);
+        out[i * 4 + 3][k] = gg[i][2];
+    }
+}
+
 // U[xi][ob][c][m] = (G g G^T)[xi] for g = weight(ob*6 + m, c), packed for the product kernel;
 // zero for output channels past C_out; weight(o, c) as `order` says (WeightOrder, conv_direct.hpp).
 // F(M x M, 3x3): G is 4 x 3 for M = 2 (above), 6 x 3 for M = 4:
@@ -160,20 +181,7 @@ void winograd_pack_weights(const T* w, Index C_out, Index C, WeightOrder order, 
                 }
             for (Index k = 0; k < kn; ++k) {
                 if constexpr (M == 2) {
-                    T gg[4][3];  // G g
-                    for (Index j = 0; j < 3; ++j) {
-                        const T r0 = g[j][k], r1 = g[3 + j][k], r2 = g[6 + j][k];
-                        gg[0][j] = r0;
-                        gg[1][j] = T(0.5) * (r0 + r1 + r2);
-                        gg[2][j] = T(0.5) * (r0 - r1 + r2);
-                        gg[3][j] = r2;
-                    }
-                    for (Index i = 0; i < 4; ++i) {  // (G g) G^T
-                        out[i * 4 + 0][k] = gg[i][0];
-                        out[i * 4 + 1][k] = T(0.5) * (gg[i][0] + gg[i][1] + gg[i][2]);
-                        out[i * 4 + 2][k] = T(0.5) * (gg[i][0] - gg[i][1] + gg[i][2]);
-                        out[i * 4 + 3][k] = gg[i][2];
-                    }
+                    winograd2_transform_kernel(g, out, k);
                 } else {
                     // G applied to the 3 values r of one line of a kernel (by reciprocals:
                     // divisions made this packing 4.5x slower than F(2x2)'s; now 2.3x, as its 36
