@@ -46,8 +46,9 @@ TEST_CASE("batch winograd applies to 3x3, stride 1, padding 1 on small images of
     CHECK_FALSE(detail::batch_winograd_applies(3, 3, 1, 1, 8, 8, 512, 512, 2));  // 32 tiles: GEMM
     CHECK_FALSE(detail::batch_winograd_applies(3, 3, 1, 1, 8, 8, 512, 512, 1));
     CHECK_FALSE(detail::batch_winograd_applies(3, 3, 1, 1, 16, 16, 512, 512, 8));  // per-image Winograd
-    CHECK_FALSE(detail::batch_winograd_applies(3, 3, 1, 1, 8, 8, 32, 512, 8));     // few channels
-    CHECK_FALSE(detail::batch_winograd_applies(3, 3, 1, 1, 8, 8, 512, 32, 8));
+    CHECK(detail::batch_winograd_applies(3, 3, 1, 1, 8, 8, 32, 32, 8));
+    CHECK_FALSE(detail::batch_winograd_applies(3, 3, 1, 1, 8, 8, 16, 512, 8));  // few channels
+    CHECK_FALSE(detail::batch_winograd_applies(3, 3, 1, 1, 8, 8, 512, 16, 8));
     CHECK_FALSE(detail::batch_winograd_applies(3, 3, 1, 0, 8, 8, 512, 512, 8));
     CHECK_FALSE(detail::batch_winograd_applies(3, 3, 2, 1, 8, 8, 512, 512, 8));
     CHECK_FALSE(detail::batch_winograd_applies(5, 5, 1, 1, 8, 8, 512, 512, 8));

@@ -33,7 +33,7 @@
 // more in and out) run the forward pass and dx with Winograd F(2x2, 3x3) or, on images 32 pixels
 // wide and more, F(4x4, 3x3), and dW with F(2x2, 3x3) (winograd.hpp, winograd_weight_grad.hpp).
 // Smaller images (the U-Nets' 8 x 8 bottleneck) run all three with F(2x2, 3x3) over the tiles of
-// the whole batch when it has 64 tiles or more and 64+ channels in and out (winograd_batch.hpp).
+// the whole batch when it has 64 tiles or more and 32+ channels in and out (winograd_batch.hpp).
 // detail::conv_path() forces one path or another (tests use all).
 //
 // conv2d_relu(x, w, b) = relu(conv2d(x, w, b)) as one op: the kernels apply the ReLU as they
