@@ -16,7 +16,7 @@ namespace maunet::detail {
 // calling thread, and no kernel holds a slot while calling another kernel using the same slot.
 enum class ScratchSlot : int {
     input = 0,      // padded input planes (direct), padded rows and gathered dU rows (Winograd dW),
-                    // im2col columns (GEMM path)
+                    // im2col columns (GEMM path), a channel's transformed tiles (batch Winograd)
     output = 1,     // flat output (direct), M or dM (Winograd), dL/dcol or im2col(dL/dy) (GEMM path dx)
     operand = 2,    // transposed dL/dy (direct dW), U (Winograd), dU (Winograd dW),
                     // the flipped, transposed weight (GEMM path dx)
@@ -25,7 +25,8 @@ enum class ScratchSlot : int {
     gemm_a = 5,     // packed blocks of A (gemm_kernel.inl), per worker thread
     gemm_b = 6,     // packed panels of B (gemm_kernel.inl)
     partials = 7,   // the weight-gradient partial sums of batch chunks 1.. (GEMM paths, im2col.hpp)
-    gathered = 8,   // dL/dy of a group of images side by side (GEMM path dW, conv2d.hpp)
+    gathered = 8,   // dL/dy of a group of images side by side (GEMM path dW, conv2d.hpp), the
+                    // flipped, transposed weight (batch Winograd dx)
     count = 9
 };
 // The largest size any thread has asked of each slot, per element type.

@@ -16,7 +16,8 @@
 // pair instead of 36: the products do 4/9 of im2col + GEMM's arithmetic. The input gradient is
 // the forward convolution of dL/dy with the flipped, transposed weight (WeightOrder, as the other
 // kernels do it). The transforms are short scalar loops the compiler vectorizes; at 512 channels
-// they cost a few percent of the products (docs/performance.md).
+// and batch 8 they take about two fifths of the forward pass, most of it writing U (16/9 of the
+// weight's size) to memory (docs/performance.md).
 //
 // Tiles past the image (odd H or W) read zeros and their outputs are dropped. Accuracy: the
 // transforms add, subtract and halve, so results differ from the direct sum by rounding alone.
@@ -40,10 +41,10 @@ namespace maunet::detail {
 // True when conv2d takes this path: 3x3, stride 1, padding 1, images under 16 pixels high or wide
 // (larger ones take the per-image kernels of winograd.hpp), 32 or more channels in and out and 64
 // or more tiles in the batch; or forced with ConvPath::winograd_batch. Measured against im2col +
-// GEMM on 8 x 8 images (1 thread, Sapphire Rapids, AVX-512; docs/performance.md): 0.58-0.95x its
-// time from 32 to 512 channels at batch 8 and 4 (dx at 128 and 256 channels, batch 4: 1.0x);
-// 1.05-1.25x at 8 and 16 channels; at batch 2 (32 tiles) 0.9-1.5x. 4 x 4 images at batch 16:
-// 0.45-0.53x.
+// GEMM on 8 x 8 images (1 thread, Sapphire Rapids, AVX-512; docs/performance.md): 0.58-0.96x its
+// time from 32 to 512 channels at batch 8 and 4 (dx at 128 and 256 channels, batch 4: 1.0-1.04x);
+// 0.95-1.25x at 8 and 16 channels; at batch 2 (32 tiles) 0.9-1.5x. 4 x 4 images at batch 16:
+// 0.44-0.81x.
 inline bool batch_winograd_applies(Index kh, Index kw, Index stride, Index pad, Index out_h, Index out_w, Index c_in,
                                    Index c_out, Index batch) {
     const ConvPath path = conv_path().load(std::memory_order_relaxed);
