@@ -38,23 +38,6 @@
 
 namespace maunet::detail {
 
-// True when conv2d takes this path: 3x3, stride 1, padding 1, images under 16 pixels high or wide
-// (larger ones take the per-image kernels of winograd.hpp), 32 or more channels in and out and 64
-// or more tiles in the batch; or forced with ConvPath::winograd_batch. Measured against im2col +
-// GEMM on 8 x 8 images (1 thread, Sapphire Rapids, AVX-512; docs/performance.md): 0.58-0.96x its
-// time from 32 to 512 channels at batch 8 and 4 (dx at 128 and 256 channels, batch 4: 1.0-1.04x);
-// 0.95-1.25x at 8 and 16 channels; at batch 2 (32 tiles) 0.9-1.5x. 4 x 4 images at batch 16:
-// 0.44-0.81x.
-inline bool batch_winograd_applies(Index kh, Index kw, Index stride, Index pad, Index out_h, Index out_w, Index c_in,
-                                   Index c_out, Index batch) {
-    const ConvPath path = conv_path().load(std::memory_order_relaxed);
-    if (path != ConvPath::automatic && path != ConvPath::winograd_batch) return false;
-    if (kh != 3 || kw != 3 || stride != 1 || pad != 1) return false;
-    if (path == ConvPath::winograd_batch) return true;
-    const Index tiles = batch * ((out_h + 1) / 2) * ((out_w + 1) / 2);
-    return (out_h < 16 || out_w < 16) && c_in >= 32 && c_out >= 32 && tiles >= 64;
-}
-
 // The batch's tiles: tiles_h x tiles_w per image, `total` in all (the products' width).
 struct BatchTiles {
     Index batch = 0, height = 0, width = 0;  // of the output (= the input: padding 1)
@@ -70,6 +53,22 @@ inline BatchTiles batch_tiles(Index batch, Index height, Index width) {
     p.per_image = p.tiles_h * p.tiles_w;
     p.total = batch * p.per_image;
     return p;
+}
+
+// True when conv2d takes this path: 3x3, stride 1, padding 1, images under 16 pixels high or wide
+// (larger ones take the per-image kernels of winograd.hpp), 32 or more channels in and out and 64
+// or more tiles in the batch; or forced with ConvPath::winograd_batch. Measured against im2col +
+// GEMM on 8 x 8 images (1 thread, Sapphire Rapids, AVX-512; docs/performance.md): 0.58-0.96x its
+// time from 32 to 512 channels at batch 8 and 4 (dx at 128 and 256 channels, batch 4: 1.0-1.04x);
+// 0.95-1.25x at 8 and 16 channels; at batch 2 (32 tiles) 0.9-1.5x. 4 x 4 images at batch 16:
+// 0.44-0.81x.
+inline bool batch_winograd_applies(Index kh, Index kw, Index stride, Index pad, Index out_h, Index out_w, Index c_in,
+                                   Index c_out, Index batch) {
+    const ConvPath path = conv_path().load(std::memory_order_relaxed);
+    if (path != ConvPath::automatic && path != ConvPath::winograd_batch) return false;
+    if (kh != 3 || kw != 3 || stride != 1 || pad != 1) return false;
+    if (path == ConvPath::winograd_batch) return true;
+    return (out_h < 16 || out_w < 16) && c_in >= 32 && c_out >= 32 && batch_tiles(batch, out_h, out_w).total >= 64;
 }
 
 // U[xi] (C_out x C, row-major) = (G g G^T)[xi] for g = w[o, c] (w [C_out, C, 3, 3]), xi < 16
